@@ -1,0 +1,88 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { HistoryRow } from '../core/alert';
+import { sqlIdentifier } from '../core/escape';
+import { latestValuesSql, type SeriesValue } from '../core/rule-sql';
+import type { Rule } from '../core/rules';
+import type { Labels, Sample } from '../core/types';
+
+/** ClickHouseDeps are what the ClickHouse activities need. */
+export interface ClickHouseDeps {
+  clickhouse: ClickHouseClient;
+  database: string;
+}
+
+function nested(labels: Labels): { keys: string[]; values: string[] } {
+  const keys = Object.keys(labels).sort();
+  return { keys, values: keys.map((k) => labels[k]!) };
+}
+
+/** sampleRow maps a Sample to a performance_events row in JSONEachRow form. */
+export function sampleRow(sample: Sample): Record<string, unknown> {
+  const { keys, values } = nested(sample.labels);
+  return {
+    timestamp: Math.floor(sample.timestampMs / 1000),
+    timestamp_ms: sample.timestampMs % 1000,
+    service_name: sample.service,
+    instance_id: sample.instance,
+    event_type: 'metric',
+    metric_name: sample.name,
+    metric_value: sample.value,
+    'labels.key': keys,
+    'labels.value': values,
+    duration_ms: 0,
+    user_id: '',
+    correlation_id: '',
+  };
+}
+
+/** createClickHouseActivities builds the activities that read and write ClickHouse. */
+export function createClickHouseActivities({ clickhouse, database }: ClickHouseDeps) {
+  const db = sqlIdentifier(database);
+  return {
+    /** insertSamples stores samples in performance_events; resolves once ClickHouse has acknowledged the insert. */
+    async insertSamples(samples: Sample[]): Promise<number> {
+      if (samples.length === 0) return 0;
+      await clickhouse.insert({ table: `${db}.performance_events`, values: samples.map(sampleRow), format: 'JSONEachRow' });
+      return samples.length;
+    },
+
+    /** queryLatestValues returns the latest value of every series the rule watches in the lookback window. */
+    async queryLatestValues(rule: Rule, nowMs: number, lookbackMs: number): Promise<SeriesValue[]> {
+      const result = await clickhouse.query({ query: latestValuesSql(database, rule, nowMs, lookbackMs), format: 'JSONEachRow' });
+      const rows = await result.json<{
+        service: string;
+        instance: string;
+        label_keys: string[];
+        label_values: string[];
+        value: number;
+        at_ms: string | number;
+      }>();
+      return rows.map((row) => ({
+        service: row.service,
+        instance: row.instance,
+        labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])),
+        value: Number(row.value),
+        atMs: Number(row.at_ms),
+      }));
+    },
+
+    /** recordAlertTransition writes one alert_history row; a retried call writes an identical row that the table collapses. */
+    async recordAlertTransition(row: HistoryRow): Promise<void> {
+      const { keys, values } = nested(row.labels);
+      const { timestampMs, labels: _labels, ...columns } = row;
+      await clickhouse.insert({
+        table: `${db}.alert_history`,
+        values: [
+          {
+            ...columns,
+            timestamp: Math.floor(timestampMs / 1000),
+            timestamp_ms: timestampMs % 1000,
+            'labels.key': keys,
+            'labels.value': values,
+          },
+        ],
+        format: 'JSONEachRow',
+      });
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Client } from '@temporalio/client';
+import type Redis from 'ioredis';
+import type { Config } from '../core/config';
+import { createAlertDispatchActivities } from './alerts';
+import { createClickHouseActivities } from './clickhouse';
+import { fromRoot } from './paths';
+import { createRedisActivities } from './redis';
+import { createRuleActivities } from './rules';
+
+/** ActivityDeps are the shared clients every activity group is built from. */
+export interface ActivityDeps {
+  config: Config;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  temporal: Client;
+}
+
+/** createActivities composes every activity group into the object given to the worker. */
+export function createActivities({ config, clickhouse, redis, temporal }: ActivityDeps) {
+  return {
+    ...createClickHouseActivities({ clickhouse, database: config.clickhouse.database }),
+    ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
+    ...createAlertDispatchActivities({ temporal, redis, taskQueue: config.temporal.taskQueue }),
+    ...createRuleActivities({ rulesPath: fromRoot(config.rulesPath) }),
+  };
+}
+
+/** Activities is the type workflows proxy. */
+export type Activities = ReturnType<typeof createActivities>;

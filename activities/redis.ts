@@ -1,0 +1,93 @@
+import type Redis from 'ioredis';
+import type { ActiveAlert, RealtimeSnapshot, Sample } from '../core/types';
+
+/** Redis key layout, after the seed's "Redis Caching" section. */
+export const redisKeys = {
+  realtime: (service: string) => `metrics:realtime:${service}`,
+  activeAlerts: (service: string) => `alerts:active:${service}`,
+  openAlerts: (rule: string) => `alerts:open:${rule}`,
+  services: 'services:known',
+};
+
+/** RedisDeps are what the Redis activities need. */
+export interface RedisDeps {
+  redis: Redis;
+  realtimeTtlSeconds: number;
+}
+
+function seriesField(sample: Sample): string {
+  const keys = Object.keys(sample.labels).sort();
+  if (keys.length === 0) return sample.name;
+  return `${sample.name}{${keys.map((k) => `${k}=${JSON.stringify(sample.labels[k])}`).join(',')}}`;
+}
+
+/** createRedisActivities builds the realtime cache and active-alert state operations. */
+export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) {
+  return {
+    /**
+     * writeRealtime stores each service's latest values in `metrics:realtime:{service}` (a hash, one field per series,
+     * plus last_updated) with a TTL, in one pipeline; a service that stops reporting expires and reads as unknown.
+     */
+    async writeRealtime(samples: Sample[], nowMs: number): Promise<void> {
+      if (samples.length === 0) return;
+      const byService = new Map<string, Record<string, string>>();
+      // Later samples win: a batch may carry several readings of one series.
+      const ordered = [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
+      for (const sample of ordered) {
+        let fields = byService.get(sample.service);
+        if (!fields) byService.set(sample.service, (fields = {}));
+        fields[seriesField(sample)] = String(sample.value);
+      }
+      const pipeline = redis.pipeline();
+      for (const [service, fields] of byService) {
+        const key = redisKeys.realtime(service);
+        pipeline.hset(key, { ...fields, last_updated: new Date(nowMs).toISOString() });
+        pipeline.expire(key, realtimeTtlSeconds);
+        pipeline.sadd(redisKeys.services, service);
+      }
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err);
+      if (failed) throw failed[0];
+    },
+
+    /** readRealtime returns a service's snapshot in the seed's shape, or null when it has none (expired or never seen). */
+    async readRealtime(service: string): Promise<RealtimeSnapshot | null> {
+      const key = redisKeys.realtime(service);
+      const [hash, ttl] = await Promise.all([redis.hgetall(key), redis.ttl(key)]);
+      if (!hash.last_updated) return null;
+      const metrics: Record<string, number> = {};
+      for (const [field, value] of Object.entries(hash)) if (field !== 'last_updated') metrics[field] = Number(value);
+      const pick = (name: string) => metrics[name] ?? null;
+      return {
+        cpu_usage: pick('cpu_usage_percent'),
+        memory_usage: pick('memory_usage_percent'),
+        response_time_p95: pick('response_time_p95_ms'),
+        error_rate: pick('error_rate_percent'),
+        last_updated: hash.last_updated,
+        ttl: Math.max(ttl, 0),
+        metrics,
+      };
+    },
+
+    /** setActiveAlert stores or replaces an alert in `alerts:active:{service}`. */
+    async setActiveAlert(alert: ActiveAlert): Promise<void> {
+      await redis.hset(redisKeys.activeAlerts(alert.service), alert.alert_id, JSON.stringify(alert));
+    },
+
+    /** closeActiveAlert removes an ended alert from the active list and from its rule's open set. */
+    async closeActiveAlert(alert: Pick<ActiveAlert, 'service' | 'alert_id' | 'rule' | 'fingerprint'>): Promise<void> {
+      await redis
+        .multi()
+        .hdel(redisKeys.activeAlerts(alert.service), alert.alert_id)
+        .srem(redisKeys.openAlerts(alert.rule), alert.fingerprint)
+        .exec();
+    },
+
+    /** listActiveAlerts returns a service's active alerts, most severe and oldest first. */
+    async listActiveAlerts(service: string): Promise<ActiveAlert[]> {
+      const rank = { critical: 0, warning: 1, info: 2 } as const;
+      const alerts = Object.values(await redis.hgetall(redisKeys.activeAlerts(service))).map((v) => JSON.parse(v) as ActiveAlert);
+      return alerts.sort((a, b) => rank[a.severity] - rank[b.severity] || a.started_at.localeCompare(b.started_at));
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type Redis from 'ioredis';
+import { createClickHouseActivities } from '../activities/clickhouse';
+import { createRedisActivities } from '../activities/redis';
+import type { ApiKey } from '../core/auth';
+import type { Config } from '../core/config';
+import { ApiError } from '../core/errors';
+import type { Rule } from '../core/rules';
+import { KeyRing } from './keys';
+import { registerAuth } from './plugins/auth';
+import { metricsRoutes } from './routes/metrics';
+import { serviceRoutes } from './routes/services';
+import { ErrorBody } from './schemas';
+
+/** AppInput is what the API is built from; the caller owns (and closes) the clients. */
+export interface AppInput {
+  config: Config;
+  keys: readonly ApiKey[];
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  /** The current alert rules (health thresholds); a function so a reload applies without a restart. */
+  rules: () => readonly Rule[];
+  logger?: boolean;
+}
+
+/** AppDeps is what route plugins receive. */
+export interface AppDeps {
+  config: Config;
+  clickhouseActivities: ReturnType<typeof createClickHouseActivities>;
+  redisActivities: ReturnType<typeof createRedisActivities>;
+  rules: () => readonly Rule[];
+}
+
+function errorField(err: FastifyError): string | undefined {
+  const first = err.validation?.[0];
+  if (!first) return undefined;
+  const context = err.validationContext ?? 'body';
+  const missing = (first.params as { missingProperty?: string } | undefined)?.missingProperty;
+  const pointer = `${first.instancePath}${missing ? `/${missing}` : ''}`;
+  return pointer ? `${context}${pointer.replaceAll('/', '.')}` : context;
+}
+
+/** buildApp assembles the Fastify app (without listening): auth, error shape, routes. */
+export async function buildApp(input: AppInput): Promise<FastifyInstance> {
+  const { config } = input;
+  const app = Fastify({
+    logger: input.logger ?? false,
+    bodyLimit: config.monitoring.maxBodyBytes,
+    // Redact credentials from request logs.
+    ...(input.logger ? { logger: { redact: ['req.headers.authorization'] } } : {}),
+  });
+  app.addSchema(ErrorBody);
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (err instanceof ApiError) {
+      if (err.retryAfterSeconds) void reply.header('Retry-After', String(err.retryAfterSeconds));
+      if (err.statusCode >= 500) request.log.error({ err }, err.message);
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) });
+    }
+    if (err.validation) {
+      const field = errorField(err);
+      return reply.code(400).send({ error: 'validation_failed', message: err.message, ...(field ? { field } : {}) });
+    }
+    const status = err.statusCode ?? 500;
+    if (status < 500) {
+      const code =
+        err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
+          ? 'invalid_json'
+          : status === 413
+            ? 'payload_too_large'
+            : status === 415
+              ? 'unsupported_media_type'
+              : 'bad_request';
+      const field = code === 'invalid_json' || code === 'payload_too_large' ? 'body' : status === 415 ? 'Content-Type' : undefined;
+      return reply.code(status).send({ error: code, message: err.message, ...(field ? { field } : {}) });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  registerAuth(app, new KeyRing(input.keys));
+
+  const deps: AppDeps = {
+    config,
+    clickhouseActivities: createClickHouseActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
+    redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
+    rules: input.rules,
+  };
+
+  app.get(
+    '/healthz',
+    {
+      config: { access: 'open' },
+      schema: {
+        response: {
+          200: Type.Object({
+            status: Type.String(),
+            checks: Type.Object({ clickhouse: Type.String(), redis: Type.String() }),
+          }),
+        },
+      },
+    },
+    async () => {
+      const [clickhouse, redis] = await Promise.all([
+        input.clickhouse.ping().then((r) => (r.success ? 'ok' : 'down')),
+        input.redis.ping().then(
+          () => 'ok',
+          () => 'down',
+        ),
+      ]);
+      return { status: clickhouse === 'ok' && redis === 'ok' ? 'ok' : 'degraded', checks: { clickhouse, redis } };
+    },
+  );
+
+  await app.register(metricsRoutes(deps));
+  await app.register(serviceRoutes(deps));
+  return app;
+}

@@ -1,0 +1,51 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/** ErrorBody is the one error shape of the API. */
+export const ErrorBody = Type.Object(
+  { error: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) },
+  { $id: 'ErrorBody' },
+);
+
+/** errorResponses adds the shared error responses to a route's response schemas. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorBody]));
+}
+
+/** ServiceParams is the `{service_name}` path parameter. */
+export const ServiceParams = Type.Object({
+  service_name: Type.String({ minLength: 1, maxLength: 256 }),
+});
+
+/** Nullable makes a schema accept null too. */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** Realtime is the seed's realtime metrics cache entry. */
+export const Realtime = Type.Object({
+  cpu_usage: Nullable(Type.Number()),
+  memory_usage: Nullable(Type.Number()),
+  response_time_p95: Nullable(Type.Number()),
+  error_rate: Nullable(Type.Number()),
+  last_updated: Type.String(),
+  ttl: Type.Integer(),
+  metrics: Type.Record(Type.String(), Type.Number()),
+});
+
+/** ActiveAlertSchema is one entry of a service's active alerts. */
+export const ActiveAlertSchema = Type.Object({
+  alert_id: Type.String(),
+  fingerprint: Type.String(),
+  rule: Type.String(),
+  severity: Type.String(),
+  status: Type.String(),
+  service: Type.String(),
+  instance: Type.String(),
+  metric: Type.String(),
+  threshold: Type.Number(),
+  current_value: Type.Number(),
+  duration: Type.Integer(),
+  started_at: Type.String(),
+  last_evaluation: Type.String(),
+  summary: Type.String(),
+  workflow_id: Type.String(),
+  workflow_url: Type.String(),
+});

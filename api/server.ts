@@ -1,0 +1,46 @@
+import { applyMigrations } from '../activities/migrations';
+import { connectRedis, createClickHouse } from '../activities/clients';
+import { fromRoot } from '../activities/paths';
+import { loadRuleFiles } from '../activities/rules';
+import { loadConfig } from '../core/config';
+import type { Rule } from '../core/rules';
+import { buildApp } from './app';
+import { ensureKeysFile, loadKeys } from './keys';
+
+/** main starts the API: keys file (created when missing), migrations, clients, then listen; closes gracefully on SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const keysFile = fromRoot(config.apiKeysFile);
+  if (await ensureKeysFile(keysFile)) console.log(`[api] created API keys in ${keysFile}`);
+  const keys = await loadKeys(keysFile);
+  await applyMigrations(createClickHouse(config, { withDatabase: false }), config.clickhouse.database);
+  const clickhouse = createClickHouse(config);
+  const redis = await connectRedis(config, 'api');
+  let rules: Rule[] = (await loadRuleFiles(fromRoot(config.rulesPath))).flatMap((g) => g.rules);
+  // Rule files are re-read every 30 s for health thresholds; a broken edit keeps the last good set.
+  const reload = setInterval(() => {
+    loadRuleFiles(fromRoot(config.rulesPath)).then(
+      (groups) => (rules = groups.flatMap((g) => g.rules)),
+      (err: unknown) => console.error('[api] rule reload failed, keeping previous rules:', (err as Error).message),
+    );
+  }, 30_000);
+  const app = await buildApp({ config, keys, clickhouse, redis, rules: () => rules, logger: true });
+  app.addHook('onClose', async () => {
+    clearInterval(reload);
+    await Promise.allSettled([clickhouse.close(), redis.quit()]);
+  });
+  await app.listen({ port: config.apiPort, host: config.apiHost });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+main().catch((err) => {
+  console.error('[api] fatal:', err);
+  process.exit(1);
+});

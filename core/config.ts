@@ -1,0 +1,121 @@
+import { parseDuration } from './duration';
+
+/** Config is the whole typed configuration of the module, read once from the environment. */
+export interface Config {
+  apiPort: number;
+  apiHost: string;
+  temporal: { address: string; namespace: string; uiPort: number; uiBaseUrl: string; taskQueue: string };
+  clickhouse: { url: string; database: string };
+  redisUrl: string;
+  smtpUrl: string | undefined;
+  slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
+  publicBaseUrl: string;
+  apiKeysFile: string;
+  rulesPath: string;
+  monitoring: {
+    scrapeIntervalMs: number;
+    retentionDays: number;
+    batchSize: number;
+    queryTimeoutMs: number;
+    cacheTtlSeconds: number;
+    maxConcurrentQueries: number;
+    maxBodyBytes: number;
+  };
+  alert: {
+    evaluationIntervalMs: number;
+    notificationTimeoutMs: number;
+    maxRetries: number;
+    deduplicationWindowMs: number;
+  };
+}
+
+/** ConfigError names the environment variable that holds a bad value. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function intVar(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(name, `expected an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+function durationVar(env: Env, name: string, fallback: string): number {
+  const raw = env[name] ?? fallback;
+  try {
+    return parseDuration(raw);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+}
+
+function portOf(address: string, name: string): number {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  if (!Number.isInteger(port) || port <= 0) throw new ConfigError(name, `no port in "${address}"`);
+  return port;
+}
+
+/** loadConfig builds the Config from an environment, applying the defaults of DESIGN.md and naming any bad variable. */
+export function loadConfig(env: Env): Config {
+  const temporalAddress = env.TEMPORAL_ADDRESS || '127.0.0.1:7233';
+  portOf(temporalAddress, 'TEMPORAL_ADDRESS');
+  const uiPort = intVar(env, 'TEMPORAL_UI_PORT', 8233, 1);
+  const apiPort = intVar(env, 'API_PORT', 8080, 0);
+  const clickhouseUrl = env.CLICKHOUSE_URL || 'http://127.0.0.1:8123';
+  try {
+    new URL(clickhouseUrl);
+  } catch {
+    throw new ConfigError('CLICKHOUSE_URL', `not a URL: "${clickhouseUrl}"`);
+  }
+  const database = env.CLICKHOUSE_DATABASE || 'monitoring';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
+    throw new ConfigError('CLICKHOUSE_DATABASE', 'letters, digits and _ only');
+  }
+  return {
+    apiPort,
+    apiHost: env.API_HOST || '127.0.0.1',
+    temporal: {
+      address: temporalAddress,
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      uiPort,
+      uiBaseUrl: env.TEMPORAL_UI_URL || `http://127.0.0.1:${uiPort}`,
+      taskQueue: env.TEMPORAL_TASK_QUEUE || 'monitoring',
+    },
+    clickhouse: { url: clickhouseUrl, database },
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    smtpUrl: env.SMTP_URL || undefined,
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN || undefined,
+      signingSecret: env.SLACK_SIGNING_SECRET || undefined,
+      apiUrl: env.SLACK_API_URL || undefined,
+    },
+    publicBaseUrl: env.PUBLIC_BASE_URL || `http://127.0.0.1:${apiPort}`,
+    apiKeysFile: env.MONITORING_API_KEYS_FILE || '.local/credentials.json',
+    rulesPath: env.MONITORING_RULES_PATH || 'config/rules',
+    monitoring: {
+      scrapeIntervalMs: durationVar(env, 'MONITORING_SCRAPE_INTERVAL', '15s'),
+      retentionDays: intVar(env, 'MONITORING_RETENTION_DAYS', 365, 1),
+      batchSize: intVar(env, 'MONITORING_BATCH_SIZE', 1000, 1),
+      queryTimeoutMs: durationVar(env, 'MONITORING_QUERY_TIMEOUT', '30s'),
+      cacheTtlSeconds: Math.round(durationVar(env, 'MONITORING_CACHE_TTL', '60s') / 1000),
+      maxConcurrentQueries: intVar(env, 'MONITORING_MAX_CONCURRENT_QUERIES', 50, 1),
+      maxBodyBytes: intVar(env, 'MONITORING_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024),
+    },
+    alert: {
+      evaluationIntervalMs: durationVar(env, 'ALERT_EVALUATION_INTERVAL', '30s'),
+      notificationTimeoutMs: durationVar(env, 'ALERT_NOTIFICATION_TIMEOUT', '30s'),
+      maxRetries: intVar(env, 'ALERT_MAX_RETRIES', 3, 0),
+      deduplicationWindowMs: durationVar(env, 'ALERT_DEDUPLICATION_WINDOW', '300s'),
+    },
+  };
+}

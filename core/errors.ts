@@ -1,0 +1,34 @@
+/** The error catalogue: every error the API answers with, and every non-retryable failure type of the workflows. */
+
+/** ErrorCode is the `error` field of an API error body. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'validation_failed'
+  | 'invalid_json'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'storage_unavailable'
+  | 'cache_unavailable'
+  | 'internal_error';
+
+/** ApiError is an error with the HTTP status, catalogue code and (for input errors) the field it concerns. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** storageUnavailable is the 503 answered when ClickHouse cannot take a write: the client should retry. */
+export function storageUnavailable(): ApiError {
+  return new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; nothing was stored, retry later', undefined, 5);
+}

@@ -1,0 +1,252 @@
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from './duration';
+import type { Labels, Severity } from './types';
+import { SEVERITIES } from './types';
+
+/**
+ * Alert rules: the seed's YAML (`monitoring_rules` / `business_rules` maps of groups, each a list of
+ * {name, expression, duration, severity, labels, annotations}) and Prometheus rule files
+ * (`groups: [{name, interval, rules: [{alert, expr, for, labels, annotations}]}]`) load into one Rule model.
+ *
+ * The expression language here is the threshold form `metric{label="v", …} OP number`; the full PromQL
+ * subset of DESIGN.md (rate, *_over_time, aggregations) replaces this parser with @prometheus-io/lezer-promql.
+ */
+
+/** ComparisonOp is a PromQL comparison operator. */
+export type ComparisonOp = '>' | '>=' | '<' | '<=' | '==' | '!=';
+
+/** LabelMatcher is one `{label op "value"}` selector term. */
+export interface LabelMatcher {
+  label: string;
+  op: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+/** ThresholdCondition is a parsed `metric{…} OP number` expression. */
+export interface ThresholdCondition {
+  metric: string;
+  matchers: LabelMatcher[];
+  op: ComparisonOp;
+  threshold: number;
+}
+
+/** Rule is one alerting rule, whichever file format it came from. */
+export interface Rule {
+  name: string;
+  group: string;
+  expression: string;
+  condition: ThresholdCondition;
+  durationMs: number;
+  severity: Severity;
+  labels: Labels;
+  annotations: Labels;
+}
+
+/** RuleGroup is a set of rules evaluated together at one interval. */
+export interface RuleGroup {
+  name: string;
+  intervalMs: number | undefined;
+  rules: Rule[];
+}
+
+/** RuleError says what is wrong with a rule, where: the file path of the field and, for expressions, the column. */
+export class RuleError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly position?: number,
+  ) {
+    super(position === undefined ? `${field}: ${message}` : `${field}: ${message} at column ${position + 1}`);
+    this.name = 'RuleError';
+  }
+}
+
+const OPS: ComparisonOp[] = ['>=', '<=', '==', '!=', '>', '<'];
+
+/** parseExpression parses the threshold form `metric{label="v"} OP number`, naming the column of any error. */
+export function parseExpression(text: string, field = 'expression'): ThresholdCondition {
+  let pos = 0;
+  const fail = (message: string): never => {
+    throw new RuleError(field, message, pos);
+  };
+  const skipSpace = (): void => {
+    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
+  };
+  const readWhile = (re: RegExp): string => {
+    const start = pos;
+    while (pos < text.length && re.test(text[pos]!)) pos++;
+    return text.slice(start, pos);
+  };
+  skipSpace();
+  const metric = readWhile(/[a-zA-Z0-9_:]/);
+  if (!metric || !/^[a-zA-Z_:]/.test(metric)) fail('expected a metric name');
+  skipSpace();
+  if (text[pos] === '(') {
+    pos -= metric.length;
+    fail(`function ${metric}() is not supported yet: only "metric{labels} OP number" thresholds`);
+  }
+  const matchers: LabelMatcher[] = [];
+  if (text[pos] === '{') {
+    pos++;
+    for (;;) {
+      skipSpace();
+      if (text[pos] === '}') {
+        pos++;
+        break;
+      }
+      const label = readWhile(/[a-zA-Z0-9_]/);
+      if (!label || !/^[a-zA-Z_]/.test(label)) fail('expected a label name');
+      skipSpace();
+      const op = (['=~', '!~', '!=', '='] as const).find((candidate) => text.startsWith(candidate, pos));
+      if (!op) fail('expected =, !=, =~ or !~');
+      pos += op!.length;
+      skipSpace();
+      const value = readQuoted();
+      matchers.push({ label, op: op!, value });
+      skipSpace();
+      if (text[pos] === ',') pos++;
+      else if (text[pos] !== '}') fail('expected , or }');
+    }
+  }
+  skipSpace();
+  const op = OPS.find((candidate) => text.startsWith(candidate, pos));
+  if (!op) fail(pos >= text.length ? 'expected a comparison such as "> 80"' : 'expected a comparison operator (>, >=, <, <=, ==, !=)');
+  pos += op!.length;
+  skipSpace();
+  const numberText = readWhile(/[-+0-9.eE]/);
+  const threshold = Number(numberText);
+  if (!numberText || !Number.isFinite(threshold)) fail('expected a number');
+  skipSpace();
+  if (pos < text.length) fail('unexpected text after the threshold');
+  return { metric, matchers, op: op!, threshold };
+
+  function readQuoted(): string {
+    const quote = text[pos];
+    if (quote !== '"' && quote !== "'") fail('expected a quoted label value');
+    pos++;
+    let out = '';
+    while (pos < text.length && text[pos] !== quote) {
+      if (text[pos] === '\\' && pos + 1 < text.length) {
+        const next = text[pos + 1]!;
+        out += next === 'n' ? '\n' : next === 't' ? '\t' : next;
+        pos += 2;
+      } else {
+        out += text[pos++];
+      }
+    }
+    if (pos >= text.length) fail('unterminated label value');
+    pos++;
+    return out;
+  }
+}
+
+/** compare applies a comparison operator. */
+export function compare(value: number, op: ComparisonOp, threshold: number): boolean {
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    case '==':
+      return value === threshold;
+    case '!=':
+      return value !== threshold;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringMap(value: unknown, field: string): Labels {
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value)) throw new RuleError(field, 'expected a map of strings');
+  const out: Labels = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string' && typeof entry !== 'number' && typeof entry !== 'boolean') {
+      throw new RuleError(`${field}.${key}`, 'expected a string');
+    }
+    out[key] = String(entry);
+  }
+  return out;
+}
+
+function parseRule(raw: unknown, group: string, field: string): Rule {
+  if (!isRecord(raw)) throw new RuleError(field, 'expected a rule object');
+  const nameKey = raw.alert !== undefined ? 'alert' : 'name';
+  const exprKey = raw.expr !== undefined ? 'expr' : 'expression';
+  const forKey = raw.for !== undefined ? 'for' : 'duration';
+  const name = raw[nameKey];
+  if (typeof name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_:]*$/.test(name)) {
+    throw new RuleError(`${field}.${nameKey}`, 'required rule name matching [a-zA-Z_][a-zA-Z0-9_:]*');
+  }
+  const expression = raw[exprKey];
+  if (typeof expression !== 'string') throw new RuleError(`${field}.${exprKey}`, 'required expression string');
+  const condition = parseExpression(expression, `${field}.${exprKey}`);
+  let durationMs = 0;
+  if (raw[forKey] !== undefined) {
+    try {
+      durationMs = parseDuration(String(raw[forKey]));
+    } catch (err) {
+      throw new RuleError(`${field}.${forKey}`, (err as Error).message);
+    }
+  }
+  const labels = stringMap(raw.labels, `${field}.labels`);
+  const severity = (raw.severity ?? labels.severity ?? 'warning') as Severity;
+  if (!SEVERITIES.includes(severity)) throw new RuleError(`${field}.severity`, `expected one of ${SEVERITIES.join(', ')}`);
+  delete labels.severity;
+  return { name, group, expression, condition, durationMs, severity, labels, annotations: stringMap(raw.annotations, `${field}.annotations`) };
+}
+
+/** parseRuleDocument reads one rule file's text (seed YAML or Prometheus rule file) into groups. */
+export function parseRuleDocument(text: string, source = 'rules'): RuleGroup[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new RuleError(source, `not valid YAML: ${(err as Error).message}`);
+  }
+  if (!isRecord(doc)) throw new RuleError(source, 'expected a map at the top level');
+  const groups: RuleGroup[] = [];
+  if (Array.isArray(doc.groups)) {
+    doc.groups.forEach((rawGroup, gi) => {
+      const field = `${source}:groups[${gi}]`;
+      if (!isRecord(rawGroup) || typeof rawGroup.name !== 'string') throw new RuleError(`${field}.name`, 'required group name');
+      if (!Array.isArray(rawGroup.rules)) throw new RuleError(`${field}.rules`, 'required list of rules');
+      const intervalMs = rawGroup.interval === undefined ? undefined : parseDuration(String(rawGroup.interval));
+      const name = rawGroup.name;
+      groups.push({ name, intervalMs, rules: rawGroup.rules.map((rule, ri) => parseRule(rule, name, `${field}.rules[${ri}]`)) });
+    });
+    return groups;
+  }
+  // Seed format: top-level sections (monitoring_rules, business_rules), each a map of group name → rule list.
+  for (const [section, body] of Object.entries(doc)) {
+    if (!isRecord(body)) throw new RuleError(`${source}:${section}`, 'expected a map of rule groups');
+    for (const [groupName, rules] of Object.entries(body)) {
+      const field = `${source}:${section}.${groupName}`;
+      if (!Array.isArray(rules)) throw new RuleError(field, 'expected a list of rules');
+      groups.push({ name: groupName, intervalMs: undefined, rules: rules.map((rule, ri) => parseRule(rule, groupName, `${field}[${ri}]`)) });
+    }
+  }
+  return groups;
+}
+
+/** mergeRuleGroups joins groups from several files, refusing two rules with one name. */
+export function mergeRuleGroups(documents: RuleGroup[][]): RuleGroup[] {
+  const seen = new Set<string>();
+  const merged: RuleGroup[] = [];
+  for (const groups of documents) {
+    for (const group of groups) {
+      for (const rule of group.rules) {
+        if (seen.has(rule.name)) throw new RuleError(rule.name, 'rule name defined twice');
+        seen.add(rule.name);
+      }
+      merged.push(group);
+    }
+  }
+  return merged;
+}

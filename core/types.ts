@@ -1,0 +1,86 @@
+/** The seed's data shapes and the module's own domain types, defined once. */
+
+/** Labels is a flat set of string label pairs, as on a Prometheus series. */
+export type Labels = Record<string, string>;
+
+/** Sample is one measured value of one metric of one service at one time: a row of performance_events. */
+export interface Sample {
+  /** Milliseconds since the epoch. */
+  timestampMs: number;
+  service: string;
+  instance: string;
+  name: string;
+  value: number;
+  labels: Labels;
+}
+
+/** SystemMetrics is the seed's `system_metrics` envelope. */
+export interface SystemMetrics {
+  timestamp: string;
+  service_name: string;
+  instance_id?: string;
+  metrics: Record<string, number>;
+  jvm_metrics?: Record<string, number>;
+}
+
+/** ApplicationMetrics is the seed's `application_metrics` envelope. */
+export interface ApplicationMetrics {
+  timestamp: string;
+  service_name: string;
+  instance_id?: string;
+  metrics: Record<string, number>;
+}
+
+/** BusinessMetrics is the seed's `business_metrics` envelope; maps of numbers (api_usage_by_tier) become labelled series. */
+export interface BusinessMetrics {
+  timestamp: string;
+  service_name?: string;
+  metrics: Record<string, number | Record<string, number>>;
+}
+
+/** DatabaseMetrics is the seed's `database_metrics` envelope. */
+export interface DatabaseMetrics {
+  timestamp: string;
+  database_type: string;
+  instance: string;
+  metrics: Record<string, number | Record<string, number>>;
+}
+
+/** HealthStatus is a service's state as the seed's dashboard names it. */
+export type HealthStatus = 'healthy' | 'warning' | 'critical' | 'unknown';
+
+/** Severity orders alerts; the seed uses info, warning and critical. */
+export type Severity = 'info' | 'warning' | 'critical';
+
+/** SEVERITIES lists the severities from least to most urgent. */
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+
+/** RealtimeSnapshot is the seed's `metrics:realtime:{service}` value, with every latest metric beside the named ones. */
+export interface RealtimeSnapshot {
+  cpu_usage: number | null;
+  memory_usage: number | null;
+  response_time_p95: number | null;
+  error_rate: number | null;
+  last_updated: string;
+  ttl: number;
+  metrics: Record<string, number>;
+}
+
+/** ActiveAlert is one entry of the seed's `alerts:active:{service}` list, with the workflow that owns it. */
+export interface ActiveAlert {
+  alert_id: string;
+  fingerprint: string;
+  rule: string;
+  severity: Severity;
+  status: 'pending' | 'firing' | 'acknowledged';
+  service: string;
+  instance: string;
+  metric: string;
+  threshold: number;
+  current_value: number;
+  duration: number;
+  started_at: string;
+  last_evaluation: string;
+  summary: string;
+  workflow_id: string;
+}

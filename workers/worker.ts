@@ -1,0 +1,63 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { applyMigrations } from '../activities/migrations';
+import { connectRedis, connectTemporal, createClickHouse } from '../activities/clients';
+import { createActivities } from '../activities';
+import { loadConfig, type Config } from '../core/config';
+import { ensureSchedules } from './schedules';
+
+/** WorkerHandle is a running worker and what it holds open. */
+export interface WorkerHandle {
+  worker: Worker;
+  run: Promise<void>;
+  close: () => Promise<void>;
+}
+
+/**
+ * startWorker connects to Temporal, ClickHouse and Redis, applies migrations, registers the schedules and starts
+ * polling the task queue. `workflowBundle` lets tests reuse one bundle across workers.
+ */
+export async function startWorker(
+  config: Config,
+  options: { workflowBundle?: WorkerOptions['workflowBundle']; registerSchedules?: boolean; taskQueue?: string } = {},
+): Promise<WorkerHandle> {
+  const clickhouse = createClickHouse(config);
+  await applyMigrations(createClickHouse(config, { withDatabase: false }), config.clickhouse.database);
+  const redis = await connectRedis(config, 'worker');
+  const temporal = await connectTemporal(config);
+  const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
+  if (options.registerSchedules !== false) await ensureSchedules(temporal.client, config);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue,
+    activities: createActivities({ config: { ...config, temporal: { ...config.temporal, taskQueue } }, clickhouse, redis, temporal: temporal.client }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+  });
+  const run = worker.run();
+  return {
+    worker,
+    run,
+    close: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run.catch(() => undefined);
+      await Promise.allSettled([connection.close(), temporal.connection.close(), clickhouse.close(), redis.quit()]);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const handle = await startWorker(config);
+  console.log(`[worker] polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void handle.close());
+  await handle.run;
+  await handle.close();
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error('[worker] fatal:', err);
+    process.exit(1);
+  });
+}

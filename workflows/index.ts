@@ -1,0 +1,3 @@
+/** The workflow barrel given to the worker's bundler: every workflow type the module registers. */
+export { alertLifecycleWorkflow } from './alert-lifecycle';
+export { evaluateRulesWorkflow } from './evaluate-rules';

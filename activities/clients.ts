@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import type { Config } from '../core/config';
@@ -14,6 +14,8 @@ export function createClickHouse(config: Config, options: { withDatabase?: boole
     max_open_connections: config.monitoring.maxConcurrentQueries,
     // 18.16 accepts only settings it knows; send none by default.
     clickhouse_settings: {},
+    // Callers log failures with their context (and answer 503); the driver's own error log would double them.
+    log: { level: ClickHouseLogLevel.OFF },
   });
 }
 

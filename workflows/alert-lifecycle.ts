@@ -1,8 +1,8 @@
 /**
  * alertLifecycleWorkflow owns one alert (`alert/<fingerprint>`) from its first breach to its end. It decides
- * when a pending alert fires (its condition held for the rule's `for` duration, as in Prometheus) and when a
- * firing alert resolves (the evaluator reports the condition cleared, or no evaluation has reported the series
- * for staleAfterMs). Every transition is written to Redis (alerts:active) and, for firing and resolved, to
+ * when a pending alert fires (an evaluation still sees the breach once the rule's `for` duration has passed, as
+ * in Prometheus) and when a firing alert resolves (the evaluator reports the condition cleared, or no evaluation
+ * has reported the series for staleAfterMs). Every transition is written to Redis (alerts:active) and, for firing and resolved, to
  * alert_history. It completes when the alert resolves or clears while pending; a later breach starts a new run.
  */
 import { condition, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
@@ -61,18 +61,19 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         ? 'stale'
         : undefined;
     if (reason) return end(reason);
-    if (state.phase === 'pending' && now >= firesAtMs) {
+    // As in Prometheus, a pending alert fires on an evaluation that still sees the breach once `for` has passed,
+    // never on a timer alone: the condition must be confirmed at or after firesAtMs.
+    if (state.phase === 'pending' && state.lastObservedMs >= firesAtMs) {
       state.phase = 'firing';
       firedAtMs = now;
       await setActiveAlert(activeAlertView(input, workflowId, 'firing', state.value, now));
       await recordAlertTransition(historyRow('firing', now, ''));
       continue;
     }
-    const deadline = Math.min(state.phase === 'pending' ? firesAtMs : Infinity, state.lastObservedMs + input.staleAfterMs);
     const seen = state.observations;
-    const observed = await condition(() => state.observations !== seen, Math.max(deadline - now, 1));
-    if (observed && state.phase === 'firing' && state.breaching) {
-      await setActiveAlert(activeAlertView(input, workflowId, 'firing', state.value, Date.now()));
+    const observed = await condition(() => state.observations !== seen, Math.max(state.lastObservedMs + input.staleAfterMs - now, 1));
+    if (observed && state.breaching) {
+      await setActiveAlert(activeAlertView(input, workflowId, state.phase === 'pending' ? 'pending' : 'firing', state.value, Date.now()));
     }
   }
 

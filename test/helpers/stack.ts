@@ -30,3 +30,33 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000,
     }
   }
 }
+
+/**
+ * timeSkippingEnv starts the time-skipping test server from the binary the setup installed. The SDK gives the
+ * server 5 s to start, which a loaded 2-core machine can miss, so it retries.
+ */
+export async function timeSkippingEnv(): Promise<import('@temporalio/testing').TestWorkflowEnvironment> {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const path = process.env.TEMPORAL_TEST_SERVER_BIN;
+  if (!path) throw new Error('TEMPORAL_TEST_SERVER_BIN is not set: run the tests through jest (global setup)');
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+/** quietTemporalLogs keeps the Temporal SDK's runtime at WARN in tests (it can be installed once per process). */
+export function quietTemporalLogs(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by an earlier test file in this jest worker.
+  }
+}

@@ -48,6 +48,9 @@ export default async function globalSetup(): Promise<void> {
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.env.TEMPORAL_TEST_SERVER_BIN = execFileSync('bash', ['-c', `source ${JSON.stringify(path.join(root, 'scripts', 'lib.sh'))} && temporal_test_server_bin`], {
+    encoding: 'utf8',
+  }).trim();
   process.env.TEST_STACK_DIR = dir;
   process.stderr.write(`\n[test-setup] servers up and workflows bundled in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})\n`);
 }

@@ -1,0 +1,51 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import type Redis from 'ioredis';
+import { createClickHouse, createRedis } from '../../activities/clients';
+import { loadRuleFiles } from '../../activities/rules';
+import { buildApp } from '../../api/app';
+import type { ApiKey } from '../../core/auth';
+import type { Config } from '../../core/config';
+import type { Rule } from '../../core/rules';
+import { testConfig } from './stack';
+
+/** TEST_KEYS are one key per role, the viewer scoped to ml-inference as `npm start` creates them. */
+export const TEST_KEYS = {
+  admin: { name: 'admin', token: 'admin-token-0123456789', role: 'admin' },
+  service: { name: 'svc', token: 'service-token-0123456789', role: 'service' },
+  viewer: { name: 'viewer', token: 'viewer-token-0123456789', role: 'viewer', services: ['ml-inference'] },
+} satisfies Record<string, ApiKey>;
+
+/** bearer builds the Authorization header of a test key. */
+export const bearer = (role: keyof typeof TEST_KEYS) => ({ authorization: `Bearer ${TEST_KEYS[role].token}` });
+
+/** TestApi is an app built against the test servers, with the clients it holds. */
+export interface TestApi {
+  app: FastifyInstance;
+  config: Config;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  close: () => Promise<void>;
+}
+
+/** startTestApi builds the API on the test servers (or on the given overrides, e.g. a dead ClickHouse). */
+export async function startTestApi(overrides: Record<string, string> = {}, rules?: Rule[]): Promise<TestApi> {
+  const config = testConfig(overrides);
+  const clickhouse = createClickHouse(config);
+  const redis = createRedis(config, 'test-api');
+  // A test of a Redis outage points REDIS_URL at a dead port: the client stays up and fails its commands fast.
+  await redis.connect().catch(() => undefined);
+  const ruleSet = rules ?? (await loadRuleFiles('config/rules')).flatMap((g) => g.rules);
+  const app = await buildApp({ config, keys: Object.values(TEST_KEYS), clickhouse, redis, rules: () => ruleSet });
+  return {
+    app,
+    config,
+    clickhouse,
+    redis,
+    close: async () => {
+      await app.close();
+      redis.disconnect();
+      await clickhouse.close();
+    },
+  };
+}

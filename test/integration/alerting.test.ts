@@ -1,0 +1,114 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { connectTemporal } from '../../activities/clients';
+import type { DispatchSummary } from '../../activities/alerts';
+import { sqlString } from '../../core/escape';
+import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
+import { EVALUATE_RULES_SCHEDULE_ID, ensureSchedules } from '../../workers/schedules';
+import { startWorker, type WorkerHandle } from '../../workers/worker';
+import { bearer, startTestApi, type TestApi } from '../helpers/api';
+import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
+
+quietTemporalLogs();
+
+const METRICS = '/api/v1/internal/monitoring/metrics';
+
+describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse and Redis', () => {
+  const taskQueue = uniqueName('alerting');
+  const service = uniqueName('svc');
+  const rule = uniqueName('cpu_rule').replaceAll('-', '_');
+  const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'pm-rules-'));
+  // A shortened copy of the seed's critical_cpu_usage, scoped to this test's service so other tests' data cannot fire it.
+  writeFileSync(
+    path.join(rulesDir, 'test.yaml'),
+    `test_rules:\n  cpu:\n    - name: ${rule}\n      expression: 'cpu_usage_percent{service="${service}"} > 95'\n      duration: 3s\n      severity: critical\n      labels: {category: resource}\n      annotations: {summary: Critical CPU usage}\n`,
+  );
+  const overrides = { MONITORING_RULES_PATH: rulesDir, TEMPORAL_TASK_QUEUE: taskQueue, ALERT_EVALUATION_INTERVAL: '30s' };
+  const config = testConfig(overrides);
+  let worker: WorkerHandle;
+  let api: TestApi;
+  let temporal: Client;
+
+  beforeAll(async () => {
+    worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
+    api = await startTestApi(overrides);
+    temporal = (await connectTemporal(config)).client;
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await temporal?.connection.close();
+  });
+
+  const push = async (cpu: number) => {
+    const response = await api.app.inject({
+      method: 'POST',
+      url: METRICS,
+      headers: bearer('service'),
+      payload: { system_metrics: { timestamp: new Date().toISOString(), service_name: service, instance_id: `${service}-001`, metrics: { cpu_usage_percent: cpu } } },
+    });
+    expect(response.statusCode).toBe(202);
+  };
+  const evaluate = () =>
+    temporal.workflow.execute('evaluateRulesWorkflow', {
+      taskQueue,
+      workflowId: uniqueName('evaluate'),
+      args: [{ evaluationIntervalMs: config.alert.evaluationIntervalMs }],
+    }) as Promise<DispatchSummary[]>;
+  const alertId = alertWorkflowId(fingerprint(rule, { service, instance: `${service}-001`, category: 'resource' }));
+  const alertsOf = async () => (await api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('service') })).json();
+
+  it('registers rule evaluation as a Temporal Schedule every 30 s that skips overlapping runs', async () => {
+    await ensureSchedules(temporal, config);
+    await ensureSchedules(temporal, config); // idempotent: a second start updates, never fails or duplicates
+    const description = await temporal.schedule.getHandle(EVALUATE_RULES_SCHEDULE_ID).describe();
+    expect(description.spec.intervals).toEqual([expect.objectContaining({ every: 30_000 })]);
+    expect(description.policies.overlap).toBe('SKIP');
+    expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'evaluateRulesWorkflow', taskQueue });
+    await temporal.schedule.getHandle(EVALUATE_RULES_SCHEDULE_ID).delete();
+  });
+
+  it('starts one alert workflow for a breach, dedups repeated breaches, fires after the duration and resolves when it clears', async () => {
+    await push(97);
+    const [first] = await evaluate();
+    expect(first).toEqual({ rule, series: 1, breaching: 1, cleared: 0 });
+    const handle = temporal.workflow.getHandle(alertId);
+    const { runId, status } = await handle.describe();
+    expect(status.name).toBe('RUNNING');
+    expect((await alertsOf()).alerts).toEqual([expect.objectContaining({ status: 'pending', rule, severity: 'critical', current_value: 97, workflow_id: alertId })]);
+
+    // A repeated breach reaches the running workflow: no second execution, and it fires once the 3 s have passed.
+    await new Promise((resolve) => setTimeout(resolve, 3100));
+    await push(98);
+    await evaluate();
+    expect((await handle.describe()).runId).toBe(runId);
+    await expect(
+      temporal.workflow.start('alertLifecycleWorkflow', { taskQueue, workflowId: alertId, args: [{}] }),
+    ).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+    await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
+    const alerts = (await alertsOf()).alerts;
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ status: 'firing', current_value: 98, workflow_url: expect.stringContaining(encodeURIComponent(alertId)) });
+    const executions = [];
+    for await (const execution of temporal.workflow.list({ query: `WorkflowId = '${alertId}'` })) executions.push(execution);
+    expect(executions).toHaveLength(1);
+
+    // Back under the threshold: the evaluator clears it, the workflow records the resolution and completes.
+    await push(40);
+    const [last] = await evaluate();
+    expect(last).toMatchObject({ breaching: 0, cleared: 1 });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared', fired: true });
+    expect((await alertsOf()).alerts).toEqual([]);
+    const history = await api.clickhouse.query({
+      query: `SELECT status, actual_value, threshold_value, severity, workflow_id FROM alert_history FINAL WHERE service_name = ${sqlString(service)} ORDER BY timestamp, status`,
+      format: 'JSONEachRow',
+    });
+    expect(await history.json()).toEqual([
+      { status: 'firing', actual_value: 98, threshold_value: 95, severity: 'critical', workflow_id: alertId },
+      { status: 'resolved', actual_value: 40, threshold_value: 95, severity: 'critical', workflow_id: alertId },
+    ]);
+  });
+});

@@ -3,7 +3,9 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import { createClickHouseActivities } from '../activities/clickhouse';
+import { IdempotencyStore } from '../activities/idempotency';
 import { createRedisActivities } from '../activities/redis';
+import { SampleWriter } from '../activities/sample-writer';
 import type { ApiKey } from '../core/auth';
 import type { Config } from '../core/config';
 import { ApiError } from '../core/errors';
@@ -30,6 +32,8 @@ export interface AppDeps {
   config: Config;
   clickhouseActivities: ReturnType<typeof createClickHouseActivities>;
   redisActivities: ReturnType<typeof createRedisActivities>;
+  writer: SampleWriter;
+  idempotency: IdempotencyStore;
   rules: () => readonly Rule[];
 }
 
@@ -89,8 +93,17 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     config,
     clickhouseActivities: createClickHouseActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
     redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
+    writer: new SampleWriter(input.clickhouse, config.clickhouse.database, {
+      batchSize: config.monitoring.batchSize,
+      flushIntervalMs: config.monitoring.batchFlushIntervalMs,
+      maxQueuedRows: config.monitoring.maxQueuedRows,
+      maxConcurrentInserts: 2,
+    }),
+    idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
     rules: input.rules,
   };
+  // Samples accepted before close are written before the clients close.
+  app.addHook('onClose', () => deps.writer.flush());
 
   app.get(
     '/healthz',

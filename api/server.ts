@@ -25,17 +25,18 @@ async function main(): Promise<void> {
     );
   }, 30_000);
   const app = await buildApp({ config, keys, clickhouse, redis, rules: () => rules, logger: true });
-  app.addHook('onClose', async () => {
-    clearInterval(reload);
-    await Promise.allSettled([clickhouse.close(), redis.quit()]);
-  });
   await app.listen({ port: config.apiPort, host: config.apiHost });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      app.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      clearInterval(reload);
+      // app.close() stops accepting, answers in-flight requests and flushes the sample writer; then the clients go.
+      app
+        .close()
+        .then(() => Promise.allSettled([clickhouse.close(), redis.quit()]))
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
   }
 }

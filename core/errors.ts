@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'not_found'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'conflict'
+  | 'ingest_queue_full'
   | 'storage_unavailable'
   | 'cache_unavailable'
   | 'internal_error';

@@ -36,3 +36,31 @@ export function sqlNumber(value: number): string {
 export function sqlStringArray(values: readonly string[]): string {
   return `[${values.map(sqlString).join(', ')}]`;
 }
+
+const TSV_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+  '\b': '\\b',
+  '\f': '\\f',
+};
+
+/** tsvString writes a String field of a TabSeparated row. */
+export function tsvString(value: string): string {
+  return value.replace(/[\\\t\n\r\0\b\f]/g, (ch) => TSV_ESCAPES[ch]!);
+}
+
+/** tsvStringArray writes an Array(String) field of a TabSeparated row: a quoted array literal. */
+export function tsvStringArray(values: readonly string[]): string {
+  return `[${values.map(sqlString).join(',')}]`;
+}
+
+/** tsvNumber writes a Float64 field of a TabSeparated row, with ClickHouse's spelling of the infinities. */
+export function tsvNumber(value: number): string {
+  if (Number.isFinite(value)) return String(value);
+  if (value === Number.POSITIVE_INFINITY) return 'inf';
+  if (value === Number.NEGATIVE_INFINITY) return '-inf';
+  return 'nan';
+}

@@ -24,15 +24,14 @@ export interface FlattenResult {
   rejected: Rejection[];
 }
 
-/** IngestLimits bounds what one request may carry. */
+/** IngestLimits bounds the labels of one sample (the sample count per request is the route's to check). */
 export interface IngestLimits {
-  maxSamples: number;
   maxLabels: number;
   maxLabelLength: number;
 }
 
 /** DEFAULT_INGEST_LIMITS are the limits used when the caller gives none. */
-export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxSamples: 100_000, maxLabels: 32, maxLabelLength: 1024 };
+export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxLabels: 32, maxLabelLength: 1024 };
 
 /** ENVELOPE_KINDS are the seed's four metric envelopes. */
 export const ENVELOPE_KINDS = ['system_metrics', 'application_metrics', 'business_metrics', 'database_metrics'] as const;
@@ -225,8 +224,5 @@ export function flattenIngestBody(body: unknown, now: number, limits: IngestLimi
       out.rejected.push({ index, field: err.field, error: err.message });
     }
   });
-  if (out.samples.length > limits.maxSamples) {
-    return { samples: [], rejected: [{ index: 0, field: 'body', error: `more than ${limits.maxSamples} samples in one request` }] };
-  }
   return out;
 }

@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { QueueFullError } from '../../activities/sample-writer';
 import { ApiError, storageUnavailable } from '../../core/errors';
-import { flattenIngestBody } from '../../core/samples';
+import { parsePromText, toSamples } from '../../core/prom-text';
+import { flattenIngestBody, type FlattenResult } from '../../core/samples';
 import type { AppDeps } from '../app';
 import { errorResponses } from '../schemas';
 
@@ -10,35 +12,89 @@ const Accepted = Type.Object({
   rejected: Type.Array(Type.Object({ index: Type.Integer(), field: Type.String(), error: Type.String() })),
 });
 
-/** metricsRoutes serves POST /api/v1/internal/monitoring/metrics: validate, store durably, then cache the latest values. */
+const TEXT_TYPES = ['text/plain', 'application/openmetrics-text'];
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+interface IngestQuery {
+  service?: string;
+  instance?: string;
+}
+
+function parseBody(request: FastifyRequest<{ Querystring: IngestQuery }>, now: number): FlattenResult {
+  if (typeof request.body !== 'string') return flattenIngestBody(request.body, now);
+  const openMetrics = (request.headers['content-type'] ?? '').startsWith('application/openmetrics-text') || undefined;
+  const parsed = parsePromText(request.body, openMetrics);
+  const { service, instance } = request.query;
+  const converted = toSamples(parsed.samples, { ...(service ? { service } : {}), ...(instance ? { instance } : {}) }, now);
+  return {
+    samples: converted.samples,
+    rejected: [
+      ...parsed.errors.map((e) => ({ index: e.line - 1, field: `line ${e.line}`, error: e.error })),
+      ...converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })),
+    ],
+  };
+}
+
+/**
+ * metricsRoutes serves POST /api/v1/internal/monitoring/metrics: JSON envelopes or Prometheus/OpenMetrics text,
+ * answered 202 only once the batch holding the samples is stored in ClickHouse; an Idempotency-Key makes a retry a
+ * no-op that returns the first answer.
+ */
 export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    app.post(
+    app.addContentTypeParser(TEXT_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+    app.post<{ Querystring: IngestQuery }>(
       '/api/v1/internal/monitoring/metrics',
       {
         config: { access: 'ingest' },
         schema: {
-          summary: 'Submit metrics: seed envelopes (one or an array) or {"samples": [...]}',
-          body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())]),
-          response: { 202: Accepted, ...errorResponses(400, 401, 403, 413, 415, 503) },
+          querystring: Type.Object({
+            service: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'service of text samples without a service/job label' })),
+            instance: Type.Optional(Type.String({ maxLength: 256 })),
+          }),
+          body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown()), Type.String()]),
+          response: { 202: Accepted, ...errorResponses(400, 401, 403, 409, 413, 415, 503) },
         },
       },
       async (request, reply) => {
+        const idempotencyKey = request.headers['idempotency-key'];
+        if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {
+          throw new ApiError(400, 'bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key');
+        }
         const now = Date.now();
-        const { samples, rejected } = flattenIngestBody(request.body, now);
+        const { samples, rejected } = parseBody(request, now);
+        if (samples.length > deps.config.monitoring.maxSamplesPerRequest) {
+          throw new ApiError(413, 'payload_too_large', `more than ${deps.config.monitoring.maxSamplesPerRequest} samples in one request; split the batch`, 'body');
+        }
         if (samples.length === 0) {
           const first = rejected[0];
           throw new ApiError(400, 'validation_failed', first ? `${first.field}: ${first.error}` : 'no samples in body', first?.field ?? 'body');
         }
+        const scope = request.apiKey?.name ?? 'anonymous';
+        if (idempotencyKey) {
+          const previous = await deps.idempotency.begin(scope, idempotencyKey);
+          if (previous.state === 'done') return reply.code(202).header('Idempotent-Replayed', 'true').send(previous.response);
+          if (previous.state === 'in-progress') {
+            throw new ApiError(409, 'conflict', 'a request with this Idempotency-Key is still being processed; retry later', 'Idempotency-Key', 1);
+          }
+        }
         try {
-          await deps.clickhouseActivities.insertSamples(samples);
+          await deps.writer.write(samples);
         } catch (err) {
+          if (idempotencyKey) await deps.idempotency.abort(scope, idempotencyKey);
+          if (err instanceof QueueFullError) {
+            request.log.warn({ queued: err.queuedRows }, 'ingest queue full');
+            throw new ApiError(503, 'ingest_queue_full', 'ingest queue is full; nothing was stored, retry later', undefined, 1);
+          }
           request.log.error({ err }, 'insert into performance_events failed');
           throw storageUnavailable();
         }
+        const response = { accepted: samples.length, rejected };
+        if (idempotencyKey) await deps.idempotency.complete(scope, idempotencyKey, response);
         // The realtime cache is best-effort: the samples are already durable, so a Redis failure only degrades health.
         await deps.redisActivities.writeRealtime(samples, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
-        return reply.code(202).send({ accepted: samples.length, rejected });
+        return reply.code(202).send(response);
       },
     );
   };

@@ -77,10 +77,11 @@ describe('flattenIngestBody', () => {
     expect(rejected).toEqual([{ index: 0, field: 'body.samples[1].labels.service', error: expect.stringContaining('required') }]);
   });
 
-  it('refuses a request over the sample limit as a whole', () => {
-    const samples = Array.from({ length: 5 }, (_, i) => ({ name: 'm', value: i, labels: { service: 's' } }));
-    const result = flattenIngestBody({ samples }, NOW, { maxSamples: 4, maxLabels: 8, maxLabelLength: 64 });
-    expect(result.samples).toEqual([]);
-    expect(result.rejected[0]?.error).toContain('more than 4 samples');
+  it('refuses more labels than the limit and over-long label values, naming the label', () => {
+    const labels = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`l${i}`, 'v']));
+    const tooMany = flattenIngestBody({ samples: [{ name: 'm', value: 1, labels: { service: 's', ...labels } }] }, NOW, { maxLabels: 3, maxLabelLength: 64 });
+    expect(tooMany.rejected[0]).toMatchObject({ field: 'body.samples[0].labels', error: 'more than 3 labels' });
+    const tooLong = flattenIngestBody({ samples: [{ name: 'm', value: 1, labels: { service: 's', team: 'x'.repeat(65) } }] }, NOW, { maxLabels: 8, maxLabelLength: 64 });
+    expect(tooLong.rejected[0]).toMatchObject({ field: 'body.samples[0].labels.team', error: 'longer than 64 characters' });
   });
 });

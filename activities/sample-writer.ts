@@ -1,0 +1,163 @@
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { sqlIdentifier, tsvNumber, tsvString, tsvStringArray } from '../core/escape';
+import type { Sample } from '../core/types';
+
+/** PERFORMANCE_EVENT_COLUMNS are the columns a sample row fills, in TabSeparated order. */
+export const PERFORMANCE_EVENT_COLUMNS = [
+  'timestamp',
+  'timestamp_ms',
+  'service_name',
+  'instance_id',
+  'event_type',
+  'metric_name',
+  'metric_value',
+  'labels.key',
+  'labels.value',
+] as const;
+
+/** sampleTsv serializes a sample as one TabSeparated row of performance_events — its only serialization. */
+export function sampleTsv(sample: Sample): string {
+  const keys = Object.keys(sample.labels);
+  if (keys.length > 1) keys.sort();
+  const ms = sample.timestampMs;
+  return `${Math.floor(ms / 1000)}\t${((ms % 1000) + 1000) % 1000}\t${tsvString(sample.service)}\t${tsvString(sample.instance)}\tmetric\t${tsvString(sample.name)}\t${tsvNumber(sample.value)}\t${tsvStringArray(keys)}\t${tsvStringArray(keys.map((k) => sample.labels[k]!))}\n`;
+}
+
+/** QueueFullError says the writer holds as many rows as it may; the caller should answer 503 and let the client retry. */
+export class QueueFullError extends Error {
+  constructor(readonly queuedRows: number) {
+    super(`ingest queue full (${queuedRows} rows waiting for ClickHouse)`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** StorageError wraps a failed ClickHouse insert: none of the batch's rows were acknowledged. */
+export class StorageError extends Error {
+  constructor(cause: unknown) {
+    super(`ClickHouse insert failed: ${(cause as Error)?.message ?? cause}`, { cause });
+    this.name = 'StorageError';
+  }
+}
+
+/** SampleWriterOptions bound the batches: flush at batchSize rows or flushIntervalMs, refuse above maxQueuedRows. */
+export interface SampleWriterOptions {
+  batchSize: number;
+  flushIntervalMs: number;
+  maxQueuedRows: number;
+  maxConcurrentInserts: number;
+}
+
+interface Batch {
+  chunks: string[];
+  rows: number;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A batch nobody awaits (all writers gone) must not crash the process with an unhandled rejection.
+  done.catch(() => undefined);
+  return { chunks: [], rows: 0, done, resolve, reject };
+}
+
+/**
+ * SampleWriter coalesces the samples of many requests into size- and time-bounded TabSeparated inserts into
+ * performance_events. `write` resolves only once ClickHouse has acknowledged the insert holding its rows, and
+ * rejects (StorageError) when that insert fails — so a caller never acknowledges a sample that was not stored —
+ * or at once (QueueFullError) when more than maxQueuedRows are waiting.
+ */
+export class SampleWriter {
+  private current = newBatch();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sealed: Batch[] = [];
+  /** Sealed batches not yet inserted or failed, queued or in flight. */
+  private readonly unsettled = new Set<Batch>();
+  private inflight = 0;
+  private queued = 0;
+  private readonly table: string;
+  /** Counters for /metrics and benchmarks. */
+  readonly stats = { batches: 0, rows: 0, failedBatches: 0, lastBatchRows: 0 };
+
+  constructor(
+    private readonly clickhouse: ClickHouseClient,
+    database: string,
+    private readonly options: SampleWriterOptions,
+  ) {
+    this.table = `${sqlIdentifier(database)}.performance_events`;
+  }
+
+  /** queuedRows is how many accepted rows wait for ClickHouse. */
+  get queuedRows(): number {
+    return this.queued;
+  }
+
+  /** write queues samples and resolves once they are durably stored. */
+  write(samples: readonly Sample[]): Promise<void> {
+    if (samples.length === 0) return Promise.resolve();
+    if (this.queued + samples.length > this.options.maxQueuedRows) return Promise.reject(new QueueFullError(this.queued));
+    const batch = this.current;
+    let text = '';
+    for (const sample of samples) text += sampleTsv(sample);
+    batch.chunks.push(text);
+    batch.rows += samples.length;
+    this.queued += samples.length;
+    if (batch.rows >= this.options.batchSize) this.seal();
+    else this.timer ??= setTimeout(() => this.seal(), this.options.flushIntervalMs);
+    return batch.done;
+  }
+
+  /** flush seals the open batch and waits until every queued row is inserted (or failed). */
+  async flush(): Promise<void> {
+    this.seal();
+    await Promise.allSettled([...this.unsettled].map((b) => b.done));
+  }
+
+  private seal(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.current.rows === 0) return;
+    this.sealed.push(this.current);
+    this.unsettled.add(this.current);
+    this.current = newBatch();
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inflight < this.options.maxConcurrentInserts && this.sealed.length > 0) {
+      const batch = this.sealed.shift()!;
+      this.inflight++;
+      void this.insert(batch).finally(() => {
+        this.unsettled.delete(batch);
+        this.inflight--;
+        this.queued -= batch.rows;
+        this.pump();
+      });
+    }
+  }
+
+  private async insert(batch: Batch): Promise<void> {
+    try {
+      await this.clickhouse.insert({
+        table: this.table,
+        values: Readable.from(batch.chunks, { objectMode: false }),
+        format: 'TabSeparated',
+        columns: [...PERFORMANCE_EVENT_COLUMNS],
+      });
+      this.stats.batches++;
+      this.stats.rows += batch.rows;
+      this.stats.lastBatchRows = batch.rows;
+      batch.resolve();
+    } catch (err) {
+      this.stats.failedBatches++;
+      batch.reject(new StorageError(err));
+    }
+  }
+}

@@ -64,7 +64,7 @@ function parseLine(line: string, openMetrics: boolean): PromSample {
       }
       const start = pos;
       while (pos < n && isNameChar(line.charCodeAt(pos))) pos++;
-      if (pos === start) throw new LineError(`expected a label name at column ${pos + 1}`);
+      if (pos === start || !isNameStart(line.charCodeAt(start))) throw new LineError(`expected a label name at column ${start + 1}`);
       const label = line.slice(start, pos);
       while (line.charCodeAt(pos) === 32) pos++;
       if (line.charCodeAt(pos) !== 61 /* = */) throw new LineError(`expected = after label ${label}`);

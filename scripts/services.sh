@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# services.sh install|start|stop|status — the three servers the module runs on (ClickHouse, Redis, Temporal).
+# services.sh install|start|stop|status [names] — the three servers the module runs on (ClickHouse, Redis, Temporal).
 # Ports come from the same env as the app (CLICKHOUSE_URL, REDIS_URL, TEMPORAL_ADDRESS, TEMPORAL_UI_PORT);
 # data, logs and pids go under $MONITORING_LOCAL_DIR (default .local/). Idempotent: a server that already
 # answers on its port is left alone. The test setup calls this with free ports and a temporary dir.
@@ -74,18 +74,23 @@ status_line() {
   printf '  %-12s %-5s %s:%s%s\n' "$1" "$state" "$2" "$3" "$pid"
 }
 
+# Optional names after the command limit it to those servers (tests start a private ClickHouse to stop it).
+names=("${@:2}")
+[ ${#names[@]} -gt 0 ] || names=(clickhouse redis temporal)
+wants() { [[ " ${names[*]} " == *" $1 "* ]]; }
+
 case "${1:-}" in
   install) install_all ;;
   start)
     install_all
-    start_clickhouse
-    start_redis
-    start_temporal
+    if wants clickhouse; then start_clickhouse; fi
+    if wants redis; then start_redis; fi
+    if wants temporal; then start_temporal; fi
     ;;
   stop)
-    stop_daemon temporal
-    stop_daemon redis
-    stop_daemon clickhouse
+    if wants temporal; then stop_daemon temporal; fi
+    if wants redis; then stop_daemon redis; fi
+    if wants clickhouse; then stop_daemon clickhouse; fi
     ;;
   status)
     status_line clickhouse 127.0.0.1 "$CH_HTTP_PORT"
@@ -93,5 +98,5 @@ case "${1:-}" in
     status_line temporal 127.0.0.1 "$TEMPORAL_PORT"
     [ "$EPHEMERAL" = "1" ] || status_line temporal-ui 127.0.0.1 "$TEMPORAL_UI_PORT"
     ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status [clickhouse] [redis] [temporal]" >&2; exit 2 ;;
 esac

@@ -53,7 +53,8 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
             service: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'service of text samples without a service/job label' })),
             instance: Type.Optional(Type.String({ maxLength: 256 })),
           }),
-          body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown()), Type.String()]),
+          // String first: with Fastify's array coercion a text body would otherwise validate as a one-element array.
+          body: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())]),
           response: { 202: Accepted, ...errorResponses(400, 401, 403, 409, 413, 415, 503) },
         },
       },

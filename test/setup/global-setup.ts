@@ -1,24 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { applyMigrations } from '../../activities/migrations';
 import { createClickHouse } from '../../activities/clients';
 import { loadConfig } from '../../core/config';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/servers';
 
 /**
  * Starts throwaway ClickHouse, Redis and Temporal servers on free ports in a temporary folder (never the dev

@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const SERVICES_SH = path.resolve(__dirname, '..', '..', 'scripts', 'services.sh');
+
+/** freePort asks the OS for a loopback port nobody listens on. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** services runs scripts/services.sh with the given env — the same script `npm start` uses. */
+export function services(args: string[], env: Record<string, string>): void {
+  execFileSync('bash', [SERVICES_SH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** PrivateClickHouse is a ClickHouse server of one test, which it may stop and start (outage tests). */
+export interface PrivateClickHouse {
+  url: string;
+  stop: () => void;
+  start: () => void;
+  dispose: () => void;
+}
+
+/** privateClickHouse starts a ClickHouse server of its own on free ports in a temporary folder. */
+export async function privateClickHouse(): Promise<PrivateClickHouse> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-ch-'));
+  const [http, tcp, inter] = await Promise.all([freePort(), freePort(), freePort()]);
+  const env = {
+    MONITORING_LOCAL_DIR: dir,
+    MONITORING_EPHEMERAL: '1',
+    CLICKHOUSE_URL: `http://127.0.0.1:${http}`,
+    CLICKHOUSE_TCP_PORT: String(tcp),
+    CLICKHOUSE_INTERSERVER_PORT: String(inter),
+  };
+  services(['start', 'clickhouse'], env);
+  return {
+    url: env.CLICKHOUSE_URL,
+    stop: () => services(['stop', 'clickhouse'], env),
+    start: () => services(['start', 'clickhouse'], env),
+    dispose: () => {
+      services(['stop', 'clickhouse'], env);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { HistoryRow } from '../core/alert';
 import { sqlIdentifier } from '../core/escape';
+import type { BusinessEvent } from '../core/events';
 import { latestValuesSql, type SeriesValue } from '../core/rule-sql';
 import type { Rule } from '../core/rules';
 import type { Labels, Sample } from '../core/types';
@@ -44,6 +45,31 @@ export function createClickHouseActivities({ clickhouse, database }: ClickHouseD
       if (samples.length === 0) return 0;
       await clickhouse.insert({ table: `${db}.performance_events`, values: samples.map(sampleRow), format: 'JSONEachRow' });
       return samples.length;
+    },
+
+    /** insertEvents stores business events; each carries its event_id, so a replayed insert is recognisable. */
+    async insertEvents(events: BusinessEvent[]): Promise<number> {
+      if (events.length === 0) return 0;
+      await clickhouse.insert({
+        table: `${db}.business_events`,
+        format: 'JSONEachRow',
+        values: events.map((e) => {
+          const { keys, values } = nested(e.attributes);
+          return {
+            event_id: e.eventId,
+            timestamp: Math.floor(e.timestampMs / 1000),
+            timestamp_ms: e.timestampMs % 1000,
+            event_type: e.eventType,
+            service_name: e.service,
+            user_id: e.userId,
+            correlation_id: e.correlationId,
+            'attributes.key': keys,
+            'attributes.value': values,
+            value: e.value,
+          };
+        }),
+      });
+      return events.length;
     },
 
     /** queryLatestValues returns the latest value of every series the rule watches in the lookback window. */

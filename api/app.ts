@@ -12,6 +12,7 @@ import { ApiError } from '../core/errors';
 import type { Rule } from '../core/rules';
 import { KeyRing } from './keys';
 import { registerAuth } from './plugins/auth';
+import { eventsRoutes } from './routes/events';
 import { metricsRoutes } from './routes/metrics';
 import { serviceRoutes } from './routes/services';
 import { ErrorBody } from './schemas';
@@ -131,6 +132,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   );
 
   await app.register(metricsRoutes(deps));
+  await app.register(eventsRoutes(deps));
   await app.register(serviceRoutes(deps));
   return app;
 }

@@ -5,6 +5,7 @@ import { ApiError, storageUnavailable } from '../../core/errors';
 import { parsePromText, toSamples } from '../../core/prom-text';
 import { flattenIngestBody, type FlattenResult } from '../../core/samples';
 import type { AppDeps } from '../app';
+import { idempotent } from '../idempotent';
 import { errorResponses } from '../schemas';
 
 const Accepted = Type.Object({
@@ -13,7 +14,6 @@ const Accepted = Type.Object({
 });
 
 const TEXT_TYPES = ['text/plain', 'application/openmetrics-text'];
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 interface IngestQuery {
   service?: string;
@@ -59,10 +59,6 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const idempotencyKey = request.headers['idempotency-key'];
-        if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {
-          throw new ApiError(400, 'bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key');
-        }
         const now = Date.now();
         const { samples, rejected } = parseBody(request, now);
         if (samples.length > deps.config.monitoring.maxSamplesPerRequest) {
@@ -72,29 +68,21 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
           const first = rejected[0];
           throw new ApiError(400, 'validation_failed', first ? `${first.field}: ${first.error}` : 'no samples in body', first?.field ?? 'body');
         }
-        const scope = request.apiKey?.name ?? 'anonymous';
-        if (idempotencyKey) {
-          const previous = await deps.idempotency.begin(scope, idempotencyKey);
-          if (previous.state === 'done') return reply.code(202).header('Idempotent-Replayed', 'true').send(previous.response);
-          if (previous.state === 'in-progress') {
-            throw new ApiError(409, 'conflict', 'a request with this Idempotency-Key is still being processed; retry later', 'Idempotency-Key', 1);
+        const response = await idempotent(deps.idempotency, request, reply, async () => {
+          try {
+            await deps.writer.write(samples);
+          } catch (err) {
+            if (err instanceof QueueFullError) {
+              request.log.warn({ queued: err.queuedRows }, 'ingest queue full');
+              throw new ApiError(503, 'ingest_queue_full', 'ingest queue is full; nothing was stored, retry later', undefined, 1);
+            }
+            request.log.error({ err }, 'insert into performance_events failed');
+            throw storageUnavailable();
           }
-        }
-        try {
-          await deps.writer.write(samples);
-        } catch (err) {
-          if (idempotencyKey) await deps.idempotency.abort(scope, idempotencyKey);
-          if (err instanceof QueueFullError) {
-            request.log.warn({ queued: err.queuedRows }, 'ingest queue full');
-            throw new ApiError(503, 'ingest_queue_full', 'ingest queue is full; nothing was stored, retry later', undefined, 1);
-          }
-          request.log.error({ err }, 'insert into performance_events failed');
-          throw storageUnavailable();
-        }
-        const response = { accepted: samples.length, rejected };
-        if (idempotencyKey) await deps.idempotency.complete(scope, idempotencyKey, response);
-        // The realtime cache is best-effort: the samples are already durable, so a Redis failure only degrades health.
-        await deps.redisActivities.writeRealtime(samples, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
+          // The realtime cache is best-effort: the samples are durable, so a Redis failure only degrades health.
+          await deps.redisActivities.writeRealtime(samples, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
+          return { accepted: samples.length, rejected };
+        });
         return reply.code(202).send(response);
       },
     );

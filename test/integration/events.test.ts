@@ -1,0 +1,85 @@
+import { sqlString } from '../../core/escape';
+import { bearer, startTestApi, type TestApi } from '../helpers/api';
+import { uniqueName } from '../helpers/stack';
+
+const EVENTS = '/api/v1/internal/monitoring/events';
+
+describe('POST /api/v1/internal/monitoring/events', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api.close());
+
+  const eventsOf = async (service: string) =>
+    (
+      await api.clickhouse.query({
+        query: `SELECT event_id, event_type, user_id, correlation_id, attributes.key AS k, attributes.value AS v, value, toUnixTimestamp(timestamp) AS s, timestamp_ms AS ms
+                FROM business_events WHERE service_name = ${sqlString(service)} ORDER BY event_type`,
+        format: 'JSONEachRow',
+      })
+    ).json<Record<string, unknown>>();
+
+  it('stores business events with correlation id, user id and attributes, and names each invalid one', async () => {
+    const service = uniqueName('trading');
+    const response = await api.app.inject({
+      method: 'POST',
+      url: EVENTS,
+      headers: bearer('service'),
+      payload: {
+        events: [
+          {
+            event_type: 'trade_executed',
+            timestamp: '2025-07-26T10:30:00.250Z',
+            service_name: service,
+            user_id: 'u-42',
+            correlation_id: 'incident_20250726_001',
+            attributes: { symbol: 'AAPL', amount: 1250.5, side: 'buy', filled: true },
+          },
+          { event_type: 'prediction_made', timestamp: 1753525800000, service_name: service, attributes: { model: "momentum'; DROP TABLE x; --" } },
+          { event_type: 'bad type!', timestamp: '2025-07-26T10:30:00Z', service_name: service },
+          { event_type: 'ok', service_name: service },
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(202);
+    const body = response.json();
+    expect(body).toMatchObject({
+      accepted: 2,
+      rejected: [
+        { index: 2, field: 'body.events[2].event_type', error: expect.stringContaining('must match') },
+        { index: 3, field: 'body.events[3].timestamp', error: 'required' },
+      ],
+    });
+    expect(body.event_ids).toHaveLength(2);
+    expect(await eventsOf(service)).toEqual([
+      { event_id: body.event_ids[1], event_type: 'prediction_made', user_id: '', correlation_id: '', k: ['model'], v: ["momentum'; DROP TABLE x; --"], value: 0, s: 1753525800, ms: 0 },
+      {
+        event_id: body.event_ids[0],
+        event_type: 'trade_executed',
+        user_id: 'u-42',
+        correlation_id: 'incident_20250726_001',
+        k: ['amount', 'filled', 'side', 'symbol'],
+        v: ['1250.5', 'true', 'buy', 'AAPL'],
+        value: 1250.5,
+        s: 1753525800,
+        ms: 250,
+      },
+    ]);
+  });
+
+  it('stores a retried batch once under one Idempotency-Key, and answers 400 for an all-invalid body', async () => {
+    const service = uniqueName('idem-events');
+    const payload = [{ event_type: 'signup', timestamp: '2025-07-26T10:30:00Z', service_name: service, user_id: 'u1' }];
+    const headers = { ...bearer('service'), 'idempotency-key': uniqueName('k') };
+    const first = await api.app.inject({ method: 'POST', url: EVENTS, headers, payload });
+    const second = await api.app.inject({ method: 'POST', url: EVENTS, headers, payload });
+    expect(second.json()).toEqual(first.json());
+    expect(await eventsOf(service)).toHaveLength(1);
+    const invalid = await api.app.inject({ method: 'POST', url: EVENTS, headers: bearer('service'), payload: { event_type: 'x' } });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json()).toMatchObject({ error: 'validation_failed', field: 'body.timestamp' });
+    const viewer = await api.app.inject({ method: 'POST', url: EVENTS, headers: bearer('viewer'), payload });
+    expect(viewer.statusCode).toBe(403);
+  });
+});

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { HistoryRow } from '../core/alert';
-import { sqlIdentifier } from '../core/escape';
+import { sqlIdentifier, sqlString } from '../core/escape';
+import type { ExpiredPartition, PartitionInfo } from '../core/retention';
 import type { BusinessEvent } from '../core/events';
 import { latestValuesSql, type SeriesValue } from '../core/rule-sql';
 import type { Rule } from '../core/rules';
@@ -90,6 +91,37 @@ export function createClickHouseActivities({ clickhouse, database }: ClickHouseD
         value: Number(row.value),
         atMs: Number(row.at_ms),
       }));
+    },
+
+    /** listPartitions reports every active partition of the module's tables with its rows and bytes. */
+    async listPartitions(): Promise<PartitionInfo[]> {
+      const result = await clickhouse.query({
+        query: `SELECT table, partition_id, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts
+                WHERE database = ${sqlString(database)} AND active GROUP BY table, partition_id ORDER BY table, partition_id`,
+        format: 'JSONEachRow',
+      });
+      const rows = await result.json<{ table: string; partition_id: string; rows: string; bytes: string }>();
+      return rows.map((r) => ({ table: r.table, partitionId: r.partition_id, rows: Number(r.rows), bytes: Number(r.bytes) }));
+    },
+
+    /** dropPartition drops one partition and logs it in retention_log; dropping a partition already gone is a no-op. */
+    async dropPartition(partition: ExpiredPartition, workflowId: string): Promise<void> {
+      await clickhouse.command({ query: `ALTER TABLE ${db}.${sqlIdentifier(partition.table)} DROP PARTITION ID ${sqlString(partition.partitionId)}` });
+      await clickhouse.insert({
+        table: `${db}.retention_log`,
+        format: 'JSONEachRow',
+        values: [
+          {
+            timestamp: Math.floor(Date.now() / 1000),
+            table_name: partition.table,
+            partition_id: partition.partitionId,
+            rows: partition.rows,
+            bytes: partition.bytes,
+            reason: partition.reason,
+            workflow_id: workflowId,
+          },
+        ],
+      });
     },
 
     /** recordAlertTransition writes one alert_history row; a retried call writes an identical row that the table collapses. */

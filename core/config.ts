@@ -15,6 +15,7 @@ export interface Config {
   monitoring: {
     scrapeIntervalMs: number;
     retentionDays: number;
+    aggregateRetentionDays: number;
     batchSize: number;
     batchFlushIntervalMs: number;
     maxQueuedRows: number;
@@ -109,6 +110,7 @@ export function loadConfig(env: Env): Config {
     monitoring: {
       scrapeIntervalMs: durationVar(env, 'MONITORING_SCRAPE_INTERVAL', '15s'),
       retentionDays: intVar(env, 'MONITORING_RETENTION_DAYS', 365, 1),
+      aggregateRetentionDays: intVar(env, 'MONITORING_AGGREGATE_RETENTION_DAYS', 3 * 365, 1),
       // The seed suggests 1000; ClickHouse wants large inserts (DESIGN.md: >= 50k rows), and the flush interval
       // keeps small loads prompt, so the default is 50k.
       batchSize: intVar(env, 'MONITORING_BATCH_SIZE', 50_000, 1),

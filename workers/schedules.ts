@@ -4,6 +4,9 @@ import type { Config } from '../core/config';
 /** EVALUATE_RULES_SCHEDULE_ID is the id of the rule evaluation schedule, as shown in the Temporal UI. */
 export const EVALUATE_RULES_SCHEDULE_ID = 'evaluate-rules';
 
+/** RETENTION_SCHEDULE_ID is the id of the daily retention schedule. */
+export const RETENTION_SCHEDULE_ID = 'retention';
+
 /** scheduleDefinitions lists every recurring job of the module as a Temporal Schedule. */
 export function scheduleDefinitions(config: Config): ScheduleOptions[] {
   return [
@@ -24,6 +27,19 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
         // After an outage, run at most the ticks of the last minute; older ones would evaluate stale windows.
         catchupWindow: '1 minute',
       },
+    },
+    {
+      scheduleId: RETENTION_SCHEDULE_ID,
+      spec: { calendars: [{ hour: 3, minute: 15 }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'retentionWorkflow',
+        workflowId: 'retention',
+        taskQueue: config.temporal.taskQueue,
+        args: [{ retentionDays: config.monitoring.retentionDays, aggregateRetentionDays: config.monitoring.aggregateRetentionDays }],
+      },
+      // A day missed (worker or Temporal down) still runs once when it comes back; two never overlap.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
     },
   ];
 }

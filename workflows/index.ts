@@ -1,3 +1,4 @@
 /** The workflow barrel given to the worker's bundler: every workflow type the module registers. */
 export { alertLifecycleWorkflow } from './alert-lifecycle';
 export { evaluateRulesWorkflow } from './evaluate-rules';
+export { retentionWorkflow } from './retention';

@@ -1,0 +1,83 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Client } from '@temporalio/client';
+import { connectTemporal, createClickHouse } from '../../activities/clients';
+import { applyMigrations } from '../../activities/migrations';
+import type { ExpiredPartition } from '../../core/retention';
+import { RETENTION_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
+import { startWorker, type WorkerHandle } from '../../workers/worker';
+import { quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
+
+quietTemporalLogs();
+
+describe('retentionWorkflow on the real ClickHouse and Temporal', () => {
+  const database = uniqueName('ret').replaceAll('-', '_');
+  const taskQueue = uniqueName('retention');
+  const config = testConfig({ CLICKHOUSE_DATABASE: database, TEMPORAL_TASK_QUEUE: taskQueue });
+  let clickhouse: ClickHouseClient;
+  let worker: WorkerHandle;
+  let temporal: Client;
+
+  beforeAll(async () => {
+    await applyMigrations(createClickHouse(config, { withDatabase: false }), database);
+    clickhouse = createClickHouse(config);
+    worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
+    temporal = (await connectTemporal(config)).client;
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await clickhouse.close();
+    await temporal?.connection.close();
+  });
+
+  const partitions = async (table: string) =>
+    (
+      await (
+        await clickhouse.query({
+          query: `SELECT DISTINCT partition_id FROM system.parts WHERE database = '${database}' AND table = '${table}' AND active ORDER BY partition_id`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ partition_id: string }>()
+    ).map((r) => r.partition_id);
+
+  it('drops backdated partitions past their retention, keeps the rest, and logs what it dropped', async () => {
+    const now = new Date();
+    const monthsAgo = (n: number) => Math.floor(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - n, 15) / 1000);
+    const yyyymm = (sec: number) => new Date(sec * 1000).toISOString().slice(0, 7).replace('-', '');
+    const ages = [0, 14, 50]; // this month; 14 months ago (past the 1-year detail limit); 50 months ago (past 3 years)
+    await clickhouse.insert({
+      table: 'performance_events',
+      format: 'JSONEachRow',
+      values: ages.map((age) => ({ timestamp: monthsAgo(age), service_name: 'svc', event_type: 'metric', metric_name: 'm', metric_value: age })),
+    });
+    expect(await partitions('performance_events')).toEqual(ages.map((a) => yyyymm(monthsAgo(a))).sort());
+
+    const dropped = (await temporal.workflow.execute('retentionWorkflow', {
+      taskQueue,
+      workflowId: uniqueName('retention-run'),
+      args: [{ retentionDays: config.monitoring.retentionDays, aggregateRetentionDays: config.monitoring.aggregateRetentionDays }],
+    })) as ExpiredPartition[];
+
+    expect(dropped.map((p) => `${p.table}/${p.partitionId}`).sort()).toEqual(
+      [
+        `performance_events/${yyyymm(monthsAgo(14))}`,
+        `performance_events/${yyyymm(monthsAgo(50))}`,
+        `performance_rollup_1m/${yyyymm(monthsAgo(50))}`,
+        // The hourly rollup is partitioned by year; the year holding "50 months ago" ended over 3 years ago.
+        `performance_rollup_1h/${yyyymm(monthsAgo(50)).slice(0, 4)}`,
+      ].sort(),
+    );
+    expect(await partitions('performance_events')).toEqual([yyyymm(monthsAgo(0))]);
+    // The aggregates of 14 months ago stay (3-year retention); those of 50 months ago went.
+    expect(await partitions('performance_rollup_1m')).toEqual([yyyymm(monthsAgo(14)), yyyymm(monthsAgo(0))].sort());
+    const log = await (await clickhouse.query({ query: 'SELECT table_name, partition_id, rows FROM retention_log ORDER BY table_name, partition_id', format: 'JSONEachRow' })).json();
+    expect(log).toHaveLength(4);
+    expect(log).toContainEqual({ table_name: 'performance_events', partition_id: yyyymm(monthsAgo(14)), rows: '1' });
+  });
+
+  it('is scheduled daily with a one-day catch-up window', () => {
+    const retention = scheduleDefinitions(config).find((s) => s.scheduleId === RETENTION_SCHEDULE_ID);
+    expect(retention?.spec.calendars).toEqual([{ hour: 3, minute: 15 }]);
+    expect(retention?.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: '1 day' });
+  });
+});

@@ -14,6 +14,7 @@ import { KeyRing } from './keys';
 import { registerAuth } from './plugins/auth';
 import { eventsRoutes } from './routes/events';
 import { metricsRoutes } from './routes/metrics';
+import { selfMetricsRoutes } from './routes/self-metrics';
 import { serviceRoutes } from './routes/services';
 import { ErrorBody } from './schemas';
 
@@ -131,6 +132,8 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     },
   );
 
+  // Registered on the root instance, not as an encapsulated plugin, so its onResponse hook sees every route.
+  await selfMetricsRoutes(deps)(app, {});
   await app.register(metricsRoutes(deps));
   await app.register(eventsRoutes(deps));
   await app.register(serviceRoutes(deps));

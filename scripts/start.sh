@@ -30,10 +30,11 @@ for ((i = 0; i < 300; i++)); do
 done
 curl -fsS "http://$API_HOST:$API_PORT/healthz" >/dev/null 2>&1 || die "the API did not answer on :$API_PORT; see $LOCAL/logs/api.log"
 start_app worker workers/worker.js
+start_app scraper workers/scraper.js
 if [ "${DEMO:-1}" != "0" ]; then start_app demo scripts/demo-load.js; else stop_daemon demo; fi
 
 sleep 1
-for name in worker demo; do
+for name in worker scraper demo; do
   [ -f "$LOCAL/pids/$name.pid" ] && ! pid_alive "$LOCAL/pids/$name.pid" && die "$name exited; see $LOCAL/logs/$name.log"
 done
 

@@ -4,7 +4,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 echo "servers:"
 bash "$ROOT/scripts/services.sh" status
 echo "processes:"
-for name in api worker demo; do
+for name in api worker scraper demo; do
   if pid_alive "$LOCAL/pids/$name.pid"; then state="up    pid $(cat "$LOCAL/pids/$name.pid")"; else state="down"; fi
   printf '  %-12s %s   log %s\n' "$name" "$state" "$LOCAL/logs/$name.log"
 done

@@ -4,6 +4,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_node_modules
 bash "$ROOT/scripts/services.sh" install
+# The scraper tests scrape a real exporter.
+command -v prometheus-node-exporter >/dev/null 2>&1 || apt_install prometheus-node-exporter
 mkdir -p "$ROOT/.local"
 results="$ROOT/.local/jest-results.json"
 rm -f "$results"

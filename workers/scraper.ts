@@ -1,0 +1,160 @@
+import { readFile, stat } from 'node:fs/promises';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type Redis from 'ioredis';
+import { connectRedis, createClickHouse } from '../activities/clients';
+import { fromRoot } from '../activities/paths';
+import { createRedisActivities } from '../activities/redis';
+import { SampleWriter } from '../activities/sample-writer';
+import { scrapeTarget } from '../activities/scrape';
+import { parseKeysFile } from '../core/auth';
+import { loadConfig, type Config } from '../core/config';
+import { fnv1a64 } from '../core/fingerprint';
+import { parseFileSd, parseScrapeConfig, type ScrapeTarget } from '../core/scrape-config';
+
+/** ScraperOptions are the scraper's inputs: where targets come from, how often, and where samples go. */
+export interface ScraperOptions {
+  configPath: string;
+  intervalMs: number;
+  timeoutMs: number;
+  writer: SampleWriter;
+  redis: Redis;
+  realtimeTtlSeconds: number;
+  /** Tokens by role for targets with api_key_role (this module's own /metrics). */
+  tokens: Record<string, string>;
+  log?: (message: string) => void;
+}
+
+/**
+ * Scraper is the Metrics Collector: it scrapes every target each interval — each at a fixed offset within the
+ * interval derived from its URL, so targets spread out like Prometheus' — with a timeout, so a slow or down target
+ * (up=0) never delays another; file_sd files are re-read when their modification time changes.
+ */
+export class Scraper {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private targets = new Map<string, ScrapeTarget>();
+  private readonly fileMtimes = new Map<string, number>();
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private readonly realtime;
+  private stopped = false;
+  /** Last scrape outcome per target URL, for status and tests. */
+  readonly lastResults = new Map<string, { up: boolean; at: number; error?: string; samples: number }>();
+
+  constructor(private readonly options: ScraperOptions) {
+    this.realtime = createRedisActivities({ redis: options.redis, realtimeTtlSeconds: options.realtimeTtlSeconds });
+  }
+
+  /** start loads the targets and begins scraping. */
+  async start(): Promise<void> {
+    await this.reload();
+    this.reloadTimer = setInterval(() => void this.reload().catch((err: unknown) => this.log(`target reload failed: ${(err as Error).message}`)), this.options.intervalMs);
+  }
+
+  /** stop ends every timer; scrapes in flight finish on their own. */
+  stop(): void {
+    this.stopped = true;
+    if (this.reloadTimer) clearInterval(this.reloadTimer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private log(message: string): void {
+    (this.options.log ?? console.log)(`[scraper] ${message}`);
+  }
+
+  private async reload(): Promise<void> {
+    const config = parseScrapeConfig(await readFile(this.options.configPath, 'utf8'));
+    let changed = this.targets.size === 0;
+    const fromFiles: ScrapeTarget[] = [];
+    for (const file of config.fileSdPaths) {
+      const path = fromRoot(file);
+      const mtime = await stat(path).then((s) => s.mtimeMs, () => -1);
+      if (mtime !== this.fileMtimes.get(path)) changed = true;
+      this.fileMtimes.set(path, mtime);
+      if (mtime >= 0) fromFiles.push(...parseFileSd(await readFile(path, 'utf8'), file));
+    }
+    if (!changed) return;
+    const next = new Map([...config.targets, ...fromFiles].map((t) => [t.url, t]));
+    for (const [url, timer] of this.timers) {
+      if (!next.has(url)) {
+        clearTimeout(timer);
+        this.timers.delete(url);
+      }
+    }
+    for (const [url, target] of next) if (!this.timers.has(url)) this.schedule(target);
+    this.targets = next;
+    this.log(`${next.size} targets: ${[...next.values()].map((t) => `${t.job}@${t.instance}`).join(', ')}`);
+  }
+
+  private schedule(target: ScrapeTarget): void {
+    const interval = this.options.intervalMs;
+    const offset = Number.parseInt(fnv1a64(target.url).slice(0, 8), 16) % interval;
+    const next = () => interval - ((Date.now() - offset) % interval);
+    const tick = async () => {
+      if (this.stopped || !this.targets.has(target.url)) return;
+      this.timers.set(target.url, setTimeout(() => void tick(), next()));
+      await this.scrape(target);
+    };
+    this.timers.set(target.url, setTimeout(() => void tick(), next()));
+  }
+
+  private async scrape(target: ScrapeTarget): Promise<void> {
+    const token = target.apiKeyRole ? this.options.tokens[target.apiKeyRole] : undefined;
+    const result = await scrapeTarget(target, this.options.timeoutMs, token);
+    this.lastResults.set(target.url, { up: result.up, at: Date.now(), samples: result.samples.length, ...(result.error ? { error: result.error } : {}) });
+    try {
+      await this.options.writer.write(result.samples);
+      await this.realtime.writeRealtime(result.samples, Date.now()).catch(() => undefined);
+    } catch (err) {
+      // Prometheus too loses a scrape its storage cannot take; the next scrape comes one interval later.
+      this.log(`storing ${result.samples.length} samples of ${target.url} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** tokensByRole picks one token per role from the keys file, for targets that need one. */
+async function tokensByRole(config: Config): Promise<Record<string, string>> {
+  try {
+    const keys = parseKeysFile(await readFile(fromRoot(config.apiKeysFile), 'utf8'));
+    return Object.fromEntries(keys.reverse().map((k) => [k.role, k.token]));
+  } catch {
+    return {};
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const clickhouse: ClickHouseClient = createClickHouse(config);
+  const redis = await connectRedis(config, 'scraper');
+  const writer = new SampleWriter(clickhouse, config.clickhouse.database, {
+    batchSize: config.monitoring.batchSize,
+    flushIntervalMs: config.monitoring.batchFlushIntervalMs,
+    maxQueuedRows: config.monitoring.maxQueuedRows,
+    maxConcurrentInserts: 2,
+  });
+  const scraper = new Scraper({
+    configPath: fromRoot(process.env.MONITORING_SCRAPE_CONFIG ?? 'config/scrape.yaml'),
+    intervalMs: config.monitoring.scrapeIntervalMs,
+    timeoutMs: Math.min(10_000, config.monitoring.scrapeIntervalMs),
+    writer,
+    redis,
+    realtimeTtlSeconds: config.monitoring.cacheTtlSeconds,
+    tokens: await tokensByRole(config),
+  });
+  await scraper.start();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      scraper.stop();
+      void writer
+        .flush()
+        .then(() => Promise.allSettled([clickhouse.close(), redis.quit()]))
+        .then(() => process.exit(0));
+    });
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error('[scraper] fatal:', err);
+    process.exit(1);
+  });
+}

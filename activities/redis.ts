@@ -16,8 +16,9 @@ export interface RedisDeps {
 }
 
 function seriesField(sample: Sample): string {
-  const keys = Object.keys(sample.labels).sort();
+  const keys = Object.keys(sample.labels);
   if (keys.length === 0) return sample.name;
+  keys.sort();
   return `${sample.name}{${keys.map((k) => `${k}=${JSON.stringify(sample.labels[k])}`).join(',')}}`;
 }
 
@@ -30,18 +31,21 @@ export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) 
      */
     async writeRealtime(samples: Sample[], nowMs: number): Promise<void> {
       if (samples.length === 0) return;
-      const byService = new Map<string, Record<string, string>>();
-      // Later samples win: a batch may carry several readings of one series.
-      const ordered = [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
-      for (const sample of ordered) {
+      // One pass: per service and series keep the latest reading (a batch may carry several of one series).
+      const byService = new Map<string, Map<string, { ts: number; value: number }>>();
+      for (const sample of samples) {
         let fields = byService.get(sample.service);
-        if (!fields) byService.set(sample.service, (fields = {}));
-        fields[seriesField(sample)] = String(sample.value);
+        if (!fields) byService.set(sample.service, (fields = new Map()));
+        const field = seriesField(sample);
+        const seen = fields.get(field);
+        if (!seen || seen.ts <= sample.timestampMs) fields.set(field, { ts: sample.timestampMs, value: sample.value });
       }
       const pipeline = redis.pipeline();
       for (const [service, fields] of byService) {
         const key = redisKeys.realtime(service);
-        pipeline.hset(key, { ...fields, last_updated: new Date(nowMs).toISOString() });
+        const values: Record<string, string> = { last_updated: new Date(nowMs).toISOString() };
+        for (const [field, { value }] of fields) values[field] = String(value);
+        pipeline.hset(key, values);
         pipeline.expire(key, realtimeTtlSeconds);
         pipeline.sadd(redisKeys.services, service);
       }

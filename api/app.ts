@@ -99,7 +99,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
       batchSize: config.monitoring.batchSize,
       flushIntervalMs: config.monitoring.batchFlushIntervalMs,
       maxQueuedRows: config.monitoring.maxQueuedRows,
-      maxConcurrentInserts: 2,
+      maxConcurrentInserts: 1,
     }),
     idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
     rules: input.rules,

@@ -161,6 +161,7 @@ export function toSamples(
   parsed: PromSample[],
   identity: SeriesIdentity,
   nowMs: number,
+  limits: { maxLabels: number; maxLabelLength: number } = { maxLabels: 32, maxLabelLength: 1024 },
 ): { samples: Sample[]; errors: Array<{ index: number; error: string }> } {
   const samples: Sample[] = [];
   const errors: Array<{ index: number; error: string }> = [];
@@ -173,6 +174,16 @@ export function toSamples(
     }
     if (Number.isNaN(p.value)) {
       errors.push({ index, error: `${p.name}: NaN values are not stored` });
+      return;
+    }
+    const names = Object.keys(own);
+    if (names.length > limits.maxLabels) {
+      errors.push({ index, error: `${p.name}: more than ${limits.maxLabels} labels` });
+      return;
+    }
+    const long = names.find((k) => own[k]!.length > limits.maxLabelLength);
+    if (long !== undefined) {
+      errors.push({ index, error: `${p.name}: label ${long} longer than ${limits.maxLabelLength} characters` });
       return;
     }
     samples.push({

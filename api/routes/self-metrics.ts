@@ -37,6 +37,7 @@ export function selfMetricsRoutes(deps: AppDeps): FastifyPluginAsync {
       });
     counter('monitoring_ingest_rows_total', 'Samples stored in performance_events by this process', () => deps.writer.stats.rows);
     counter('monitoring_ingest_batches_total', 'ClickHouse inserts of samples', () => deps.writer.stats.batches);
+    counter('monitoring_ingest_insert_seconds_total', 'Time spent in successful ClickHouse inserts of samples', () => deps.writer.stats.insertSeconds);
     counter('monitoring_ingest_failed_batches_total', 'ClickHouse inserts of samples that failed', () => deps.writer.stats.failedBatches);
 
     app.addHook('onResponse', async (request, reply) => {

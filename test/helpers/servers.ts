@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fromRoot } from '../../activities/paths';
 
-const SERVICES_SH = path.resolve(__dirname, '..', '..', 'scripts', 'services.sh');
+const SERVICES_SH = fromRoot('scripts/services.sh');
 
 /** freePort asks the OS for a loopback port nobody listens on. */
 export async function freePort(): Promise<number> {

@@ -67,6 +67,8 @@ describe('toSamples', () => {
     const withIdentity = toSamples(samples, { labels: { team: 'ml' } }, 1000);
     expect(withIdentity.samples).toEqual([{ timestampMs: 1000, service: 'node', instance: 'h:9100', name: 'a', value: 1, labels: { team: 'ml', cpu: '0' } }]);
     expect(withIdentity.errors.map((e) => e.index)).toEqual([1, 2]);
+    const long = parsePromText(`x{service="s",a="${'v'.repeat(20)}"} 1\n`).samples;
+    expect(toSamples(long, {}, 0, { maxLabels: 4, maxLabelLength: 10 }).errors).toEqual([{ index: 0, error: 'x: label a longer than 10 characters' }]);
     expect(toSamples(samples, { service: 'svc', instance: 'i' }, 5).samples[1]).toEqual({ timestampMs: 5, service: 'svc', instance: 'i', name: 'b', value: 2, labels: {} });
   });
 });

@@ -1,0 +1,225 @@
+/**
+ * bench:ingest — how fast samples go from a client's socket to ClickHouse through the API, against the raw
+ * ClickHouse insert ceiling and VictoriaMetrics, measured in the same run on the same samples.
+ *   raw     : the samples as TabSeparated, 100k-row inserts straight into performance_events (materialized views on)
+ *   json    : POST /metrics {"samples": [...]} bodies of 10k samples, 4 connections, answered after the insert
+ *   text    : the same as Prometheus text
+ *   victoriametrics : the same Prometheus text into Debian's victoria-metrics /api/v1/import/prometheus, then flushed
+ *   latency : ingest-to-queryable of single probes while a background client keeps pushing
+ * BENCH_SAMPLES (default 1.2 M) sets the size. Appends the figures to BENCHMARKS.md.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { createClickHouse, createRedis } from '../activities/clients';
+import { applyMigrations } from '../activities/migrations';
+import { PROJECT_ROOT } from '../activities/paths';
+import { PERFORMANCE_EVENT_COLUMNS } from '../activities/sample-writer';
+import { buildApp } from '../api/app';
+import { loadConfig } from '../core/config';
+import { freePort, services } from '../test/helpers/servers';
+import { chunk, jsonBody, promBody, scrapeSamples, SERIES, tsvBody } from './data';
+
+const run = promisify(execFile);
+const TOKEN = 'bench-service-token-0123456789';
+// Many services push at once in production; 8 connections of 10k-sample bodies stand for them.
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const log = (message: string) => process.stderr.write(`[bench:ingest] ${message}\n`);
+const rate = (n: number, seconds: number) => Math.round(n / seconds);
+
+/** cpuSeconds reads a process's user+system CPU time from /proc (Linux), to split a phase's cost between processes. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+
+async function main(): Promise<void> {
+  const target = Number(process.env.BENCH_SAMPLES ?? 1_200_000);
+  const scrapes = Math.max(1, Math.round(target / SERIES));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-bench-'));
+  const [chHttp, chTcp, chInter, redisPort, apiPort, vmPort] = await Promise.all(Array.from({ length: 6 }, freePort));
+  const env = {
+    MONITORING_LOCAL_DIR: dir,
+    MONITORING_EPHEMERAL: '1',
+    CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
+    CLICKHOUSE_TCP_PORT: String(chTcp),
+    CLICKHOUSE_INTERSERVER_PORT: String(chInter),
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    MONITORING_BATCH_SIZE: '100000',
+    MONITORING_MAX_QUEUED_ROWS: '2000000',
+  };
+  let vm: ReturnType<typeof spawn> | undefined;
+  try {
+    log(`starting private ClickHouse and Redis in ${dir}`);
+    services(['start', 'clickhouse', 'redis'], env);
+    const clickhousePid = Number(readFileSync(path.join(dir, 'pids', 'clickhouse.pid'), 'utf8'));
+    const cpu = () => ({ clickhouse: cpuSeconds(clickhousePid), node: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 });
+    const cpuSince = (before: ReturnType<typeof cpu>) => {
+      const now = cpu();
+      return `CPU: ClickHouse ${(now.clickhouse - before.clickhouse).toFixed(1)} s, API process ${(now.node - before.node).toFixed(1)} s`;
+    };
+    const t0 = Date.now() - scrapes * 15_000;
+    log(`generating ${scrapes} scrapes × ${SERIES} series = ${scrapes * SERIES} samples`);
+    const samples = Array.from({ length: scrapes }, (_, k) => scrapeSamples(k, t0)).flat();
+    const n = samples.length;
+
+    // raw ceiling
+    const rawConfig = loadConfig({ ...env, CLICKHOUSE_DATABASE: 'bench_raw' });
+    await applyMigrations(createClickHouse(rawConfig, { withDatabase: false }), 'bench_raw');
+    const rawClient = createClickHouse(rawConfig);
+    const tsvChunks = chunk(samples, 100_000).map(tsvBody);
+    log(`raw: ${tsvChunks.length} TabSeparated inserts of 100k rows`);
+    const cpuBefore = cpu();
+    let started = performance.now();
+    for (const [i, body] of tsvChunks.entries()) {
+      await rawClient.insert({ table: 'performance_events', values: Readable.from([body], { objectMode: false }), format: 'TabSeparated', columns: [...PERFORMANCE_EVENT_COLUMNS] });
+      process.stderr.write(`\r  ${i + 1}/${tsvChunks.length}`);
+    }
+    const rawSeconds = (performance.now() - started) / 1000;
+    process.stderr.write('\n');
+    await rawClient.close();
+    log(`raw: ${rate(n, rawSeconds)} samples/s; ${cpuSince(cpuBefore)}`);
+
+    // the API, JSON and text
+    const bodiesFile = path.join(dir, 'bodies.json');
+    const apiPhase = async (name: string, database: string, contentType: string, bodies: string[]) => {
+      const config = loadConfig({ ...env, CLICKHOUSE_DATABASE: database, API_PORT: String(apiPort), MONITORING_MAX_BODY_BYTES: String(64 * 1024 * 1024) });
+      await applyMigrations(createClickHouse(config, { withDatabase: false }), database);
+      const clickhouse = createClickHouse(config);
+      const redis = createRedis(config, 'bench');
+      await redis.connect();
+      const app = await buildApp({ config, keys: [{ name: 'bench', token: TOKEN, role: 'service' }], clickhouse, redis, rules: () => [] });
+      await app.listen({ port: apiPort, host: '127.0.0.1' });
+      writeFileSync(bodiesFile, JSON.stringify(bodies));
+      const phaseCpu = cpu();
+      log(`${name}: ${bodies.length} bodies of ${Math.round(n / bodies.length)} samples, ${CONNECTIONS} connections`);
+      const { stdout } = await run(process.execPath, [path.join(__dirname, 'ingest-client.js'), `http://127.0.0.1:${apiPort}/api/v1/internal/monitoring/metrics`, contentType, TOKEN, String(CONNECTIONS), bodiesFile], { maxBuffer: 1 << 20 });
+      const result = JSON.parse(stdout) as { seconds: number; failures: number; statuses: Record<string, number> };
+      const [{ count }] = await (await clickhouse.query({ query: 'SELECT count() AS count FROM performance_events', format: 'JSONEachRow' })).json<{ count: string }>();
+      const selfMetrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      const batches = Number(/^monitoring_ingest_batches_total (\d+)/m.exec(selfMetrics)?.[1] ?? 0);
+      const insertSeconds = Number(/^monitoring_ingest_insert_seconds_total ([\d.e+-]+)/m.exec(selfMetrics)?.[1] ?? 0);
+      log(`${name}: ${rate(n, result.seconds)} samples/s, stored ${count}/${n} in ${batches} inserts (${Math.round(n / Math.max(batches, 1))} rows each, ${insertSeconds.toFixed(1)} s inserting of ${result.seconds.toFixed(1)} s), answers ${JSON.stringify(result.statuses)}; ${cpuSince(phaseCpu)}`);
+      if (Number(count) !== n) throw new Error(`${name}: stored ${count} of ${n} samples`);
+      return { seconds: result.seconds, app, clickhouse, redis, config };
+    };
+    const jsonBodies = chunk(samples, 10_000).map(jsonBody);
+    const json = await apiPhase('json', 'bench_json', 'application/json', jsonBodies);
+    await json.app.close();
+    json.redis.disconnect();
+    await json.clickhouse.close();
+    const textBodies = chunk(samples, 10_000).map(promBody);
+    const text = await apiPhase('text', 'bench_text', 'text/plain; version=0.0.4', textBodies);
+
+    // ingest-to-queryable latency under a background push, on the text phase's app
+    log('latency: 100 probes while a background client pushes JSON');
+    writeFileSync(bodiesFile, JSON.stringify(jsonBodies.slice(0, 40)));
+    const background = run(process.execPath, [path.join(__dirname, 'ingest-client.js'), `http://127.0.0.1:${apiPort}/api/v1/internal/monitoring/metrics`, 'application/json', TOKEN, '1', bodiesFile], { maxBuffer: 1 << 20 });
+    const latencies: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const value = 1_000_000 + i;
+      const probeStarted = performance.now();
+      const response = await fetch(`http://127.0.0.1:${apiPort}/api/v1/internal/monitoring/metrics`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ samples: [{ name: 'bench_probe', value, labels: { service: 'bench' } }] }),
+      });
+      if (response.status !== 202) throw new Error(`probe answered ${response.status}`);
+      for (;;) {
+        const rows = await (await text.clickhouse.query({ query: `SELECT count() AS c FROM performance_events WHERE metric_name = 'bench_probe' AND metric_value = ${value}`, format: 'JSONEachRow' })).json<{ c: string }>();
+        if (Number(rows[0]?.c) === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      latencies.push(performance.now() - probeStarted);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await background;
+    await text.app.close();
+    text.redis.disconnect();
+    await text.clickhouse.close();
+    log(`latency: p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
+
+    // VictoriaMetrics, the fastest peer, on the same Prometheus text
+    let vmSeconds: number | undefined;
+    const vmBin = ['victoria-metrics', '/usr/bin/victoria-metrics'].find((b) => {
+      try {
+        execFileSync('bash', ['-c', `command -v ${b}`], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (vmBin) {
+      vm = spawn(vmBin, [`-httpListenAddr=127.0.0.1:${vmPort}`, `-storageDataPath=${path.join(dir, 'vm')}`, '-retentionPeriod=100y'], { stdio: 'ignore' });
+      for (let i = 0; i < 100; i++) {
+        if (await fetch(`http://127.0.0.1:${vmPort}/health`).then((r) => r.ok, () => false)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      writeFileSync(bodiesFile, JSON.stringify(textBodies));
+      log(`victoriametrics: ${textBodies.length} bodies, ${CONNECTIONS} connections, then force_flush`);
+      started = performance.now();
+      await run(process.execPath, [path.join(__dirname, 'ingest-client.js'), `http://127.0.0.1:${vmPort}/api/v1/import/prometheus`, 'text/plain', '', String(CONNECTIONS), bodiesFile], { maxBuffer: 1 << 20 });
+      await fetch(`http://127.0.0.1:${vmPort}/internal/force_flush`);
+      vmSeconds = (performance.now() - started) / 1000;
+      log(`victoriametrics: ${rate(n, vmSeconds)} samples/s`);
+    } else {
+      log('victoriametrics: not installed (apt-get install victoria-metrics); skipped');
+    }
+
+    const figures = {
+      samples: n,
+      raw_samples_per_s: rate(n, rawSeconds),
+      samples_per_s: rate(n, json.seconds),
+      text_samples_per_s: rate(n, text.seconds),
+      victoriametrics_samples_per_s: vmSeconds ? rate(n, vmSeconds) : null,
+      ratio_vs_raw: Number((rawSeconds / json.seconds).toFixed(2)),
+      text_ratio_vs_raw: Number((rawSeconds / text.seconds).toFixed(2)),
+      ratio_vs_victoriametrics: vmSeconds ? Number((vmSeconds / json.seconds).toFixed(2)) : null,
+      p50_ms: Math.round(percentile(latencies, 50)),
+      p99_ms: Math.round(percentile(latencies, 99)),
+    };
+    console.log(JSON.stringify(figures, null, 2));
+    const result = `RESULT samples_per_s=${figures.samples_per_s} ratio_vs_raw=${figures.ratio_vs_raw} ratio_vs_victoriametrics=${figures.ratio_vs_victoriametrics} p99_ms=${figures.p99_ms}`;
+    console.log(result);
+    const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ClickHouse ${execFileSync('clickhouse-client', ['--version']).toString().trim().replace('ClickHouse client version ', '')}`;
+    appendFileSync(
+      path.join(PROJECT_ROOT, 'BENCHMARKS.md'),
+      [
+        '',
+        `## bench:ingest — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        `Command: \`BENCH_SAMPLES=${target} npm run bench:ingest\` · machine: ${machine}`,
+        '',
+        '| path | samples/s | vs raw ClickHouse |',
+        '| --- | --- | --- |',
+        `| raw ClickHouse TabSeparated, 100k-row inserts | ${figures.raw_samples_per_s} | 1.00 |`,
+        `| API, JSON {"samples"} bodies of 10k | ${figures.samples_per_s} | ${figures.ratio_vs_raw} |`,
+        `| API, Prometheus text bodies of 10k | ${figures.text_samples_per_s} | ${figures.text_ratio_vs_raw} |`,
+        `| VictoriaMetrics 1.79 import (Prometheus text) | ${figures.victoriametrics_samples_per_s ?? 'n/a'} | ${vmSeconds ? (rawSeconds / vmSeconds).toFixed(2) : 'n/a'} |`,
+        '',
+        `Ingest-to-queryable (single-sample probes under a background push): p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms.`,
+        '',
+        '```',
+        result,
+        '```',
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    vm?.kill('SIGKILL');
+    services(['stop', 'clickhouse', 'redis'], env);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error('[bench:ingest] failed:', err);
+  process.exit(1);
+});

@@ -14,11 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { createClickHouse, createRedis } from '../activities/clients';
+import { createClickHouse } from '../activities/clients';
 import { applyMigrations } from '../activities/migrations';
 import { PROJECT_ROOT } from '../activities/paths';
 import { PERFORMANCE_EVENT_COLUMNS } from '../activities/sample-writer';
-import { buildApp } from '../api/app';
 import { loadConfig } from '../core/config';
 import { freePort, services } from '../test/helpers/servers';
 import { chunk, jsonBody, promBody, scrapeSamples, SERIES, tsvBody } from './data';
@@ -64,7 +63,7 @@ async function main(): Promise<void> {
     const cpu = () => ({ clickhouse: cpuSeconds(clickhousePid), node: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 });
     const cpuSince = (before: ReturnType<typeof cpu>) => {
       const now = cpu();
-      return `CPU: ClickHouse ${(now.clickhouse - before.clickhouse).toFixed(1)} s, API process ${(now.node - before.node).toFixed(1)} s`;
+      return `CPU: ClickHouse ${(now.clickhouse - before.clickhouse).toFixed(1)} s, this driver ${(now.node - before.node).toFixed(1)} s`;
     };
     const t0 = Date.now() - scrapes * 15_000;
     log(`generating ${scrapes} scrapes × ${SERIES} series = ${scrapes * SERIES} samples`);
@@ -90,32 +89,46 @@ async function main(): Promise<void> {
 
     // the API, JSON and text
     const bodiesFile = path.join(dir, 'bodies.json');
+    const keysFile = path.join(dir, 'keys.json');
+    writeFileSync(keysFile, JSON.stringify({ keys: [{ name: 'bench', token: TOKEN, role: 'service' }] }));
+    // The API runs as its own process (dist/api/server.js, as `npm start` runs it), apart from this driver's heap.
     const apiPhase = async (name: string, database: string, contentType: string, bodies: string[]) => {
-      const config = loadConfig({ ...env, CLICKHOUSE_DATABASE: database, API_PORT: String(apiPort), MONITORING_MAX_BODY_BYTES: String(64 * 1024 * 1024) });
+      const serverEnv = { ...env, CLICKHOUSE_DATABASE: database, API_PORT: String(apiPort), MONITORING_MAX_BODY_BYTES: String(64 * 1024 * 1024), MONITORING_API_KEYS_FILE: keysFile };
+      const config = loadConfig(serverEnv);
       await applyMigrations(createClickHouse(config, { withDatabase: false }), database);
       const clickhouse = createClickHouse(config);
-      const redis = createRedis(config, 'bench');
-      await redis.connect();
-      const app = await buildApp({ config, keys: [{ name: 'bench', token: TOKEN, role: 'service' }], clickhouse, redis, rules: () => [] });
-      await app.listen({ port: apiPort, host: '127.0.0.1' });
+      // BENCH_API_NODE_OPTIONS passes flags to the API process alone (for example --cpu-prof to profile it).
+      const nodeOptions = process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {};
+      const server = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'api', 'server.js')], { env: { ...process.env, ...serverEnv, ...nodeOptions }, stdio: 'ignore' });
+      for (let i = 0; ; i++) {
+        if (await fetch(`http://127.0.0.1:${apiPort}/healthz`).then((r) => r.ok, () => false)) break;
+        if (i > 300) throw new Error('the API did not start');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       writeFileSync(bodiesFile, JSON.stringify(bodies));
-      const phaseCpu = cpu();
+      const serverCpu = cpuSeconds(server.pid!);
+      const chCpu = cpuSeconds(clickhousePid);
       log(`${name}: ${bodies.length} bodies of ${Math.round(n / bodies.length)} samples, ${CONNECTIONS} connections`);
       const { stdout } = await run(process.execPath, [path.join(__dirname, 'ingest-client.js'), `http://127.0.0.1:${apiPort}/api/v1/internal/monitoring/metrics`, contentType, TOKEN, String(CONNECTIONS), bodiesFile], { maxBuffer: 1 << 20 });
       const result = JSON.parse(stdout) as { seconds: number; failures: number; statuses: Record<string, number> };
+      const cpuText = `CPU: ClickHouse ${(cpuSeconds(clickhousePid) - chCpu).toFixed(1)} s, API process ${(cpuSeconds(server.pid!) - serverCpu).toFixed(1)} s`;
       const [{ count }] = await (await clickhouse.query({ query: 'SELECT count() AS count FROM performance_events', format: 'JSONEachRow' })).json<{ count: string }>();
       const selfMetrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
       const batches = Number(/^monitoring_ingest_batches_total (\d+)/m.exec(selfMetrics)?.[1] ?? 0);
       const insertSeconds = Number(/^monitoring_ingest_insert_seconds_total ([\d.e+-]+)/m.exec(selfMetrics)?.[1] ?? 0);
-      log(`${name}: ${rate(n, result.seconds)} samples/s, stored ${count}/${n} in ${batches} inserts (${Math.round(n / Math.max(batches, 1))} rows each, ${insertSeconds.toFixed(1)} s inserting of ${result.seconds.toFixed(1)} s), answers ${JSON.stringify(result.statuses)}; ${cpuSince(phaseCpu)}`);
+      log(`${name}: ${rate(n, result.seconds)} samples/s, stored ${count}/${n} in ${batches} inserts (${Math.round(n / Math.max(batches, 1))} rows each, ${insertSeconds.toFixed(1)} s inserting of ${result.seconds.toFixed(1)} s), answers ${JSON.stringify(result.statuses)}; ${cpuText}`);
       if (Number(count) !== n) throw new Error(`${name}: stored ${count} of ${n} samples`);
-      return { seconds: result.seconds, app, clickhouse, redis, config };
+      const stop = async () => {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGTERM');
+        await exited;
+        await clickhouse.close();
+      };
+      return { seconds: result.seconds, clickhouse, stop };
     };
     const jsonBodies = chunk(samples, 10_000).map(jsonBody);
     const json = await apiPhase('json', 'bench_json', 'application/json', jsonBodies);
-    await json.app.close();
-    json.redis.disconnect();
-    await json.clickhouse.close();
+    await json.stop();
     const textBodies = chunk(samples, 10_000).map(promBody);
     const text = await apiPhase('text', 'bench_text', 'text/plain; version=0.0.4', textBodies);
 
@@ -142,9 +155,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await background;
-    await text.app.close();
-    text.redis.disconnect();
-    await text.clickhouse.close();
+    await text.stop();
     log(`latency: p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
 
     // VictoriaMetrics, the fastest peer, on the same Prometheus text

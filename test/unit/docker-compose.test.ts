@@ -18,14 +18,15 @@ describe('docker-compose.yml', () => {
   const { services } = compose;
 
   it('runs every service the code expects: Temporal on PostgreSQL with its UI, ClickHouse, Redis, the API and a worker', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'clickhouse', 'postgresql', 'redis', 'temporal', 'temporal-ui', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['api', 'clickhouse', 'postgresql', 'redis', 'scraper', 'temporal', 'temporal-ui', 'worker']);
     expect(services.clickhouse?.image).toMatch(/^clickhouse\/clickhouse-server:\d+/);
     expect(services.api?.command).toEqual(['node', 'dist/api/server.js']);
     expect(services.worker?.command).toEqual(['node', 'dist/workers/worker.js']);
+    expect(services.scraper?.command).toEqual(['node', 'dist/workers/scraper.js']);
   });
 
   it('points the API and worker at the compose services through the env the config reads', () => {
-    for (const name of ['api', 'worker']) {
+    for (const name of ['api', 'worker', 'scraper']) {
       const env = services[name]!.environment!;
       const config = loadConfig(env);
       const host = (url: string) => new URL(url).hostname;

@@ -1,6 +1,17 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type Redis from 'ioredis';
-import { ALERT_OBSERVE_SIGNAL, ALERT_WORKFLOW_TYPE, type AlertInput, type Observation } from '../core/alert';
+import {
+  ALERT_ACKNOWLEDGE_UPDATE,
+  ALERT_OBSERVE_SIGNAL,
+  ALERT_RESOLVE_UPDATE,
+  ALERT_STATE_QUERY,
+  ALERT_WORKFLOW_TYPE,
+  workflowIdOfAlert,
+  type AlertAction,
+  type AlertInput,
+  type AlertView,
+  type Observation,
+} from '../core/alert';
 import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { seriesLabels, type SeriesValue } from '../core/rule-sql';
 import { compare, type Rule } from '../core/rules';
@@ -62,6 +73,56 @@ export function createAlertDispatchActivities({ temporal, redis, taskQueue }: Al
         }
       }
       return { rule: rule.name, series: series.length, breaching, cleared };
+    },
+  };
+}
+
+/** AlertCommandError says why an acknowledge or resolve did not apply: unknown alert (404) or refused (409). */
+export class AlertCommandError extends Error {
+  constructor(
+    readonly kind: 'not-found' | 'refused',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AlertCommandError';
+  }
+}
+
+/** createAlertCommands builds the operations people perform on an alert through its workflow's updates. */
+export function createAlertCommands(temporal: Client) {
+  const handleOf = (alertId: string) => {
+    const workflowId = workflowIdOfAlert(alertId);
+    if (!workflowId) throw new AlertCommandError('not-found', `no alert ${alertId}`);
+    return temporal.workflow.getHandle(workflowId);
+  };
+  const translate = (alertId: string, err: unknown): never => {
+    if (err instanceof WorkflowNotFoundError || (err instanceof QueryNotRegisteredError)) throw new AlertCommandError('not-found', `no active alert ${alertId}`);
+    if (err instanceof WorkflowUpdateFailedError) throw new AlertCommandError('refused', (err.cause as Error | undefined)?.message ?? err.message);
+    throw err;
+  };
+  return {
+    /** describeAlert reads the current state of an alert's workflow; not-found when it has ended or is another occurrence. */
+    async describeAlert(alertId: string): Promise<AlertView> {
+      try {
+        const view = await handleOf(alertId).query<AlertView>(ALERT_STATE_QUERY);
+        if (view.alertId !== alertId) throw new AlertCommandError('not-found', `alert ${alertId} has ended; ${view.alertId} is the current occurrence`);
+        return view;
+      } catch (err) {
+        if (err instanceof AlertCommandError) throw err;
+        return translate(alertId, err);
+      }
+    },
+    /** acknowledgeAlert applies the acknowledge update and returns the alert as it now stands. */
+    async acknowledgeAlert(alertId: string, action: AlertAction): Promise<AlertView> {
+      return handleOf(alertId)
+        .executeUpdate<AlertView, [AlertAction]>(ALERT_ACKNOWLEDGE_UPDATE, { args: [{ ...action, alertId }] })
+        .catch((err: unknown) => translate(alertId, err));
+    },
+    /** resolveAlert applies the resolve update; the workflow records the resolution and ends. */
+    async resolveAlert(alertId: string, action: AlertAction): Promise<AlertView> {
+      return handleOf(alertId)
+        .executeUpdate<AlertView, [AlertAction]>(ALERT_RESOLVE_UPDATE, { args: [{ ...action, alertId }] })
+        .catch((err: unknown) => translate(alertId, err));
     },
   };
 }

@@ -2,6 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
+import type { Client } from '@temporalio/client';
+import { createAlertCommands } from '../activities/alerts';
 import { createClickHouseActivities } from '../activities/clickhouse';
 import { IdempotencyStore } from '../activities/idempotency';
 import { createRedisActivities } from '../activities/redis';
@@ -12,6 +14,7 @@ import { ApiError } from '../core/errors';
 import type { Rule } from '../core/rules';
 import { KeyRing } from './keys';
 import { registerAuth } from './plugins/auth';
+import { alertActionRoutes } from './routes/alert-actions';
 import { eventsRoutes } from './routes/events';
 import { metricsRoutes } from './routes/metrics';
 import { selfMetricsRoutes } from './routes/self-metrics';
@@ -24,6 +27,8 @@ export interface AppInput {
   keys: readonly ApiKey[];
   clickhouse: ClickHouseClient;
   redis: Redis;
+  /** A Temporal client for alert actions; without it those routes answer 503. */
+  temporal?: Client;
   /** The current alert rules (health thresholds); a function so a reload applies without a restart. */
   rules: () => readonly Rule[];
   logger?: boolean;
@@ -36,6 +41,7 @@ export interface AppDeps {
   redisActivities: ReturnType<typeof createRedisActivities>;
   writer: SampleWriter;
   idempotency: IdempotencyStore;
+  alertCommands: ReturnType<typeof createAlertCommands> | undefined;
   rules: () => readonly Rule[];
 }
 
@@ -102,6 +108,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
       maxConcurrentInserts: 1,
     }),
     idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
+    alertCommands: input.temporal ? createAlertCommands(input.temporal) : undefined,
     rules: input.rules,
   };
   // Samples accepted before close are written before the clients close.
@@ -137,5 +144,6 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(metricsRoutes(deps));
   await app.register(eventsRoutes(deps));
   await app.register(serviceRoutes(deps));
+  await app.register(alertActionRoutes(deps));
   return app;
 }

@@ -48,4 +48,5 @@ export const ActiveAlertSchema = Type.Object({
   summary: Type.String(),
   workflow_id: Type.String(),
   workflow_url: Type.String(),
+  acknowledged_by: Type.Optional(Type.String()),
 });

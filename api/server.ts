@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { applyMigrations } from '../activities/migrations';
 import { connectRedis, createClickHouse } from '../activities/clients';
 import { fromRoot } from '../activities/paths';
@@ -24,7 +25,10 @@ async function main(): Promise<void> {
       (err: unknown) => console.error('[api] rule reload failed, keeping previous rules:', (err as Error).message),
     );
   }, 30_000);
-  const app = await buildApp({ config, keys, clickhouse, redis, rules: () => rules, logger: true });
+  // Lazy: the API starts and ingests while Temporal is down; alert actions answer 503 until it is back.
+  const temporalConnection = Connection.lazy({ address: config.temporal.address });
+  const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
+  const app = await buildApp({ config, keys, clickhouse, redis, temporal, rules: () => rules, logger: true });
   await app.listen({ port: config.apiPort, host: config.apiHost });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -32,7 +36,7 @@ async function main(): Promise<void> {
       // app.close() stops accepting, answers in-flight requests and flushes the sample writer; then the clients go.
       app
         .close()
-        .then(() => Promise.allSettled([clickhouse.close(), redis.quit()]))
+        .then(() => Promise.allSettled([clickhouse.close(), redis.quit(), temporalConnection.close()]))
         .then(
           () => process.exit(0),
           () => process.exit(1),

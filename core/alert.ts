@@ -6,6 +6,39 @@ export const ALERT_WORKFLOW_TYPE = 'alertLifecycleWorkflow';
 /** ALERT_OBSERVE_SIGNAL is the wire name of observeSignal. */
 export const ALERT_OBSERVE_SIGNAL = 'observe';
 
+/** ALERT_ACKNOWLEDGE_UPDATE and ALERT_RESOLVE_UPDATE are the wire names of acknowledgeUpdate and resolveUpdate. */
+export const ALERT_ACKNOWLEDGE_UPDATE = 'acknowledge';
+export const ALERT_RESOLVE_UPDATE = 'resolve';
+/** ALERT_STATE_QUERY is the wire name of stateQuery. */
+export const ALERT_STATE_QUERY = 'state';
+
+/** AlertAction is who acknowledges or resolves an alert by hand, and their note. */
+export interface AlertAction {
+  by: string;
+  note?: string;
+  /** The occurrence the caller means; refused when the workflow now runs a later occurrence of the alert. */
+  alertId?: string;
+}
+
+/** workflowIdOfAlert finds the workflow of an alert id (`alert_<fingerprint>_<second>`), or undefined if it is not one. */
+export function workflowIdOfAlert(alertId: string): string | undefined {
+  const match = /^alert_([0-9a-f]{16})_\d+$/.exec(alertId);
+  return match ? `alert/${match[1]}` : undefined;
+}
+
+/** AlertView is what the state query and the updates answer: the alert as an on-call engineer sees it. */
+export interface AlertView {
+  alertId: string;
+  service: string;
+  rule: string;
+  phase: AlertPhase;
+  value: number;
+  observations: number;
+  acknowledgedBy?: string;
+  acknowledgedAtMs?: number;
+  resolvedBy?: string;
+}
+
 /** Observation is one evaluation's verdict on an alert's series, sent by the evaluator. */
 export interface Observation {
   breaching: boolean;
@@ -26,10 +59,10 @@ export interface AlertInput {
 }
 
 /** AlertPhase is where an alert is in its lifecycle. */
-export type AlertPhase = 'pending' | 'firing' | 'resolved' | 'inactive';
+export type AlertPhase = 'pending' | 'firing' | 'acknowledged' | 'resolved' | 'inactive';
 
 /** AlertEndReason says why an alert workflow completed. */
-export type AlertEndReason = 'condition-cleared' | 'stale';
+export type AlertEndReason = 'condition-cleared' | 'stale' | 'resolved-by-hand';
 
 /** AlertOutcome is what an alert workflow returns. */
 export interface AlertOutcome {
@@ -51,7 +84,7 @@ export interface HistoryRow {
   metric_name: string;
   threshold_value: number;
   actual_value: number;
-  status: 'firing' | 'resolved';
+  status: 'firing' | 'acknowledged' | 'resolved';
   duration_minutes: number;
   acknowledged_by: string;
   resolution_notes: string;
@@ -64,6 +97,25 @@ export function alertIdOf(fp: string, firstBreachMs: number): string {
   return `alert_${fp}_${Math.floor(firstBreachMs / 1000)}`;
 }
 
+/**
+ * actionRefusal says why an acknowledge or resolve cannot apply in the alert's current phase (the update's
+ * validator rejects it: the API answers 409), or undefined when it can. Ack needs a firing alert; resolve takes a
+ * pending, firing or acknowledged one. Updates are applied one at a time, so an ack and a resolve arriving together
+ * end the same way whatever their order: resolved, with the ack recorded if it came first.
+ */
+export function actionRefusal(
+  action: 'acknowledge' | 'resolve',
+  view: Pick<AlertView, 'alertId' | 'phase' | 'acknowledgedBy' | 'resolvedBy'>,
+  request: AlertAction,
+): string | undefined {
+  if (!request.by) return `who ${action === 'acknowledge' ? 'acknowledges' : 'resolves'} is required`;
+  if (request.alertId && request.alertId !== view.alertId) return `alert ${request.alertId} has ended; ${view.alertId} is the current occurrence`;
+  if (view.phase === 'resolved' || view.phase === 'inactive') return `alert already ${view.phase}${view.resolvedBy ? ` by ${view.resolvedBy}` : ''}`;
+  if (action === 'acknowledge' && view.phase === 'acknowledged') return `alert already acknowledged by ${view.acknowledgedBy}`;
+  if (action === 'acknowledge' && view.phase === 'pending') return 'alert is pending: nothing was notified yet, so there is nothing to acknowledge';
+  return undefined;
+}
+
 /** activeAlertView builds the `alerts:active:{service}` entry for an alert in the given phase. */
 export function activeAlertView(
   input: AlertInput,
@@ -71,6 +123,7 @@ export function activeAlertView(
   phase: ActiveAlert['status'],
   currentValue: number,
   nowMs: number,
+  acknowledgedBy?: string,
 ): ActiveAlert {
   const startedMs = input.firstBreach.atMs;
   return {
@@ -89,5 +142,6 @@ export function activeAlertView(
     last_evaluation: new Date(nowMs).toISOString(),
     summary: input.rule.annotations.summary ?? `${input.rule.name}: ${input.rule.expression}`,
     workflow_id: workflowId,
+    ...(acknowledgedBy ? { acknowledged_by: acknowledgedBy } : {}),
   };
 }

@@ -16,12 +16,14 @@ export interface ApiKey {
 }
 
 /** RouteAccess classifies a route for authorization. */
-export type RouteAccess = 'open' | 'internal' | 'ingest' | 'public' | 'admin';
+export type RouteAccess = 'open' | 'internal' | 'ingest' | 'public' | 'respond' | 'admin';
 
 const ALLOWED: Record<Exclude<RouteAccess, 'open'>, readonly Role[]> = {
   ingest: ['service', 'admin'],
   internal: ['service', 'admin'],
   public: ['viewer', 'admin'],
+  // People act on alerts: viewers (for their own services) and admins; services do not.
+  respond: ['viewer', 'admin'],
   admin: ['admin'],
 };
 

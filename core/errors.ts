@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'conflict'
   | 'ingest_queue_full'
   | 'storage_unavailable'
+  | 'workflows_unavailable'
   | 'cache_unavailable'
   | 'internal_error';
 

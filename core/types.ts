@@ -83,4 +83,5 @@ export interface ActiveAlert {
   last_evaluation: string;
   summary: string;
   workflow_id: string;
+  acknowledged_by?: string;
 }

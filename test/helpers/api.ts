@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import { createClickHouse, createRedis } from '../../activities/clients';
@@ -29,14 +30,14 @@ export interface TestApi {
 }
 
 /** startTestApi builds the API on the test servers (or on the given overrides, e.g. a dead ClickHouse). */
-export async function startTestApi(overrides: Record<string, string> = {}, rules?: Rule[]): Promise<TestApi> {
+export async function startTestApi(overrides: Record<string, string> = {}, rules?: Rule[], temporal?: Client): Promise<TestApi> {
   const config = testConfig(overrides);
   const clickhouse = createClickHouse(config);
   const redis = createRedis(config, 'test-api');
   // A test of a Redis outage points REDIS_URL at a dead port: the client stays up and fails its commands fast.
   await redis.connect().catch(() => undefined);
   const ruleSet = rules ?? (await loadRuleFiles('config/rules')).flatMap((g) => g.rules);
-  const app = await buildApp({ config, keys: Object.values(TEST_KEYS), clickhouse, redis, rules: () => ruleSet });
+  const app = await buildApp({ config, keys: Object.values(TEST_KEYS), clickhouse, redis, rules: () => ruleSet, ...(temporal ? { temporal } : {}) });
   return {
     app,
     config,

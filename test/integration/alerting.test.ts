@@ -33,8 +33,8 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
 
   beforeAll(async () => {
     worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
-    api = await startTestApi(overrides);
     temporal = (await connectTemporal(config)).client;
+    api = await startTestApi(overrides, undefined, temporal);
   });
   afterAll(async () => {
     await worker?.close();
@@ -110,5 +110,66 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
       { status: 'firing', actual_value: 98, threshold_value: 95, severity: 'critical', workflow_id: alertId },
       { status: 'resolved', actual_value: 40, threshold_value: 95, severity: 'critical', workflow_id: alertId },
     ]);
+  });
+
+  it('lets a person acknowledge and resolve a firing alert through the API, recording who and why', async () => {
+    await push(97);
+    await evaluate();
+    await new Promise((resolve) => setTimeout(resolve, 3100));
+    await push(97.5);
+    await evaluate();
+    const handle = temporal.workflow.getHandle(alertId);
+    await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
+    const [alert] = (await alertsOf()).alerts;
+    const act = (path: string, role: 'admin' | 'viewer' | 'service', payload?: object) =>
+      api.app.inject({ method: 'POST', url: `/api/v1/alerts/${alert.alert_id}/${path}`, headers: bearer(role), ...(payload ? { payload } : {}) });
+
+    expect((await act('ack', 'service')).statusCode).toBe(403);
+    expect((await act('ack', 'viewer')).json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining(service) });
+    const acked = await act('ack', 'admin');
+    expect(acked.statusCode).toBe(200);
+    expect(acked.json()).toMatchObject({ alertId: alert.alert_id, phase: 'acknowledged', acknowledgedBy: 'admin' });
+    const again = await act('ack', 'admin');
+    expect(again.statusCode).toBe(409);
+    expect(again.json().message).toBe('alert already acknowledged by admin');
+    await eventually(async () => expect((await alertsOf()).alerts[0]).toMatchObject({ status: 'acknowledged', acknowledged_by: 'admin' }));
+
+    const resolved = await act('resolve', 'admin', { note: 'restarted the pod' });
+    expect(resolved.statusCode).toBe(200);
+    expect(await handle.result()).toMatchObject({ phase: 'resolved', reason: 'resolved-by-hand', fired: true });
+    expect((await alertsOf()).alerts).toEqual([]);
+    expect((await act('resolve', 'admin')).statusCode).toBe(409);
+    expect((await api.app.inject({ method: 'POST', url: '/api/v1/alerts/alert_0000000000000000_1/ack', headers: bearer('admin') })).statusCode).toBe(404);
+    const history = await api.clickhouse.query({
+      query: `SELECT status, acknowledged_by, resolution_notes FROM alert_history FINAL WHERE alert_id = ${sqlString(alert.alert_id)} ORDER BY timestamp, timestamp_ms`,
+      format: 'JSONEachRow',
+    });
+    expect(await history.json()).toEqual([
+      { status: 'firing', acknowledged_by: '', resolution_notes: '' },
+      { status: 'acknowledged', acknowledged_by: 'admin', resolution_notes: '' },
+      { status: 'resolved', acknowledged_by: 'admin', resolution_notes: 'resolved by admin: restarted the pod' },
+    ]);
+  });
+
+  it('gives an acknowledgement racing a resolution one outcome: resolved, the ack recorded or refused', async () => {
+    await push(99);
+    await evaluate();
+    await new Promise((resolve) => setTimeout(resolve, 3100));
+    await push(99);
+    await evaluate();
+    const handle = temporal.workflow.getHandle(alertId);
+    await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
+    const { alertId: current } = await handle.query<{ alertId: string }>('state');
+    const [resolve, ack] = await Promise.all([
+      api.app.inject({ method: 'POST', url: `/api/v1/alerts/${current}/resolve`, headers: bearer('admin') }),
+      api.app.inject({ method: 'POST', url: `/api/v1/alerts/${current}/ack`, headers: bearer('admin') }),
+    ]);
+    expect(resolve.statusCode).toBe(200);
+    expect([200, 409]).toContain(ack.statusCode);
+    expect(await handle.result()).toMatchObject({ phase: 'resolved', reason: 'resolved-by-hand' });
+    const statuses = await (
+      await api.clickhouse.query({ query: `SELECT status FROM alert_history FINAL WHERE alert_id = ${sqlString(current)} ORDER BY timestamp, timestamp_ms`, format: 'JSONEachRow' })
+    ).json<{ status: string }>();
+    expect(statuses.map((r) => r.status)).toEqual(ack.statusCode === 200 ? ['firing', 'acknowledged', 'resolved'] : ['firing', 'resolved']);
   });
 });

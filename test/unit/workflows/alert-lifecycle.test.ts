@@ -1,7 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../../activities';
-import type { AlertInput, AlertOutcome, HistoryRow, Observation } from '../../../core/alert';
+import type { AlertInput, AlertOutcome, AlertView, HistoryRow, Observation } from '../../../core/alert';
 import { parseRuleDocument } from '../../../core/rules';
 import type { ActiveAlert } from '../../../core/types';
 import { quietTemporalLogs, timeSkippingEnv, uniqueName, workflowBundle } from '../../helpers/stack';
@@ -19,7 +19,10 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
   });
   afterAll(() => env?.teardown());
 
-  async function runAlert(script: (signal: (o: Omit<Observation, 'atMs'>) => Promise<void>) => Promise<void>) {
+  type Handle = Awaited<ReturnType<TestWorkflowEnvironment['client']['workflow']['start']>>;
+  async function runAlert(
+    script: (signal: (o: Omit<Observation, 'atMs'>) => Promise<void>, handle: Handle, active: Map<string, ActiveAlert>) => Promise<void>,
+  ) {
     const history: HistoryRow[] = [];
     const active = new Map<string, ActiveAlert>();
     const activities: Pick<Activities, 'setActiveAlert' | 'closeActiveAlert' | 'recordAlertTransition'> = {
@@ -47,7 +50,7 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
     };
     const outcome = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start('alertLifecycleWorkflow', { taskQueue, workflowId: uniqueName('alert'), args: [input] });
-      await script(async (o) => handle.signal('observe', { ...o, atMs: await env.currentTimeMs() }));
+      await script(async (o) => handle.signal('observe', { ...o, atMs: await env.currentTimeMs() }), handle, active);
       return (await handle.result()) as AlertOutcome;
     });
     return { outcome, history, active, startMs };
@@ -98,4 +101,32 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
       ['resolved', 'no data: series not reported'],
     ]);
   });
+
+  const fireFor = async (observe: (o: Omit<Observation, 'atMs'>) => Promise<void>) => {
+    for (let i = 0; i < 11; i++) {
+      await env.sleep('30s');
+      await observe({ breaching: true, value: 91 });
+    }
+  };
+
+  it('records who acknowledged, keeps it on the resolution, and refuses a second acknowledgement', async () => {
+    const { outcome, history } = await runAlert(async (observe, handle, active) => {
+      await expect(handle.executeUpdate('acknowledge', { args: [{ by: 'early' }] })).rejects.toMatchObject({ cause: { message: expect.stringContaining('alert is pending') } });
+      await fireFor(observe);
+      const view = (await handle.executeUpdate('acknowledge', { args: [{ by: 'alice' }] })) as AlertView;
+      expect(view).toMatchObject({ phase: 'acknowledged', acknowledgedBy: 'alice' });
+      await expect(handle.executeUpdate('acknowledge', { args: [{ by: 'bob' }] })).rejects.toMatchObject({ cause: { message: 'alert already acknowledged by alice' } });
+      await env.sleep('30s');
+      await observe({ breaching: true, value: 92 });
+      expect([...active.values()][0]).toMatchObject({ status: 'acknowledged', acknowledged_by: 'alice' });
+      await observe({ breaching: false, value: 10 });
+    });
+    expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared' });
+    expect(history.map((r) => [r.status, r.acknowledged_by])).toEqual([
+      ['firing', ''],
+      ['acknowledged', 'alice'],
+      ['resolved', 'alice'],
+    ]);
+  });
+  // Resolving by hand (an update that ends the workflow) is tested on the dev server: test/integration/alerting.test.ts.
 });

@@ -1,0 +1,75 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AlertCommandError, type createAlertCommands } from '../../activities/alerts';
+import { actionRefusal, type AlertView } from '../../core/alert';
+import { ApiError } from '../../core/errors';
+import type { AppDeps } from '../app';
+import { assertServiceScope } from '../plugins/auth';
+import { errorResponses } from '../schemas';
+
+const View = Type.Object({
+  alertId: Type.String(),
+  service: Type.String(),
+  rule: Type.String(),
+  phase: Type.String(),
+  value: Type.Number(),
+  observations: Type.Integer(),
+  acknowledgedBy: Type.Optional(Type.String()),
+  acknowledgedAtMs: Type.Optional(Type.Number()),
+  resolvedBy: Type.Optional(Type.String()),
+});
+
+type Commands = ReturnType<typeof createAlertCommands>;
+type Action = 'acknowledge' | 'resolve';
+
+function commandsOf(deps: AppDeps): Commands {
+  if (!deps.alertCommands) throw new ApiError(503, 'workflows_unavailable', 'alert workflows are not reachable from this API process', undefined, 5);
+  return deps.alertCommands;
+}
+
+async function act(deps: AppDeps, request: FastifyRequest<{ Params: { alert_id: string }; Body: { note?: string } | undefined }>, action: Action): Promise<AlertView> {
+  // The buttons of the dashboard, Slack and e-mail post no body; a JSON body may carry a note.
+  const commands = commandsOf(deps);
+  const alertId = request.params.alert_id;
+  const who = request.apiKey?.name ?? 'unknown';
+  try {
+    const current = await commands.describeAlert(alertId);
+    assertServiceScope(request, current.service);
+    const refusal = actionRefusal(action, current, { by: who, alertId });
+    if (refusal) throw new ApiError(409, 'conflict', refusal);
+    const note = request.body?.note;
+    if (note !== undefined && (typeof note !== 'string' || note.length > 2000)) {
+      throw new ApiError(400, 'validation_failed', 'note must be a string of at most 2000 characters', 'body.note');
+    }
+    const command = { by: who, ...(note ? { note } : {}) };
+    return action === 'acknowledge' ? await commands.acknowledgeAlert(alertId, command) : await commands.resolveAlert(alertId, command);
+  } catch (err) {
+    if (err instanceof AlertCommandError) {
+      throw err.kind === 'not-found' ? new ApiError(404, 'not_found', err.message, 'alert_id') : new ApiError(409, 'conflict', err.message);
+    }
+    if (err instanceof ApiError) throw err;
+    request.log.error({ err }, `alert ${action} failed`);
+    throw new ApiError(503, 'workflows_unavailable', 'alert workflows are unavailable; retry later', undefined, 5);
+  }
+}
+
+/**
+ * alertActionRoutes serves POST /api/v1/alerts/{alert_id}/ack and /resolve: the caller's key name is recorded as who
+ * acted; the answer is the alert as it now stands (200), 404 for an alert that is not active, 409 when the action
+ * does not apply (already acknowledged, already resolved, still pending).
+ */
+export function alertActionRoutes(deps: AppDeps): FastifyPluginAsync {
+  return async (app) => {
+    const schema = {
+      params: Type.Object({ alert_id: Type.String({ minLength: 1, maxLength: 128 }) }),
+      response: { 200: View, ...errorResponses(400, 401, 403, 404, 409, 503) },
+    };
+    for (const [path, action] of [['ack', 'acknowledge'], ['resolve', 'resolve']] as const) {
+      app.post<{ Params: { alert_id: string }; Body: { note?: string } | undefined }>(
+        `/api/v1/alerts/:alert_id/${path}`,
+        { config: { access: 'respond' }, schema },
+        (request) => act(deps, request, action),
+      );
+    }
+  };
+}

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { connectTemporal } from '../../activities/clients';
 import type { DispatchSummary } from '../../activities/alerts';
 import { sqlString } from '../../core/escape';
@@ -14,6 +15,16 @@ import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle }
 quietTemporalLogs();
 
 const METRICS = '/api/v1/internal/monitoring/metrics';
+
+/**
+ * recordHistory saves a finished workflow's event history (protobuf binary) under test/fixtures/histories when RECORD_HISTORIES=1,
+ * for test/unit/workflows/replay.test.ts to replay against later versions of the workflow code.
+ */
+async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  writeFileSync(path.resolve(__dirname, '../fixtures/histories', `${name}.binpb`), proto.api.history.v1.History.encode(history).finish());
+}
 
 describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse and Redis', () => {
   const taskQueue = uniqueName('alerting');
@@ -101,6 +112,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     expect(last).toMatchObject({ breaching: 0, cleared: 1 });
     const outcome = await handle.result();
     expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared', fired: true });
+    await recordHistory('alert-fire-clear', handle);
     expect((await alertsOf()).alerts).toEqual([]);
     const history = await api.clickhouse.query({
       query: `SELECT status, actual_value, threshold_value, severity, workflow_id FROM alert_history FINAL WHERE service_name = ${sqlString(service)} ORDER BY timestamp, status`,
@@ -144,6 +156,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
       query: `SELECT status, acknowledged_by, resolution_notes FROM alert_history FINAL WHERE alert_id = ${sqlString(alert.alert_id)} ORDER BY timestamp, timestamp_ms`,
       format: 'JSONEachRow',
     });
+    await recordHistory('alert-ack-resolve', handle);
     expect(await history.json()).toEqual([
       { status: 'firing', acknowledged_by: '', resolution_notes: '' },
       { status: 'acknowledged', acknowledged_by: 'admin', resolution_notes: '' },

@@ -69,6 +69,17 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
       args: [{ evaluationIntervalMs: config.alert.evaluationIntervalMs }],
     }) as Promise<DispatchSummary[]>;
   const alertId = alertWorkflowId(fingerprint(rule, { service, instance: `${service}-001`, category: 'resource' }));
+  /** breachUntilFiring holds the CPU above the threshold past the rule's 3 s duration and waits for the alert to fire. */
+  const breachUntilFiring = async (cpu: number) => {
+    await push(cpu);
+    await evaluate();
+    await new Promise((resolve) => setTimeout(resolve, 3100));
+    await push(cpu);
+    await evaluate();
+    const handle = temporal.workflow.getHandle(alertId);
+    await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
+    return handle;
+  };
   const alertsOf = async () => (await api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('service') })).json();
 
   it('registers rule evaluation as a Temporal Schedule every 30 s that skips overlapping runs', async () => {
@@ -125,13 +136,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
   });
 
   it('lets a person acknowledge and resolve a firing alert through the API, recording who and why', async () => {
-    await push(97);
-    await evaluate();
-    await new Promise((resolve) => setTimeout(resolve, 3100));
-    await push(97.5);
-    await evaluate();
-    const handle = temporal.workflow.getHandle(alertId);
-    await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
+    const handle = await breachUntilFiring(97);
     const [alert] = (await alertsOf()).alerts;
     const act = (path: string, role: 'admin' | 'viewer' | 'service', payload?: object) =>
       api.app.inject({ method: 'POST', url: `/api/v1/alerts/${alert.alert_id}/${path}`, headers: bearer(role), ...(payload ? { payload } : {}) });
@@ -165,13 +170,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
   });
 
   it('gives an acknowledgement racing a resolution one outcome: resolved, the ack recorded or refused', async () => {
-    await push(99);
-    await evaluate();
-    await new Promise((resolve) => setTimeout(resolve, 3100));
-    await push(99);
-    await evaluate();
-    const handle = temporal.workflow.getHandle(alertId);
-    await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
+    const handle = await breachUntilFiring(99);
     const { alertId: current } = await handle.query<{ alertId: string }>('state');
     const [resolve, ack] = await Promise.all([
       api.app.inject({ method: 'POST', url: `/api/v1/alerts/${current}/resolve`, headers: bearer('admin') }),

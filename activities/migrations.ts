@@ -2,6 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import type { Config } from '../core/config';
+import { createClickHouse } from './clients';
 import { fromRoot } from './paths';
 
 /** MIGRATIONS_DIR is where the numbered SQL files live. */
@@ -50,4 +52,14 @@ export async function applyMigrations(client: ClickHouseClient, database: string
     done.push(migration.name);
   }
   return done;
+}
+
+/** migrate applies the migrations to the configured database over a connection of its own, closed afterwards. */
+export async function migrate(config: Config): Promise<string[]> {
+  const client = createClickHouse(config, { withDatabase: false });
+  try {
+    return await applyMigrations(client, config.clickhouse.database);
+  } finally {
+    await client.close();
+  }
 }

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { applyMigrations } from '../activities/migrations';
+import { migrate } from '../activities/migrations';
 import { connectRedis, createClickHouse } from '../activities/clients';
 import { fromRoot } from '../activities/paths';
 import { loadRuleFiles } from '../activities/rules';
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const keysFile = fromRoot(config.apiKeysFile);
   if (await ensureKeysFile(keysFile)) console.log(`[api] created API keys in ${keysFile}`);
   const keys = await loadKeys(keysFile);
-  await applyMigrations(createClickHouse(config, { withDatabase: false }), config.clickhouse.database);
+  await migrate(config);
   const clickhouse = createClickHouse(config);
   const redis = await connectRedis(config, 'api');
   let rules: Rule[] = (await loadRuleFiles(fromRoot(config.rulesPath))).flatMap((g) => g.rules);

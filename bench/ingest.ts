@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createClickHouse } from '../activities/clients';
-import { applyMigrations } from '../activities/migrations';
+import { migrate } from '../activities/migrations';
 import { PROJECT_ROOT } from '../activities/paths';
 import { PERFORMANCE_EVENT_COLUMNS } from '../activities/sample-writer';
 import { loadConfig } from '../core/config';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
 
     // raw ceiling
     const rawConfig = loadConfig({ ...env, CLICKHOUSE_DATABASE: 'bench_raw' });
-    await applyMigrations(createClickHouse(rawConfig, { withDatabase: false }), 'bench_raw');
+    await migrate(rawConfig);
     const rawClient = createClickHouse(rawConfig);
     const tsvChunks = chunk(samples, 100_000).map(tsvBody);
     log(`raw: ${tsvChunks.length} TabSeparated inserts of 100k rows`);
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     const apiPhase = async (name: string, database: string, contentType: string, bodies: string[]) => {
       const serverEnv = { ...env, CLICKHOUSE_DATABASE: database, API_PORT: String(apiPort), MONITORING_MAX_BODY_BYTES: String(64 * 1024 * 1024), MONITORING_API_KEYS_FILE: keysFile };
       const config = loadConfig(serverEnv);
-      await applyMigrations(createClickHouse(config, { withDatabase: false }), database);
+      await migrate(config);
       const clickhouse = createClickHouse(config);
       // BENCH_API_NODE_OPTIONS passes flags to the API process alone (for example --cpu-prof to profile it).
       const nodeOptions = process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {};

@@ -1,5 +1,5 @@
 -- performance_events: every sample (event_type = 'metric') with the seed's columns, in types that run on
--- ClickHouse 18.16 and current releases: DateTime + UInt16 milliseconds instead of DateTime64,
+-- ClickHouse 18.16 and current releases: DateTime (seconds) + a UInt16 milliseconds column, as 18.16 has no sub-second DateTime;
 -- Nested(key, value) labels instead of Map, String instead of LowCardinality.
 -- PARTITION BY month only (the seed also partitioned by service, which multiplies parts; retention drops
 -- whole months). ORDER BY (metric_name, service_name, instance_id, timestamp) because every query we run

@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { applyMigrations } from '../activities/migrations';
+import { migrate } from '../activities/migrations';
 import { connectRedis, connectTemporal, createClickHouse } from '../activities/clients';
 import { createActivities } from '../activities';
 import { loadConfig, type Config } from '../core/config';
@@ -21,7 +21,7 @@ export async function startWorker(
   options: { workflowBundle?: WorkerOptions['workflowBundle']; registerSchedules?: boolean; taskQueue?: string } = {},
 ): Promise<WorkerHandle> {
   const clickhouse = createClickHouse(config);
-  await applyMigrations(createClickHouse(config, { withDatabase: false }), config.clickhouse.database);
+  await migrate(config);
   const redis = await connectRedis(config, 'worker');
   const temporal = await connectTemporal(config);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;

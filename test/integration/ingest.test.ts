@@ -1,5 +1,4 @@
-import { createClickHouse } from '../../activities/clients';
-import { applyMigrations } from '../../activities/migrations';
+import { migrate } from '../../activities/migrations';
 import { sqlString } from '../../core/escape';
 import { seedBusinessMetrics, seedDatabaseMetrics, seedSystemMetrics } from '../fixtures/seed';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
@@ -149,7 +148,7 @@ describe('ClickHouse stopped for 30 s under a steady push', () => {
   it('answers 503 + Retry-After meanwhile, and afterwards every sample is stored exactly once', async () => {
     const clickhouse = await privateClickHouse();
     const overrides = { CLICKHOUSE_URL: clickhouse.url, MONITORING_QUERY_TIMEOUT: '3s' };
-    await applyMigrations(createClickHouse(testConfig(overrides), { withDatabase: false }), testConfig().clickhouse.database);
+    await migrate(testConfig(overrides));
     const api = await startTestApi(overrides);
     try {
       const service = uniqueName('outage');

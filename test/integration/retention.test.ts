@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import { connectTemporal, createClickHouse } from '../../activities/clients';
-import { applyMigrations } from '../../activities/migrations';
+import { migrate } from '../../activities/migrations';
 import type { ExpiredPartition } from '../../core/retention';
 import { RETENTION_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
@@ -18,7 +18,7 @@ describe('retentionWorkflow on the real ClickHouse and Temporal', () => {
   let temporal: Client;
 
   beforeAll(async () => {
-    await applyMigrations(createClickHouse(config, { withDatabase: false }), database);
+    await migrate(config);
     clickhouse = createClickHouse(config);
     worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
     temporal = (await connectTemporal(config)).client;

@@ -3,8 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { applyMigrations } from '../../activities/migrations';
-import { createClickHouse } from '../../activities/clients';
+import { migrate } from '../../activities/migrations';
 import { loadConfig } from '../../core/config';
 import { freePort } from '../helpers/servers';
 
@@ -31,7 +30,7 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   const config = loadConfig(process.env);
-  await applyMigrations(createClickHouse(config, { withDatabase: false }), config.clickhouse.database);
+  await migrate(config);
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);

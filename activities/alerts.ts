@@ -88,8 +88,12 @@ export class AlertCommandError extends Error {
   }
 }
 
-/** createAlertCommands builds the operations people perform on an alert through its workflow's updates. */
-export function createAlertCommands(temporal: Client) {
+/**
+ * createAlertCommands builds the operations people perform on an alert through its workflow's updates. Each call
+ * has a deadline, so a person clicking Acknowledge while Temporal is down gets an answer (503) within seconds.
+ */
+export function createAlertCommands(temporal: Client, deadlineMs = 5000) {
+  const within = <T>(fn: () => Promise<T>) => temporal.withDeadline(Date.now() + deadlineMs, fn);
   const handleOf = (alertId: string) => {
     const workflowId = workflowIdOfAlert(alertId);
     if (!workflowId) throw new AlertCommandError('not-found', `no alert ${alertId}`);
@@ -104,7 +108,7 @@ export function createAlertCommands(temporal: Client) {
     /** describeAlert reads the current state of an alert's workflow; not-found when it has ended or is another occurrence. */
     async describeAlert(alertId: string): Promise<AlertView> {
       try {
-        const view = await handleOf(alertId).query<AlertView>(ALERT_STATE_QUERY);
+        const view = await within(() => handleOf(alertId).query<AlertView>(ALERT_STATE_QUERY));
         if (view.alertId !== alertId) throw new AlertCommandError('not-found', `alert ${alertId} has ended; ${view.alertId} is the current occurrence`);
         return view;
       } catch (err) {
@@ -114,15 +118,15 @@ export function createAlertCommands(temporal: Client) {
     },
     /** acknowledgeAlert applies the acknowledge update and returns the alert as it now stands. */
     async acknowledgeAlert(alertId: string, action: AlertAction): Promise<AlertView> {
-      return handleOf(alertId)
-        .executeUpdate<AlertView, [AlertAction]>(ALERT_ACKNOWLEDGE_UPDATE, { args: [{ ...action, alertId }] })
-        .catch((err: unknown) => translate(alertId, err));
+      return within(() => handleOf(alertId).executeUpdate<AlertView, [AlertAction]>(ALERT_ACKNOWLEDGE_UPDATE, { args: [{ ...action, alertId }] })).catch(
+        (err: unknown) => translate(alertId, err),
+      );
     },
     /** resolveAlert applies the resolve update; the workflow records the resolution and ends. */
     async resolveAlert(alertId: string, action: AlertAction): Promise<AlertView> {
-      return handleOf(alertId)
-        .executeUpdate<AlertView, [AlertAction]>(ALERT_RESOLVE_UPDATE, { args: [{ ...action, alertId }] })
-        .catch((err: unknown) => translate(alertId, err));
+      return within(() => handleOf(alertId).executeUpdate<AlertView, [AlertAction]>(ALERT_RESOLVE_UPDATE, { args: [{ ...action, alertId }] })).catch(
+        (err: unknown) => translate(alertId, err),
+      );
     },
   };
 }

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { sqlString } from '../../core/escape';
 import { seedSystemMetrics } from '../fixtures/seed';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
@@ -157,6 +158,22 @@ describe('ingestion when a dependency is down', () => {
       expect(health.json()).toMatchObject({ status: 'unknown', realtime_cache: 'unavailable' });
     } finally {
       await api.close();
+    }
+  });
+
+  it('keeps ingesting while Temporal is unreachable, and answers alert actions 503 with Retry-After', async () => {
+    const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:9' }) });
+    const api = await startTestApi({}, undefined, temporal);
+    try {
+      const ingest = await api.app.inject({ method: 'POST', url: METRICS, headers: bearer('service'), payload: systemMetrics(uniqueName('no-temporal'), 50) });
+      expect(ingest.statusCode).toBe(202);
+      const ack = await api.app.inject({ method: 'POST', url: '/api/v1/alerts/alert_0123456789abcdef_1/ack', headers: bearer('admin') });
+      expect(ack.statusCode).toBe(503);
+      expect(ack.headers['retry-after']).toBe('5');
+      expect(ack.json()).toEqual({ error: 'workflows_unavailable', message: 'alert workflows are unavailable; retry later' });
+    } finally {
+      await api.close();
+      await temporal.connection.close().catch(() => undefined);
     }
   });
 });

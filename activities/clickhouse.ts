@@ -5,7 +5,7 @@ import type { ExpiredPartition, PartitionInfo } from '../core/retention';
 import type { BusinessEvent } from '../core/events';
 import { latestValuesSql, type SeriesValue } from '../core/rule-sql';
 import type { Rule } from '../core/rules';
-import type { Labels, Sample } from '../core/types';
+import type { Labels } from '../core/types';
 
 /** ClickHouseDeps are what the ClickHouse activities need. */
 export interface ClickHouseDeps {
@@ -18,36 +18,10 @@ function nested(labels: Labels): { keys: string[]; values: string[] } {
   return { keys, values: keys.map((k) => labels[k]!) };
 }
 
-/** sampleRow maps a Sample to a performance_events row in JSONEachRow form. */
-export function sampleRow(sample: Sample): Record<string, unknown> {
-  const { keys, values } = nested(sample.labels);
-  return {
-    timestamp: Math.floor(sample.timestampMs / 1000),
-    timestamp_ms: sample.timestampMs % 1000,
-    service_name: sample.service,
-    instance_id: sample.instance,
-    event_type: 'metric',
-    metric_name: sample.name,
-    metric_value: sample.value,
-    'labels.key': keys,
-    'labels.value': values,
-    duration_ms: 0,
-    user_id: '',
-    correlation_id: '',
-  };
-}
-
 /** createClickHouseActivities builds the activities that read and write ClickHouse. */
 export function createClickHouseActivities({ clickhouse, database }: ClickHouseDeps) {
   const db = sqlIdentifier(database);
   return {
-    /** insertSamples stores samples in performance_events; resolves once ClickHouse has acknowledged the insert. */
-    async insertSamples(samples: Sample[]): Promise<number> {
-      if (samples.length === 0) return 0;
-      await clickhouse.insert({ table: `${db}.performance_events`, values: samples.map(sampleRow), format: 'JSONEachRow' });
-      return samples.length;
-    },
-
     /** insertEvents stores business events; each carries its event_id, so a replayed insert is recognisable. */
     async insertEvents(events: BusinessEvent[]): Promise<number> {
       if (events.length === 0) return 0;

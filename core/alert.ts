@@ -56,6 +56,20 @@ export interface AlertInput {
   firstBreach: Observation;
   /** An alert with no observation for this long is resolved as stale (the series vanished or evaluation stopped). */
   staleAfterMs: number;
+  /** Continue as new after this many observations in one run (besides Temporal's own suggestion); for tests. */
+  maxObservationsPerRun?: number;
+  /** The state a previous run handed over when it continued as new. */
+  carried?: CarriedAlertState;
+}
+
+/** CarriedAlertState is what an alert run hands to its continuation, so a long-lived alert keeps its story. */
+export interface CarriedAlertState {
+  phase: 'pending' | 'firing' | 'acknowledged';
+  value: number;
+  lastObservedMs: number;
+  firedAtMs?: number;
+  acknowledgedBy?: string;
+  acknowledgedAtMs?: number;
 }
 
 /** AlertPhase is where an alert is in its lifecycle. */

@@ -6,7 +6,17 @@
  * transition is written to Redis (alerts:active) and, from firing on, to alert_history — by the main loop only,
  * so transitions are recorded in the order they happened. A later breach starts a new run.
  */
-import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   actionRefusal,
@@ -43,17 +53,18 @@ export const stateQuery = defineQuery<AlertView>(ALERT_STATE_QUERY);
 /** alertLifecycleWorkflow runs one alert through pending → firing → (acknowledged) → resolved. */
 export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOutcome> {
   const alertId = alertIdOf(input.fingerprint, input.firstBreach.atMs);
+  const carried = input.carried;
   const state = {
-    phase: 'pending' as AlertPhase,
+    phase: (carried?.phase ?? 'pending') as AlertPhase,
     breaching: input.firstBreach.breaching,
-    value: input.firstBreach.value,
-    lastObservedMs: input.firstBreach.atMs,
+    value: carried?.value ?? input.firstBreach.value,
+    lastObservedMs: carried?.lastObservedMs ?? input.firstBreach.atMs,
     observations: 0,
     /** Bumped by every update, so the main loop wakes to record what it changed. */
     changes: 0,
-    acknowledgedBy: undefined as string | undefined,
-    acknowledgedAtMs: undefined as number | undefined,
-    acknowledgementRecorded: false,
+    acknowledgedBy: carried?.acknowledgedBy,
+    acknowledgedAtMs: carried?.acknowledgedAtMs,
+    acknowledgementRecorded: carried?.acknowledgedBy !== undefined,
     resolution: undefined as AlertAction | undefined,
   };
   const view = (): AlertView => ({
@@ -102,7 +113,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
 
   const { workflowId } = workflowInfo();
   const firesAtMs = input.firstBreach.atMs + input.rule.durationMs;
-  let firedAtMs: number | undefined;
+  let firedAtMs: number | undefined = carried?.firedAtMs;
   const publish = (now: number) => {
     const status = state.phase === 'pending' ? 'pending' : state.phase === 'acknowledged' ? 'acknowledged' : 'firing';
     return setActiveAlert(activeAlertView(input, workflowId, status, state.value, now, state.acknowledgedBy));
@@ -134,6 +145,22 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       await publish(now);
       await recordAlertTransition(historyRow('acknowledged', state.acknowledgedAtMs ?? now, ''));
       continue;
+    }
+    // A long-lived alert (firing for days) would outgrow its history: hand the state to a fresh run.
+    const tooLong = workflowInfo().continueAsNewSuggested || state.observations >= (input.maxObservationsPerRun ?? Infinity);
+    if (tooLong && state.phase !== 'resolved' && state.phase !== 'inactive') {
+      await condition(allHandlersFinished);
+      const phase = state.phase;
+      return continueAsNew<typeof alertLifecycleWorkflow>({
+        ...input,
+        carried: {
+          phase,
+          value: state.value,
+          lastObservedMs: state.lastObservedMs,
+          ...(firedAtMs !== undefined ? { firedAtMs } : {}),
+          ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAtMs: state.acknowledgedAtMs } : {}),
+        },
+      });
     }
     const seen = { observations: state.observations, changes: state.changes };
     const woke = await condition(

@@ -22,6 +22,7 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
   type Handle = Awaited<ReturnType<TestWorkflowEnvironment['client']['workflow']['start']>>;
   async function runAlert(
     script: (signal: (o: Omit<Observation, 'atMs'>) => Promise<void>, handle: Handle, active: Map<string, ActiveAlert>) => Promise<void>,
+    extra: Partial<AlertInput> = {},
   ) {
     const history: HistoryRow[] = [];
     const active = new Map<string, ActiveAlert>();
@@ -47,6 +48,7 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
       instance: 'i-1',
       firstBreach: { breaching: true, value: 87, atMs: startMs },
       staleAfterMs: 120_000,
+      ...extra,
     };
     const outcome = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start('alertLifecycleWorkflow', { taskQueue, workflowId: uniqueName('alert'), args: [input] });
@@ -129,4 +131,30 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
     ]);
   });
   // Resolving by hand (an update that ends the workflow) is tested on the dev server: test/integration/alerting.test.ts.
+
+  it('continues as new during a long-lived alert without repeating a transition', async () => {
+    const { outcome, history } = await runAlert(
+      async (observe, handle) => {
+        await fireFor(observe);
+        await handle.executeUpdate('acknowledge', { args: [{ by: 'erin' }] });
+        for (let i = 0; i < 7; i++) {
+          await env.sleep('30s');
+          await observe({ breaching: true, value: 93 });
+        }
+        expect(await handle.query('state')).toMatchObject({ phase: 'acknowledged', acknowledgedBy: 'erin' });
+        // The alert now lives in a later run than the one started.
+        expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 20 });
+      },
+      { maxObservationsPerRun: 3 },
+    );
+    expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared', fired: true });
+    expect(history.map((r) => [r.status, r.acknowledged_by])).toEqual([
+      ['firing', ''],
+      ['acknowledged', 'erin'],
+      ['resolved', 'erin'],
+    ]);
+    expect(history[2]!.duration_minutes).toBe(4);
+  });
 });

@@ -1,3 +1,5 @@
+import type { Rejection } from './samples';
+
 /** The error catalogue: every error the API answers with, and every non-retryable failure type of the workflows. */
 
 /** ErrorCode is the `error` field of an API error body. */
@@ -34,4 +36,10 @@ export class ApiError extends Error {
 /** storageUnavailable is the 503 answered when ClickHouse cannot take a write: the client should retry. */
 export function storageUnavailable(): ApiError {
   return new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; nothing was stored, retry later', undefined, 5);
+}
+
+/** nothingValid is the 400 answered when no item of a body was valid: it names the first rejected field. */
+export function nothingValid(rejected: readonly Rejection[], what: string): ApiError {
+  const first = rejected[0];
+  return new ApiError(400, 'validation_failed', first ? `${first.field}: ${first.error}` : `no ${what} in body`, first?.field ?? 'body');
 }

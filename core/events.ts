@@ -1,4 +1,5 @@
 import { parseTimestamp, type Rejection } from './samples';
+import { isRecord } from './guards';
 
 /** BusinessEvent is one business event (a trade, a prediction, a sign-up) with its context: a row of business_events. */
 export interface BusinessEvent {
@@ -17,9 +18,6 @@ const EVENT_TYPE = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$/;
 const MAX_ATTRIBUTES = 64;
 const MAX_STRING = 1024;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function validateEvent(raw: unknown, path: string, now: number, newId: () => string): BusinessEvent {
   const fail = (field: string, error: string): never => {

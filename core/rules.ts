@@ -2,6 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration';
 import type { Labels, Severity } from './types';
 import { SEVERITIES } from './types';
+import { isRecord } from './guards';
 
 /**
  * Alert rules: the seed's YAML (`monitoring_rules` / `business_rules` maps of groups, each a list of
@@ -158,9 +159,6 @@ export function compare(value: number, op: ComparisonOp, threshold: number): boo
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function stringMap(value: unknown, field: string): Labels {
   if (value === undefined || value === null) return {};

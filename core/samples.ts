@@ -1,4 +1,5 @@
 import type { Labels, Sample } from './types';
+import { isRecord } from './guards';
 
 /**
  * Flattening of the ingest body into samples. Naming convention (README "Metric naming"):
@@ -51,9 +52,6 @@ class ItemError extends Error {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function requireString(obj: Record<string, unknown>, key: string, path: string, limits: IngestLimits): string {
   const value = obj[key];

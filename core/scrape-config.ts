@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import type { Labels } from './types';
+import { isRecord } from './guards';
 
 /**
  * Scrape targets: the seed's `service_discovery.static.services` (name, endpoints, labels) and Prometheus-style
@@ -23,9 +24,6 @@ export interface ScrapeConfig {
   fileSdPaths: string[];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function stringLabels(value: unknown, field: string): Labels {
   if (value === undefined) return {};

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiError, storageUnavailable } from '../../core/errors';
+import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { validateEvents } from '../../core/events';
 import type { AppDeps } from '../app';
 import { idempotent } from '../idempotent';
@@ -28,8 +28,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
       async (request, reply) => {
         const { events, rejected } = validateEvents(request.body, Date.now(), randomUUID);
         if (events.length === 0) {
-          const first = rejected[0];
-          throw new ApiError(400, 'validation_failed', first ? `${first.field}: ${first.error}` : 'no events in body', first?.field ?? 'body');
+          throw nothingValid(rejected, 'events');
         }
         if (events.length > deps.config.monitoring.maxSamplesPerRequest) {
           throw new ApiError(413, 'payload_too_large', `more than ${deps.config.monitoring.maxSamplesPerRequest} events in one request`, 'body');

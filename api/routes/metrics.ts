@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { QueueFullError } from '../../activities/sample-writer';
-import { ApiError, storageUnavailable } from '../../core/errors';
+import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { parsePromText, toSamples } from '../../core/prom-text';
 import { flattenIngestBody, type FlattenResult } from '../../core/samples';
 import type { AppDeps } from '../app';
@@ -65,8 +65,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
           throw new ApiError(413, 'payload_too_large', `more than ${deps.config.monitoring.maxSamplesPerRequest} samples in one request; split the batch`, 'body');
         }
         if (samples.length === 0) {
-          const first = rejected[0];
-          throw new ApiError(400, 'validation_failed', first ? `${first.field}: ${first.error}` : 'no samples in body', first?.field ?? 'body');
+          throw nothingValid(rejected, 'samples');
         }
         const response = await idempotent(deps.idempotency, request, reply, async () => {
           try {

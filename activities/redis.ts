@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { latestValues, type LatestValues } from '../core/realtime';
 import type { ActiveAlert, RealtimeSnapshot, Sample } from '../core/types';
 
 /** Redis key layout, after the seed's "Redis Caching" section. */
@@ -15,44 +16,35 @@ export interface RedisDeps {
   realtimeTtlSeconds: number;
 }
 
-function seriesField(sample: Sample): string {
-  const keys = Object.keys(sample.labels);
-  if (keys.length === 0) return sample.name;
-  keys.sort();
-  return `${sample.name}{${keys.map((k) => `${k}=${JSON.stringify(sample.labels[k])}`).join(',')}}`;
-}
-
 /** createRedisActivities builds the realtime cache and active-alert state operations. */
 export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) {
+  /** writeLatest is writeRealtime for values already reduced with latestValues. */
+  async function writeLatest(latest: LatestValues, nowMs: number): Promise<void> {
+    if (latest.size === 0) return;
+    const pipeline = redis.pipeline();
+    for (const [service, fields] of latest) {
+      const key = redisKeys.realtime(service);
+      const values: Record<string, string> = { last_updated: new Date(nowMs).toISOString() };
+      for (const [field, { value }] of fields) values[field] = String(value);
+      pipeline.hset(key, values);
+      pipeline.expire(key, realtimeTtlSeconds);
+      pipeline.sadd(redisKeys.services, service);
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
   return {
     /**
      * writeRealtime stores each service's latest values in `metrics:realtime:{service}` (a hash, one field per series,
      * plus last_updated) with a TTL, in one pipeline; a service that stops reporting expires and reads as unknown.
      */
     async writeRealtime(samples: Sample[], nowMs: number): Promise<void> {
-      if (samples.length === 0) return;
-      // One pass: per service and series keep the latest reading (a batch may carry several of one series).
-      const byService = new Map<string, Map<string, { ts: number; value: number }>>();
-      for (const sample of samples) {
-        let fields = byService.get(sample.service);
-        if (!fields) byService.set(sample.service, (fields = new Map()));
-        const field = seriesField(sample);
-        const seen = fields.get(field);
-        if (!seen || seen.ts <= sample.timestampMs) fields.set(field, { ts: sample.timestampMs, value: sample.value });
-      }
-      const pipeline = redis.pipeline();
-      for (const [service, fields] of byService) {
-        const key = redisKeys.realtime(service);
-        const values: Record<string, string> = { last_updated: new Date(nowMs).toISOString() };
-        for (const [field, { value }] of fields) values[field] = String(value);
-        pipeline.hset(key, values);
-        pipeline.expire(key, realtimeTtlSeconds);
-        pipeline.sadd(redisKeys.services, service);
-      }
-      const results = await pipeline.exec();
-      const failed = results?.find(([err]) => err);
-      if (failed) throw failed[0];
+      await writeLatest(latestValues(samples), nowMs);
     },
+
+    writeLatest,
 
     /** readRealtime returns a service's snapshot in the seed's shape, or null when it has none (expired or never seen). */
     async readRealtime(service: string): Promise<RealtimeSnapshot | null> {

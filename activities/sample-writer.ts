@@ -58,7 +58,7 @@ export class StorageError extends Error {
 }
 
 /**
- * SampleWriterOptions bound the batches: a batch goes at batchSize rows; or as soon as no insert is in flight once it
+ * SampleWriterOptions bound the batches: a batch goes at batchSize rows; or as soon as an insert slot is free once it
  * holds minFlushRows (group commit: under load batches grow while the previous insert runs); or after
  * flushIntervalMs. Above maxQueuedRows waiting, writes are refused.
  */
@@ -71,7 +71,8 @@ export interface SampleWriterOptions {
 }
 
 interface Batch {
-  chunks: string[];
+  /** TabSeparated rows as UTF-8, off the JS heap: a batch waits for its insert without weighing on the GC. */
+  chunks: Buffer[];
   rows: number;
   done: Promise<void>;
   resolve: () => void;
@@ -127,15 +128,20 @@ export class SampleWriter {
 
   /** write queues samples and resolves once they are durably stored. */
   write(samples: readonly Sample[]): Promise<void> {
-    if (samples.length === 0) return Promise.resolve();
-    if (this.queued + samples.length > this.options.maxQueuedRows) return Promise.reject(new QueueFullError(this.queued));
+    const rows = new Array<string>(samples.length);
+    for (let i = 0; i < samples.length; i++) rows[i] = sampleTsv(samples[i]!);
+    return this.writeRows(Buffer.from(rows.join(''), 'utf8'), samples.length);
+  }
+
+  /** writeRows queues `count` rows already serialized with sampleTsv (UTF-8) and resolves once they are stored. */
+  writeRows(rows: Uint8Array, count: number): Promise<void> {
+    if (count === 0) return Promise.resolve();
+    if (this.queued + count > this.options.maxQueuedRows) return Promise.reject(new QueueFullError(this.queued));
     const batch = this.current;
-    let text = '';
-    for (const sample of samples) text += sampleTsv(sample);
-    batch.chunks.push(text);
-    batch.rows += samples.length;
-    this.queued += samples.length;
-    if (batch.rows >= this.options.batchSize || (this.inflight === 0 && batch.rows >= this.minFlushRows)) this.seal();
+    batch.chunks.push(Buffer.isBuffer(rows) ? rows : Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength));
+    batch.rows += count;
+    this.queued += count;
+    if (batch.rows >= this.options.batchSize || (this.inflight < this.options.maxConcurrentInserts && batch.rows >= this.minFlushRows)) this.seal();
     else this.timer ??= setTimeout(() => this.seal(), this.options.flushIntervalMs);
     return batch.done;
   }
@@ -176,7 +182,7 @@ export class SampleWriter {
     try {
       await this.clickhouse.insert({
         table: this.table,
-        values: Readable.from([batch.chunks.join('')], { objectMode: false }),
+        values: Readable.from(batch.chunks, { objectMode: false }),
         format: 'TabSeparated',
         columns: [...PERFORMANCE_EVENT_COLUMNS],
       });

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -13,6 +16,7 @@ import type { Config } from '../core/config';
 import { ApiError } from '../core/errors';
 import type { Rule } from '../core/rules';
 import { KeyRing } from './keys';
+import { ParsePool } from './parse-pool';
 import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
 import { eventsRoutes } from './routes/events';
@@ -32,6 +36,11 @@ export interface AppInput {
   /** The current alert rules (health thresholds); a function so a reload applies without a restart. */
   rules: () => readonly Rule[];
   logger?: boolean;
+  /**
+   * The compiled parse thread script (default: parse-worker.js beside this module, which exists when running
+   * from dist/); without one, bodies are parsed on the request thread. inlineBelowBytes: see ParsePoolOptions.
+   */
+  parsePool?: { workerFile?: string; inlineBelowBytes?: number };
 }
 
 /** AppDeps is what route plugins receive. */
@@ -40,6 +49,7 @@ export interface AppDeps {
   clickhouseActivities: ReturnType<typeof createClickHouseActivities>;
   redisActivities: ReturnType<typeof createRedisActivities>;
   writer: SampleWriter;
+  parsePool: ParsePool;
   idempotency: IdempotencyStore;
   alertCommands: ReturnType<typeof createAlertCommands> | undefined;
   rules: () => readonly Rule[];
@@ -52,6 +62,12 @@ function errorField(err: FastifyError): string | undefined {
   const missing = (first.params as { missingProperty?: string } | undefined)?.missingProperty;
   const pointer = `${first.instancePath}${missing ? `/${missing}` : ''}`;
   return pointer ? `${context}${pointer.replaceAll('/', '.')}` : context;
+}
+
+function createParsePool(config: Config, options: AppInput['parsePool'] = {}): ParsePool {
+  const workerFile = options.workerFile ?? path.join(__dirname, 'parse-worker.js');
+  const threads = existsSync(workerFile) ? (config.monitoring.parseThreads ?? Math.max(1, os.availableParallelism() - 1)) : 0;
+  return new ParsePool({ threads, workerFile, inlineBelowBytes: options.inlineBelowBytes ?? 64 * 1024 });
 }
 
 /** buildApp assembles the Fastify app (without listening): auth, error shape, routes. */
@@ -105,14 +121,18 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
       batchSize: config.monitoring.batchSize,
       flushIntervalMs: config.monitoring.batchFlushIntervalMs,
       maxQueuedRows: config.monitoring.maxQueuedRows,
-      maxConcurrentInserts: 1,
+      maxConcurrentInserts: config.monitoring.maxConcurrentInserts,
     }),
+    parsePool: createParsePool(config, input.parsePool),
     idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
     alertCommands: input.temporal ? createAlertCommands(input.temporal) : undefined,
     rules: input.rules,
   };
   // Samples accepted before close are written before the clients close.
-  app.addHook('onClose', () => deps.writer.flush());
+  app.addHook('onClose', async () => {
+    await deps.writer.flush();
+    await deps.parsePool.close();
+  });
 
   app.get(
     '/healthz',

@@ -45,6 +45,26 @@ export function jsonBody(samples: Sample[]): string {
   });
 }
 
+/**
+ * envelopesBody writes samples as an array of the seed's system_metrics envelopes, one per instance and scrape (how
+ * a service pushes its own metrics); samples must come in fleet order, as scrapeSamples yields them.
+ */
+export function envelopesBody(samples: Sample[]): string {
+  const envelopes: Array<{ system_metrics: { timestamp: string; service_name: string; instance_id: string; metrics: Record<string, number> } }> = [];
+  let current: (typeof envelopes)[number]['system_metrics'] | undefined;
+  let currentKey = '';
+  for (const s of samples) {
+    const key = `${s.service}\u0000${s.instance}\u0000${s.timestampMs}`;
+    if (!current || key !== currentKey) {
+      current = { timestamp: new Date(s.timestampMs).toISOString(), service_name: s.service, instance_id: s.instance, metrics: {} };
+      currentKey = key;
+      envelopes.push({ system_metrics: current });
+    }
+    current.metrics[s.name] = s.value;
+  }
+  return JSON.stringify(envelopes);
+}
+
 /** promBody writes samples as Prometheus text 0.0.4 with millisecond timestamps. */
 export function promBody(samples: Sample[]): string {
   let out = '';

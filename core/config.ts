@@ -25,6 +25,10 @@ export interface Config {
     cacheTtlSeconds: number;
     maxConcurrentQueries: number;
     maxBodyBytes: number;
+    /** Inserts into performance_events in flight at once (two overlap ClickHouse's per-insert work with the next batch). */
+    maxConcurrentInserts: number;
+    /** Threads parsing large ingest bodies; undefined: one fewer than the CPUs (at least one); 0: parse inline. */
+    parseThreads: number | undefined;
   };
   alert: {
     evaluationIntervalMs: number;
@@ -112,8 +116,8 @@ export function loadConfig(env: Env): Config {
       retentionDays: intVar(env, 'MONITORING_RETENTION_DAYS', 365, 1),
       aggregateRetentionDays: intVar(env, 'MONITORING_AGGREGATE_RETENTION_DAYS', 3 * 365, 1),
       // The seed suggests 1000; ClickHouse wants large inserts (DESIGN.md: >= 50k rows), and the flush interval
-      // keeps small loads prompt, so the default is 50k.
-      batchSize: intVar(env, 'MONITORING_BATCH_SIZE', 50_000, 1),
+      // keeps small loads prompt, so the default is 200k (bench:ingest: fewer, larger parts cost ClickHouse less).
+      batchSize: intVar(env, 'MONITORING_BATCH_SIZE', 200_000, 1),
       batchFlushIntervalMs: durationVar(env, 'MONITORING_BATCH_FLUSH_INTERVAL', '250ms'),
       maxQueuedRows: intVar(env, 'MONITORING_MAX_QUEUED_ROWS', 1_000_000, 1),
       maxSamplesPerRequest: intVar(env, 'MONITORING_MAX_SAMPLES_PER_REQUEST', 200_000, 1),
@@ -122,6 +126,8 @@ export function loadConfig(env: Env): Config {
       cacheTtlSeconds: Math.round(durationVar(env, 'MONITORING_CACHE_TTL', '60s') / 1000),
       maxConcurrentQueries: intVar(env, 'MONITORING_MAX_CONCURRENT_QUERIES', 50, 1),
       maxBodyBytes: intVar(env, 'MONITORING_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024),
+      maxConcurrentInserts: intVar(env, 'MONITORING_MAX_CONCURRENT_INSERTS', 2, 1),
+      parseThreads: env.MONITORING_PARSE_THREADS ? intVar(env, 'MONITORING_PARSE_THREADS', 0, 0) : undefined,
     },
     alert: {
       evaluationIntervalMs: durationVar(env, 'ALERT_EVALUATION_INTERVAL', '30s'),

@@ -169,6 +169,7 @@ function flattenGenericSample(raw: unknown, path: string, now: number, limits: I
   if (entries.length > limits.maxLabels) throw new ItemError(`${path}.labels`, `more than ${limits.maxLabels} labels`);
   for (const [key, value] of entries) {
     if (!LABEL_NAME.test(key)) throw new ItemError(`${path}.labels.${key}`, 'label name must match [a-zA-Z_][a-zA-Z0-9_]*');
+    if (key.startsWith('__')) throw new ItemError(`${path}.labels.${key}`, 'label names starting with __ are reserved');
     if (typeof value !== 'string') throw new ItemError(`${path}.labels.${key}`, 'expected a string');
     if (value.length > limits.maxLabelLength) throw new ItemError(`${path}.labels.${key}`, `longer than ${limits.maxLabelLength} characters`);
     if (key === 'service' || key === 'service_name') service = value;

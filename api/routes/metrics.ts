@@ -1,11 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { QueueFullError } from '../../activities/sample-writer';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
-import { parsePromText, toSamples } from '../../core/prom-text';
-import { flattenIngestBody, type FlattenResult } from '../../core/samples';
 import type { AppDeps } from '../app';
 import { idempotent } from '../idempotent';
+import { BodyParseError, type ParseJob } from '../ingest-parse';
 import { errorResponses } from '../schemas';
 
 const Accepted = Type.Object({
@@ -13,63 +12,71 @@ const Accepted = Type.Object({
   rejected: Type.Array(Type.Object({ index: Type.Integer(), field: Type.String(), error: Type.String() })),
 });
 
-const TEXT_TYPES = ['text/plain', 'application/openmetrics-text'];
-
 interface IngestQuery {
   service?: string;
   instance?: string;
 }
 
-function parseBody(request: FastifyRequest<{ Querystring: IngestQuery }>, now: number): FlattenResult {
-  if (typeof request.body !== 'string') return flattenIngestBody(request.body, now);
-  const openMetrics = (request.headers['content-type'] ?? '').startsWith('application/openmetrics-text') || undefined;
-  const parsed = parsePromText(request.body, openMetrics);
-  const { service, instance } = request.query;
-  const converted = toSamples(parsed.samples, { ...(service ? { service } : {}), ...(instance ? { instance } : {}) }, now);
-  return {
-    samples: converted.samples,
-    rejected: [
-      ...parsed.errors.map((e) => ({ index: e.line - 1, field: `line ${e.line}`, error: e.error })),
-      ...converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })),
-    ],
-  };
+function formatOf(contentType: string | undefined): ParseJob['format'] {
+  if (contentType?.startsWith('application/openmetrics-text')) return 'openmetrics';
+  if (contentType?.startsWith('text/plain')) return 'prometheus';
+  return 'json';
 }
 
 /**
  * metricsRoutes serves POST /api/v1/internal/monitoring/metrics: JSON envelopes or Prometheus/OpenMetrics text,
  * answered 202 only once the batch holding the samples is stored in ClickHouse; an Idempotency-Key makes a retry a
- * no-op that returns the first answer.
+ * no-op that returns the first answer. Bodies arrive as bytes and are parsed by the parse pool (on a parse thread
+ * when large) straight into the batch's TabSeparated rows.
  */
 export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    app.addContentTypeParser(TEXT_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    // In this plugin only: JSON too is taken as bytes, for the parse pool.
+    app.removeContentTypeParser(['application/json']);
+    app.addContentTypeParser(['application/json', 'text/plain', 'application/openmetrics-text'], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
     app.post<{ Querystring: IngestQuery }>(
       '/api/v1/internal/monitoring/metrics',
       {
         config: { access: 'ingest' },
+        // The body is read as bytes (JSON envelopes, {"samples": [...]}, Prometheus or OpenMetrics text) and
+        // validated item by item by the parser, which names each rejected item's field.
         schema: {
           querystring: Type.Object({
             service: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'service of text samples without a service/job label' })),
             instance: Type.Optional(Type.String({ maxLength: 256 })),
           }),
-          // String first: with Fastify's array coercion a text body would otherwise validate as a one-element array.
-          body: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())]),
           response: { 202: Accepted, ...errorResponses(400, 401, 403, 409, 413, 415, 503) },
         },
       },
       async (request, reply) => {
         const now = Date.now();
-        const { samples, rejected } = parseBody(request, now);
-        if (samples.length > deps.config.monitoring.maxSamplesPerRequest) {
+        const { service, instance } = request.query;
+        let parsed;
+        try {
+          parsed = await deps.parsePool.parse({
+            body: request.body as Buffer,
+            format: formatOf(request.headers['content-type']),
+            now,
+            ...(service ? { service } : {}),
+            ...(instance ? { instance } : {}),
+          });
+        } catch (err) {
+          if (err instanceof BodyParseError) throw new ApiError(400, 'invalid_json', err.message, 'body');
+          throw err;
+        }
+        // The route keeps only the rows (bytes off the JS heap), the rejections and the latest values.
+        request.body = undefined;
+        const { rows, count, rejected, latest } = parsed;
+        if (count > deps.config.monitoring.maxSamplesPerRequest) {
           throw new ApiError(413, 'payload_too_large', `more than ${deps.config.monitoring.maxSamplesPerRequest} samples in one request; split the batch`, 'body');
         }
-        if (samples.length === 0) {
+        if (count === 0) {
           throw nothingValid(rejected, 'samples');
         }
         const response = await idempotent(deps.idempotency, request, reply, async () => {
           try {
-            await deps.writer.write(samples);
+            await deps.writer.writeRows(rows, count);
           } catch (err) {
             if (err instanceof QueueFullError) {
               request.log.warn({ queued: err.queuedRows }, 'ingest queue full');
@@ -79,8 +86,8 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
             throw storageUnavailable();
           }
           // The realtime cache is best-effort: the samples are durable, so a Redis failure only degrades health.
-          await deps.redisActivities.writeRealtime(samples, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
-          return { accepted: samples.length, rejected };
+          await deps.redisActivities.writeLatest(latest, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
+          return { accepted: count, rejected };
         });
         return reply.code(202).send(response);
       },

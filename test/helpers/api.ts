@@ -37,7 +37,9 @@ export async function startTestApi(overrides: Record<string, string> = {}, rules
   // A test of a Redis outage points REDIS_URL at a dead port: the client stays up and fails its commands fast.
   await redis.connect().catch(() => undefined);
   const ruleSet = rules ?? (await loadRuleFiles('config/rules')).flatMap((g) => g.rules);
-  const app = await buildApp({ config, keys: Object.values(TEST_KEYS), clickhouse, redis, rules: () => ruleSet, ...(temporal ? { temporal } : {}) });
+  // Bodies above 512 bytes go to a parse thread, so tests cover both the inline and the threaded path.
+  const parsePool = { workerFile: process.env.TEST_PARSE_WORKER!, inlineBelowBytes: 512 };
+  const app = await buildApp({ config, keys: Object.values(TEST_KEYS), clickhouse, redis, rules: () => ruleSet, parsePool, ...(temporal ? { temporal } : {}) });
   return {
     app,
     config,

@@ -31,6 +31,9 @@ export default async function globalSetup(): Promise<void> {
   execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   const config = loadConfig(process.env);
   await migrate(config);
+  // The API's parse threads run compiled code (dist/api/parse-worker.js): build it from the sources under test.
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  process.env.TEST_PARSE_WORKER = path.join(root, 'dist', 'api', 'parse-worker.js');
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);

@@ -35,7 +35,7 @@ describe('loadConfig', () => {
       temporal: { address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233 },
       clickhouse: { url: 'http://127.0.0.1:8123', database: 'monitoring' },
       redisUrl: 'redis://127.0.0.1:6379',
-      monitoring: { scrapeIntervalMs: 15_000, retentionDays: 365, batchSize: 50_000, cacheTtlSeconds: 60 },
+      monitoring: { scrapeIntervalMs: 15_000, retentionDays: 365, batchSize: 200_000, cacheTtlSeconds: 60 },
       alert: { evaluationIntervalMs: 30_000, deduplicationWindowMs: 300_000, maxRetries: 3 },
     });
   });

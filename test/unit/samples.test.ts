@@ -84,4 +84,14 @@ describe('flattenIngestBody', () => {
     const tooLong = flattenIngestBody({ samples: [{ name: 'm', value: 1, labels: { service: 's', team: 'x'.repeat(65) } }] }, NOW, { maxLabels: 8, maxLabelLength: 64 });
     expect(tooLong.rejected[0]).toMatchObject({ field: 'body.samples[0].labels.team', error: 'longer than 64 characters' });
   });
+
+  it('refuses label names starting with __ (reserved, as in Prometheus), including __proto__', () => {
+    const body = JSON.parse('{"samples": [{"name": "m", "value": 1, "labels": {"service": "s", "__proto__": "x"}}, {"name": "m", "value": 2, "labels": {"service": "s", "__name__": "y"}}]}') as unknown;
+    const { samples, rejected } = flattenIngestBody(body, NOW);
+    expect(samples).toEqual([]);
+    expect(rejected.map((r) => [r.field, r.error])).toEqual([
+      ['body.samples[0].labels.__proto__', 'label names starting with __ are reserved'],
+      ['body.samples[1].labels.__name__', 'label names starting with __ are reserved'],
+    ]);
+  });
 });

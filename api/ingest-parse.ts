@@ -1,0 +1,75 @@
+/**
+ * Parsing of a metrics POST body into what the route needs across the insert: TabSeparated rows (the batch's one
+ * serialization), the rejected items, and the realtime cache's latest values — never the sample objects, so a
+ * request waiting for its group commit holds no object graph. Runs on the request's thread for small bodies and on
+ * a parse thread (api/parse-pool.ts) for large ones.
+ */
+import { sampleTsv } from '../activities/sample-writer';
+import { parsePromText, toSamples } from '../core/prom-text';
+import { latestValues, type LatestValues } from '../core/realtime';
+import { flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';
+
+
+/** ParseJob is one body to parse, as the route received it. */
+export interface ParseJob {
+  body: Uint8Array;
+  format: 'json' | 'prometheus' | 'openmetrics';
+  /** Stamps samples that carry no timestamp. */
+  now: number;
+  /** Service and instance for text samples without those labels (query parameters). */
+  service?: string;
+  instance?: string;
+}
+
+/** ParsedBody is a parsed body: `rows` holds `count` TabSeparated rows of performance_events as UTF-8. */
+export interface ParsedBody {
+  rows: Uint8Array;
+  count: number;
+  rejected: Rejection[];
+  latest: LatestValues;
+}
+
+/** ParseError says the body as a whole is not parseable (a 400 naming `body`). */
+export class BodyParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BodyParseError';
+  }
+}
+
+function flattenText(job: ParseJob, text: string): FlattenResult {
+  const parsed = parsePromText(text, job.format === 'openmetrics' || undefined);
+  const converted = toSamples(parsed.samples, { ...(job.service ? { service: job.service } : {}), ...(job.instance ? { instance: job.instance } : {}) }, job.now);
+  return {
+    samples: converted.samples,
+    rejected: [
+      ...parsed.errors.map((e) => ({ index: e.line - 1, field: `line ${e.line}`, error: e.error })),
+      ...converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })),
+    ],
+  };
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** parseBody turns a metrics body into rows, rejections and latest values; throws BodyParseError on malformed JSON. */
+export function parseBody(job: ParseJob): ParsedBody {
+  const text = decoder.decode(job.body);
+  let result: FlattenResult;
+  if (job.format === 'json') {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
+    }
+    result = flattenIngestBody(value, job.now);
+  } else {
+    result = flattenText(job, text);
+  }
+  const { samples, rejected } = result;
+  const rows = new Array<string>(samples.length);
+  for (let i = 0; i < samples.length; i++) rows[i] = sampleTsv(samples[i]!);
+  // TextEncoder gives the rows their own ArrayBuffer, which a parse thread can transfer rather than copy.
+  return { rows: encoder.encode(rows.join('')), count: samples.length, rejected, latest: latestValues(samples) };
+}

@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { Config } from '../core/config';
 import { createAlertDispatchActivities } from './alerts';
 import { createClickHouseActivities } from './clickhouse';
+import { createNotifyActivities } from './notify';
 import { fromRoot } from './paths';
 import { createRedisActivities } from './redis';
 import { createRuleActivities } from './rules';
@@ -23,6 +24,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...createAlertDispatchActivities({ temporal, redis, taskQueue: config.temporal.taskQueue }),
     ...createRuleActivities({ rulesPath: fromRoot(config.rulesPath) }),
+    ...createNotifyActivities({ config, redis }),
   };
 }
 

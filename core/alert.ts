@@ -1,3 +1,4 @@
+import type { EscalationSnapshot, SentNotification } from './escalation';
 import type { Rule } from './rules';
 import type { ActiveAlert, Labels } from './types';
 
@@ -37,6 +38,8 @@ export interface AlertView {
   acknowledgedBy?: string;
   acknowledgedAtMs?: number;
   resolvedBy?: string;
+  /** The escalation once the alert fired: its policy, steps run, notifications delivered and failed for good. */
+  escalation?: { policy: string; stepsRun: number; notified: number; failed: number };
 }
 
 /** Observation is one evaluation's verdict on an alert's series, sent by the evaluator. */
@@ -70,6 +73,14 @@ export interface CarriedAlertState {
   firedAtMs?: number;
   acknowledgedBy?: string;
   acknowledgedAtMs?: number;
+  /** The escalation in progress: the policy snapshot, the next step and when it is due, what was sent and how it is drawn. */
+  escalation?: {
+    snapshot: EscalationSnapshot;
+    nextStep: number;
+    nextStepAtMs: number;
+    sent: SentNotification[];
+    drawnAs: 'firing' | 'acknowledged';
+  };
 }
 
 /** AlertPhase is where an alert is in its lifecycle. */

@@ -8,6 +8,14 @@ export interface Config {
   clickhouse: { url: string; database: string };
   redisUrl: string;
   smtpUrl: string | undefined;
+  /** Sender of alert e-mail. */
+  mailFrom: string;
+  /** Secret signing e-mail ack links; when unset, read from (or created in) linkSecretFile. */
+  linkSecret: string | undefined;
+  linkSecretFile: string;
+  /** How long an e-mail Acknowledge / Resolve link stays valid. */
+  linkTtlMs: number;
+  escalationPath: string;
   slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
   publicBaseUrl: string;
   apiKeysFile: string;
@@ -103,6 +111,11 @@ export function loadConfig(env: Env): Config {
     clickhouse: { url: clickhouseUrl, database },
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.ALERT_MAIL_FROM || 'performance-monitoring <alerts@localhost>',
+    linkSecret: env.ALERT_LINK_SECRET || undefined,
+    linkSecretFile: env.ALERT_LINK_SECRET_FILE || '.local/link-secret',
+    linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),
+    escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
     slack: {
       botToken: env.SLACK_BOT_TOKEN || undefined,
       signingSecret: env.SLACK_SIGNING_SECRET || undefined,

@@ -10,6 +10,8 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  log,
+  patched,
   defineQuery,
   defineSignal,
   defineUpdate,
@@ -35,11 +37,17 @@ import {
   type HistoryRow,
   type Observation,
 } from '../core/alert';
+import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
+import type { NotificationState } from '../core/notification';
 
-const { setActiveAlert, closeActiveAlert, recordAlertTransition } = proxyActivities<Activities>({
+const { setActiveAlert, closeActiveAlert, recordAlertTransition, escalationSnapshot, updateSlackMessages } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
+
+
+/** ESCALATION_PATCH marks the workflow code that notifies and escalates (Temporal versioning). */
+const ESCALATION_PATCH = 'escalation-v1';
 
 /** observeSignal carries each evaluation's verdict on the alert's series. */
 export const observeSignal = defineSignal<[Observation]>(ALERT_OBSERVE_SIGNAL);
@@ -67,6 +75,16 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     acknowledgementRecorded: carried?.acknowledgedBy !== undefined,
     resolution: undefined as AlertAction | undefined,
   };
+  /** Escalation: the policy snapshot taken at fire time, the next step to run, and what was delivered. */
+  const escalation = {
+    snapshot: carried?.escalation?.snapshot as EscalationSnapshot | undefined,
+    nextStep: carried?.escalation?.nextStep ?? 0,
+    nextStepAtMs: carried?.escalation?.nextStepAtMs ?? 0,
+    sent: (carried?.escalation?.sent ?? []) as SentNotification[],
+    failed: 0,
+    /** The status each Slack message was last drawn with, by notification key. */
+    drawn: new Map<string, NotificationState['status']>((carried?.escalation?.sent ?? []).map((d) => [d.key, carried?.escalation?.drawnAs ?? 'firing'])),
+  };
   const view = (): AlertView => ({
     alertId,
     service: input.service,
@@ -76,6 +94,9 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     observations: state.observations,
     ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAtMs: state.acknowledgedAtMs } : {}),
     ...(state.resolution ? { resolvedBy: state.resolution.by } : {}),
+    ...(escalation.snapshot
+      ? { escalation: { policy: escalation.snapshot.policy.name, stepsRun: escalation.nextStep, notified: escalation.sent.length, failed: escalation.failed } }
+      : {}),
   });
   const refuseIf = (refusal: string | undefined) => {
     if (refusal) throw new Error(refusal);
@@ -119,6 +140,12 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     return setActiveAlert(activeAlertView(input, workflowId, status, state.value, now, state.acknowledgedBy));
   };
 
+  let escalating: Promise<void> = Promise.resolve();
+  let escalationPaused = false;
+  let redrawing: Promise<void> = Promise.resolve();
+  // A continued alert picks its escalation up where the previous run left it.
+  if (escalation.snapshot && state.phase === 'firing') escalating = escalate();
+
   await publish(Date.now());
 
   for (;;) {
@@ -138,18 +165,24 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       firedAtMs = now;
       await publish(now);
       await recordAlertTransition(historyRow('firing', now, ''));
+      // Alerts started before escalation existed replay without it (their histories have no such activities).
+      if (patched(ESCALATION_PATCH)) escalating = escalate();
       continue;
     }
     if (state.acknowledgedBy && !state.acknowledgementRecorded) {
       state.acknowledgementRecorded = true;
       await publish(now);
       await recordAlertTransition(historyRow('acknowledged', state.acknowledgedAtMs ?? now, ''));
+      await redraw();
       continue;
     }
     // A long-lived alert (firing for days) would outgrow its history: hand the state to a fresh run.
     const tooLong = workflowInfo().continueAsNewSuggested || state.observations >= (input.maxObservationsPerRun ?? Infinity);
     if (tooLong && state.phase !== 'resolved' && state.phase !== 'inactive') {
       await condition(allHandlersFinished);
+      // Let a step being delivered finish, so the next run knows what was sent.
+      escalationPaused = true;
+      await escalating;
       const phase = state.phase;
       return continueAsNew<typeof alertLifecycleWorkflow>({
         ...input,
@@ -159,6 +192,17 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
           lastObservedMs: state.lastObservedMs,
           ...(firedAtMs !== undefined ? { firedAtMs } : {}),
           ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAtMs: state.acknowledgedAtMs } : {}),
+          ...(escalation.snapshot
+            ? {
+                escalation: {
+                  snapshot: escalation.snapshot,
+                  nextStep: escalation.nextStep,
+                  nextStepAtMs: escalation.nextStepAtMs,
+                  sent: escalation.sent,
+                  drawnAs: phase === 'acknowledged' ? 'acknowledged' : 'firing',
+                },
+              }
+            : {}),
         },
       });
     }
@@ -180,6 +224,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       state.acknowledgementRecorded = true;
       await recordAlertTransition(historyRow('acknowledged', state.acknowledgedAtMs ?? now, ''));
     }
+    // The escalation sees the alert ended; a step in flight finishes before the messages are redrawn as resolved.
+    await escalating;
     if (fired) {
       const notes =
         reason === 'resolved-by-hand'
@@ -188,9 +234,91 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
             ? 'no data: series not reported'
             : 'condition cleared';
       await recordAlertTransition(historyRow('resolved', now, notes));
+      await redraw(notes);
     }
     await closeActiveAlert({ service: input.service, alert_id: alertId, rule: input.rule.name, fingerprint: input.fingerprint });
     return { alertId, phase: fired ? 'resolved' : 'inactive', reason, fired };
+  }
+
+  /** escalate runs the escalation in the background; a failure there is logged, never the end of the alert. */
+  function escalate(): Promise<void> {
+    return runEscalation().catch((err: unknown) => log.error('escalation failed', { alertId, error: String(err) }));
+  }
+
+  /**
+   * runEscalation takes the policy snapshot (once per alert), then runs the plan's steps from escalation.nextStep:
+   * each step's targets are notified in parallel — a failing channel never holds up the others — and the next step
+   * waits for the step's delay unless the alert is acknowledged or ends first.
+   */
+  async function runEscalation(): Promise<void> {
+    escalation.snapshot ??= await escalationSnapshot(input.rule);
+    const { policy, timeoutMs, maxAttempts } = escalation.snapshot;
+    const { deliverNotification } = proxyActivities<Activities>({
+      startToCloseTimeout: '10s',
+      scheduleToCloseTimeout: timeoutMs,
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: maxAttempts },
+    });
+    const plan = escalationPlan(policy);
+    const stopped = () => state.phase !== 'firing' || escalationPaused;
+    while (escalation.nextStep < plan.length) {
+      if (escalation.nextStepAtMs > Date.now()) await condition(stopped, escalation.nextStepAtMs - Date.now());
+      if (stopped()) return;
+      const step = plan[escalation.nextStep]!;
+      const results = await Promise.allSettled(
+        step.targets.map((target) =>
+          deliverNotification({
+            key: notificationKey(alertId, step.index, target),
+            target,
+            step: { index: step.index, level: step.level, round: step.round },
+            alert: input,
+            alertId,
+            workflowId,
+            value: state.value,
+            firedAtMs: firedAtMs ?? Date.now(),
+            policy: policy.name,
+          }),
+        ),
+      );
+      for (const result of results) {
+        if (result.status === 'fulfilled') {
+          escalation.sent.push({ ...result.value, step: { index: step.index, level: step.level, round: step.round } });
+          escalation.drawn.set(result.value.key, 'firing');
+        } else {
+          escalation.failed++;
+        }
+      }
+      escalation.nextStep++;
+      escalation.nextStepAtMs = Date.now() + step.waitMs;
+      // Acknowledged while this step was being sent: its messages show it too.
+      if (state.phase !== 'firing') await redraw();
+    }
+  }
+
+  /** redraw edits every Slack message of the alert that does not show its current state yet, one redraw at a time. */
+  function redraw(note?: string): Promise<void> {
+    redrawing = redrawing.then(async () => {
+      const status: NotificationState['status'] = state.phase === 'acknowledged' ? 'acknowledged' : state.phase === 'resolved' ? 'resolved' : 'firing';
+      const stale = escalation.sent.filter((d) => d.channel === 'slack' && escalation.drawn.get(d.key) !== status);
+      if (stale.length === 0 || !escalation.snapshot) return;
+      await updateSlackMessages({
+        alert: input,
+        alertId,
+        workflowId,
+        value: state.value,
+        firedAtMs: firedAtMs ?? Date.now(),
+        policy: escalation.snapshot.policy.name,
+        messages: stale.map((d) => ({ slackChannel: d.channel === 'slack' ? d.slackChannel : '', ts: d.channel === 'slack' ? d.ts : '', step: d.step })),
+        state: {
+          status,
+          ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),
+          ...(state.resolution ? { resolvedBy: state.resolution.by } : {}),
+          ...(note ? { note } : {}),
+          atMs: Date.now(),
+        },
+      });
+      for (const d of stale) escalation.drawn.set(d.key, status);
+    });
+    return redrawing;
   }
 
   function historyRow(status: HistoryRow['status'], atMs: number, notes: string): HistoryRow {

@@ -1,7 +1,10 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../../activities';
 import type { AlertInput, AlertOutcome, AlertView, HistoryRow, Observation } from '../../../core/alert';
+import type { NotificationRequest } from '../../../activities/notify';
+import { parseEscalationPolicy, type EscalationPolicy } from '../../../core/escalation';
 import { parseRuleDocument } from '../../../core/rules';
 import type { ActiveAlert } from '../../../core/types';
 import { quietTemporalLogs, timeSkippingEnv, uniqueName, workflowBundle } from '../../helpers/stack';
@@ -11,6 +14,19 @@ quietTemporalLogs();
 const [rule] = parseRuleDocument(
   'seed:\n  system_health:\n    - {name: high_cpu_usage, expression: "cpu_usage_percent > 80", duration: 5m, severity: warning}\n',
 ).flatMap((g) => g.rules);
+
+/** POLICY pages the on-call in Slack and by e-mail, the lead after 5 minutes, and repeats once. */
+const POLICY = parseEscalationPolicy(
+  {
+    name: 'ml-team-oncall',
+    repeat: 1,
+    steps: [
+      { wait: '5m', targets: [{ slack: '#ml-alerts' }, { email: 'oncall@example.com' }] },
+      { wait: '15m', targets: [{ slack: '#ml-alerts' }, { email: 'lead@example.com' }] },
+    ],
+  },
+  'policy',
+);
 
 describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
   let env: TestWorkflowEnvironment;
@@ -23,10 +39,30 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
   async function runAlert(
     script: (signal: (o: Omit<Observation, 'atMs'>) => Promise<void>, handle: Handle, active: Map<string, ActiveAlert>) => Promise<void>,
     extra: Partial<AlertInput> = {},
+    options: { policy?: EscalationPolicy; failChannel?: 'slack' | 'email' } = {},
   ) {
     const history: HistoryRow[] = [];
     const active = new Map<string, ActiveAlert>();
-    const activities: Pick<Activities, 'setActiveAlert' | 'closeActiveAlert' | 'recordAlertTransition'> = {
+    const sent: Array<NotificationRequest & { atMs: number }> = [];
+    const redraws: Array<{ keys: string[]; status: string; by?: string; atMs: number }> = [];
+    const activities: Pick<
+      Activities,
+      'setActiveAlert' | 'closeActiveAlert' | 'recordAlertTransition' | 'escalationSnapshot' | 'deliverNotification' | 'updateSlackMessages'
+    > = {
+      async escalationSnapshot() {
+        return { policy: options.policy ?? POLICY, timeoutMs: 30_000, maxAttempts: 2 };
+      },
+      async deliverNotification(req) {
+        if (options.failChannel === req.target.channel) throw ApplicationFailure.nonRetryable('channel down');
+        sent.push({ ...req, atMs: await env.currentTimeMs() });
+        return req.target.channel === 'slack'
+          ? { key: req.key, channel: 'slack', to: req.target.to, slackChannel: 'C0ALERTS', ts: `${sent.length}.000` }
+          : { key: req.key, channel: 'email', to: req.target.to, messageId: `<${sent.length}@test>` };
+      },
+      async updateSlackMessages(req) {
+        redraws.push({ keys: req.messages.map((m) => m.ts), status: req.state.status, ...(req.state.acknowledgedBy ? { by: req.state.acknowledgedBy } : {}), atMs: await env.currentTimeMs() });
+        return req.messages.length;
+      },
       async setActiveAlert(alert) {
         active.set(alert.alert_id, alert);
       },
@@ -55,7 +91,7 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
       await script(async (o) => handle.signal('observe', { ...o, atMs: await env.currentTimeMs() }), handle, active);
       return (await handle.result()) as AlertOutcome;
     });
-    return { outcome, history, active, startMs };
+    return { outcome, history, active, startMs, sent, redraws };
   }
 
   it('stays pending under the duration, fires on the first evaluation past 5 m, and resolves when the condition clears', async () => {
@@ -156,5 +192,100 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
       ['resolved', 'erin'],
     ]);
     expect(history[2]!.duration_minutes).toBe(4);
+  });
+
+  describe('escalation', () => {
+    /** inOrder sorts deliveries by step, then channel (a step's targets are notified in parallel). */
+    const inOrder = <T extends { step: { index: number }; target: { channel: string } }>(sent: T[]) =>
+      [...sent].sort((a, b) => a.step.index - b.step.index || b.target.channel.localeCompare(a.target.channel));
+
+    /** breachFor keeps the alert breaching for `minutes` of evaluations, every 30 s (or every `everyMinutes`). */
+    async function breachFor(observe: (o: Omit<Observation, 'atMs'>) => Promise<void>, minutes: number, everyMinutes = 0.5) {
+      for (let i = 0; i < minutes / everyMinutes; i++) {
+        await env.sleep(everyMinutes * 60_000);
+        await observe({ breaching: true, value: 91 });
+      }
+    }
+
+    it('pages level 1 when the alert fires and level 2 when nobody acknowledges within 5 minutes', async () => {
+      let firedAtMs = 0;
+      const { sent, history } = await runAlert(async (observe) => {
+        await fireFor(observe);
+        await breachFor(observe, 6);
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 40 });
+      });
+      firedAtMs = history[0]!.timestampMs;
+      expect(inOrder(sent).map((n) => [n.step.level, n.target.channel, n.target.to])).toEqual([
+        [1, 'slack', '#ml-alerts'],
+        [1, 'email', 'oncall@example.com'],
+        [2, 'slack', '#ml-alerts'],
+        [2, 'email', 'lead@example.com'],
+      ]);
+      // Level 1 at once, level 2 five minutes later (within one evaluation's wake-up).
+      const [level1, , level2] = inOrder(sent);
+      expect(level1!.atMs - firedAtMs).toBeLessThan(2_000);
+      expect(level2!.atMs - level1!.atMs).toBeGreaterThanOrEqual(300_000);
+      expect(level2!.atMs - level1!.atMs).toBeLessThan(302_000);
+      // One key per (alert, step, channel, destination): nothing sent twice.
+      expect(new Set(sent.map((n) => n.key)).size).toBe(sent.length);
+    });
+
+    it('stops escalating once acknowledged and redraws the Slack message with who acknowledged, then as resolved', async () => {
+      const { sent, redraws } = await runAlert(async (observe, handle) => {
+        await fireFor(observe);
+        await breachFor(observe, 2);
+        await handle.executeUpdate('acknowledge', { args: [{ by: 'slack:alice' }] });
+        // Two hours more of breach: no further page.
+        await breachFor(observe, 120);
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 40 });
+      });
+      expect(sent.map((n) => n.step.level)).toEqual([1, 1]);
+      expect(redraws.map((r) => [r.status, r.by, r.keys.length])).toEqual([
+        ['acknowledged', 'slack:alice', 1],
+        ['resolved', 'slack:alice', 1],
+      ]);
+    });
+
+    it('runs 24 hours of an unacknowledged alert in seconds: every step of every round, once, then stops', async () => {
+      const started = Date.now();
+      // Evaluations every 10 minutes (and a staleness bound above that) keep the test's own round trips few.
+      const { sent, history } = await runAlert(
+        async (observe) => {
+          await fireFor(observe);
+          await breachFor(observe, 24 * 60, 10);
+          await env.sleep('30s');
+          await observe({ breaching: false, value: 40 });
+        },
+        { staleAfterMs: 3_600_000 },
+      );
+      // 2 steps × 2 targets × (1 + 1 repeat) rounds, then the policy is exhausted.
+      expect(inOrder(sent).map((n) => `${n.step.round}/${n.step.level}/${n.target.channel}`)).toEqual([
+        '0/1/slack', '0/1/email', '0/2/slack', '0/2/email', '1/1/slack', '1/1/email', '1/2/slack', '1/2/email',
+      ]);
+      const ordered = inOrder(sent);
+      expect(ordered[4]!.atMs - ordered[2]!.atMs).toBeGreaterThanOrEqual(15 * 60_000);
+      expect(history.map((r) => r.status)).toEqual(['firing', 'resolved']);
+      expect(history[1]!.duration_minutes).toBeGreaterThanOrEqual(24 * 60);
+      expect(Date.now() - started).toBeLessThan(60_000);
+    });
+
+    it('keeps paging on the channels that work when one channel fails for good', async () => {
+      const { sent } = await runAlert(
+        async (observe) => {
+          await fireFor(observe);
+          await breachFor(observe, 6);
+          await env.sleep('30s');
+          await observe({ breaching: false, value: 40 });
+        },
+        {},
+        { failChannel: 'email' },
+      );
+      expect(sent.map((n) => [n.step.level, n.target.channel])).toEqual([
+        [1, 'slack'],
+        [2, 'slack'],
+      ]);
+    });
   });
 });

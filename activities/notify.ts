@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/activity';
+import { WebClient } from '@slack/web-api';
+import type Redis from 'ioredis';
+import nodemailer from 'nodemailer';
+import type { AlertInput } from '../core/alert';
+import type { Config } from '../core/config';
+import { parseEscalationConfig, policyNameOf, type Delivery, type EscalationSnapshot, type EscalationTarget, type PlannedNotification } from '../core/escalation';
+
+export type { Delivery, EscalationSnapshot } from '../core/escalation';
+import { alertNotification, emailMessage, slackMessage, type NotificationState } from '../core/notification';
+import { linkSecret, signLink } from './ack-links';
+import { fromRoot } from './paths';
+
+/** NotifyDeps are what the notification activities need. */
+export interface NotifyDeps {
+  config: Config;
+  redis: Redis;
+}
+
+/** NotificationRequest is one delivery the alert workflow asks for: (alert, step, target), identified by `key`. */
+export interface NotificationRequest {
+  key: string;
+  target: EscalationTarget;
+  step: Pick<PlannedNotification, 'index' | 'level' | 'round'>;
+  alert: AlertInput;
+  alertId: string;
+  workflowId: string;
+  value: number;
+  firedAtMs: number;
+  policy: string;
+}
+
+const SENT_TTL_SECONDS = 30 * 24 * 3600;
+const ATTEMPT_TTL_SECONDS = 24 * 3600;
+/** NOTIFICATION_EVENT is the Slack message metadata type that marks our messages with their notification key. */
+export const NOTIFICATION_EVENT = 'alert_notification';
+
+const ledger = {
+  sent: (key: string) => `notify:sent:${key}`,
+  attempt: (key: string) => `notify:attempt:${key}`,
+};
+
+/** notConfigured fails a delivery for good: retrying cannot make a missing Slack token or SMTP URL appear. */
+function notConfigured(what: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`${what} is not configured`, 'NotConfigured');
+}
+
+/**
+ * createNotifyActivities builds the notification activities. Each delivery is sent exactly once per key, even when
+ * the activity is retried or its worker dies mid-send: a Redis ledger records what was sent, and a Slack message
+ * carries its key in its metadata, so a retry after an unrecorded send finds the message instead of posting again.
+ * (An e-mail has no such read-back: a send whose worker died before recording it is sent again with the same
+ * Message-ID, which mail clients treat as one message.)
+ */
+export function createNotifyActivities({ config, redis }: NotifyDeps) {
+  const slack = config.slack.botToken
+    ? new WebClient(config.slack.botToken, {
+        ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+        // Temporal retries the activity with backoff; the client must not retry inside one attempt as well.
+        retryConfig: { retries: 0 },
+        rejectRateLimitedCalls: true,
+      })
+    : undefined;
+  const mailer = config.smtpUrl ? nodemailer.createTransport(config.smtpUrl) : undefined;
+  const secret = linkSecret(config);
+  const workflowUrl = (workflowId: string) =>
+    `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  const notificationOf = (req: Pick<NotificationRequest, 'alert' | 'alertId' | 'workflowId' | 'value' | 'firedAtMs' | 'policy'> & { step: Pick<PlannedNotification, 'level' | 'round'> }) =>
+    alertNotification(req.alert, {
+      alertId: req.alertId,
+      value: req.value,
+      firedAtMs: req.firedAtMs,
+      policy: req.policy,
+      workflowUrl: workflowUrl(req.workflowId),
+      step: req.step,
+    });
+
+  async function recorded(key: string): Promise<Delivery | undefined> {
+    const sent = await redis.get(ledger.sent(key));
+    return sent ? (JSON.parse(sent) as Delivery) : undefined;
+  }
+
+  async function record(delivery: Delivery): Promise<Delivery> {
+    await redis.set(ledger.sent(delivery.key), JSON.stringify(delivery), 'EX', SENT_TTL_SECONDS);
+    return delivery;
+  }
+
+  /** findSlackMessage looks for a message an earlier attempt posted but did not record. */
+  async function findSlackMessage(client: WebClient, req: NotificationRequest): Promise<Delivery | undefined> {
+    const history = await client.conversations.history({ channel: req.target.to, limit: 200, include_all_metadata: true });
+    const found = history.messages?.find((m) => m.metadata?.event_type === NOTIFICATION_EVENT && (m.metadata.event_payload as Record<string, unknown> | undefined)?.notification_key === req.key);
+    return found?.ts ? { key: req.key, channel: 'slack', to: req.target.to, slackChannel: req.target.to, ts: found.ts } : undefined;
+  }
+
+  async function deliverSlack(req: NotificationRequest): Promise<Delivery> {
+    if (!slack) throw notConfigured('Slack (SLACK_BOT_TOKEN)');
+    const firstAttempt = (await redis.set(ledger.attempt(req.key), '1', 'EX', ATTEMPT_TTL_SECONDS, 'NX')) === 'OK';
+    if (!firstAttempt) {
+      const found = await findSlackMessage(slack, req);
+      if (found) return record(found);
+    }
+    const message = slackMessage(notificationOf(req), { status: 'firing' });
+    const posted = await slack.chat.postMessage({
+      channel: req.target.to,
+      text: message.text,
+      blocks: message.blocks as never,
+      metadata: { event_type: NOTIFICATION_EVENT, event_payload: { notification_key: req.key, alert_id: req.alertId } },
+      unfurl_links: false,
+    });
+    return record({ key: req.key, channel: 'slack', to: req.target.to, slackChannel: posted.channel ?? req.target.to, ts: posted.ts! });
+  }
+
+  async function deliverEmail(req: NotificationRequest): Promise<Delivery> {
+    if (!mailer) throw notConfigured('E-mail (SMTP_URL)');
+    const expiresAtMs = Date.now() + config.linkTtlMs;
+    const link = (action: 'acknowledge' | 'resolve') =>
+      `${config.publicBaseUrl}/api/v1/alerts/ack?token=${signLink(secret, { alertId: req.alertId, action, recipient: req.target.to, expiresAtMs })}`;
+    const message = emailMessage(notificationOf(req), { acknowledge: link('acknowledge'), resolve: link('resolve') });
+    // One Message-ID per delivery key: a resend after a lost record is the same message to the receiving client.
+    const messageId = `<${createHash('sha256').update(req.key).digest('hex').slice(0, 32)}@performance-monitoring>`;
+    await mailer.sendMail({
+      from: config.mailFrom,
+      to: req.target.to,
+      subject: message.subject,
+      text: message.text,
+      html: message.html,
+      messageId,
+      headers: { 'X-Alert-Id': req.alertId, 'X-Notification-Key': req.key },
+    });
+    return record({ key: req.key, channel: 'email', to: req.target.to, messageId });
+  }
+
+  return {
+    /** escalationSnapshot reads the escalation policy file and returns the policy of a rule, taken as the alert fires. */
+    async escalationSnapshot(rule: AlertInput['rule']): Promise<EscalationSnapshot> {
+      const file = fromRoot(config.escalationPath);
+      const escalation = parseEscalationConfig(await readFile(file, 'utf8'), config.escalationPath);
+      const name = policyNameOf(rule, escalation);
+      const policy = escalation.policies.find((p) => p.name === name) ?? escalation.policies.find((p) => p.name === escalation.defaultPolicy)!;
+      return { policy, timeoutMs: config.alert.notificationTimeoutMs, maxAttempts: config.alert.maxRetries + 1 };
+    },
+
+    /** deliverNotification sends one (alert, step, target) notification, at most once per key. */
+    async deliverNotification(req: NotificationRequest): Promise<Delivery> {
+      const done = await recorded(req.key);
+      if (done) return done;
+      return req.target.channel === 'slack' ? deliverSlack(req) : deliverEmail(req);
+    },
+
+    /** updateSlackMessages redraws an alert's Slack messages in place (chat.update) to show its new state. */
+    async updateSlackMessages(
+      req: Pick<NotificationRequest, 'alert' | 'alertId' | 'workflowId' | 'value' | 'firedAtMs' | 'policy'> & {
+        messages: Array<{ slackChannel: string; ts: string; step: Pick<PlannedNotification, 'level' | 'round'> }>;
+        state: NotificationState;
+      },
+    ): Promise<number> {
+      if (!slack) return 0;
+      for (const m of req.messages) {
+        const message = slackMessage(notificationOf({ ...req, step: m.step }), req.state);
+        await slack.chat.update({ channel: m.slackChannel, ts: m.ts, text: message.text, blocks: message.blocks as never });
+      }
+      return req.messages.length;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Escalation policies (config/escalation.yaml): who is notified when an alert fires and, while nobody acknowledges
+ * it, who next. A policy is a list of steps — each notifies its targets, then waits — run in order and repeated
+ * `repeat` more times, as PagerDuty does. The alert workflow takes a snapshot of its policy when it fires, so an
+ * edit applies to later alerts, never halfway through one.
+ */
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from './duration';
+import { isRecord } from './guards';
+import type { Rule } from './rules';
+
+/** NotificationChannel is where a notification goes. */
+export type NotificationChannel = 'slack' | 'email';
+
+/** EscalationTarget is one destination: a Slack channel (id or #name) or an e-mail address. */
+export interface EscalationTarget {
+  channel: NotificationChannel;
+  to: string;
+}
+
+/** EscalationStep notifies its targets, then waits `waitMs` for an acknowledgement before the next step. */
+export interface EscalationStep {
+  waitMs: number;
+  targets: EscalationTarget[];
+}
+
+/** EscalationPolicy is a named list of steps, run once and then `repeat` more times while unacknowledged. */
+export interface EscalationPolicy {
+  name: string;
+  description: string;
+  repeat: number;
+  steps: EscalationStep[];
+}
+
+/** EscalationConfig is the parsed policy file: the policies and the one used when a rule names none. */
+export interface EscalationConfig {
+  defaultPolicy: string;
+  policies: EscalationPolicy[];
+}
+
+/** PlannedNotification is one step of a policy's run: its place in the run and its targets. */
+export interface PlannedNotification {
+  /** Position in the whole run (0-based), the step's identity in notification keys. */
+  index: number;
+  /** 1-based escalation level (the step within its round). */
+  level: number;
+  /** 0 for the first pass through the steps, then 1, 2… for each repeat. */
+  round: number;
+  targets: EscalationTarget[];
+  waitMs: number;
+}
+
+/** Delivery is what a sent notification left behind: the Slack message to edit later, or the e-mail's Message-ID. */
+export type Delivery =
+  | { key: string; channel: 'slack'; to: string; slackChannel: string; ts: string }
+  | { key: string; channel: 'email'; to: string; messageId: string };
+
+/** EscalationSnapshot is the policy an alert escalates along, taken when it fires, and how hard to try each delivery. */
+export interface EscalationSnapshot {
+  policy: EscalationPolicy;
+  timeoutMs: number;
+  maxAttempts: number;
+}
+
+/** SentNotification is a delivery with the escalation step it belongs to (a Slack message is redrawn with it). */
+export type SentNotification = Delivery & { step: Pick<PlannedNotification, 'index' | 'level' | 'round'> };
+
+/** EscalationError names the field of the policy file that is wrong. */
+export class EscalationError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'EscalationError';
+  }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const SLACK_CHANNEL = /^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{6,})$/;
+/** MAX_REPEAT bounds a policy's repeats: an unacknowledged alert is re-paged at most this many more rounds. */
+export const MAX_REPEAT = 10;
+
+function parseTarget(raw: unknown, field: string): EscalationTarget {
+  if (!isRecord(raw) || Object.keys(raw).length !== 1) throw new EscalationError(field, 'expected one of {slack: "#channel"} or {email: "address"}');
+  const [channel, to] = Object.entries(raw)[0]!;
+  if (channel === 'slack') {
+    if (typeof to !== 'string' || !SLACK_CHANNEL.test(to)) throw new EscalationError(`${field}.slack`, 'expected a channel id (C0123ABCD) or #name');
+    return { channel, to };
+  }
+  if (channel === 'email') {
+    if (typeof to !== 'string' || !EMAIL.test(to)) throw new EscalationError(`${field}.email`, 'expected an e-mail address');
+    return { channel, to };
+  }
+  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack or email');
+}
+
+/** parseEscalationPolicy validates one policy (from the file or the admin API). */
+export function parseEscalationPolicy(raw: unknown, field: string): EscalationPolicy {
+  if (!isRecord(raw)) throw new EscalationError(field, 'expected a policy object');
+  const { name, description = '', repeat = 0, steps } = raw;
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) throw new EscalationError(`${field}.name`, 'expected a name of lowercase letters, digits, - and _');
+  if (typeof description !== 'string') throw new EscalationError(`${field}.description`, 'expected a string');
+  if (!Number.isInteger(repeat) || (repeat as number) < 0 || (repeat as number) > MAX_REPEAT) {
+    throw new EscalationError(`${field}.repeat`, `expected an integer from 0 to ${MAX_REPEAT}`);
+  }
+  if (!Array.isArray(steps) || steps.length === 0) throw new EscalationError(`${field}.steps`, 'expected at least one step');
+  const parsed = steps.map((step, i): EscalationStep => {
+    const stepField = `${field}.steps[${i}]`;
+    if (!isRecord(step)) throw new EscalationError(stepField, 'expected {wait, targets}');
+    if (typeof step.wait !== 'string') throw new EscalationError(`${stepField}.wait`, 'expected a duration such as 5m');
+    let waitMs: number;
+    try {
+      waitMs = parseDuration(step.wait);
+    } catch (err) {
+      throw new EscalationError(`${stepField}.wait`, (err as Error).message);
+    }
+    if (waitMs < 1000) throw new EscalationError(`${stepField}.wait`, 'must be at least 1s');
+    if (!Array.isArray(step.targets) || step.targets.length === 0) throw new EscalationError(`${stepField}.targets`, 'expected at least one target');
+    return { waitMs, targets: step.targets.map((t, j) => parseTarget(t, `${stepField}.targets[${j}]`)) };
+  });
+  return { name, description, repeat: repeat as number, steps: parsed };
+}
+
+/** parseEscalationConfig reads config/escalation.yaml: `default_policy` and a `policies` list. */
+export function parseEscalationConfig(text: string, source: string): EscalationConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new EscalationError(source, `not valid YAML: ${(err as Error).message}`);
+  }
+  if (!isRecord(doc) || !Array.isArray(doc.policies)) throw new EscalationError(`${source}: policies`, 'expected a list of policies');
+  const policies = doc.policies.map((p, i) => parseEscalationPolicy(p, `${source}: policies[${i}]`));
+  const names = new Set<string>();
+  for (const p of policies) {
+    if (names.has(p.name)) throw new EscalationError(`${source}: policies`, `policy ${p.name} is defined twice`);
+    names.add(p.name);
+  }
+  const defaultPolicy = doc.default_policy;
+  if (typeof defaultPolicy !== 'string' || !names.has(defaultPolicy)) {
+    throw new EscalationError(`${source}: default_policy`, `expected the name of a policy (${[...names].join(', ')})`);
+  }
+  return { defaultPolicy, policies };
+}
+
+/** policyNameOf is the policy a rule asks for (label or annotation `escalation_policy`), else the default. */
+export function policyNameOf(rule: Pick<Rule, 'labels' | 'annotations'>, config: Pick<EscalationConfig, 'defaultPolicy'>): string {
+  return rule.labels.escalation_policy ?? rule.annotations.escalation_policy ?? config.defaultPolicy;
+}
+
+/** escalationPlan unrolls a policy into its notifications in order: every step of every round. */
+export function escalationPlan(policy: EscalationPolicy): PlannedNotification[] {
+  const plan: PlannedNotification[] = [];
+  for (let round = 0; round <= policy.repeat; round++) {
+    policy.steps.forEach((step, i) => plan.push({ index: plan.length, level: i + 1, round, targets: step.targets, waitMs: step.waitMs }));
+  }
+  return plan;
+}
+
+/** notificationKey identifies one delivery — (alert, step, channel, destination) — for exactly-once sending. */
+export function notificationKey(alertId: string, stepIndex: number, target: EscalationTarget): string {
+  return `${alertId}:${stepIndex}:${target.channel}:${target.to}`;
+}

@@ -1,0 +1,190 @@
+/**
+ * What an alert notification says, in the seed's "Alert Notification" shape, and how it looks in Slack (Block Kit,
+ * with Acknowledge / Resolve buttons, edited in place as the alert changes) and in e-mail (text and HTML parts with
+ * signed Acknowledge / Resolve links).
+ */
+import type { AlertInput } from './alert';
+import { formatDuration } from './duration';
+import type { PlannedNotification } from './escalation';
+
+/** AlertNotification is the seed's alert notification, plus links for the one who acts on it. */
+export interface AlertNotification {
+  alert_id: string;
+  timestamp: string;
+  severity: string;
+  service: string;
+  metric: string;
+  current_value: number;
+  threshold: number;
+  message: string;
+  description: string;
+  suggested_actions: string[];
+  runbook_url: string;
+  escalation_policy: string;
+  correlation_id: string;
+  /** The alert's workflow in the Temporal Web UI. */
+  workflow_url: string;
+  /** Escalation level (1-based) and round of this notification. */
+  level: number;
+  round: number;
+}
+
+/** NotificationState is how the alert stands when a message is drawn (a Slack message is redrawn on each change). */
+export interface NotificationState {
+  status: 'firing' | 'acknowledged' | 'resolved';
+  acknowledgedBy?: string;
+  resolvedBy?: string;
+  note?: string;
+  atMs?: number;
+}
+
+/** SLACK_ACTIONS are the action_ids of the message's buttons; their value is the alert id. */
+export const SLACK_ACTIONS = { acknowledge: 'alert_acknowledge', resolve: 'alert_resolve' } as const;
+
+/** alertNotification assembles the notification of an alert at a step of its escalation. */
+export function alertNotification(
+  input: AlertInput,
+  details: { alertId: string; value: number; firedAtMs: number; policy: string; workflowUrl: string; step: Pick<PlannedNotification, 'level' | 'round'> },
+): AlertNotification {
+  const { rule } = input;
+  const { condition } = rule;
+  const actions = (rule.annotations.suggested_actions ?? '')
+    .split(/\n|;/)
+    .map((a) => a.trim())
+    .filter(Boolean);
+  return {
+    alert_id: details.alertId,
+    timestamp: new Date(details.firedAtMs).toISOString(),
+    severity: rule.severity,
+    service: input.service,
+    metric: condition.metric,
+    current_value: details.value,
+    threshold: condition.threshold,
+    message: rule.annotations.summary ?? `${rule.name} on ${input.service}`,
+    description: rule.annotations.description ?? `${rule.expression} held for ${formatDuration(rule.durationMs)}`,
+    suggested_actions: actions,
+    runbook_url: rule.annotations.runbook_url ?? '',
+    escalation_policy: details.policy,
+    correlation_id: details.alertId,
+    workflow_url: details.workflowUrl,
+    level: details.step.level,
+    round: details.step.round,
+  };
+}
+
+const SEVERITY_MARK: Record<string, string> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
+
+function stateLine(state: NotificationState): string {
+  const at = state.atMs ? ` at ${new Date(state.atMs).toISOString().slice(11, 19)} UTC` : '';
+  if (state.status === 'acknowledged') return `:eyes: *Acknowledged* by ${state.acknowledgedBy ?? 'someone'}${at}`;
+  if (state.status === 'resolved') return `:white_check_mark: *Resolved*${state.resolvedBy ? ` by ${state.resolvedBy}` : ''}${at}${state.note ? ` — ${state.note}` : ''}`;
+  return ':rotating_light: *Firing* — not acknowledged';
+}
+
+/** Slack mrkdwn needs &, < and > escaped in text that is not a link. */
+function mrkdwn(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** SlackMessage is the body of chat.postMessage / chat.update without channel and ts. */
+export interface SlackMessage {
+  text: string;
+  blocks: unknown[];
+}
+
+/** slackMessage draws the alert as a Block Kit message; its buttons go once the alert is resolved. */
+export function slackMessage(n: AlertNotification, state: NotificationState): SlackMessage {
+  const title = `${SEVERITY_MARK[n.severity] ?? ''} [${n.severity.toUpperCase()}] ${n.message} — ${n.service}`.trim();
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150), emoji: true } },
+    { type: 'section', text: { type: 'mrkdwn', text: mrkdwn(n.description) } },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Service*\n${mrkdwn(n.service)}` },
+        { type: 'mrkdwn', text: `*Metric*\n${mrkdwn(n.metric)}` },
+        { type: 'mrkdwn', text: `*Current value*\n${n.current_value}` },
+        { type: 'mrkdwn', text: `*Threshold*\n${n.threshold}` },
+        { type: 'mrkdwn', text: `*Escalation*\n${mrkdwn(n.escalation_policy)} · level ${n.level}${n.round ? ` (repeat ${n.round})` : ''}` },
+        { type: 'mrkdwn', text: `*Correlation id*\n\`${n.correlation_id}\`` },
+      ],
+    },
+  ];
+  if (n.suggested_actions.length) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Suggested actions*\n${n.suggested_actions.map((a) => `• ${mrkdwn(a)}`).join('\n')}` } });
+  }
+  const links = [`<${n.workflow_url}|Workflow in Temporal>`, ...(n.runbook_url ? [`<${n.runbook_url}|Runbook>`] : [])];
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${links.join(' · ')} · fired ${n.timestamp}` }] });
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: stateLine(state) } });
+  if (state.status !== 'resolved') {
+    const buttons: unknown[] = [];
+    if (state.status === 'firing') {
+      buttons.push({ type: 'button', action_id: SLACK_ACTIONS.acknowledge, text: { type: 'plain_text', text: 'Acknowledge' }, style: 'primary', value: n.alert_id });
+    }
+    buttons.push({
+      type: 'button',
+      action_id: SLACK_ACTIONS.resolve,
+      text: { type: 'plain_text', text: 'Resolve' },
+      style: 'danger',
+      value: n.alert_id,
+      confirm: {
+        title: { type: 'plain_text', text: 'Resolve this alert?' },
+        text: { type: 'mrkdwn', text: 'It ends the alert and its escalation, even if the condition still holds.' },
+        confirm: { type: 'plain_text', text: 'Resolve' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+      },
+    });
+    blocks.push({ type: 'actions', block_id: 'alert_actions', elements: buttons });
+  }
+  return { text: `${title}: ${n.description} (${stateLine(state).replaceAll('*', '')})`, blocks };
+}
+
+/** EmailMessage is the subject and the two parts of an alert e-mail. */
+export interface EmailMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+function html(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+}
+
+/** emailMessage draws the alert as an e-mail with signed Acknowledge / Resolve links. */
+export function emailMessage(n: AlertNotification, links: { acknowledge: string; resolve: string }): EmailMessage {
+  const subject = `[${n.severity.toUpperCase()}] ${n.message} — ${n.service}${n.level > 1 || n.round > 0 ? ` (escalation level ${n.level})` : ''}`;
+  const facts: Array<[string, string]> = [
+    ['Service', n.service],
+    ['Metric', n.metric],
+    ['Current value', String(n.current_value)],
+    ['Threshold', String(n.threshold)],
+    ['Fired at', n.timestamp],
+    ['Escalation policy', `${n.escalation_policy}, level ${n.level}${n.round ? `, repeat ${n.round}` : ''}`],
+    ['Correlation id', n.correlation_id],
+  ];
+  const text = [
+    subject,
+    '',
+    n.description,
+    '',
+    ...facts.map(([k, v]) => `${k}: ${v}`),
+    ...(n.suggested_actions.length ? ['', 'Suggested actions:', ...n.suggested_actions.map((a) => `- ${a}`)] : []),
+    ...(n.runbook_url ? ['', `Runbook: ${n.runbook_url}`] : []),
+    `Workflow: ${n.workflow_url}`,
+    '',
+    `Acknowledge: ${links.acknowledge}`,
+    `Resolve: ${links.resolve}`,
+    '',
+  ].join('\n');
+  const button = (href: string, label: string, color: string) =>
+    `<a href="${html(href)}" style="display:inline-block;padding:8px 16px;margin-right:8px;background:${color};color:#fff;text-decoration:none;border-radius:4px">${label}</a>`;
+  const body = [
+    `<h2 style="margin:0 0 8px">${html(subject)}</h2>`,
+    `<p>${html(n.description)}</p>`,
+    `<table cellpadding="4">${facts.map(([k, v]) => `<tr><th align="left">${html(k)}</th><td>${html(v)}</td></tr>`).join('')}</table>`,
+    ...(n.suggested_actions.length ? [`<p><b>Suggested actions</b></p><ul>${n.suggested_actions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>`] : []),
+    `<p>${n.runbook_url ? `<a href="${html(n.runbook_url)}">Runbook</a> · ` : ''}<a href="${html(n.workflow_url)}">Workflow in Temporal</a></p>`,
+    `<p>${button(links.acknowledge, 'Acknowledge', '#2eb67d')}${button(links.resolve, 'Resolve', '#e01e5a')}</p>`,
+  ].join('\n');
+  return { subject, text, html: `<!doctype html><html><body style="font-family:sans-serif">${body}</body></html>` };
+}

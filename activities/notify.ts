@@ -87,11 +87,28 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
     return delivery;
   }
 
-  /** findSlackMessage looks for a message an earlier attempt posted but did not record. */
+  /** channelIdOf resolves a #name to its channel id (conversations.history takes ids only). */
+  async function channelIdOf(client: WebClient, to: string): Promise<string | undefined> {
+    if (!to.startsWith('#')) return to;
+    let cursor: string | undefined;
+    do {
+      const page = await client.conversations.list({ types: 'public_channel,private_channel', exclude_archived: true, limit: 1000, ...(cursor ? { cursor } : {}) });
+      const found = page.channels?.find((c) => c.name === to.slice(1));
+      if (found?.id) return found.id;
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return undefined;
+  }
+
+  /** findSlackMessage looks for a message an earlier attempt posted but did not record (its metadata holds the key). */
   async function findSlackMessage(client: WebClient, req: NotificationRequest): Promise<Delivery | undefined> {
-    const history = await client.conversations.history({ channel: req.target.to, limit: 200, include_all_metadata: true });
-    const found = history.messages?.find((m) => m.metadata?.event_type === NOTIFICATION_EVENT && (m.metadata.event_payload as Record<string, unknown> | undefined)?.notification_key === req.key);
-    return found?.ts ? { key: req.key, channel: 'slack', to: req.target.to, slackChannel: req.target.to, ts: found.ts } : undefined;
+    const channel = await channelIdOf(client, req.target.to);
+    if (!channel) return undefined;
+    const history = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
+    const found = history.messages?.find(
+      (m) => m.metadata?.event_type === NOTIFICATION_EVENT && (m.metadata.event_payload as Record<string, unknown> | undefined)?.notification_key === req.key,
+    );
+    return found?.ts ? { key: req.key, channel: 'slack', to: req.target.to, slackChannel: channel, ts: found.ts } : undefined;
   }
 
   async function deliverSlack(req: NotificationRequest): Promise<Delivery> {

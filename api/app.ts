@@ -8,6 +8,7 @@ import type Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { createAlertCommands } from '../activities/alerts';
 import { createClickHouseActivities } from '../activities/clickhouse';
+import { linkSecret } from '../activities/ack-links';
 import { IdempotencyStore } from '../activities/idempotency';
 import { createRedisActivities } from '../activities/redis';
 import { SampleWriter } from '../activities/sample-writer';
@@ -20,6 +21,7 @@ import { ParsePool } from './parse-pool';
 import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
 import { eventsRoutes } from './routes/events';
+import { integrationRoutes } from './routes/integrations';
 import { metricsRoutes } from './routes/metrics';
 import { selfMetricsRoutes } from './routes/self-metrics';
 import { serviceRoutes } from './routes/services';
@@ -50,6 +52,8 @@ export interface AppDeps {
   redisActivities: ReturnType<typeof createRedisActivities>;
   writer: SampleWriter;
   parsePool: ParsePool;
+  /** Signs and verifies e-mail action links (shared with the worker through ALERT_LINK_SECRET or its file). */
+  linkSecret: string;
   idempotency: IdempotencyStore;
   alertCommands: ReturnType<typeof createAlertCommands> | undefined;
   rules: () => readonly Rule[];
@@ -124,6 +128,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
       maxConcurrentInserts: config.monitoring.maxConcurrentInserts,
     }),
     parsePool: createParsePool(config, input.parsePool),
+    linkSecret: linkSecret(config),
     idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
     alertCommands: input.temporal ? createAlertCommands(input.temporal) : undefined,
     rules: input.rules,
@@ -165,5 +170,6 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(eventsRoutes(deps));
   await app.register(serviceRoutes(deps));
   await app.register(alertActionRoutes(deps));
+  await app.register(integrationRoutes(deps));
   return app;
 }

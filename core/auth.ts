@@ -15,10 +15,13 @@ export interface ApiKey {
   services?: string[];
 }
 
-/** RouteAccess classifies a route for authorization. */
-export type RouteAccess = 'open' | 'internal' | 'ingest' | 'public' | 'respond' | 'admin';
+/**
+ * RouteAccess classifies a route for authorization. `signed` routes carry no bearer token: the route itself verifies
+ * a signature (Slack's request signature, an e-mail link's token) before doing anything.
+ */
+export type RouteAccess = 'open' | 'signed' | 'internal' | 'ingest' | 'public' | 'respond' | 'admin';
 
-const ALLOWED: Record<Exclude<RouteAccess, 'open'>, readonly Role[]> = {
+const ALLOWED: Record<Exclude<RouteAccess, 'open' | 'signed'>, readonly Role[]> = {
   ingest: ['service', 'admin'],
   internal: ['service', 'admin'],
   public: ['viewer', 'admin'],
@@ -29,7 +32,7 @@ const ALLOWED: Record<Exclude<RouteAccess, 'open'>, readonly Role[]> = {
 
 /** mayAccess says whether a role may call a route of the given access class. */
 export function mayAccess(role: Role, access: RouteAccess): boolean {
-  return access === 'open' || ALLOWED[access].includes(role);
+  return access === 'open' || access === 'signed' || ALLOWED[access].includes(role);
 }
 
 /** mayReadService says whether a key may see one service's data: viewers only their listed services. */

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'storage_unavailable'
   | 'workflows_unavailable'
   | 'cache_unavailable'
+  | 'not_configured'
   | 'internal_error';
 
 /** ApiError is an error with the HTTP status, catalogue code and (for input errors) the field it concerns. */

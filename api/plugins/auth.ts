@@ -18,7 +18,7 @@ export function registerAuth(app: FastifyInstance, keyRing: KeyRing): void {
   app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
-    if (access === 'open') return;
+    if (access === 'open' || access === 'signed') return;
     if (access === undefined && request.routeOptions.url !== undefined) {
       throw new ApiError(500, 'internal_error', `route ${request.routeOptions.url} declares no access class`);
     }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AlertCommandError, type createAlertCommands } from '../../activities/alerts';
 import { actionRefusal, type AlertView } from '../../core/alert';
 import { ApiError } from '../../core/errors';
@@ -20,37 +20,52 @@ const View = Type.Object({
 });
 
 type Commands = ReturnType<typeof createAlertCommands>;
-type Action = 'acknowledge' | 'resolve';
+/** Action is what a person does to an alert. */
+export type Action = 'acknowledge' | 'resolve';
 
 function commandsOf(deps: AppDeps): Commands {
   if (!deps.alertCommands) throw new ApiError(503, 'workflows_unavailable', 'alert workflows are not reachable from this API process', undefined, 5);
   return deps.alertCommands;
 }
 
-async function act(deps: AppDeps, request: FastifyRequest<{ Params: { alert_id: string }; Body: { note?: string } | undefined }>, action: Action): Promise<AlertView> {
-  // The buttons of the dashboard, Slack and e-mail post no body; a JSON body may carry a note.
+/**
+ * applyAlertAction acknowledges or resolves an alert as `by` through its workflow update: 404 for an alert that is
+ * not active, 409 when the action does not apply, 503 when Temporal is unreachable. `inScope` may refuse the
+ * alert's service (a viewer key's scope); Slack and e-mail links are scoped by their signature instead.
+ */
+export async function applyAlertAction(
+  deps: AppDeps,
+  log: FastifyBaseLogger,
+  alertId: string,
+  action: Action,
+  command: { by: string; note?: string },
+  inScope: (service: string) => void = () => undefined,
+): Promise<AlertView> {
   const commands = commandsOf(deps);
-  const alertId = request.params.alert_id;
-  const who = request.apiKey?.name ?? 'unknown';
   try {
     const current = await commands.describeAlert(alertId);
-    assertServiceScope(request, current.service);
-    const refusal = actionRefusal(action, current, { by: who, alertId });
+    inScope(current.service);
+    const refusal = actionRefusal(action, current, { by: command.by, alertId });
     if (refusal) throw new ApiError(409, 'conflict', refusal);
-    const note = request.body?.note;
-    if (note !== undefined && (typeof note !== 'string' || note.length > 2000)) {
-      throw new ApiError(400, 'validation_failed', 'note must be a string of at most 2000 characters', 'body.note');
-    }
-    const command = { by: who, ...(note ? { note } : {}) };
     return action === 'acknowledge' ? await commands.acknowledgeAlert(alertId, command) : await commands.resolveAlert(alertId, command);
   } catch (err) {
     if (err instanceof AlertCommandError) {
       throw err.kind === 'not-found' ? new ApiError(404, 'not_found', err.message, 'alert_id') : new ApiError(409, 'conflict', err.message);
     }
     if (err instanceof ApiError) throw err;
-    request.log.error({ err }, `alert ${action} failed`);
+    log.error({ err }, `alert ${action} failed`);
     throw new ApiError(503, 'workflows_unavailable', 'alert workflows are unavailable; retry later', undefined, 5);
   }
+}
+
+async function act(deps: AppDeps, request: FastifyRequest<{ Params: { alert_id: string }; Body: { note?: string } | undefined }>, action: Action): Promise<AlertView> {
+  // The buttons of the dashboard post no body; a JSON body may carry a note.
+  const note = request.body?.note;
+  if (note !== undefined && (typeof note !== 'string' || note.length > 2000)) {
+    throw new ApiError(400, 'validation_failed', 'note must be a string of at most 2000 characters', 'body.note');
+  }
+  const who = request.apiKey?.name ?? 'unknown';
+  return applyAlertAction(deps, request.log, request.params.alert_id, action, { by: who, ...(note ? { note } : {}) }, (service) => assertServiceScope(request, service));
 }
 
 /**

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { loadConfig, type Config } from '../../core/config';
 
 /** testConfig is the configuration pointing at the servers of the test setup, with per-test overrides. */
@@ -60,3 +63,14 @@ export function quietTemporalLogs(): void {
     // Already installed by an earlier test file in this jest worker.
   }
 }
+
+/**
+ * recordHistory saves a finished workflow's event history (protobuf binary) under test/fixtures/histories when RECORD_HISTORIES=1,
+ * for test/unit/workflows/replay.test.ts to replay against later versions of the workflow code.
+ */
+export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  writeFileSync(path.resolve(__dirname, '../fixtures/histories', `${name}.binpb`), proto.api.history.v1.History.encode(history).finish());
+}
+

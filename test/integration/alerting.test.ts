@@ -1,8 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { temporal as proto } from '@temporalio/proto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { connectTemporal } from '../../activities/clients';
 import type { DispatchSummary } from '../../activities/alerts';
 import { sqlString } from '../../core/escape';
@@ -10,21 +9,11 @@ import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { EVALUATE_RULES_SCHEDULE_ID, ensureSchedules } from '../../workers/schedules';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
-import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
+import { eventually, quietTemporalLogs, recordHistory, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
 
 quietTemporalLogs();
 
 const METRICS = '/api/v1/internal/monitoring/metrics';
-
-/**
- * recordHistory saves a finished workflow's event history (protobuf binary) under test/fixtures/histories when RECORD_HISTORIES=1,
- * for test/unit/workflows/replay.test.ts to replay against later versions of the workflow code.
- */
-async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await handle.fetchHistory();
-  writeFileSync(path.resolve(__dirname, '../fixtures/histories', `${name}.binpb`), proto.api.history.v1.History.encode(history).finish());
-}
 
 describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse and Redis', () => {
   const taskQueue = uniqueName('alerting');

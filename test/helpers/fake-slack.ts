@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** SlackCall is one Web API call the fake received: its method and its arguments (JSON fields decoded). */
+export interface SlackCall {
+  method: string;
+  args: Record<string, unknown>;
+}
+
+/** SlackStoredMessage is a message in a fake channel. */
+export interface SlackStoredMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[];
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+}
+
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
+
+/**
+ * FakeSlack is a local HTTP server speaking Slack's Web API wire format (form-encoded requests with JSON-encoded
+ * blocks and metadata, Bearer token, `{ok, …}` JSON answers) for the methods the module uses — chat.postMessage,
+ * chat.update, conversations.history, conversations.list — plus `response_url` endpoints. It keeps channels and
+ * messages like Slack does (a channel name resolves to its id; history takes ids only) and records every call.
+ */
+export class FakeSlack {
+  readonly calls: SlackCall[] = [];
+  readonly responses: Array<Record<string, unknown>> = [];
+  readonly messages: SlackStoredMessage[] = [];
+  /** Methods whose next call is carried out but whose answer is lost (the connection is cut), by method. */
+  private readonly dropAnswer = new Map<string, number>();
+  private server!: http.Server;
+  private clock = 1_700_000_000;
+
+  constructor(readonly token = 'xoxb-test-token') {}
+
+  /** url is the Web API base to give @slack/web-api as slackApiUrl. */
+  url = '';
+  /** responseUrl is a `response_url` to put in interactivity payloads. */
+  responseUrl = '';
+
+  static channelId(name: string): string {
+    return `C${createHash('sha256').update(name).digest('hex').slice(0, 10).toUpperCase()}`;
+  }
+
+  /** loseNextAnswer makes the next `count` calls of a method take effect but never answer (a send whose reply is lost). */
+  loseNextAnswer(method: string, count = 1): void {
+    this.dropAnswer.set(method, count);
+  }
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => this.handle(req, res, Buffer.concat(chunks).toString('utf8')));
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}/api/`;
+    this.responseUrl = `http://127.0.0.1:${port}/response/1`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/response/')) {
+      this.responses.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    const method = url.pathname.replace(/^\/api\//, '');
+    const args: Record<string, unknown> = {};
+    const form = req.headers['content-type']?.startsWith('application/json') ? Object.entries(JSON.parse(body || '{}') as object) : new URLSearchParams(body).entries();
+    for (const [key, value] of form) args[key] = JSON_FIELDS.has(key) && typeof value === 'string' ? JSON.parse(value) : value;
+    this.calls.push({ method, args });
+    const answer = (data: Record<string, unknown>) => {
+      const lose = this.dropAnswer.get(method) ?? 0;
+      if (lose > 0) {
+        this.dropAnswer.set(method, lose - 1);
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(data));
+    };
+    if (req.headers.authorization !== `Bearer ${this.token}`) return answer({ ok: false, error: 'invalid_auth' });
+    const channelArg = String(args.channel ?? '');
+    switch (method) {
+      case 'chat.postMessage': {
+        const channel = channelArg.startsWith('#') ? FakeSlack.channelId(channelArg) : channelArg;
+        if (!channel) return answer({ ok: false, error: 'channel_not_found' });
+        const message: SlackStoredMessage = {
+          channel,
+          ts: `${++this.clock}.000100`,
+          text: String(args.text ?? ''),
+          blocks: (args.blocks as unknown[]) ?? [],
+          ...(args.metadata ? { metadata: args.metadata as SlackStoredMessage['metadata'] } : {}),
+        };
+        this.messages.push(message);
+        return answer({ ok: true, channel, ts: message.ts, message: { type: 'message', text: message.text, ts: message.ts } });
+      }
+      case 'chat.update': {
+        const message = this.messages.find((m) => m.channel === channelArg && m.ts === args.ts);
+        if (!message) return answer({ ok: false, error: 'message_not_found' });
+        message.text = String(args.text ?? message.text);
+        if (args.blocks) message.blocks = args.blocks as unknown[];
+        return answer({ ok: true, channel: message.channel, ts: message.ts, text: message.text });
+      }
+      case 'conversations.history': {
+        // Like Slack: ids only, newest first, metadata only when asked for.
+        if (!/^C[A-Z0-9]+$/.test(channelArg)) return answer({ ok: false, error: 'channel_not_found' });
+        const withMetadata = args.include_all_metadata === 'true' || args.include_all_metadata === true;
+        const messages = this.messages
+          .filter((m) => m.channel === channelArg)
+          .reverse()
+          .slice(0, Number(args.limit ?? 100))
+          .map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) }));
+        return answer({ ok: true, messages, has_more: false });
+      }
+      case 'conversations.list': {
+        const names = [...new Set(this.messages.map((m) => m.channel))];
+        const known = ['#ml-alerts', '#trading-desk'].map((n) => ({ id: FakeSlack.channelId(n), name: n.slice(1) }));
+        const channels = [...known, ...names.filter((id) => !known.some((k) => k.id === id)).map((id) => ({ id, name: id.toLowerCase() }))];
+        return answer({ ok: true, channels, response_metadata: { next_cursor: '' } });
+      }
+      default:
+        return answer({ ok: false, error: 'unknown_method' });
+    }
+  }
+
+  /** updatesOf lists the chat.update calls that edited a message. */
+  updatesOf(ts: string): SlackCall[] {
+    return this.calls.filter((c) => c.method === 'chat.update' && c.args.ts === ts);
+  }
+}

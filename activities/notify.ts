@@ -6,7 +6,8 @@ import type Redis from 'ioredis';
 import nodemailer from 'nodemailer';
 import type { AlertInput } from '../core/alert';
 import type { Config } from '../core/config';
-import { parseEscalationConfig, policyNameOf, type Delivery, type EscalationSnapshot, type EscalationTarget, type PlannedNotification } from '../core/escalation';
+import type { FiringMemory } from '../core/dedup';
+import { parseEscalationConfig, policyNameOf, type Delivery, type EscalationSnapshot, type EscalationTarget, type PlannedNotification, type SentNotification } from '../core/escalation';
 
 export type { Delivery, EscalationSnapshot } from '../core/escalation';
 import { alertNotification, emailMessage, slackMessage, type NotificationState } from '../core/notification';
@@ -36,6 +37,10 @@ const SENT_TTL_SECONDS = 30 * 24 * 3600;
 const ATTEMPT_TTL_SECONDS = 24 * 3600;
 /** NOTIFICATION_EVENT is the Slack message metadata type that marks our messages with their notification key. */
 export const NOTIFICATION_EVENT = 'alert_notification';
+
+/** An alert's memory across runs (core/dedup.ts), kept a day. */
+const memoryKey = (fingerprint: string) => `alerts:memory:${fingerprint}`;
+const MEMORY_TTL_SECONDS = 24 * 3600;
 
 const ledger = {
   sent: (key: string) => `notify:sent:${key}`,
@@ -156,7 +161,41 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       const escalation = parseEscalationConfig(await readFile(file, 'utf8'), config.escalationPath);
       const name = policyNameOf(rule, escalation);
       const policy = escalation.policies.find((p) => p.name === name) ?? escalation.policies.find((p) => p.name === escalation.defaultPolicy)!;
-      return { policy, timeoutMs: config.alert.notificationTimeoutMs, maxAttempts: config.alert.maxRetries + 1 };
+      return {
+        policy,
+        dedup: { windowMs: config.alert.deduplicationWindowMs, maxPerHour: config.alert.maxNotificationsPerHour },
+        timeoutMs: config.alert.notificationTimeoutMs,
+        maxAttempts: config.alert.maxRetries + 1,
+      };
+    },
+
+    /** recallFirings reads what the alert's earlier runs left: last resolution, recent notifications, their Slack messages. */
+    async recallFirings(fingerprint: string): Promise<FiringMemory> {
+      const raw = await redis.hgetall(memoryKey(fingerprint));
+      const now = Date.now();
+      return {
+        ...(raw.last_resolved_ms ? { lastResolvedAtMs: Number(raw.last_resolved_ms) } : {}),
+        notifiedAtMs: raw.notified ? (JSON.parse(raw.notified) as number[]).filter((t) => now - t < 3_600_000) : [],
+        messages: raw.messages ? (JSON.parse(raw.messages) as SentNotification[]) : [],
+      };
+    },
+
+    /** rememberNotified records that a run of the alert notified (once per run) and the Slack messages it has so far. */
+    async rememberNotified(fingerprint: string, atMs: number | undefined, messages: SentNotification[]): Promise<void> {
+      const key = memoryKey(fingerprint);
+      if (atMs !== undefined) {
+        const notified = JSON.parse((await redis.hget(key, 'notified')) ?? '[]') as number[];
+        if (!notified.includes(atMs)) notified.push(atMs);
+        await redis.hset(key, 'notified', JSON.stringify(notified.filter((t) => atMs - t < 3_600_000)));
+      }
+      await redis.hset(key, 'messages', JSON.stringify(messages));
+      await redis.expire(key, MEMORY_TTL_SECONDS);
+    },
+
+    /** rememberResolved records when the alert last ended (the dedup window runs from there). */
+    async rememberResolved(fingerprint: string, atMs: number): Promise<void> {
+      await redis.hset(memoryKey(fingerprint), 'last_resolved_ms', String(atMs));
+      await redis.expire(memoryKey(fingerprint), MEMORY_TTL_SECONDS);
     },
 
     /** deliverNotification sends one (alert, step, target) notification, at most once per key. */

@@ -1,3 +1,4 @@
+import type { RefireDecision } from './dedup';
 import type { EscalationSnapshot, SentNotification } from './escalation';
 import type { Rule } from './rules';
 import type { ActiveAlert, Labels } from './types';
@@ -39,7 +40,7 @@ export interface AlertView {
   acknowledgedAtMs?: number;
   resolvedBy?: string;
   /** The escalation once the alert fired: its policy, steps run, notifications delivered and failed for good. */
-  escalation?: { policy: string; stepsRun: number; notified: number; failed: number };
+  escalation?: { policy: string; stepsRun: number; notified: number; failed: number; notifies?: boolean; reason?: string };
 }
 
 /** Observation is one evaluation's verdict on an alert's series, sent by the evaluator. */
@@ -76,6 +77,7 @@ export interface CarriedAlertState {
   /** The escalation in progress: the policy snapshot, the next step and when it is due, what was sent and how it is drawn. */
   escalation?: {
     snapshot: EscalationSnapshot;
+    decision?: RefireDecision;
     nextStep: number;
     nextStepAtMs: number;
     sent: SentNotification[];

@@ -43,6 +43,8 @@ export interface Config {
     notificationTimeoutMs: number;
     maxRetries: number;
     deduplicationWindowMs: number;
+    /** Flap damping: notifying firings per alert per hour beyond the dedup window. */
+    maxNotificationsPerHour: number;
   };
 }
 
@@ -147,6 +149,7 @@ export function loadConfig(env: Env): Config {
       notificationTimeoutMs: durationVar(env, 'ALERT_NOTIFICATION_TIMEOUT', '30s'),
       maxRetries: intVar(env, 'ALERT_MAX_RETRIES', 3, 0),
       deduplicationWindowMs: durationVar(env, 'ALERT_DEDUPLICATION_WINDOW', '300s'),
+      maxNotificationsPerHour: intVar(env, 'ALERT_MAX_NOTIFICATIONS_PER_HOUR', 2, 1),
     },
   };
 }

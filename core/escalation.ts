@@ -58,6 +58,8 @@ export type Delivery =
 /** EscalationSnapshot is the policy an alert escalates along, taken when it fires, and how hard to try each delivery. */
 export interface EscalationSnapshot {
   policy: EscalationPolicy;
+  /** Re-fire suppression limits (core/dedup.ts). */
+  dedup: { windowMs: number; maxPerHour: number };
   timeoutMs: number;
   maxAttempts: number;
 }

@@ -78,7 +78,7 @@ function stateLine(state: NotificationState): string {
   const at = state.atMs ? ` at ${new Date(state.atMs).toISOString().slice(11, 19)} UTC` : '';
   if (state.status === 'acknowledged') return `:eyes: *Acknowledged* by ${state.acknowledgedBy ?? 'someone'}${at}`;
   if (state.status === 'resolved') return `:white_check_mark: *Resolved*${state.resolvedBy ? ` by ${state.resolvedBy}` : ''}${at}${state.note ? ` — ${state.note}` : ''}`;
-  return ':rotating_light: *Firing* — not acknowledged';
+  return state.note ? `:rotating_light: *Firing again* — ${state.note}` : ':rotating_light: *Firing* — not acknowledged';
 }
 
 /** Slack mrkdwn needs &, < and > escaped in text that is not a link. */

@@ -37,10 +37,11 @@ import {
   type HistoryRow,
   type Observation,
 } from '../core/alert';
+import { refireDecision, type RefireDecision } from '../core/dedup';
 import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
 import type { NotificationState } from '../core/notification';
 
-const { setActiveAlert, closeActiveAlert, recordAlertTransition, escalationSnapshot, updateSlackMessages } = proxyActivities<Activities>({
+const { setActiveAlert, closeActiveAlert, recordAlertTransition, escalationSnapshot, updateSlackMessages, recallFirings, rememberNotified, rememberResolved } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
@@ -78,6 +79,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   /** Escalation: the policy snapshot taken at fire time, the next step to run, and what was delivered. */
   const escalation = {
     snapshot: carried?.escalation?.snapshot as EscalationSnapshot | undefined,
+    /** Whether this firing notifies (core/dedup.ts), decided once per alert occurrence. */
+    decision: carried?.escalation?.decision as RefireDecision | undefined,
     nextStep: carried?.escalation?.nextStep ?? 0,
     nextStepAtMs: carried?.escalation?.nextStepAtMs ?? 0,
     sent: (carried?.escalation?.sent ?? []) as SentNotification[],
@@ -95,7 +98,15 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAtMs: state.acknowledgedAtMs } : {}),
     ...(state.resolution ? { resolvedBy: state.resolution.by } : {}),
     ...(escalation.snapshot
-      ? { escalation: { policy: escalation.snapshot.policy.name, stepsRun: escalation.nextStep, notified: escalation.sent.length, failed: escalation.failed } }
+      ? {
+          escalation: {
+            policy: escalation.snapshot.policy.name,
+            stepsRun: escalation.nextStep,
+            notified: escalation.sent.length,
+            failed: escalation.failed,
+            ...(escalation.decision ? { notifies: escalation.decision.notify, reason: escalation.decision.reason } : {}),
+          },
+        }
       : {}),
   });
   const refuseIf = (refusal: string | undefined) => {
@@ -196,6 +207,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
             ? {
                 escalation: {
                   snapshot: escalation.snapshot,
+                  ...(escalation.decision ? { decision: escalation.decision } : {}),
                   nextStep: escalation.nextStep,
                   nextStepAtMs: escalation.nextStepAtMs,
                   sent: escalation.sent,
@@ -235,6 +247,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
             : 'condition cleared';
       await recordAlertTransition(historyRow('resolved', now, notes));
       await redraw(notes);
+      if (escalation.snapshot) await rememberResolved(input.fingerprint, now);
     }
     await closeActiveAlert({ service: input.service, alert_id: alertId, rule: input.rule.name, fingerprint: input.fingerprint });
     return { alertId, phase: fired ? 'resolved' : 'inactive', reason, fired };
@@ -252,14 +265,30 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
    */
   async function runEscalation(): Promise<void> {
     escalation.snapshot ??= await escalationSnapshot(input.rule);
-    const { policy, timeoutMs, maxAttempts } = escalation.snapshot;
+    const { policy, timeoutMs, maxAttempts, dedup } = escalation.snapshot;
+    const stopped = () => state.phase !== 'firing' || escalationPaused;
+    if (!escalation.decision) {
+      const memory = await recallFirings(input.fingerprint);
+      escalation.decision = refireDecision(memory, input.firstBreach.atMs, Date.now(), dedup);
+      if (!escalation.decision.notify) {
+        // The same incident again: its earlier Slack messages show it firing again instead of new ones being sent.
+        for (const m of memory.messages) {
+          escalation.sent.push(m);
+          escalation.drawn.set(m.key, 'resolved');
+        }
+        await redraw(`firing again — ${escalation.decision.reason}`);
+        // Still firing after a whole window: no longer a flap but an incident, which escalates normally.
+        if (await condition(stopped, dedup.windowMs)) return;
+        escalation.decision = { notify: true, reason: `still firing ${Math.round(dedup.windowMs / 1000)}s after a suppressed re-fire` };
+        escalation.sent = [];
+      }
+    }
     const { deliverNotification } = proxyActivities<Activities>({
       startToCloseTimeout: '10s',
       scheduleToCloseTimeout: timeoutMs,
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: maxAttempts },
     });
     const plan = escalationPlan(policy);
-    const stopped = () => state.phase !== 'firing' || escalationPaused;
     while (escalation.nextStep < plan.length) {
       if (escalation.nextStepAtMs > Date.now()) await condition(stopped, escalation.nextStepAtMs - Date.now());
       if (stopped()) return;
@@ -289,6 +318,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       }
       escalation.nextStep++;
       escalation.nextStepAtMs = Date.now() + step.waitMs;
+      // The alert's memory: when this occurrence first notified, and its Slack messages for later re-fires to redraw.
+      await rememberNotified(input.fingerprint, step.index === 0 ? (firedAtMs ?? Date.now()) : undefined, escalation.sent.filter((d) => d.channel === 'slack'));
       // Acknowledged while this step was being sent: its messages show it too.
       if (state.phase !== 'firing') await redraw();
     }

@@ -71,12 +71,15 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     await Promise.all([slack.stop(), smtp.stop()]);
   });
 
+  // Each test watches its own instance: its own alert (fingerprint), so one test's resolution is not another's
+  // re-fire inside the dedup window.
+  let instance = `${service}-0`;
   const push = async (value: number) => {
     const response = await api.app.inject({
       method: 'POST',
       url: '/api/v1/internal/monitoring/metrics',
       headers: bearer('service'),
-      payload: { application_metrics: { timestamp: new Date().toISOString(), service_name: service, instance_id: `${service}-1`, metrics: { error_rate_percent: value } } },
+      payload: { application_metrics: { timestamp: new Date().toISOString(), service_name: service, instance_id: instance, metrics: { error_rate_percent: value } } },
     });
     expect(response.statusCode).toBe(202);
   };
@@ -84,10 +87,11 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     temporal.workflow.execute('evaluateRulesWorkflow', { taskQueue, workflowId: uniqueName('evaluate'), args: [{ evaluationIntervalMs: 30_000 }] }) as Promise<
       DispatchSummary[]
     >;
-  const workflowId = alertWorkflowId(fingerprint(rule, { service, instance: `${service}-1` }));
-  const handle = () => temporal.workflow.getHandle(workflowId);
+  const workflowIdOf = () => alertWorkflowId(fingerprint(rule, { service, instance }));
+  const handle = () => temporal.workflow.getHandle(workflowIdOf());
   const state = () => handle().query<AlertView>('state');
   const fire = async (value: number): Promise<AlertView> => {
+    instance = `${service}-${value}`;
     await push(value);
     await evaluate();
     await new Promise((resolve) => setTimeout(resolve, 3100));
@@ -139,7 +143,7 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     });
     const [message] = messagesOf(alertId);
     expect(message!.channel).toBe(CHANNEL);
-    for (const text of ['Error rate exceeded critical threshold', service, 'error_rate_percent', '*Current value*\\n5.2', '*Threshold*\\n3', 'test-oncall', alertId, 'Check model serving health', 'https://docs.example.com/runbooks/errors', encodeURIComponent(workflowId)]) {
+    for (const text of ['Error rate exceeded critical threshold', service, 'error_rate_percent', '*Current value*\\n5.2', '*Threshold*\\n3', 'test-oncall', alertId, 'Check model serving health', 'https://docs.example.com/runbooks/errors', encodeURIComponent(workflowIdOf())]) {
       expect(blockText(message!)).toContain(text);
     }
     expect(blockText(message!)).toContain('"action_id":"alert_acknowledge"');

@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../../activities';
 import type { AlertInput, AlertOutcome, AlertView, HistoryRow, Observation } from '../../../core/alert';
 import type { NotificationRequest } from '../../../activities/notify';
+import type { FiringMemory } from '../../../core/dedup';
 import { parseEscalationPolicy, type EscalationPolicy } from '../../../core/escalation';
 import { parseRuleDocument } from '../../../core/rules';
 import type { ActiveAlert } from '../../../core/types';
@@ -39,18 +40,39 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
   async function runAlert(
     script: (signal: (o: Omit<Observation, 'atMs'>) => Promise<void>, handle: Handle, active: Map<string, ActiveAlert>) => Promise<void>,
     extra: Partial<AlertInput> = {},
-    options: { policy?: EscalationPolicy; failChannel?: 'slack' | 'email' } = {},
+    options: { policy?: EscalationPolicy; failChannel?: 'slack' | 'email'; memory?: Map<string, FiringMemory> } = {},
   ) {
     const history: HistoryRow[] = [];
     const active = new Map<string, ActiveAlert>();
     const sent: Array<NotificationRequest & { atMs: number }> = [];
-    const redraws: Array<{ keys: string[]; status: string; by?: string; atMs: number }> = [];
+    const redraws: Array<{ keys: string[]; status: string; by?: string; note?: string; atMs: number }> = [];
+    const memory = options.memory ?? new Map<string, FiringMemory>();
     const activities: Pick<
       Activities,
-      'setActiveAlert' | 'closeActiveAlert' | 'recordAlertTransition' | 'escalationSnapshot' | 'deliverNotification' | 'updateSlackMessages'
+      | 'setActiveAlert'
+      | 'closeActiveAlert'
+      | 'recordAlertTransition'
+      | 'escalationSnapshot'
+      | 'deliverNotification'
+      | 'updateSlackMessages'
+      | 'recallFirings'
+      | 'rememberNotified'
+      | 'rememberResolved'
     > = {
       async escalationSnapshot() {
-        return { policy: options.policy ?? POLICY, timeoutMs: 30_000, maxAttempts: 2 };
+        return { policy: options.policy ?? POLICY, dedup: { windowMs: 300_000, maxPerHour: 2 }, timeoutMs: 30_000, maxAttempts: 2 };
+      },
+      async recallFirings(fp) {
+        const m = memory.get(fp);
+        return m ? { ...m, notifiedAtMs: [...m.notifiedAtMs], messages: [...m.messages] } : { notifiedAtMs: [], messages: [] };
+      },
+      async rememberNotified(fp, atMs, messages) {
+        const m = memory.get(fp) ?? { notifiedAtMs: [], messages: [] };
+        if (atMs !== undefined && !m.notifiedAtMs.includes(atMs)) m.notifiedAtMs.push(atMs);
+        memory.set(fp, { ...m, messages });
+      },
+      async rememberResolved(fp, atMs) {
+        memory.set(fp, { ...(memory.get(fp) ?? { notifiedAtMs: [], messages: [] }), lastResolvedAtMs: atMs });
       },
       async deliverNotification(req) {
         if (options.failChannel === req.target.channel) throw ApplicationFailure.nonRetryable('channel down');
@@ -60,7 +82,13 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
           : { key: req.key, channel: 'email', to: req.target.to, messageId: `<${sent.length}@test>` };
       },
       async updateSlackMessages(req) {
-        redraws.push({ keys: req.messages.map((m) => m.ts), status: req.state.status, ...(req.state.acknowledgedBy ? { by: req.state.acknowledgedBy } : {}), atMs: await env.currentTimeMs() });
+        redraws.push({
+          keys: req.messages.map((m) => m.ts),
+          status: req.state.status,
+          ...(req.state.acknowledgedBy ? { by: req.state.acknowledgedBy } : {}),
+          ...(req.state.note ? { note: req.state.note } : {}),
+          atMs: await env.currentTimeMs(),
+        });
         return req.messages.length;
       },
       async setActiveAlert(alert) {
@@ -287,5 +315,63 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
         [2, 'slack'],
       ]);
     });
+
+    it('does not page again for a re-fire within the dedup window, redrawing the same Slack message instead', async () => {
+      const memory = new Map<string, FiringMemory>();
+      const first = await runAlert(async (observe) => {
+        await fireFor(observe);
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 40 });
+      }, {}, { memory });
+      expect(first.sent).toHaveLength(2);
+      // Two minutes later the same series breaches again and fires: the same incident.
+      await env.sleep('2m');
+      const slackTs = `${first.sent.findIndex((n) => n.target.channel === 'slack') + 1}.000`;
+      const second = await runAlert(async (observe, handle) => {
+        await fireFor(observe);
+        expect(await handle.query('state')).toMatchObject({ escalation: { notifies: false, reason: expect.stringContaining('dedup window') } });
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 40 });
+      }, {}, { memory });
+      expect(second.sent).toHaveLength(0);
+      expect(second.redraws.map((r) => [r.status, r.keys, r.note?.slice(0, 12)])).toEqual([
+        ['firing', [slackTs], 'firing again'],
+        ['resolved', [slackTs], 'condition cl'],
+      ]);
+    });
   });
+
+  it('sends 1 notification for 20 flaps in 100 evaluations (noisy replay): at least 95 % fewer than raw fires', async () => {
+    const [flappy] = parseRuleDocument(
+      'seed:\n  system_health:\n    - {name: flappy_cpu, expression: "cpu_usage_percent > 80", duration: 30s, severity: critical}\n',
+    ).flatMap((g) => g.rules);
+    // 20 flaps of 5 evaluations each (30 s apart): 4 breaching (it fires on the 2nd), then 1 clear; the next flap's
+    // breach follows at once.
+    const memory = new Map<string, FiringMemory>();
+    let fires = 0;
+    let notifications = 0;
+    const reasons: string[] = [];
+    for (let flap = 0; flap < 20; flap++) {
+      const { sent, history } = await runAlert(
+        async (observe, handle) => {
+          for (let i = 0; i < 3; i++) {
+            await env.sleep('30s');
+            await observe({ breaching: true, value: 91 + i });
+          }
+          reasons.push((await handle.query<AlertView>('state')).escalation?.reason ?? '');
+          await env.sleep('30s');
+          await observe({ breaching: false, value: 40 });
+        },
+        { rule: flappy!, fingerprint: 'flappy' },
+        { memory },
+      );
+      fires += history.filter((r) => r.status === 'firing').length;
+      notifications += new Set(sent.map((n) => n.step.index)).size;
+    }
+    expect(reasons.slice(1).every((r) => r.includes('dedup window'))).toBe(true);
+    const reduction = 1 - notifications / fires;
+    console.log(`[dedup] ${fires} raw fires → ${notifications} notifications (reduction ${(reduction * 100).toFixed(0)} %)`);
+    expect(notifications).toBe(1);
+    expect(reduction).toBeGreaterThanOrEqual(0.95);
+  }, 240_000);
 });

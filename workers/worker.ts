@@ -48,7 +48,8 @@ export async function startWorker(
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const handle = await startWorker(config);
+  // WORKER_SCHEDULES=off: poll only (a second worker, or a test's worker process, leaves the schedules alone).
+  const handle = await startWorker(config, { registerSchedules: process.env.WORKER_SCHEDULES !== 'off' });
   console.log(`[worker] polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void handle.close());
   await handle.run;

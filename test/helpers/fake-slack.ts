@@ -31,6 +31,9 @@ export class FakeSlack {
   readonly messages: SlackStoredMessage[] = [];
   /** Methods whose next call is carried out but whose answer is lost (the connection is cut), by method. */
   private readonly dropAnswer = new Map<string, number>();
+  /** Delay before answering, by method (the call takes effect at once, as a slow Slack would). */
+  private readonly answerDelay = new Map<string, number>();
+  private readonly waiters: Array<{ method: string; resolve: () => void }> = [];
   private server!: http.Server;
   private clock = 1_700_000_000;
 
@@ -48,6 +51,16 @@ export class FakeSlack {
   /** loseNextAnswer makes the next `count` calls of a method take effect but never answer (a send whose reply is lost). */
   loseNextAnswer(method: string, count = 1): void {
     this.dropAnswer.set(method, count);
+  }
+
+  /** delayAnswers makes every call of a method take effect at once but answer after `ms`. */
+  delayAnswers(method: string, ms: number): void {
+    this.answerDelay.set(method, ms);
+  }
+
+  /** nextCall resolves when the fake next receives a call of `method`. */
+  nextCall(method: string): Promise<void> {
+    return new Promise((resolve) => this.waiters.push({ method, resolve }));
   }
 
   async start(): Promise<void> {
@@ -80,13 +93,22 @@ export class FakeSlack {
     for (const [key, value] of form) args[key] = JSON_FIELDS.has(key) && typeof value === 'string' ? JSON.parse(value) : value;
     this.calls.push({ method, args });
     const answer = (data: Record<string, unknown>) => {
+      for (const w of this.waiters.filter((x) => x.method === method)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve();
+      }
       const lose = this.dropAnswer.get(method) ?? 0;
       if (lose > 0) {
         this.dropAnswer.set(method, lose - 1);
         req.socket.destroy();
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(data));
+      const send = () => {
+        if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(data));
+      };
+      const delay = this.answerDelay.get(method);
+      if (delay) setTimeout(send, delay);
+      else send();
     };
     if (req.headers.authorization !== `Bearer ${this.token}`) return answer({ ok: false, error: 'invalid_auth' });
     const channelArg = String(args.channel ?? '');

@@ -5,6 +5,7 @@ import type { Config } from '../core/config';
 import { createAlertDispatchActivities } from './alerts';
 import { createClickHouseActivities } from './clickhouse';
 import { createNotifyActivities } from './notify';
+import { createSilenceActivities } from './silences';
 import { fromRoot } from './paths';
 import { createRedisActivities } from './redis';
 import { createRuleActivities } from './rules';
@@ -25,6 +26,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createAlertDispatchActivities({ temporal, redis, taskQueue: config.temporal.taskQueue }),
     ...createRuleActivities({ rulesPath: fromRoot(config.rulesPath) }),
     ...createNotifyActivities({ config, redis }),
+    ...createSilenceActivities({ config, redis }),
   };
 }
 

@@ -11,6 +11,7 @@ import { parseEscalationConfig, policyNameOf, type Delivery, type EscalationSnap
 
 export type { Delivery, EscalationSnapshot } from '../core/escalation';
 import { alertNotification, emailMessage, slackMessage, type NotificationState } from '../core/notification';
+import { describeMatchers, type Silence } from '../core/silences';
 import { linkSecret, signLink } from './ack-links';
 import { fromRoot } from './paths';
 
@@ -203,6 +204,39 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       const done = await recorded(req.key);
       if (done) return done;
       return req.target.channel === 'slack' ? deliverSlack(req) : deliverEmail(req);
+    },
+
+    /**
+     * sendSilenceReminder tells the silence's reminder targets (default: the default policy's first step) that it
+     * expires soon, once per target.
+     */
+    async sendSilenceReminder(req: { silence: Silence; targets?: EscalationTarget[] }): Promise<number> {
+      let targets = req.targets;
+      if (!targets?.length) {
+        const escalation = parseEscalationConfig(await readFile(fromRoot(config.escalationPath), 'utf8'), config.escalationPath);
+        targets = escalation.policies.find((p) => p.name === escalation.defaultPolicy)!.steps[0]!.targets;
+      }
+      const { silence } = req;
+      const text =
+        `:hourglass: Silence ${silence.id} ${describeMatchers(silence.matchers)} by ${silence.createdBy} expires at ` +
+        `${new Date(silence.endsAtMs).toISOString()}${silence.comment ? ` (${silence.comment})` : ''}. Matching alerts will notify again after that; ` +
+        `extend it with POST ${config.publicBaseUrl}/api/v1/admin/monitoring/silences if the work is not done.`;
+      let sent = 0;
+      for (const target of targets) {
+        const key = `silence:${silence.id}:reminder:${target.channel}:${target.to}`;
+        if (await recorded(key)) continue;
+        if (target.channel === 'slack') {
+          if (!slack) continue;
+          const posted = await slack.chat.postMessage({ channel: target.to, text });
+          await record({ key, channel: 'slack', to: target.to, slackChannel: posted.channel ?? target.to, ts: posted.ts! });
+        } else {
+          if (!mailer) continue;
+          await mailer.sendMail({ from: config.mailFrom, to: target.to, subject: `Silence ${silence.id} expires soon`, text });
+          await record({ key, channel: 'email', to: target.to, messageId: '' });
+        }
+        sent++;
+      }
+      return sent;
     },
 
     /** updateSlackMessages redraws an alert's Slack messages in place (chat.update) to show its new state. */

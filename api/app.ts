@@ -24,6 +24,7 @@ import { eventsRoutes } from './routes/events';
 import { integrationRoutes } from './routes/integrations';
 import { metricsRoutes } from './routes/metrics';
 import { selfMetricsRoutes } from './routes/self-metrics';
+import { silenceRoutes } from './routes/silences';
 import { serviceRoutes } from './routes/services';
 import { ErrorBody } from './schemas';
 
@@ -52,6 +53,8 @@ export interface AppDeps {
   redisActivities: ReturnType<typeof createRedisActivities>;
   writer: SampleWriter;
   parsePool: ParsePool;
+  redis: Redis;
+  temporal: Client | undefined;
   /** Signs and verifies e-mail action links (shared with the worker through ALERT_LINK_SECRET or its file). */
   linkSecret: string;
   idempotency: IdempotencyStore;
@@ -128,6 +131,8 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
       maxConcurrentInserts: config.monitoring.maxConcurrentInserts,
     }),
     parsePool: createParsePool(config, input.parsePool),
+    redis: input.redis,
+    temporal: input.temporal,
     linkSecret: linkSecret(config),
     idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
     alertCommands: input.temporal ? createAlertCommands(input.temporal) : undefined,
@@ -171,5 +176,6 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(serviceRoutes(deps));
   await app.register(alertActionRoutes(deps));
   await app.register(integrationRoutes(deps));
+  await app.register(silenceRoutes(deps));
   return app;
 }

@@ -40,7 +40,7 @@ export interface AlertView {
   acknowledgedAtMs?: number;
   resolvedBy?: string;
   /** The escalation once the alert fired: its policy, steps run, notifications delivered and failed for good. */
-  escalation?: { policy: string; stepsRun: number; notified: number; failed: number; notifies?: boolean; reason?: string };
+  escalation?: { policy: string; stepsRun: number; notified: number; failed: number; notifies?: boolean; reason?: string; mutedBy?: string };
 }
 
 /** Observation is one evaluation's verdict on an alert's series, sent by the evaluator. */
@@ -143,6 +143,11 @@ export function actionRefusal(
   return undefined;
 }
 
+/** alertLabels are the labels silences and inhibition rules match: the series' and rule's labels, alertname and severity. */
+export function alertLabels(input: Pick<AlertInput, 'labels' | 'rule' | 'service' | 'instance'>): Labels {
+  return { service: input.service, instance: input.instance, ...input.labels, alertname: input.rule.name, severity: input.rule.severity };
+}
+
 /** activeAlertView builds the `alerts:active:{service}` entry for an alert in the given phase. */
 export function activeAlertView(
   input: AlertInput,
@@ -169,6 +174,7 @@ export function activeAlertView(
     last_evaluation: new Date(nowMs).toISOString(),
     summary: input.rule.annotations.summary ?? `${input.rule.name}: ${input.rule.expression}`,
     workflow_id: workflowId,
+    labels: alertLabels(input),
     ...(acknowledgedBy ? { acknowledged_by: acknowledgedBy } : {}),
   };
 }

@@ -16,6 +16,7 @@ export interface Config {
   /** How long an e-mail Acknowledge / Resolve link stays valid. */
   linkTtlMs: number;
   escalationPath: string;
+  inhibitPath: string;
   slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
   publicBaseUrl: string;
   apiKeysFile: string;
@@ -118,6 +119,7 @@ export function loadConfig(env: Env): Config {
     linkSecretFile: env.ALERT_LINK_SECRET_FILE || '.local/link-secret',
     linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),
     escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
+    inhibitPath: env.ALERT_INHIBIT_FILE || 'config/inhibit.yaml',
     slack: {
       botToken: env.SLACK_BOT_TOKEN || undefined,
       signingSecret: env.SLACK_SIGNING_SECRET || undefined,

@@ -83,7 +83,8 @@ const SLACK_CHANNEL = /^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{6,})$/;
 /** MAX_REPEAT bounds a policy's repeats: an unacknowledged alert is re-paged at most this many more rounds. */
 export const MAX_REPEAT = 10;
 
-function parseTarget(raw: unknown, field: string): EscalationTarget {
+/** parseTarget validates one target: {slack: "#channel" | "C0123ABCD"} or {email: "address"}. */
+export function parseTarget(raw: unknown, field: string): EscalationTarget {
   if (!isRecord(raw) || Object.keys(raw).length !== 1) throw new EscalationError(field, 'expected one of {slack: "#channel"} or {email: "address"}');
   const [channel, to] = Object.entries(raw)[0]!;
   if (channel === 'slack') {

@@ -83,5 +83,7 @@ export interface ActiveAlert {
   last_evaluation: string;
   summary: string;
   workflow_id: string;
+  /** The alert's labels (with alertname and severity), for inhibition and silences. */
+  labels?: Labels;
   acknowledged_by?: string;
 }

@@ -28,6 +28,7 @@ import {
   ALERT_RESOLVE_UPDATE,
   ALERT_STATE_QUERY,
   alertIdOf,
+  alertLabels,
   type AlertAction,
   type AlertEndReason,
   type AlertInput,
@@ -41,11 +42,24 @@ import { refireDecision, type RefireDecision } from '../core/dedup';
 import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
 import type { NotificationState } from '../core/notification';
 
-const { setActiveAlert, closeActiveAlert, recordAlertTransition, escalationSnapshot, updateSlackMessages, recallFirings, rememberNotified, rememberResolved } = proxyActivities<Activities>({
+const {
+  setActiveAlert,
+  closeActiveAlert,
+  recordAlertTransition,
+  escalationSnapshot,
+  updateSlackMessages,
+  recallFirings,
+  rememberNotified,
+  rememberResolved,
+  notificationGate,
+} = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
+
+/** MUTE_RECHECK_MS is how often a muted alert asks again whether it may notify (an inhibiting alert may end). */
+const MUTE_RECHECK_MS = 60_000;
 
 /** ESCALATION_PATCH marks the workflow code that notifies and escalates (Temporal versioning). */
 const ESCALATION_PATCH = 'escalation-v1';
@@ -85,6 +99,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     nextStepAtMs: carried?.escalation?.nextStepAtMs ?? 0,
     sent: (carried?.escalation?.sent ?? []) as SentNotification[],
     failed: 0,
+    /** Why notifications are muted right now (a silence or an inhibiting alert), if they are. */
+    mutedBy: undefined as string | undefined,
     /** The status each Slack message was last drawn with, by notification key. */
     drawn: new Map<string, NotificationState['status']>((carried?.escalation?.sent ?? []).map((d) => [d.key, carried?.escalation?.drawnAs ?? 'firing'])),
   };
@@ -105,6 +121,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
             notified: escalation.sent.length,
             failed: escalation.failed,
             ...(escalation.decision ? { notifies: escalation.decision.notify, reason: escalation.decision.reason } : {}),
+            ...(escalation.mutedBy ? { mutedBy: escalation.mutedBy } : {}),
           },
         }
       : {}),
@@ -292,6 +309,14 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     while (escalation.nextStep < plan.length) {
       if (escalation.nextStepAtMs > Date.now()) await condition(stopped, escalation.nextStepAtMs - Date.now());
       if (stopped()) return;
+      // Silences and inhibition (core/silences.ts) hold the step back while they last; it goes once they end.
+      for (;;) {
+        const mute = await notificationGate({ labels: alertLabels(input), service: input.service, fingerprint: input.fingerprint });
+        escalation.mutedBy = mute.muted ? mute.reason : undefined;
+        if (!mute.muted) break;
+        const recheckMs = Math.max(1_000, Math.min(MUTE_RECHECK_MS, (mute.untilMs ?? Infinity) - Date.now()));
+        if (await condition(stopped, recheckMs)) return;
+      }
       const step = plan[escalation.nextStep]!;
       const results = await Promise.allSettled(
         step.targets.map((target) =>

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import type Redis from 'ioredis';
+import { parse as parseYaml } from 'yaml';
+import type { Config } from '../core/config';
+import { notificationMute, parseInhibitRules, type InhibitRule, type MuteDecision, type Silence } from '../core/silences';
+import type { ActiveAlert, Labels } from '../core/types';
+import { fromRoot } from './paths';
+import { redisKeys } from './redis';
+
+/** SILENCES_KEY is the Redis hash of silences by id (an expired one is removed by its workflow). */
+export const SILENCES_KEY = 'silences';
+
+/** createSilenceActivities builds the silence store and the notification gate (silences, then inhibition). */
+export function createSilenceActivities({ config, redis }: { config: Config; redis: Redis }) {
+  let inhibit: { rules: InhibitRule[]; loadedAtMs: number } | undefined;
+  async function inhibitRules(): Promise<InhibitRule[]> {
+    // Re-read at most every 30 s: an edit applies within one evaluation interval.
+    if (!inhibit || Date.now() - inhibit.loadedAtMs > 30_000) {
+      const file = fromRoot(config.inhibitPath);
+      const rules = parseInhibitRules(parseYaml(await readFile(file, 'utf8')), config.inhibitPath);
+      inhibit = { rules, loadedAtMs: Date.now() };
+    }
+    return inhibit.rules;
+  }
+
+  async function listSilences(): Promise<Silence[]> {
+    return Object.values(await redis.hgetall(SILENCES_KEY))
+      .map((v) => JSON.parse(v) as Silence)
+      .sort((a, b) => a.endsAtMs - b.endsAtMs);
+  }
+
+  return {
+    listSilences,
+
+    /** saveSilence stores a silence (created or changed). */
+    async saveSilence(silence: Silence): Promise<void> {
+      await redis.hset(SILENCES_KEY, silence.id, JSON.stringify(silence));
+    },
+
+    /** expireSilence removes a silence; true if it was there. */
+    async expireSilence(id: string): Promise<boolean> {
+      return (await redis.hdel(SILENCES_KEY, id)) > 0;
+    },
+
+    /**
+     * notificationGate decides whether an alert's notifications are muted now: by an active silence matching its
+     * labels, or by a firing alert of the same service that an inhibition rule makes its source.
+     */
+    async notificationGate(req: { labels: Labels; service: string; fingerprint: string }): Promise<MuteDecision> {
+      const [silences, rules, active] = await Promise.all([listSilences(), inhibitRules(), redis.hgetall(redisKeys.activeAlerts(req.service))]);
+      const firing = Object.values(active)
+        .map((v) => JSON.parse(v) as ActiveAlert)
+        .filter((a) => a.status !== 'pending' && a.fingerprint !== req.fingerprint && a.labels)
+        .map((a) => a.labels!);
+      return notificationMute(req.labels, silences, firing, rules, Date.now());
+    },
+  };
+}

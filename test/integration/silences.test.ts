@@ -1,0 +1,114 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { connectTemporal } from '../../activities/clients';
+import type { AlertView } from '../../core/alert';
+import { startWorker, type WorkerHandle } from '../../workers/worker';
+import { breachDriver } from '../helpers/alerting';
+import { bearer, startTestApi, type TestApi } from '../helpers/api';
+import { FakeSlack } from '../helpers/fake-slack';
+import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
+
+quietTemporalLogs();
+
+const SILENCES = '/api/v1/admin/monitoring/silences';
+
+describe('silences and inhibition mute notifications, on the real Temporal and Redis', () => {
+  const taskQueue = uniqueName('silence');
+  const service = uniqueName('svc');
+  const critical = uniqueName('cpu_critical').replaceAll('-', '_');
+  const warning = uniqueName('cpu_warning').replaceAll('-', '_');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-silence-'));
+  const rule = (name: string, op: string, severity: string) =>
+    `    - name: ${name}\n      expression: 'cpu_usage_percent{service="${service}"} ${op}'\n      duration: 3s\n      severity: ${severity}\n      labels: {category: resource}\n`;
+  writeFileSync(path.join(dir, 'rules.yaml'), `test_rules:\n  cpu:\n${rule(critical, '> 90', 'critical')}${rule(warning, '> 80', 'warning')}`);
+  writeFileSync(path.join(dir, 'escalation.yaml'), 'default_policy: p\npolicies:\n  - name: p\n    steps:\n      - wait: 1h\n        targets: [{slack: "#ml-alerts"}]\n');
+  const slack = new FakeSlack();
+  let worker: WorkerHandle;
+  let api: TestApi;
+  let temporal: Client;
+  let driver: ReturnType<typeof breachDriver>;
+
+  beforeAll(async () => {
+    await slack.start();
+    const overrides = {
+      MONITORING_RULES_PATH: path.join(dir, 'rules.yaml'),
+      ALERT_ESCALATION_FILE: path.join(dir, 'escalation.yaml'),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_API_URL: slack.url,
+    };
+    const config = testConfig(overrides);
+    worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
+    temporal = (await connectTemporal(config)).client;
+    api = await startTestApi(overrides, undefined, temporal);
+    driver = breachDriver({ api, temporal, taskQueue, service, metric: 'cpu_usage_percent' });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await temporal?.connection.close();
+    await slack.stop();
+  });
+
+  const messagesOf = (alertId: string) => slack.messages.filter((m) => m.metadata?.event_payload.alert_id === alertId);
+  const silence = (payload: object, role: 'admin' | 'viewer' | 'service' = 'admin') => api.app.inject({ method: 'POST', url: SILENCES, headers: bearer(role), payload });
+
+  it('validates silences, naming the field, and lets only admins manage them', async () => {
+    expect((await silence({ matchers: [{ name: 'service', value: service }], duration: '1h', comment: 'x' }, 'viewer')).statusCode).toBe(403);
+    const badRegex = await silence({ matchers: [{ name: 'service', value: '(', isRegex: true }], duration: '1h', comment: 'x' });
+    expect(badRegex.statusCode).toBe(400);
+    expect(badRegex.json()).toMatchObject({ field: 'body.matchers[0].value', message: expect.stringContaining('invalid regular expression') });
+    const noEnd = await silence({ matchers: [{ name: 'service', value: service }], comment: 'x' });
+    expect(noEnd.json()).toMatchObject({ field: 'body.endsAt' });
+    const past = await silence({ matchers: [{ name: 'service', value: service }], endsAt: '2020-01-01T00:00:00Z', comment: 'x' });
+    expect(past.statusCode).toBe(400);
+    const badTarget = await silence({ matchers: [{ name: 'service', value: service }], duration: '1h', comment: 'x', remind: [{ pager: 'x' }] });
+    expect(badTarget.json()).toMatchObject({ field: 'body.remind[0].pager' });
+  });
+
+  it('holds a silenced alert’s page until the silence ends, reminds before the end, and expires by itself', async () => {
+    const instance = `${service}-silenced`;
+    const created = await silence({ matchers: [{ name: 'instance', value: instance }], duration: '10s', comment: 'maintenance of the node', remind: [{ slack: '#ml-alerts' }] });
+    expect(created.statusCode).toBe(201);
+    const { id, workflow_id } = created.json();
+    expect((await api.app.inject({ url: SILENCES, headers: bearer('admin') })).json().silences).toContainEqual(expect.objectContaining({ id, status: 'active', createdBy: 'admin' }));
+
+    await driver.breach(instance, 95);
+    const view = await driver.firing(critical, instance, { category: 'resource' });
+    await eventually(async () => expect((await driver.handleOf(critical, instance, { category: 'resource' }).query<AlertView>('state')).escalation?.mutedBy).toContain(id));
+    expect(messagesOf(view.alertId)).toHaveLength(0);
+    // The reminder (2.5 s before the end), then the expiry, then the held page.
+    await eventually(async () => expect(slack.messages.some((m) => m.text.includes(`Silence ${id}`) && m.text.includes('expires at'))).toBe(true), 15_000);
+    expect(await temporal.workflow.getHandle(workflow_id).result()).toEqual({ ended: 'expired', reminded: true });
+    await eventually(async () => expect(messagesOf(view.alertId)).toHaveLength(1), 20_000);
+    expect((await api.app.inject({ url: SILENCES, headers: bearer('admin') })).json().silences.map((s: { id: string }) => s.id)).not.toContain(id);
+    await driver.push(instance, 10);
+    await driver.evaluate();
+  });
+
+  it('expires a silence by hand (DELETE) at once', async () => {
+    const created = (await silence({ matchers: [{ name: 'service', value: service }], duration: '1h', comment: 'x' })).json();
+    expect((await api.app.inject({ method: 'DELETE', url: `${SILENCES}/${created.id}`, headers: bearer('admin') })).statusCode).toBe(204);
+    expect(await temporal.workflow.getHandle(created.workflow_id).result()).toEqual({ ended: 'expired-by-hand', reminded: false });
+    expect((await api.app.inject({ method: 'DELETE', url: `${SILENCES}/${created.id}`, headers: bearer('admin') })).statusCode).toBe(404);
+  });
+
+  it('inhibits the warning of an instance while its critical fires (config/inhibit.yaml)', async () => {
+    const instance = `${service}-hot`;
+    await driver.breach(instance, 95);
+    const criticalView = await driver.firing(critical, instance, { category: 'resource' });
+    const warningView = await driver.firing(warning, instance, { category: 'resource' });
+    await eventually(async () => expect(messagesOf(criticalView.alertId)).toHaveLength(1));
+    const mutedBy = await eventually(async () => {
+      const state = await driver.handleOf(warning, instance, { category: 'resource' }).query<AlertView>('state');
+      expect(state.escalation?.mutedBy).toBeDefined();
+      return state.escalation!.mutedBy!;
+    });
+    expect(mutedBy).toContain(`inhibited by a firing ${critical}`);
+    expect(messagesOf(warningView.alertId)).toHaveLength(0);
+    await driver.push(instance, 10);
+    await driver.evaluate();
+  });
+});

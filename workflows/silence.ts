@@ -1,0 +1,48 @@
+/**
+ * silenceWorkflow (`silence/<id>`) is one silence's life: it is stored, reminds its owners shortly before it
+ * expires, and removes itself at its end — or at once when someone expires it by hand (the `expire` signal).
+ * A Temporal timer rather than a TTL, so the reminder and the expiry survive restarts and show in the Temporal UI.
+ */
+import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { EscalationTarget } from '../core/escalation';
+import type { Silence } from '../core/silences';
+
+const { saveSilence, expireSilence, sendSilenceReminder } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/** SilenceInput is the silence, how long before its end to remind, and whom (default: the default policy's first step). */
+export interface SilenceInput {
+  silence: Silence;
+  reminderLeadMs: number;
+  remind?: EscalationTarget[];
+}
+
+/** SilenceOutcome says how the silence ended and whether the reminder went out. */
+export interface SilenceOutcome {
+  ended: 'expired' | 'expired-by-hand';
+  reminded: boolean;
+}
+
+/** expireSignal ends a silence now. */
+export const expireSignal = defineSignal<[{ by: string }]>('expire');
+
+export async function silenceWorkflow(input: SilenceInput): Promise<SilenceOutcome> {
+  let expiredBy: string | undefined;
+  setHandler(expireSignal, ({ by }) => {
+    expiredBy ??= by;
+  });
+  const { silence } = input;
+  await saveSilence(silence);
+  let reminded = false;
+  const remindAtMs = silence.endsAtMs - input.reminderLeadMs;
+  if (remindAtMs > Date.now() && !(await condition(() => expiredBy !== undefined, remindAtMs - Date.now()))) {
+    await sendSilenceReminder({ silence, ...(input.remind ? { targets: input.remind } : {}) });
+    reminded = true;
+  }
+  if (expiredBy === undefined && silence.endsAtMs > Date.now()) await condition(() => expiredBy !== undefined, silence.endsAtMs - Date.now());
+  await expireSilence(silence.id);
+  return { ended: expiredBy === undefined ? 'expired' : 'expired-by-hand', reminded };
+}

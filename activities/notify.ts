@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { WebClient } from '@slack/web-api';
 import type Redis from 'ioredis';
@@ -7,13 +6,13 @@ import nodemailer from 'nodemailer';
 import type { AlertInput } from '../core/alert';
 import type { Config } from '../core/config';
 import type { FiringMemory } from '../core/dedup';
-import { parseEscalationConfig, policyNameOf, type Delivery, type EscalationSnapshot, type EscalationTarget, type PlannedNotification, type SentNotification } from '../core/escalation';
+import { policyNameOf, type Delivery, type EscalationSnapshot, type EscalationTarget, type PlannedNotification, type SentNotification } from '../core/escalation';
 
 export type { Delivery, EscalationSnapshot } from '../core/escalation';
 import { alertNotification, emailMessage, slackMessage, type NotificationState } from '../core/notification';
 import { describeMatchers, type Silence } from '../core/silences';
 import { linkSecret, signLink } from './ack-links';
-import { fromRoot } from './paths';
+import { createPolicyStore } from './policies';
 
 /** NotifyDeps are what the notification activities need. */
 export interface NotifyDeps {
@@ -71,6 +70,7 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
     : undefined;
   const mailer = config.smtpUrl ? nodemailer.createTransport(config.smtpUrl) : undefined;
   const secret = linkSecret(config);
+  const policies = createPolicyStore({ config, redis });
   const workflowUrl = (workflowId: string) =>
     `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   const notificationOf = (req: Pick<NotificationRequest, 'alert' | 'alertId' | 'workflowId' | 'value' | 'firedAtMs' | 'policy'> & { step: Pick<PlannedNotification, 'level' | 'round'> }) =>
@@ -156,10 +156,9 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
   }
 
   return {
-    /** escalationSnapshot reads the escalation policy file and returns the policy of a rule, taken as the alert fires. */
+    /** escalationSnapshot returns the escalation policy of a rule (file and API edits), taken as the alert fires. */
     async escalationSnapshot(rule: AlertInput['rule']): Promise<EscalationSnapshot> {
-      const file = fromRoot(config.escalationPath);
-      const escalation = parseEscalationConfig(await readFile(file, 'utf8'), config.escalationPath);
+      const escalation = await policies.escalation();
       const name = policyNameOf(rule, escalation);
       const policy = escalation.policies.find((p) => p.name === name) ?? escalation.policies.find((p) => p.name === escalation.defaultPolicy)!;
       return {
@@ -213,7 +212,7 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
     async sendSilenceReminder(req: { silence: Silence; targets?: EscalationTarget[] }): Promise<number> {
       let targets = req.targets;
       if (!targets?.length) {
-        const escalation = parseEscalationConfig(await readFile(fromRoot(config.escalationPath), 'utf8'), config.escalationPath);
+        const escalation = await policies.escalation();
         targets = escalation.policies.find((p) => p.name === escalation.defaultPolicy)!.steps[0]!.targets;
       }
       const { silence } = req;

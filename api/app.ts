@@ -23,6 +23,7 @@ import { alertActionRoutes } from './routes/alert-actions';
 import { eventsRoutes } from './routes/events';
 import { integrationRoutes } from './routes/integrations';
 import { metricsRoutes } from './routes/metrics';
+import { policyRoutes } from './routes/policies';
 import { selfMetricsRoutes } from './routes/self-metrics';
 import { silenceRoutes } from './routes/silences';
 import { serviceRoutes } from './routes/services';
@@ -177,5 +178,6 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(alertActionRoutes(deps));
   await app.register(integrationRoutes(deps));
   await app.register(silenceRoutes(deps));
+  await app.register(policyRoutes(deps));
   return app;
 }

@@ -111,4 +111,31 @@ describe('silences and inhibition mute notifications, on the real Temporal and R
     await driver.push(instance, 10);
     await driver.evaluate();
   });
+
+  it('lists and edits escalation policies through the admin API (versioned); the next alert uses the edit', async () => {
+    const url = '/api/v1/admin/monitoring/escalation-policies';
+    const put = (body: object, headers: Record<string, string> = {}, role: 'admin' | 'viewer' = 'admin') =>
+      api.app.inject({ method: 'PUT', url: `${url}/p`, headers: { ...bearer(role), ...headers }, payload: body });
+    expect((await api.app.inject({ url, headers: bearer('admin') })).json().policies).toEqual([expect.objectContaining({ name: 'p', source: 'file', version: 0, default: true })]);
+    expect((await put({ steps: [{ wait: '1h', targets: [{ slack: '#trading-desk' }] }] }, {}, 'viewer')).statusCode).toBe(403);
+    const invalid = await put({ steps: [{ wait: 'later', targets: [{ slack: '#trading-desk' }] }] });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().field).toBe('body.steps[0].wait');
+    const edited = await put({ description: 'desk first', steps: [{ wait: '1h', targets: [{ slack: '#trading-desk' }] }] }, { 'if-match': '0' });
+    expect(edited.statusCode).toBe(200);
+    expect(edited.json()).toMatchObject({ name: 'p', source: 'api', version: 1, updatedBy: 'admin', steps: [{ waitMs: 3_600_000, targets: [{ channel: 'slack', to: '#trading-desk' }] }] });
+    expect((await put({ steps: [{ wait: '1h', targets: [{ slack: '#ml-alerts' }] }] }, { 'if-match': '0' })).statusCode).toBe(409);
+
+    const instance = `${service}-desk`;
+    await driver.breach(instance, 85);
+    const view = await driver.firing(warning, instance, { category: 'resource' });
+    await eventually(async () => expect(messagesOf(view.alertId).map((m) => m.channel)).toEqual([FakeSlack.channelId('#trading-desk')]));
+    expect((await driver.handleOf(warning, instance, { category: 'resource' }).query<AlertView>('state')).escalation?.policy).toBe('p');
+
+    expect((await api.app.inject({ method: 'DELETE', url: `${url}/p`, headers: bearer('admin') })).statusCode).toBe(204);
+    expect((await api.app.inject({ method: 'DELETE', url: `${url}/p`, headers: bearer('admin') })).statusCode).toBe(404);
+    expect((await api.app.inject({ url, headers: bearer('admin') })).json().policies[0]).toMatchObject({ source: 'file', version: 0 });
+    await driver.push(instance, 10);
+    await driver.evaluate();
+  });
 });

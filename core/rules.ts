@@ -38,10 +38,20 @@ export interface Rule {
   expression: string;
   condition: ThresholdCondition;
   durationMs: number;
+  /** Prometheus' keep_firing_for: a firing alert resolves only once its condition has stayed clear this long. */
+  keepFiringForMs?: number;
+  /**
+   * What a firing alert does when its series stops being reported: `resolve` (after 4 evaluation intervals, the
+   * default) or `keep` (stay as it is until data shows it clear, or someone resolves it).
+   */
+  noData?: NoDataPolicy;
   severity: Severity;
   labels: Labels;
   annotations: Labels;
 }
+
+/** NoDataPolicy is a rule's answer to a series that stops reporting. */
+export type NoDataPolicy = 'resolve' | 'keep';
 
 /** RuleGroup is a set of rules evaluated together at one interval. */
 export interface RuleGroup {
@@ -193,11 +203,32 @@ function parseRule(raw: unknown, group: string, field: string): Rule {
       throw new RuleError(`${field}.${forKey}`, (err as Error).message);
     }
   }
+  let keepFiringForMs = 0;
+  if (raw.keep_firing_for !== undefined) {
+    try {
+      keepFiringForMs = parseDuration(String(raw.keep_firing_for));
+    } catch (err) {
+      throw new RuleError(`${field}.keep_firing_for`, (err as Error).message);
+    }
+  }
+  const noData = raw.no_data ?? 'resolve';
+  if (noData !== 'resolve' && noData !== 'keep') throw new RuleError(`${field}.no_data`, 'expected resolve or keep');
   const labels = stringMap(raw.labels, `${field}.labels`);
   const severity = (raw.severity ?? labels.severity ?? 'warning') as Severity;
   if (!SEVERITIES.includes(severity)) throw new RuleError(`${field}.severity`, `expected one of ${SEVERITIES.join(', ')}`);
   delete labels.severity;
-  return { name, group, expression, condition, durationMs, severity, labels, annotations: stringMap(raw.annotations, `${field}.annotations`) };
+  return {
+    name,
+    group,
+    expression,
+    condition,
+    durationMs,
+    ...(keepFiringForMs ? { keepFiringForMs } : {}),
+    ...(noData !== 'resolve' ? { noData } : {}),
+    severity,
+    labels,
+    annotations: stringMap(raw.annotations, `${field}.annotations`),
+  };
 }
 
 /** parseRuleDocument reads one rule file's text (seed YAML or Prometheus rule file) into groups. */

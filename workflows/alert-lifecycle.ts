@@ -89,7 +89,12 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     acknowledgedAtMs: carried?.acknowledgedAtMs,
     acknowledgementRecorded: carried?.acknowledgedBy !== undefined,
     resolution: undefined as AlertAction | undefined,
+    /** Since when the condition has been seen clear (keep_firing_for), while it stays clear. */
+    clearedSinceMs: undefined as number | undefined,
   };
+  const keepFiringForMs = input.rule.keepFiringForMs ?? 0;
+  /** holding says a fired alert whose condition cleared still fires: keep_firing_for has not passed. */
+  const holding = (now: number) => firedAtMs !== undefined && keepFiringForMs > 0 && state.clearedSinceMs !== undefined && now - state.clearedSinceMs < keepFiringForMs;
   /** Escalation: the policy snapshot taken at fire time, the next step to run, and what was delivered. */
   const escalation = {
     snapshot: carried?.escalation?.snapshot as EscalationSnapshot | undefined,
@@ -133,6 +138,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   setHandler(observeSignal, (observation) => {
     state.observations++;
     state.breaching = observation.breaching;
+    if (observation.breaching) state.clearedSinceMs = undefined;
+    else state.clearedSinceMs ??= observation.atMs;
     state.value = observation.value;
     state.lastObservedMs = Math.max(state.lastObservedMs, observation.atMs);
   });
@@ -181,8 +188,10 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     const reason: AlertEndReason | undefined = state.resolution
       ? 'resolved-by-hand'
       : !state.breaching
-        ? 'condition-cleared'
-        : now - state.lastObservedMs >= input.staleAfterMs
+        ? holding(now)
+          ? undefined
+          : 'condition-cleared'
+        : now - state.lastObservedMs >= input.staleAfterMs && input.rule.noData !== 'keep'
           ? 'stale'
           : undefined;
     if (reason) return end(reason);
@@ -236,10 +245,11 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       });
     }
     const seen = { observations: state.observations, changes: state.changes };
-    const woke = await condition(
-      () => state.observations !== seen.observations || state.changes !== seen.changes,
-      Math.max(state.lastObservedMs + input.staleAfterMs - now, 1),
-    );
+    // Wake for the next message, or when the series goes stale, or when keep_firing_for runs out.
+    let wakeInMs = input.rule.noData === 'keep' ? Infinity : state.lastObservedMs + input.staleAfterMs - now;
+    if (holding(now)) wakeInMs = Math.min(wakeInMs, state.clearedSinceMs! + keepFiringForMs - now);
+    const changed = () => state.observations !== seen.observations || state.changes !== seen.changes;
+    const woke = wakeInMs === Infinity ? (await condition(changed), true) : await condition(changed, Math.max(wakeInMs, 1));
     if (woke && state.breaching && state.observations !== seen.observations) await publish(Date.now());
   }
 

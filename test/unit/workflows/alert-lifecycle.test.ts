@@ -183,6 +183,59 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
     }
   };
 
+  it('keeps a fired alert firing through a short clear with keep_firing_for, and resolves once it stays clear that long', async () => {
+    const [held] = parseRuleDocument(
+      'seed:\n  system_health:\n    - {name: held_cpu, expression: "cpu_usage_percent > 80", duration: 1m, keep_firing_for: 2m, severity: warning}\n',
+    ).flatMap((g) => g.rules);
+    const { outcome, history } = await runAlert(
+      async (observe, handle) => {
+        for (let i = 0; i < 3; i++) {
+          await env.sleep('30s');
+          await observe({ breaching: true, value: 90 });
+        }
+        // Clear for a minute, then breaching again: the same alert, never resolved.
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 50 });
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 50 });
+        expect(await handle.query('state')).toMatchObject({ phase: 'firing' });
+        await env.sleep('30s');
+        await observe({ breaching: true, value: 91 });
+        // Now clear for good: it resolves 2 minutes after the first clear evaluation.
+        for (let i = 0; i < 5; i++) {
+          await env.sleep('30s');
+          await observe({ breaching: false, value: 40 });
+        }
+      },
+      { rule: held! },
+    );
+    expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared' });
+    expect(history.map((r) => r.status)).toEqual(['firing', 'resolved']);
+    // Fired at 1 m; the last clear streak began at 3.5 m; resolved 2 m later, at 5.5 m (not at the 2 m clear).
+    expect(history[1]!.timestampMs - history[0]!.timestampMs).toBeGreaterThanOrEqual(270_000);
+    expect(history[1]!.timestampMs - history[0]!.timestampMs).toBeLessThan(300_000);
+  });
+
+  it('keeps a firing alert whose series stops reporting when its rule says no_data: keep', async () => {
+    const [kept] = parseRuleDocument(
+      'seed:\n  system_health:\n    - {name: kept_cpu, expression: "cpu_usage_percent > 80", duration: 1m, no_data: keep, severity: warning}\n',
+    ).flatMap((g) => g.rules);
+    const { outcome } = await runAlert(
+      async (observe, handle) => {
+        for (let i = 0; i < 3; i++) {
+          await env.sleep('30s');
+          await observe({ breaching: true, value: 90 });
+        }
+        // Ten minutes of silence: with the default (resolve) it would have ended as stale after 2.
+        await env.sleep('10m');
+        expect(await handle.query('state')).toMatchObject({ phase: 'firing' });
+        await observe({ breaching: false, value: 40 });
+      },
+      { rule: kept! },
+    );
+    expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared' });
+  });
+
   it('records who acknowledged, keeps it on the resolution, and refuses a second acknowledgement', async () => {
     const { outcome, history } = await runAlert(async (observe, handle, active) => {
       await expect(handle.executeUpdate('acknowledge', { args: [{ by: 'early' }] })).rejects.toMatchObject({ cause: { message: expect.stringContaining('alert is pending') } });

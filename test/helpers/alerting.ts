@@ -1,9 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { connectTemporal } from '../../activities/clients';
 import type { AlertView } from '../../core/alert';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import type { Labels } from '../../core/types';
-import { bearer, type TestApi } from './api';
-import { eventually, uniqueName } from './stack';
+import { startWorker } from '../../workers/worker';
+import { bearer, startTestApi, type TestApi } from './api';
+import { FakeSlack, type SlackStoredMessage } from './fake-slack';
+import { TestSmtp } from './smtp';
+import { eventually, testConfig, uniqueName, workflowBundle } from './stack';
 
 /**
  * breachDriver pushes samples of one series through the API and runs rule evaluations on a task queue, as the
@@ -43,4 +50,76 @@ export function breachDriver(opts: { api: TestApi; temporal: Client; taskQueue: 
       });
     },
   };
+}
+
+/** AlertingStackOptions: the rule and escalation files of the test, extra settings, and whether to run a worker in-process. */
+export interface AlertingStackOptions {
+  name: string;
+  service: string;
+  metric: string;
+  rulesYaml: string;
+  escalationYaml: string;
+  env?: Record<string, string>;
+  /** false: the test runs its own worker (a process it can kill). */
+  worker?: boolean;
+}
+
+/**
+ * startAlertingStack starts what an alerting test needs around the real Temporal, ClickHouse and Redis of the test
+ * setup: a wire-format fake Slack, a real SMTP server, the test's rule and escalation files, a worker on its own
+ * task queue, and the API; `env` is the settings a worker process would need.
+ */
+export async function startAlertingStack(opts: AlertingStackOptions) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `pm-${opts.name}-`));
+  writeFileSync(path.join(dir, 'rules.yaml'), opts.rulesYaml);
+  writeFileSync(path.join(dir, 'escalation.yaml'), opts.escalationYaml);
+  const slack = new FakeSlack();
+  const smtp = new TestSmtp();
+  await Promise.all([slack.start(), smtp.start()]);
+  const taskQueue = uniqueName(opts.name);
+  const env: Record<string, string> = {
+    MONITORING_RULES_PATH: path.join(dir, 'rules.yaml'),
+    ALERT_ESCALATION_FILE: path.join(dir, 'escalation.yaml'),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_API_URL: slack.url,
+    SMTP_URL: smtp.url,
+    ALERT_LINK_SECRET: `${opts.name}-link-secret`,
+    ...opts.env,
+  };
+  const config = testConfig(env);
+  const worker = opts.worker === false ? undefined : await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
+  const temporal = (await connectTemporal(config)).client;
+  const api = await startTestApi(env, undefined, temporal);
+  return {
+    slack,
+    smtp,
+    api,
+    temporal,
+    env,
+    taskQueue,
+    driver: breachDriver({ api, temporal, taskQueue, service: opts.service, metric: opts.metric }),
+    /** messagesOf lists the Slack messages of one alert occurrence. */
+    messagesOf: (alertId: string): SlackStoredMessage[] => slack.messages.filter((m) => m.metadata?.event_payload.alert_id === alertId),
+    /** mailsOf lists the e-mails of one alert occurrence. */
+    mailsOf: (alertId: string) => smtp.messages.filter((m) => m.headers.get('x-alert-id') === alertId),
+    async close(): Promise<void> {
+      await worker?.close();
+      await api.close();
+      await temporal.connection.close();
+      await Promise.all([slack.stop(), smtp.stop()]);
+    },
+  };
+}
+
+/** AlertingStack is a started alerting test stack. */
+export type AlertingStack = Awaited<ReturnType<typeof startAlertingStack>>;
+
+/** twoStepPolicy pages #ml-alerts and oncall@ at once, then #ml-alerts and lead@ `firstWait` later, as policy `name`. */
+export function twoStepPolicy(name: string, firstWait = '4s'): string {
+  return (
+    `default_policy: ${name}\npolicies:\n  - name: ${name}\n    steps:\n` +
+    `      - wait: ${firstWait}\n        targets: [{slack: "#ml-alerts"}, {email: oncall@example.com}]\n` +
+    '      - wait: 1h\n        targets: [{slack: "#ml-alerts"}, {email: lead@example.com}]\n'
+  );
 }

@@ -1,55 +1,30 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { connectTemporal } from '../../activities/clients';
 import type { AlertOutcome, AlertView } from '../../core/alert';
-import { startWorker, type WorkerHandle } from '../../workers/worker';
-import { breachDriver } from '../helpers/alerting';
-import { startTestApi, type TestApi } from '../helpers/api';
+import { startAlertingStack, type AlertingStack } from '../helpers/alerting';
 import { FakeSlack } from '../helpers/fake-slack';
-import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
+import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();
 
 describe('a flapping alert pages once: dedup window and flap damping, on the real Temporal, ClickHouse and Redis', () => {
-  const taskQueue = uniqueName('flap');
   const service = uniqueName('svc');
   const rule = uniqueName('flappy').replaceAll('-', '_');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-flap-'));
-  // `for: 0s`: every breaching evaluation after a clear is a raw fire.
-  writeFileSync(path.join(dir, 'rules.yaml'), `test_rules:\n  cpu:\n    - name: ${rule}\n      expression: 'cpu_usage_percent{service="${service}"} > 80'\n      duration: 0s\n      severity: critical\n`);
-  writeFileSync(path.join(dir, 'escalation.yaml'), 'default_policy: p\npolicies:\n  - name: p\n    steps:\n      - wait: 1h\n        targets: [{slack: "#ml-alerts"}]\n');
-  const slack = new FakeSlack();
-  let worker: WorkerHandle;
-  let api: TestApi;
-  let temporal: Client;
-  let driver: ReturnType<typeof breachDriver>;
+  let stack: AlertingStack;
 
   beforeAll(async () => {
-    await slack.start();
-    const overrides = {
-      MONITORING_RULES_PATH: path.join(dir, 'rules.yaml'),
-      ALERT_ESCALATION_FILE: path.join(dir, 'escalation.yaml'),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.url,
-      ALERT_DEDUPLICATION_WINDOW: '60s',
-    };
-    const config = testConfig(overrides);
-    worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
-    temporal = (await connectTemporal(config)).client;
-    api = await startTestApi(overrides, undefined, temporal);
-    driver = breachDriver({ api, temporal, taskQueue, service, metric: 'cpu_usage_percent' });
+    stack = await startAlertingStack({
+      name: 'flap',
+      service,
+      metric: 'cpu_usage_percent',
+      // `for: 0s`: every breaching evaluation after a clear is a raw fire.
+      rulesYaml: `test_rules:\n  cpu:\n    - name: ${rule}\n      expression: 'cpu_usage_percent{service="${service}"} > 80'\n      duration: 0s\n      severity: critical\n`,
+      escalationYaml: 'default_policy: p\npolicies:\n  - name: p\n    steps:\n      - wait: 1h\n        targets: [{slack: "#ml-alerts"}]\n',
+      env: { ALERT_DEDUPLICATION_WINDOW: '60s' },
+    });
   });
-  afterAll(async () => {
-    await worker?.close();
-    await api?.close();
-    await temporal?.connection.close();
-    await slack.stop();
-  });
+  afterAll(() => stack?.close());
 
   it('sends 1 notification for 20 flaps in 100 evaluations (a noisy replay), redrawing the same message on every re-fire', async () => {
+    const { driver, slack } = stack;
     const instance = `${service}-1`;
     const handle = () => driver.handleOf(rule, instance);
     const reasons: string[] = [];
@@ -68,7 +43,7 @@ describe('a flapping alert pages once: dedup window and flap damping, on the rea
       reasons.push(view.escalation!.reason!);
       await driver.push(instance, 10);
       await driver.evaluate();
-      const outcome = await handle().result() as AlertOutcome;
+      const outcome = (await handle().result()) as AlertOutcome;
       if (outcome.fired) fires++;
     }
     const posted = slack.messages.filter((m) => m.channel === FakeSlack.channelId('#ml-alerts') && JSON.stringify(m.blocks).includes(rule));

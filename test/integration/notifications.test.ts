@@ -1,19 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { signLink } from '../../activities/ack-links';
-import { connectTemporal } from '../../activities/clients';
-import type { DispatchSummary } from '../../activities/alerts';
-import { slackSignature } from '../../api/routes/integrations';
 import type { AlertView } from '../../core/alert';
+import { signLink } from '../../activities/ack-links';
+import { slackSignature } from '../../api/routes/integrations';
 import { sqlString } from '../../core/escape';
-import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
-import { startWorker, type WorkerHandle } from '../../workers/worker';
-import { bearer, startTestApi, type TestApi } from '../helpers/api';
+import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { FakeSlack, type SlackStoredMessage } from '../helpers/fake-slack';
-import { TestSmtp } from '../helpers/smtp';
-import { eventually, quietTemporalLogs, recordHistory, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
+import { eventually, quietTemporalLogs, recordHistory, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();
 
@@ -22,94 +13,48 @@ const LINK_SECRET = 'test-link-secret-0123456789';
 const CHANNEL = FakeSlack.channelId('#ml-alerts');
 
 describe('notifications: Slack and e-mail per escalation step, one-click acknowledge, on the real Temporal, ClickHouse, Redis and an SMTP server', () => {
-  const taskQueue = uniqueName('notify');
   const service = uniqueName('svc');
   const rule = uniqueName('error_rule').replaceAll('-', '_');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-notify-'));
-  writeFileSync(
-    path.join(dir, 'rules.yaml'),
-    `test_rules:\n  errors:\n    - name: ${rule}\n      expression: 'error_rate_percent{service="${service}"} > 3'\n      duration: 3s\n      severity: critical\n` +
-      `      annotations:\n        summary: Error rate exceeded critical threshold\n        description: Error rate has been above 3% for 3 seconds\n` +
-      `        suggested_actions: "Check model serving health; Review recent deployments"\n        runbook_url: https://docs.example.com/runbooks/errors\n`,
-  );
-  // Level 2 follows 4 s after level 1 unless someone acknowledges.
-  writeFileSync(
-    path.join(dir, 'escalation.yaml'),
-    'default_policy: test-oncall\npolicies:\n  - name: test-oncall\n    steps:\n' +
-      '      - wait: 4s\n        targets: [{slack: "#ml-alerts"}, {email: oncall@example.com}]\n' +
-      '      - wait: 1h\n        targets: [{slack: "#ml-alerts"}, {email: lead@example.com}]\n',
-  );
-  const slack = new FakeSlack();
-  const smtp = new TestSmtp();
-  let overrides: Record<string, string>;
-  let worker: WorkerHandle;
-  let api: TestApi;
-  let temporal: Client;
+  let stack: AlertingStack;
+  // Shorthands for the stack's parts, set once it runs.
+  let api: AlertingStack['api'];
+  let slack: AlertingStack['slack'];
 
   beforeAll(async () => {
-    await Promise.all([slack.start(), smtp.start()]);
-    overrides = {
-      MONITORING_RULES_PATH: path.join(dir, 'rules.yaml'),
-      ALERT_ESCALATION_FILE: path.join(dir, 'escalation.yaml'),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.url,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SMTP_URL: smtp.url,
-      ALERT_LINK_SECRET: LINK_SECRET,
-      PUBLIC_BASE_URL: 'http://monitoring.test',
-    };
-    const config = testConfig(overrides);
-    worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
-    temporal = (await connectTemporal(config)).client;
-    api = await startTestApi(overrides, undefined, temporal);
+    stack = await startAlertingStack({
+      name: 'notify',
+      service,
+      metric: 'error_rate_percent',
+      rulesYaml:
+        `test_rules:\n  errors:\n    - name: ${rule}\n      expression: 'error_rate_percent{service="${service}"} > 3'\n      duration: 3s\n      severity: critical\n` +
+        `      annotations:\n        summary: Error rate exceeded critical threshold\n        description: Error rate has been above 3% for 3 seconds\n` +
+        `        suggested_actions: "Check model serving health; Review recent deployments"\n        runbook_url: https://docs.example.com/runbooks/errors\n`,
+      // Level 2 follows 4 s after level 1 unless someone acknowledges.
+      escalationYaml: twoStepPolicy('test-oncall'),
+      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, ALERT_LINK_SECRET: LINK_SECRET, PUBLIC_BASE_URL: 'http://monitoring.test' },
+    });
+    ({ api, slack } = stack);
   });
-  afterAll(async () => {
-    await worker?.close();
-    await api?.close();
-    await temporal?.connection.close();
-    await Promise.all([slack.stop(), smtp.stop()]);
-  });
+  afterAll(() => stack?.close());
 
   // Each test watches its own instance: its own alert (fingerprint), so one test's resolution is not another's
   // re-fire inside the dedup window.
   let instance = `${service}-0`;
-  const push = async (value: number) => {
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/api/v1/internal/monitoring/metrics',
-      headers: bearer('service'),
-      payload: { application_metrics: { timestamp: new Date().toISOString(), service_name: service, instance_id: instance, metrics: { error_rate_percent: value } } },
-    });
-    expect(response.statusCode).toBe(202);
-  };
-  const evaluate = () =>
-    temporal.workflow.execute('evaluateRulesWorkflow', { taskQueue, workflowId: uniqueName('evaluate'), args: [{ evaluationIntervalMs: 30_000 }] }) as Promise<
-      DispatchSummary[]
-    >;
-  const workflowIdOf = () => alertWorkflowId(fingerprint(rule, { service, instance }));
-  const handle = () => temporal.workflow.getHandle(workflowIdOf());
+  const handle = () => stack.driver.handleOf(rule, instance);
   const state = () => handle().query<AlertView>('state');
+  /** fire breaches a fresh instance past the rule's 3 s and waits for its alert to fire. */
   const fire = async (value: number): Promise<AlertView> => {
     instance = `${service}-${value}`;
-    await push(value);
-    await evaluate();
-    await new Promise((resolve) => setTimeout(resolve, 3100));
-    await push(value);
-    await evaluate();
-    return eventually(async () => {
-      const view = await state();
-      expect(view.phase).toBe('firing');
-      return view;
-    });
+    await stack.driver.breach(instance, value);
+    return stack.driver.firing(rule, instance);
   };
   const clear = async () => {
-    await push(1);
-    await evaluate();
+    await stack.driver.push(instance, 1);
+    await stack.driver.evaluate();
     return handle().result();
   };
-  const messagesOf = (alertId: string): SlackStoredMessage[] => slack.messages.filter((m) => m.metadata?.event_payload.alert_id === alertId);
-  const mailsOf = (alertId: string) => smtp.messages.filter((m) => m.headers.get('x-alert-id') === alertId);
+  const messagesOf = (alertId: string): SlackStoredMessage[] => stack.messagesOf(alertId);
+  const mailsOf = (alertId: string) => stack.mailsOf(alertId);
   const blockText = (m: SlackStoredMessage) => JSON.stringify(m.blocks);
 
   /** clickSlack sends what Slack sends when someone clicks a button: a signed, form-encoded block_actions payload. */
@@ -143,7 +88,7 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     });
     const [message] = messagesOf(alertId);
     expect(message!.channel).toBe(CHANNEL);
-    for (const text of ['Error rate exceeded critical threshold', service, 'error_rate_percent', '*Current value*\\n5.2', '*Threshold*\\n3', 'test-oncall', alertId, 'Check model serving health', 'https://docs.example.com/runbooks/errors', encodeURIComponent(workflowIdOf())]) {
+    for (const text of ['Error rate exceeded critical threshold', service, 'error_rate_percent', '*Current value*\\n5.2', '*Threshold*\\n3', 'test-oncall', alertId, 'Check model serving health', 'https://docs.example.com/runbooks/errors', encodeURIComponent(handle().workflowId)]) {
       expect(blockText(message!)).toContain(text);
     }
     expect(blockText(message!)).toContain('"action_id":"alert_acknowledge"');

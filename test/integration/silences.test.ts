@@ -1,58 +1,39 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { connectTemporal } from '../../activities/clients';
 import type { AlertView } from '../../core/alert';
-import { startWorker, type WorkerHandle } from '../../workers/worker';
-import { breachDriver } from '../helpers/alerting';
-import { bearer, startTestApi, type TestApi } from '../helpers/api';
+import { startAlertingStack, type AlertingStack } from '../helpers/alerting';
+import { bearer } from '../helpers/api';
 import { FakeSlack } from '../helpers/fake-slack';
-import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
+import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();
 
 const SILENCES = '/api/v1/admin/monitoring/silences';
 
 describe('silences and inhibition mute notifications, on the real Temporal and Redis', () => {
-  const taskQueue = uniqueName('silence');
   const service = uniqueName('svc');
   const critical = uniqueName('cpu_critical').replaceAll('-', '_');
   const warning = uniqueName('cpu_warning').replaceAll('-', '_');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-silence-'));
   const rule = (name: string, op: string, severity: string) =>
     `    - name: ${name}\n      expression: 'cpu_usage_percent{service="${service}"} ${op}'\n      duration: 3s\n      severity: ${severity}\n      labels: {category: resource}\n`;
-  writeFileSync(path.join(dir, 'rules.yaml'), `test_rules:\n  cpu:\n${rule(critical, '> 90', 'critical')}${rule(warning, '> 80', 'warning')}`);
-  writeFileSync(path.join(dir, 'escalation.yaml'), 'default_policy: p\npolicies:\n  - name: p\n    steps:\n      - wait: 1h\n        targets: [{slack: "#ml-alerts"}]\n');
-  const slack = new FakeSlack();
-  let worker: WorkerHandle;
-  let api: TestApi;
-  let temporal: Client;
-  let driver: ReturnType<typeof breachDriver>;
+  let stack: AlertingStack;
+  // Shorthands for the stack's parts, set once it runs.
+  let api: AlertingStack['api'];
+  let temporal: AlertingStack['temporal'];
+  let driver: AlertingStack['driver'];
+  let slack: AlertingStack['slack'];
 
   beforeAll(async () => {
-    await slack.start();
-    const overrides = {
-      MONITORING_RULES_PATH: path.join(dir, 'rules.yaml'),
-      ALERT_ESCALATION_FILE: path.join(dir, 'escalation.yaml'),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.url,
-    };
-    const config = testConfig(overrides);
-    worker = await startWorker(config, { workflowBundle: workflowBundle(), registerSchedules: false });
-    temporal = (await connectTemporal(config)).client;
-    api = await startTestApi(overrides, undefined, temporal);
-    driver = breachDriver({ api, temporal, taskQueue, service, metric: 'cpu_usage_percent' });
+    stack = await startAlertingStack({
+      name: 'silence',
+      service,
+      metric: 'cpu_usage_percent',
+      rulesYaml: `test_rules:\n  cpu:\n${rule(critical, '> 90', 'critical')}${rule(warning, '> 80', 'warning')}`,
+      escalationYaml: 'default_policy: p\npolicies:\n  - name: p\n    steps:\n      - wait: 1h\n        targets: [{slack: "#ml-alerts"}]\n',
+    });
+    ({ api, temporal, driver, slack } = stack);
   });
-  afterAll(async () => {
-    await worker?.close();
-    await api?.close();
-    await temporal?.connection.close();
-    await slack.stop();
-  });
+  afterAll(() => stack?.close());
 
-  const messagesOf = (alertId: string) => slack.messages.filter((m) => m.metadata?.event_payload.alert_id === alertId);
+  const messagesOf = (alertId: string) => stack.messagesOf(alertId);
   const silence = (payload: object, role: 'admin' | 'viewer' | 'service' = 'admin') => api.app.inject({ method: 'POST', url: SILENCES, headers: bearer(role), payload });
 
   it('validates silences, naming the field, and lets only admins manage them', async () => {

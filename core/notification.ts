@@ -13,6 +13,8 @@ export interface AlertNotification {
   timestamp: string;
   severity: string;
   service: string;
+  /** The instance of the series (beyond the seed's shape: several instances of a service alert separately). */
+  instance: string;
   metric: string;
   current_value: number;
   threshold: number;
@@ -57,6 +59,7 @@ export function alertNotification(
     timestamp: new Date(details.firedAtMs).toISOString(),
     severity: rule.severity,
     service: input.service,
+    instance: input.instance,
     metric: condition.metric,
     current_value: details.value,
     threshold: condition.threshold,
@@ -101,7 +104,7 @@ export function slackMessage(n: AlertNotification, state: NotificationState): Sl
     {
       type: 'section',
       fields: [
-        { type: 'mrkdwn', text: `*Service*\n${mrkdwn(n.service)}` },
+        { type: 'mrkdwn', text: `*Service*\n${mrkdwn(n.service)}${n.instance ? ` / ${mrkdwn(n.instance)}` : ''}` },
         { type: 'mrkdwn', text: `*Metric*\n${mrkdwn(n.metric)}` },
         { type: 'mrkdwn', text: `*Current value*\n${n.current_value}` },
         { type: 'mrkdwn', text: `*Threshold*\n${n.threshold}` },
@@ -154,7 +157,7 @@ function html(text: string): string {
 export function emailMessage(n: AlertNotification, links: { acknowledge: string; resolve: string }): EmailMessage {
   const subject = `[${n.severity.toUpperCase()}] ${n.message} — ${n.service}${n.level > 1 || n.round > 0 ? ` (escalation level ${n.level})` : ''}`;
   const facts: Array<[string, string]> = [
-    ['Service', n.service],
+    ['Service', n.instance ? `${n.service} / ${n.instance}` : n.service],
     ['Metric', n.metric],
     ['Current value', String(n.current_value)],
     ['Threshold', String(n.threshold)],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm start: installs what is missing, starts ClickHouse, Redis and Temporal (with its Web UI), builds the code,
-# then starts the API, the Temporal worker and (unless DEMO=0) the demo load, each in the background with logs
+# then starts the API, the Temporal worker, local notification sinks (when no Slack/SMTP is configured) and
+# (unless DEMO=0) the demo load, each in the background with logs
 # and pid files under .local/. Idempotent: what already runs is left alone. `npm stop` stops all of it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -22,6 +23,16 @@ start_app() {
   log "$1 started (pid $(cat "$LOCAL/pids/$1.pid"), log $LOCAL/logs/$1.log)"
 }
 
+# Without a real Slack or SMTP, notifications go to local sinks that print them (with working ack links).
+if [ -z "${SLACK_BOT_TOKEN:-}" ] || [ -z "${SMTP_URL:-}" ]; then
+  start_app sinks scripts/local-sinks.js
+  if [ -z "${SLACK_BOT_TOKEN:-}" ]; then
+    export SLACK_BOT_TOKEN=xoxb-local SLACK_API_URL="http://127.0.0.1:${LOCAL_SLACK_PORT:-8234}/api/"
+  fi
+  export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:${LOCAL_SMTP_PORT:-2525}}"
+  LOCAL_SINKS=1
+fi
+
 start_app api api/server.js
 for ((i = 0; i < 300; i++)); do
   curl -fsS "http://$API_HOST:$API_PORT/healthz" >/dev/null 2>&1 && break
@@ -34,7 +45,7 @@ start_app scraper workers/scraper.js
 if [ "${DEMO:-1}" != "0" ]; then start_app demo scripts/demo-load.js; else stop_daemon demo; fi
 
 sleep 1
-for name in worker scraper demo; do
+for name in worker scraper demo sinks; do
   [ -f "$LOCAL/pids/$name.pid" ] && ! pid_alive "$LOCAL/pids/$name.pid" && die "$name exited; see $LOCAL/logs/$name.log"
 done
 
@@ -48,6 +59,7 @@ performance-monitoring is up ($(($(date +%s) - t0)) s)
   Redis            ${REDIS_URL:-redis://127.0.0.1:6379}
   Credentials      ${MONITORING_API_KEYS_FILE:-$LOCAL/credentials.json}   (Bearer tokens: admin, service, viewer)
   Logs             $LOCAL/logs/
+  Notifications    $([ -n "${LOCAL_SINKS:-}" ] && echo "local sinks (no SLACK_BOT_TOKEN / SMTP_URL): Slack messages and e-mails with their ack links in $LOCAL/logs/sinks.log" || echo "Slack and SMTP as configured")
   Demo load        $([ "${DEMO:-1}" != "0" ] && echo "on (DEMO=0 to turn off); first incident in ~45 s, critical_cpu_usage fires ~1 min later" || echo off)
 
 Try:  curl -H "Authorization: Bearer \$(node -p "require('$LOCAL/credentials.json').keys.find(k=>k.role==='service').token")" \\

@@ -5,5 +5,6 @@ stop_daemon demo
 stop_daemon scraper
 stop_daemon worker
 stop_daemon api
+stop_daemon sinks
 bash "$ROOT/scripts/services.sh" stop
 log "stopped"

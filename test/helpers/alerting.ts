@@ -8,8 +8,8 @@ import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import type { Labels } from '../../core/types';
 import { startWorker } from '../../workers/worker';
 import { bearer, startTestApi, type TestApi } from './api';
-import { FakeSlack, type SlackStoredMessage } from './fake-slack';
-import { TestSmtp } from './smtp';
+import { FakeSlack, type SlackStoredMessage } from '../../scripts/local-slack';
+import { TestSmtp } from '../../scripts/local-smtp';
 import { eventually, testConfig, uniqueName, workflowBundle } from './stack';
 
 /**

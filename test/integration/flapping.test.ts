@@ -1,6 +1,6 @@
 import type { AlertOutcome, AlertView } from '../../core/alert';
 import { startAlertingStack, type AlertingStack } from '../helpers/alerting';
-import { FakeSlack } from '../helpers/fake-slack';
+import { FakeSlack } from '../../scripts/local-slack';
 import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();

@@ -3,7 +3,7 @@ import { signLink } from '../../activities/ack-links';
 import { slackSignature } from '../../api/routes/integrations';
 import { sqlString } from '../../core/escape';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
-import { FakeSlack, type SlackStoredMessage } from '../helpers/fake-slack';
+import { FakeSlack, type SlackStoredMessage } from '../../scripts/local-slack';
 import { eventually, quietTemporalLogs, recordHistory, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();

@@ -1,7 +1,7 @@
 import type { AlertView } from '../../core/alert';
 import { startAlertingStack, type AlertingStack } from '../helpers/alerting';
 import { bearer } from '../helpers/api';
-import { FakeSlack } from '../helpers/fake-slack';
+import { FakeSlack } from '../../scripts/local-slack';
 import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();

@@ -20,7 +20,7 @@ export interface SlackStoredMessage {
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
 
 /**
- * FakeSlack is a local HTTP server speaking Slack's Web API wire format (form-encoded requests with JSON-encoded
+ * FakeSlack is a local Slack-compatible endpoint (SLACK_API_URL): an HTTP server speaking Slack's Web API wire format (form-encoded requests with JSON-encoded
  * blocks and metadata, Bearer token, `{ok, …}` JSON answers) for the methods the module uses — chat.postMessage,
  * chat.update, conversations.history, conversations.list — plus `response_url` endpoints. It keeps channels and
  * messages like Slack does (a channel name resolves to its id; history takes ids only) and records every call.
@@ -63,16 +63,22 @@ export class FakeSlack {
     return new Promise((resolve) => this.waiters.push({ method, resolve }));
   }
 
-  async start(): Promise<void> {
+  /** onMessage is called with each message posted or edited (the local sinks of `npm start` print them). */
+  onMessage: ((message: SlackStoredMessage, edited: boolean) => void) | undefined;
+
+  async start(port = 0): Promise<void> {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => this.handle(req, res, Buffer.concat(chunks).toString('utf8')));
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}/api/`;
-    this.responseUrl = `http://127.0.0.1:${port}/response/1`;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', resolve);
+    });
+    const bound = (this.server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${bound}/api/`;
+    this.responseUrl = `http://127.0.0.1:${bound}/response/1`;
   }
 
   async stop(): Promise<void> {
@@ -124,6 +130,7 @@ export class FakeSlack {
           ...(args.metadata ? { metadata: args.metadata as SlackStoredMessage['metadata'] } : {}),
         };
         this.messages.push(message);
+        this.onMessage?.(message, false);
         return answer({ ok: true, channel, ts: message.ts, message: { type: 'message', text: message.text, ts: message.ts } });
       }
       case 'chat.update': {
@@ -131,6 +138,7 @@ export class FakeSlack {
         if (!message) return answer({ ok: false, error: 'message_not_found' });
         message.text = String(args.text ?? message.text);
         if (args.blocks) message.blocks = args.blocks as unknown[];
+        this.onMessage?.(message, true);
         return answer({ ok: true, channel: message.channel, ts: message.ts, text: message.text });
       }
       case 'conversations.history': {

@@ -2,9 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-/** TestSmtp is a real SMTP server (the smtp-server package) on a free port, keeping every message parsed by mailparser. */
+/** TestSmtp is a local SMTP server for tests and `npm start`: a real SMTP server (the smtp-server package) on a free port, keeping every message parsed by mailparser. */
 export class TestSmtp {
   readonly messages: ParsedMail[] = [];
+  /** onMessage is called with each message received (the local sinks of `npm start` print them). */
+  onMessage: ((mail: ParsedMail) => void) | undefined;
   private server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -13,6 +15,7 @@ export class TestSmtp {
       simpleParser(stream)
         .then((mail) => {
           this.messages.push(mail);
+          this.onMessage?.(mail);
           callback();
         })
         .catch((err: Error) => callback(err));
@@ -20,8 +23,11 @@ export class TestSmtp {
   });
   url = '';
 
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  async start(port = 0): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', resolve);
+    });
     this.url = `smtp://127.0.0.1:${(this.server.server.address() as AddressInfo).port}`;
   }
 

@@ -61,6 +61,9 @@ const {
 /** MUTE_RECHECK_MS is how often a muted alert asks again whether it may notify (an inhibiting alert may end). */
 const MUTE_RECHECK_MS = 60_000;
 
+/** ESCALATION_SETTLE_MS bounds how long an ending alert waits for its escalation's step in flight. */
+const ESCALATION_SETTLE_MS = 120_000;
+
 /** ESCALATION_PATCH marks the workflow code that notifies and escalates (Temporal versioning). */
 const ESCALATION_PATCH = 'escalation-v1';
 
@@ -175,11 +178,11 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     return setActiveAlert(activeAlertView(input, workflowId, status, state.value, now, state.acknowledgedBy));
   };
 
-  let escalating: Promise<void> = Promise.resolve();
+  let escalationSettled = true;
   let escalationPaused = false;
   let redrawing: Promise<void> = Promise.resolve();
   // A continued alert picks its escalation up where the previous run left it.
-  if (escalation.snapshot && state.phase === 'firing') escalating = escalate();
+  if (escalation.snapshot && state.phase === 'firing') void escalate();
 
   await publish(Date.now());
 
@@ -203,7 +206,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       await publish(now);
       await recordAlertTransition(historyRow('firing', now, ''));
       // Alerts started before escalation existed replay without it (their histories have no such activities).
-      if (patched(ESCALATION_PATCH)) escalating = escalate();
+      if (patched(ESCALATION_PATCH)) void escalate();
       continue;
     }
     if (state.acknowledgedBy && !state.acknowledgementRecorded) {
@@ -219,7 +222,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       await condition(allHandlersFinished);
       // Let a step being delivered finish, so the next run knows what was sent.
       escalationPaused = true;
-      await escalating;
+      await escalationToSettle();
       const phase = state.phase;
       return continueAsNew<typeof alertLifecycleWorkflow>({
         ...input,
@@ -264,7 +267,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       await recordAlertTransition(historyRow('acknowledged', state.acknowledgedAtMs ?? now, ''));
     }
     // The escalation sees the alert ended; a step in flight finishes before the messages are redrawn as resolved.
-    await escalating;
+    await escalationToSettle();
     if (fired) {
       const notes =
         reason === 'resolved-by-hand'
@@ -282,7 +285,21 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
 
   /** escalate runs the escalation in the background; a failure there is logged, never the end of the alert. */
   function escalate(): Promise<void> {
-    return runEscalation().catch((err: unknown) => log.error('escalation failed', { alertId, error: String(err) }));
+    escalationSettled = false;
+    return runEscalation()
+      .catch((err: unknown) => log.error('escalation failed', { alertId, error: String(err) }))
+      .finally(() => {
+        escalationSettled = true;
+      });
+  }
+
+  /**
+   * escalationToSettle waits for a step in flight to finish — but not for ever: an escalation stuck retrying (a
+   * broken policy file, a channel down for good) must not keep the alert from ending. Its deliveries are bounded
+   * by ALERT_NOTIFICATION_TIMEOUT; the policy snapshot is retried for at most this long here.
+   */
+  async function escalationToSettle(): Promise<void> {
+    if (!escalationSettled) await condition(() => escalationSettled, ESCALATION_SETTLE_MS);
   }
 
   /**

@@ -40,7 +40,7 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
   async function runAlert(
     script: (signal: (o: Omit<Observation, 'atMs'>) => Promise<void>, handle: Handle, active: Map<string, ActiveAlert>) => Promise<void>,
     extra: Partial<AlertInput> = {},
-    options: { policy?: EscalationPolicy; failChannel?: 'slack' | 'email'; memory?: Map<string, FiringMemory>; mutedUntilMs?: number } = {},
+    options: { policy?: EscalationPolicy; failChannel?: 'slack' | 'email'; memory?: Map<string, FiringMemory>; mutedUntilMs?: number; snapshotFails?: boolean } = {},
   ) {
     const history: HistoryRow[] = [];
     const active = new Map<string, ActiveAlert>();
@@ -68,6 +68,7 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
           : { muted: false, reason: 'not silenced or inhibited' };
       },
       async escalationSnapshot() {
+        if (options.snapshotFails) throw new Error('config/escalation.yaml: policies[0].steps: expected at least one step');
         return { policy: options.policy ?? POLICY, dedup: { windowMs: 300_000, maxPerHour: 2 }, timeoutMs: 30_000, maxAttempts: 2 };
       },
       async recallFirings(fp) {
@@ -375,6 +376,24 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
         [1, 'slack'],
         [2, 'slack'],
       ]);
+    });
+
+    it('still resolves an alert whose escalation is stuck (its policy cannot be read), at the time it cleared', async () => {
+      let clearedAtMs = 0;
+      const { outcome, history, sent } = await runAlert(
+        async (observe) => {
+          await fireFor(observe);
+          await env.sleep('30s');
+          clearedAtMs = await env.currentTimeMs();
+          await observe({ breaching: false, value: 40 });
+        },
+        {},
+        { snapshotFails: true },
+      );
+      expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared' });
+      expect(sent).toHaveLength(0);
+      expect(history.map((r) => r.status)).toEqual(['firing', 'resolved']);
+      expect(history[1]!.timestampMs - clearedAtMs).toBeLessThan(1_000);
     });
 
     it('holds pages back while a silence lasts and sends them when it ends, if the alert still fires', async () => {

@@ -24,7 +24,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createClickHouseActivities({ clickhouse, database: config.clickhouse.database }),
     ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...createAlertDispatchActivities({ temporal, redis, taskQueue: config.temporal.taskQueue }),
-    ...createRuleActivities({ rulesPath: fromRoot(config.rulesPath) }),
+    ...createRuleActivities({ rulesPath: fromRoot(config.rulesPath), redis, taskQueue: config.temporal.taskQueue }),
     ...createNotifyActivities({ config, redis }),
     ...createSilenceActivities({ config, redis }),
   };

@@ -4,8 +4,8 @@ import type { Config } from '../core/config';
 import { parseEscalationConfig, type EscalationConfig, type EscalationPolicy } from '../core/escalation';
 import { fromRoot } from './paths';
 
-/** POLICIES_KEY is the Redis hash of policies edited through the admin API, by name. */
-const POLICIES_KEY = 'escalation:policies';
+/** policiesKey is the Redis hash of policies edited through the admin API, by name, per deployment (task queue). */
+const policiesKey = (config: Pick<Config, 'temporal'>) => `escalation:policies:${config.temporal.taskQueue}`;
 
 /** StoredPolicy is a policy as the admin API keeps it: the policy, its version and who changed it when. */
 export interface StoredPolicy {
@@ -30,6 +30,7 @@ export interface PolicyView extends EscalationPolicy {
  * same policies. An alert takes its snapshot when it fires.
  */
 export function createPolicyStore({ config, redis }: { config: Config; redis: Redis }) {
+  const POLICIES_KEY = policiesKey(config);
   async function fromFile(): Promise<EscalationConfig> {
     return parseEscalationConfig(await readFile(fromRoot(config.escalationPath), 'utf8'), config.escalationPath);
   }

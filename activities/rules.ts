@@ -1,6 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { mergeRuleGroups, parseRuleDocument, type RuleGroup } from '../core/rules';
+import type Redis from 'ioredis';
+import { mergeRuleGroups, overlayRules, parseRuleDocument, type RuleGroup } from '../core/rules';
+import { createRuleStore } from './rule-store';
 
 /** loadRuleFiles reads every .yml/.yaml rule file at a path (a file or a folder) into validated rule groups. */
 export async function loadRuleFiles(rulesPath: string): Promise<RuleGroup[]> {
@@ -15,12 +17,13 @@ export async function loadRuleFiles(rulesPath: string): Promise<RuleGroup[]> {
   return mergeRuleGroups(documents);
 }
 
-/** createRuleActivities builds the activity that loads the alert rules from config/. */
-export function createRuleActivities({ rulesPath }: { rulesPath: string }) {
+/** createRuleActivities builds the activity that loads the alert rules: the files, then the admin API's edits. */
+export function createRuleActivities({ rulesPath, redis, taskQueue }: { rulesPath: string; redis: Redis; taskQueue: string }) {
+  const store = createRuleStore(redis, taskQueue);
   return {
-    /** loadRuleGroups reads the rule files afresh, so an edited file applies at the next evaluation. */
+    /** loadRuleGroups reads the rule files and the API's rules afresh, so an edit applies at the next evaluation. */
     async loadRuleGroups(): Promise<RuleGroup[]> {
-      return loadRuleFiles(rulesPath);
+      return overlayRules(await loadRuleFiles(rulesPath), await store.rules());
     },
   };
 }

@@ -24,6 +24,7 @@ import { eventsRoutes } from './routes/events';
 import { integrationRoutes } from './routes/integrations';
 import { metricsRoutes } from './routes/metrics';
 import { policyRoutes } from './routes/policies';
+import { ruleRoutes } from './routes/rules';
 import { selfMetricsRoutes } from './routes/self-metrics';
 import { silenceRoutes } from './routes/silences';
 import { serviceRoutes } from './routes/services';
@@ -179,5 +180,6 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(integrationRoutes(deps));
   await app.register(silenceRoutes(deps));
   await app.register(policyRoutes(deps));
+  await app.register(ruleRoutes(deps));
   return app;
 }

@@ -183,7 +183,8 @@ function stringMap(value: unknown, field: string): Labels {
   return out;
 }
 
-function parseRule(raw: unknown, group: string, field: string): Rule {
+/** parseRule validates one rule object (seed or Prometheus keys) of a group; errors name `field`. */
+export function parseRule(raw: unknown, group: string, field: string): Rule {
   if (!isRecord(raw)) throw new RuleError(field, 'expected a rule object');
   const nameKey = raw.alert !== undefined ? 'alert' : 'name';
   const exprKey = raw.expr !== undefined ? 'expr' : 'expression';
@@ -278,4 +279,19 @@ export function mergeRuleGroups(documents: RuleGroup[][]): RuleGroup[] {
     }
   }
   return merged;
+}
+
+/**
+ * overlayRules applies rules edited through the admin API over the files' groups: an edited rule replaces the file
+ * rule of the same name (wherever it was) and joins its own group, which is created if no file has it.
+ */
+export function overlayRules(groups: RuleGroup[], edited: readonly Rule[]): RuleGroup[] {
+  const names = new Set(edited.map((r) => r.name));
+  const out = groups.map((g) => ({ ...g, rules: g.rules.filter((r) => !names.has(r.name)) }));
+  for (const rule of edited) {
+    let group = out.find((g) => g.name === rule.group);
+    if (!group) out.push((group = { name: rule.group, intervalMs: undefined, rules: [] }));
+    group.rules.push(rule);
+  }
+  return out.filter((g) => g.rules.length > 0);
 }

@@ -119,4 +119,30 @@ describe('silences and inhibition mute notifications, on the real Temporal and R
     await driver.push(instance, 10);
     await driver.evaluate();
   });
+
+  it('creates, versions and deletes alert rules through the admin API; the next evaluation applies them', async () => {
+    const url = '/api/v1/admin/monitoring/alerts/rules';
+    const name = uniqueName('api_rule').replaceAll('-', '_');
+    const put = (body: object, headers: Record<string, string> = {}) => api.app.inject({ method: 'PUT', url: `${url}/${name}`, headers: { ...bearer('admin'), ...headers }, payload: body });
+    const bad = await put({ group: 'api', expression: `cpu_usage_percent{service="${service}"} >> 70`, duration: '3s', severity: 'critical' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ field: 'body.expression', message: expect.stringContaining('column') });
+    expect((await put({ group: 'api', expression: 'cpu_usage_percent > 70', severity: 'fatal' })).json()).toMatchObject({ field: 'body.severity' });
+    const created = await put({ group: 'api', expression: `cpu_usage_percent{service="${service}", instance="${service}-api"} > 70`, duration: '3s', severity: 'critical' });
+    expect(created.statusCode).toBe(200);
+    expect(created.json()).toMatchObject({ name, group: 'api', source: 'api', version: 1, durationMs: 3000, condition: { op: '>', threshold: 70 } });
+    expect((await put({ group: 'api', expression: 'cpu_usage_percent > 71' }, { 'if-match': '0' })).statusCode).toBe(409);
+    const listed = (await api.app.inject({ url, headers: bearer('admin') })).json().groups;
+    expect(listed.find((g: { name: string }) => g.name === 'api').rules).toEqual([expect.objectContaining({ name, source: 'api', version: 1 })]);
+    expect((await api.app.inject({ url, headers: bearer('viewer') })).statusCode).toBe(403);
+
+    // The next evaluation runs the new rule: a breach of its series fires it.
+    const instance = `${service}-api`;
+    await driver.breach(instance, 75);
+    await driver.firing(name, instance);
+    expect((await api.app.inject({ method: 'DELETE', url: `${url}/${name}`, headers: bearer('admin') })).statusCode).toBe(204);
+    expect((await api.app.inject({ method: 'DELETE', url: `${url}/${name}`, headers: bearer('admin') })).statusCode).toBe(404);
+    await driver.push(instance, 10);
+    await driver.evaluate();
+  });
 });

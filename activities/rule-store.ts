@@ -1,0 +1,44 @@
+import type Redis from 'ioredis';
+import { parseRule, type Rule } from '../core/rules';
+
+
+/** StoredRule is a rule as the admin API keeps it: the rule as written (seed keys), its group, version and author. */
+export interface StoredRule {
+  group: string;
+  raw: Record<string, unknown>;
+  version: number;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+/**
+ * createRuleStore keeps alert rules edited through the admin API in Redis, versioned, over the rule files: every
+ * worker and API process sees the same rules, and the next evaluation applies an edit.
+ */
+export function createRuleStore(redis: Redis, taskQueue: string) {
+  // One hash per deployment (its task queue), by rule name.
+  const RULES_KEY = `rules:api:${taskQueue}`;
+  async function all(): Promise<Map<string, StoredRule>> {
+    const raw = await redis.hgetall(RULES_KEY);
+    return new Map(Object.entries(raw).map(([name, json]) => [name, JSON.parse(json) as StoredRule]));
+  }
+  return {
+    all,
+    /** rules parses the stored rules (they were validated when stored). */
+    async rules(): Promise<Rule[]> {
+      return [...(await all()).entries()].map(([name, s]) => parseRule(s.raw, s.group, `rules:api ${name}`));
+    },
+    /** put stores a new version; `expectedVersion` refuses a concurrent edit. */
+    async put(name: string, group: string, raw: Record<string, unknown>, by: string, expectedVersion?: number): Promise<StoredRule | { conflict: number }> {
+      const version = (await all()).get(name)?.version ?? 0;
+      if (expectedVersion !== undefined && expectedVersion !== version) return { conflict: version };
+      const stored: StoredRule = { group, raw, version: version + 1, updatedBy: by, updatedAt: new Date().toISOString() };
+      await redis.hset(RULES_KEY, name, JSON.stringify(stored));
+      return stored;
+    },
+    /** remove drops an API rule (a file rule of that name applies again); false if there was none. */
+    async remove(name: string): Promise<boolean> {
+      return (await redis.hdel(RULES_KEY, name)) > 0;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { loadRuleFiles } from '../../activities/rules';
+import { fromRoot } from '../../activities/paths';
+import { createRuleStore } from '../../activities/rule-store';
+import { ApiError } from '../../core/errors';
+import { overlayRules, parseRule, RuleError } from '../../core/rules';
+import type { AppDeps } from '../app';
+import { errorResponses } from '../schemas';
+
+const PATH = '/api/v1/admin/monitoring/alerts/rules';
+
+/**
+ * ruleRoutes serves the alert rules' admin API: GET lists the effective rules by group (files, and edits made here,
+ * each with its source and version); PUT /{name} stores a rule in the seed's format (`{group, expression, duration,
+ * severity, labels?, annotations?, keep_firing_for?, no_data?}`) as a new version — `If-Match: <version>` refuses a
+ * concurrent edit —; DELETE /{name} drops it (a file rule of that name applies again). Invalid rules get 400 naming
+ * the field and, for an expression, the column. The next evaluation applies an edit.
+ */
+export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
+  return async (app) => {
+    const store = createRuleStore(deps.redis, deps.config.temporal.taskQueue);
+    const nameParam = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_:]{0,127}$' }) });
+
+    app.get(PATH, { config: { access: 'admin' }, schema: { response: errorResponses(401, 403) } }, async () => {
+      const stored = await store.all();
+      const groups = overlayRules(await loadRuleFiles(fromRoot(deps.config.rulesPath)), await store.rules());
+      return {
+        groups: groups.map((g) => ({
+          name: g.name,
+          rules: g.rules.map((r) => {
+            const s = stored.get(r.name);
+            return { ...r, source: s ? 'api' : 'file', version: s?.version ?? 0, ...(s ? { updatedBy: s.updatedBy, updatedAt: s.updatedAt } : {}) };
+          }),
+        })),
+      };
+    });
+
+    app.put<{ Params: { name: string }; Body: Record<string, unknown> }>(
+      `${PATH}/:name`,
+      { config: { access: 'admin' }, schema: { params: nameParam, body: Type.Object({ group: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: true }), response: errorResponses(400, 401, 403, 409) } },
+      async (request) => {
+        const { name } = request.params;
+        const { group, ...raw } = request.body as { group: string } & Record<string, unknown>;
+        if (raw.name !== undefined && raw.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${String(raw.name)}, the path ${name}`, 'body.name');
+        let rule;
+        try {
+          rule = parseRule({ ...raw, name }, group, 'body');
+        } catch (err) {
+          if (err instanceof RuleError) throw new ApiError(400, 'validation_failed', err.message, err.field);
+          throw err;
+        }
+        const ifMatch = request.headers['if-match'];
+        const expected = ifMatch === undefined ? undefined : Number(String(ifMatch).replaceAll('"', ''));
+        if (expected !== undefined && !Number.isInteger(expected)) throw new ApiError(400, 'bad_request', 'If-Match must be a rule version', 'If-Match');
+        const stored = await store.put(name, group, { ...raw, name }, request.apiKey?.name ?? 'unknown', expected);
+        if ('conflict' in stored) throw new ApiError(409, 'conflict', `rule ${name} is at version ${stored.conflict}, not ${expected}`, 'If-Match');
+        return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt };
+      },
+    );
+
+    app.delete<{ Params: { name: string } }>(`${PATH}/:name`, { config: { access: 'admin' }, schema: { params: nameParam, response: errorResponses(401, 403, 404) } }, async (request, reply) => {
+      if (!(await store.remove(request.params.name))) throw new ApiError(404, 'not_found', `no rule ${request.params.name} made through the API`, 'name');
+      return reply.code(204).send();
+    });
+  };
+}

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { ApiError } from '../core/errors';
 
 /** ErrorBody is the one error shape of the API. */
 export const ErrorBody = Type.Object(
@@ -50,3 +51,12 @@ export const ActiveAlertSchema = Type.Object({
   workflow_url: Type.String(),
   acknowledged_by: Type.Optional(Type.String()),
 });
+
+/** expectedVersion reads `If-Match: <version>` (optimistic locking of versioned admin objects); undefined without it. */
+export function expectedVersion(headers: { 'if-match'?: string | string[] | undefined }, what: string): number | undefined {
+  const ifMatch = headers['if-match'];
+  if (ifMatch === undefined) return undefined;
+  const version = Number(String(ifMatch).replaceAll('"', ''));
+  if (!Number.isInteger(version) || version < 0) throw new ApiError(400, 'bad_request', `If-Match must be a ${what} version`, 'If-Match');
+  return version;
+}

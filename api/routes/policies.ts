@@ -4,7 +4,7 @@ import { createPolicyStore } from '../../activities/policies';
 import { EscalationError, parseEscalationPolicy } from '../../core/escalation';
 import { ApiError } from '../../core/errors';
 import type { AppDeps } from '../app';
-import { errorResponses } from '../schemas';
+import { errorResponses, expectedVersion } from '../schemas';
 
 const PATH = '/api/v1/admin/monitoring/escalation-policies';
 
@@ -52,9 +52,7 @@ export function policyRoutes(deps: AppDeps): FastifyPluginAsync {
           if (err instanceof EscalationError) throw new ApiError(400, 'validation_failed', err.message, err.field);
           throw err;
         }
-        const ifMatch = request.headers['if-match'];
-        const expected = ifMatch === undefined ? undefined : Number(String(ifMatch).replaceAll('"', ''));
-        if (expected !== undefined && !Number.isInteger(expected)) throw new ApiError(400, 'bad_request', 'If-Match must be a policy version', 'If-Match');
+        const expected = expectedVersion(request.headers, 'policy');
         const stored = await store.put(policy, request.apiKey?.name ?? 'unknown', expected);
         if ('conflict' in stored) throw new ApiError(409, 'conflict', `policy ${name} is at version ${stored.conflict}, not ${expected}`, 'If-Match');
         return (await store.list()).find((p) => p.name === name);

@@ -6,7 +6,7 @@ import { createRuleStore } from '../../activities/rule-store';
 import { ApiError } from '../../core/errors';
 import { overlayRules, parseRule, RuleError } from '../../core/rules';
 import type { AppDeps } from '../app';
-import { errorResponses } from '../schemas';
+import { errorResponses, expectedVersion } from '../schemas';
 
 const PATH = '/api/v1/admin/monitoring/alerts/rules';
 
@@ -50,9 +50,7 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
           if (err instanceof RuleError) throw new ApiError(400, 'validation_failed', err.message, err.field);
           throw err;
         }
-        const ifMatch = request.headers['if-match'];
-        const expected = ifMatch === undefined ? undefined : Number(String(ifMatch).replaceAll('"', ''));
-        if (expected !== undefined && !Number.isInteger(expected)) throw new ApiError(400, 'bad_request', 'If-Match must be a rule version', 'If-Match');
+        const expected = expectedVersion(request.headers, 'rule');
         const stored = await store.put(name, group, { ...raw, name }, request.apiKey?.name ?? 'unknown', expected);
         if ('conflict' in stored) throw new ApiError(409, 'conflict', `rule ${name} is at version ${stored.conflict}, not ${expected}`, 'If-Match');
         return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt };

@@ -149,7 +149,8 @@ export interface EmailMessage {
   html: string;
 }
 
-function html(text: string): string {
+/** escapeHtml escapes text for HTML content and attribute values. */
+export function escapeHtml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
 
@@ -180,13 +181,13 @@ export function emailMessage(n: AlertNotification, links: { acknowledge: string;
     '',
   ].join('\n');
   const button = (href: string, label: string, color: string) =>
-    `<a href="${html(href)}" style="display:inline-block;padding:8px 16px;margin-right:8px;background:${color};color:#fff;text-decoration:none;border-radius:4px">${label}</a>`;
+    `<a href="${escapeHtml(href)}" style="display:inline-block;padding:8px 16px;margin-right:8px;background:${color};color:#fff;text-decoration:none;border-radius:4px">${label}</a>`;
   const body = [
-    `<h2 style="margin:0 0 8px">${html(subject)}</h2>`,
-    `<p>${html(n.description)}</p>`,
-    `<table cellpadding="4">${facts.map(([k, v]) => `<tr><th align="left">${html(k)}</th><td>${html(v)}</td></tr>`).join('')}</table>`,
-    ...(n.suggested_actions.length ? [`<p><b>Suggested actions</b></p><ul>${n.suggested_actions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>`] : []),
-    `<p>${n.runbook_url ? `<a href="${html(n.runbook_url)}">Runbook</a> · ` : ''}<a href="${html(n.workflow_url)}">Workflow in Temporal</a></p>`,
+    `<h2 style="margin:0 0 8px">${escapeHtml(subject)}</h2>`,
+    `<p>${escapeHtml(n.description)}</p>`,
+    `<table cellpadding="4">${facts.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`,
+    ...(n.suggested_actions.length ? [`<p><b>Suggested actions</b></p><ul>${n.suggested_actions.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul>`] : []),
+    `<p>${n.runbook_url ? `<a href="${escapeHtml(n.runbook_url)}">Runbook</a> · ` : ''}<a href="${escapeHtml(n.workflow_url)}">Workflow in Temporal</a></p>`,
     `<p>${button(links.acknowledge, 'Acknowledge', '#2eb67d')}${button(links.resolve, 'Resolve', '#e01e5a')}</p>`,
   ].join('\n');
   return { subject, text, html: `<!doctype html><html><body style="font-family:sans-serif">${body}</body></html>` };

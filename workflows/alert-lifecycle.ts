@@ -381,7 +381,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   function redraw(note?: string): Promise<void> {
     redrawing = redrawing.then(async () => {
       const status: NotificationState['status'] = state.phase === 'acknowledged' ? 'acknowledged' : state.phase === 'resolved' ? 'resolved' : 'firing';
-      const stale = escalation.sent.filter((d) => d.channel === 'slack' && escalation.drawn.get(d.key) !== status);
+      const stale = escalation.sent.filter((d): d is Extract<SentNotification, { channel: 'slack' }> => d.channel === 'slack' && escalation.drawn.get(d.key) !== status);
       if (stale.length === 0 || !escalation.snapshot) return;
       await updateSlackMessages({
         alert: input,
@@ -390,7 +390,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         value: state.value,
         firedAtMs: firedAtMs ?? Date.now(),
         policy: escalation.snapshot.policy.name,
-        messages: stale.map((d) => ({ slackChannel: d.channel === 'slack' ? d.slackChannel : '', ts: d.channel === 'slack' ? d.ts : '', step: d.step })),
+        messages: stale.map((d) => ({ slackChannel: d.slackChannel, ts: d.ts, step: d.step })),
         state: {
           status,
           ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { LinkError, verifyLink, type LinkClaims } from '../../activities/ack-links';
 import { ApiError } from '../../core/errors';
 import { isRecord } from '../../core/guards';
-import { SLACK_ACTIONS } from '../../core/notification';
+import { escapeHtml, SLACK_ACTIONS } from '../../core/notification';
 import type { AppDeps } from '../app';
 import { errorResponses } from '../schemas';
 import { applyAlertAction, type Action } from './alert-actions';
@@ -21,22 +21,21 @@ export function slackSignatureRefusal(secret: string, timestamp: string | undefi
   if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return 'missing or malformed X-Slack-Request-Timestamp';
   if (Math.abs(nowMs / 1000 - Number(timestamp)) > SLACK_REPLAY_WINDOW_S) return 'request timestamp outside the 5-minute window';
   if (!signature || !/^v0=[0-9a-f]{64}$/.test(signature)) return 'missing or malformed X-Slack-Signature';
-  const expected = createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest();
   const given = Buffer.from(signature.slice(3), 'hex');
-  return timingSafeEqual(given, expected) ? undefined : 'signature does not match';
+  return timingSafeEqual(given, slackMac(secret, timestamp, body)) ? undefined : 'signature does not match';
+}
+
+function slackMac(secret: string, timestamp: string, body: string): Buffer {
+  return createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest();
 }
 
 /** slackSignature computes the X-Slack-Signature header of a body (what Slack sends; used by tests and tools). */
 export function slackSignature(secret: string, timestamp: string, body: string): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return `v0=${slackMac(secret, timestamp, body).toString('hex')}`;
 }
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
 
 /** page answers a person who followed an e-mail link with a small HTML page. */
@@ -163,8 +162,9 @@ export function integrationRoutes(deps: AppDeps): FastifyPluginAsync {
             by: `email:${claims.recipient}`,
             ...(claims.action === 'resolve' ? { note: 'resolved from an e-mail link' } : {}),
           });
-          const done = view.phase === 'acknowledged' ? `Acknowledged by ${escapeHtml(view.acknowledgedBy ?? claims.recipient)}` : `Resolved by ${escapeHtml(claims.recipient)}`;
-          return page(reply, 200, done, `<p>Alert <code>${escapeHtml(view.alertId)}</code> on ${escapeHtml(view.service)}: ${done}. Escalation has stopped.</p>`);
+          // Plain text: page() escapes the title, and the body escapes it here.
+          const done = view.phase === 'acknowledged' ? `Acknowledged by ${view.acknowledgedBy ?? claims.recipient}` : `Resolved by ${claims.recipient}`;
+          return page(reply, 200, done, `<p>Alert <code>${escapeHtml(view.alertId)}</code> on ${escapeHtml(view.service)}: ${escapeHtml(done)}. Escalation has stopped.</p>`);
         } catch (err) {
           return linkFailure(reply, err);
         }

@@ -32,49 +32,75 @@ export interface DispatchSummary {
   cleared: number;
 }
 
-/** createAlertDispatchActivities builds the activity that turns a rule's evaluated series into alert workflow messages. */
-export function createAlertDispatchActivities({ temporal, redis, taskQueue }: AlertDispatchDeps) {
-  return {
-    /**
-     * dispatchObservations signals (or starts) `alert/<fingerprint>` for every breaching series — a repeated breach
-     * reaches the running workflow instead of starting a second one — and tells the open alerts of this rule whose
-     * series no longer breach that their condition cleared.
-     */
-    async dispatchObservations(rule: Rule, series: SeriesValue[], nowMs: number, staleAfterMs: number): Promise<DispatchSummary> {
-      const openKey = redisKeys.openAlerts(rule.name);
-      const open = new Set(await redis.smembers(openKey));
-      let breaching = 0;
-      let cleared = 0;
-      for (const s of series) {
-        const labels = { ...seriesLabels(s), ...rule.labels };
-        const fp = fingerprint(rule.name, labels);
-        const workflowId = alertWorkflowId(fp);
-        const observation: Observation = { breaching: compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };
-        if (observation.breaching) {
-          breaching++;
-          const input: AlertInput = { fingerprint: fp, rule, labels, service: s.service, instance: s.instance, firstBreach: observation, staleAfterMs };
-          await temporal.workflow.signalWithStart(ALERT_WORKFLOW_TYPE, {
-            workflowId,
-            taskQueue,
-            args: [input],
-            signal: ALERT_OBSERVE_SIGNAL,
-            signalArgs: [observation],
-          });
+/**
+ * dispatchGroup sends a group's verdicts: it signals (or starts) `alert/<fingerprint>` for every breaching series —
+ * a repeated breach reaches the running workflow instead of starting a second one — and tells the open alerts whose
+ * series no longer breach that their condition cleared. New breaches of every rule go first, so a fresh alert never
+ * waits behind the heartbeats of a thousand open ones; `concurrency` calls are in flight at once.
+ */
+export async function dispatchGroup(
+  { temporal, redis, taskQueue }: AlertDispatchDeps,
+  rules: readonly Rule[],
+  seriesPerRule: ReadonlyArray<readonly SeriesValue[]>,
+  nowMs: number,
+  staleAfterMs: number,
+  concurrency = 16,
+): Promise<DispatchSummary[]> {
+  const openSets = await Promise.all(rules.map(async (rule) => new Set(await redis.smembers(redisKeys.openAlerts(rule.name)))));
+  const fresh: Array<() => Promise<void>> = [];
+  const known: Array<() => Promise<void>> = [];
+  const summaries = rules.map((rule, index) => {
+    const summary: DispatchSummary = { rule: rule.name, series: 0, breaching: 0, cleared: 0 };
+    const open = openSets[index]!;
+    const openKey = redisKeys.openAlerts(rule.name);
+    for (const s of seriesPerRule[index] ?? []) {
+      summary.series++;
+      const labels = { ...seriesLabels(s), ...rule.labels };
+      const fp = fingerprint(rule.name, labels);
+      const workflowId = alertWorkflowId(fp);
+      const observation: Observation = { breaching: compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };
+      if (observation.breaching) {
+        summary.breaching++;
+        // An expression aggregated away from `service` belongs to the rule's service label, or to the platform.
+        const service = s.service || rule.labels.service || 'platform';
+        const input: AlertInput = { fingerprint: fp, rule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
+        (open.has(fp) ? known : fresh).push(async () => {
+          await temporal.workflow.signalWithStart(ALERT_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input], signal: ALERT_OBSERVE_SIGNAL, signalArgs: [observation] });
           if (!open.has(fp)) await redis.sadd(openKey, fp);
-        } else if (open.has(fp)) {
+        });
+      } else if (open.has(fp)) {
+        known.push(async () => {
           try {
             await temporal.workflow.getHandle(workflowId).signal(ALERT_OBSERVE_SIGNAL, observation);
-            cleared++;
+            summary.cleared++;
           } catch (err) {
             if (!(err instanceof WorkflowNotFoundError)) throw err;
             // The workflow already ended (it removes itself too); drop the stale membership.
             await redis.srem(openKey, fp);
           }
-        }
+        });
       }
-      return { rule: rule.name, series: series.length, breaching, cleared };
-    },
+    }
+    return summary;
+  });
+  await runLimited([...fresh, ...known], concurrency);
+  return summaries;
+}
+
+/** runLimited runs tasks in order with at most `limit` in flight, and fails with the first error once all settle. */
+async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const lane = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      await task().catch((err: unknown) => {
+        failure ??= err;
+      });
+    }
   };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
+  if (failure !== undefined) throw failure;
 }
 
 /** AlertCommandError says why an acknowledge or resolve did not apply: unknown alert (404) or refused (409). */

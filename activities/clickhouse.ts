@@ -3,7 +3,7 @@ import type { HistoryRow } from '../core/alert';
 import { sqlIdentifier, sqlString } from '../core/escape';
 import type { ExpiredPartition, PartitionInfo } from '../core/retention';
 import type { BusinessEvent } from '../core/events';
-import { latestValuesSql, type SeriesValue } from '../core/rule-sql';
+import { ruleGroupSql, type EvaluationWindow, type SeriesValue } from '../core/rule-sql';
 import type { Rule } from '../core/rules';
 import type { Labels } from '../core/types';
 
@@ -16,6 +16,32 @@ export interface ClickHouseDeps {
 function nested(labels: Labels): { keys: string[]; values: string[] } {
   const keys = Object.keys(labels).sort();
   return { keys, values: keys.map((k) => labels[k]!) };
+}
+
+/**
+ * queryRuleGroup evaluates a group's rules in one query and returns each rule's series, in the order of `rules`.
+ * A big group is a long UNION ALL, so the query allows for its size; the server still reads each metric's key
+ * range once per rule that selects it.
+ */
+export async function queryRuleGroup(clickhouse: ClickHouseClient, rules: readonly Rule[], window: EvaluationWindow): Promise<SeriesValue[][]> {
+  const out: SeriesValue[][] = rules.map(() => []);
+  if (rules.length === 0) return out;
+  const query = ruleGroupSql(rules, window);
+  const result = await clickhouse.query({
+    query,
+    format: 'JSONEachRow',
+    clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
+  });
+  const rows = await result.json<{ rule: number; service: string; instance: string; label_keys: string[]; label_values: string[]; value: number }>();
+  for (const row of rows) {
+    out[Number(row.rule)]?.push({
+      service: row.service,
+      instance: row.instance,
+      labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])),
+      value: Number(row.value),
+    });
+  }
+  return out;
 }
 
 /** createClickHouseActivities builds the activities that read and write ClickHouse. */
@@ -45,26 +71,6 @@ export function createClickHouseActivities({ clickhouse, database }: ClickHouseD
         }),
       });
       return events.length;
-    },
-
-    /** queryLatestValues returns the latest value of every series the rule watches in the lookback window. */
-    async queryLatestValues(rule: Rule, nowMs: number, lookbackMs: number): Promise<SeriesValue[]> {
-      const result = await clickhouse.query({ query: latestValuesSql(database, rule, nowMs, lookbackMs), format: 'JSONEachRow' });
-      const rows = await result.json<{
-        service: string;
-        instance: string;
-        label_keys: string[];
-        label_values: string[];
-        value: number;
-        at_ms: string | number;
-      }>();
-      return rows.map((row) => ({
-        service: row.service,
-        instance: row.instance,
-        labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])),
-        value: Number(row.value),
-        atMs: Number(row.at_ms),
-      }));
     },
 
     /** listPartitions reports every active partition of the module's tables with its rows and bytes. */

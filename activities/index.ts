@@ -2,8 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Config } from '../core/config';
-import { createAlertDispatchActivities } from './alerts';
 import { createClickHouseActivities } from './clickhouse';
+import { createEvaluationActivities } from './evaluation';
 import { createNotifyActivities } from './notify';
 import { createSilenceActivities } from './silences';
 import { fromRoot } from './paths';
@@ -20,11 +20,13 @@ export interface ActivityDeps {
 
 /** createActivities composes every activity group into the object given to the worker. */
 export function createActivities({ config, clickhouse, redis, temporal }: ActivityDeps) {
+  const taskQueue = config.temporal.taskQueue;
+  const rules = createRuleActivities({ rulesPath: fromRoot(config.rulesPath), redis, taskQueue });
   return {
     ...createClickHouseActivities({ clickhouse, database: config.clickhouse.database }),
     ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
-    ...createAlertDispatchActivities({ temporal, redis, taskQueue: config.temporal.taskQueue }),
-    ...createRuleActivities({ rulesPath: fromRoot(config.rulesPath), redis, taskQueue: config.temporal.taskQueue }),
+    ...rules,
+    ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
     ...createNotifyActivities({ config, redis }),
     ...createSilenceActivities({ config, redis }),
   };

@@ -17,13 +17,17 @@ export async function loadRuleFiles(rulesPath: string): Promise<RuleGroup[]> {
   return mergeRuleGroups(documents);
 }
 
+/** currentRuleGroups is the effective rule set: the files, then the admin API's edits. */
+export async function currentRuleGroups(rulesPath: string, redis: Redis, taskQueue: string): Promise<RuleGroup[]> {
+  return overlayRules(await loadRuleFiles(rulesPath), await createRuleStore(redis, taskQueue).rules());
+}
+
 /** createRuleActivities builds the activity that loads the alert rules: the files, then the admin API's edits. */
 export function createRuleActivities({ rulesPath, redis, taskQueue }: { rulesPath: string; redis: Redis; taskQueue: string }) {
-  const store = createRuleStore(redis, taskQueue);
   return {
     /** loadRuleGroups reads the rule files and the API's rules afresh, so an edit applies at the next evaluation. */
     async loadRuleGroups(): Promise<RuleGroup[]> {
-      return overlayRules(await loadRuleFiles(rulesPath), await store.rules());
+      return currentRuleGroups(rulesPath, redis, taskQueue);
     },
   };
 }

@@ -8,8 +8,8 @@ export interface HealthVerdict {
 }
 
 /**
- * serviceHealth derives a service's status from its realtime snapshot and the thresholds of the rules that
- * apply to it: critical when a critical rule's condition holds now, warning for a warning rule, healthy otherwise,
+ * serviceHealth derives a service's status from its realtime snapshot and the thresholds of the plain-threshold
+ * rules (`metric{service=…} OP number`) that apply to it: critical when a critical rule's condition holds now, warning for a warning rule, healthy otherwise,
  * unknown without a snapshot (stale or never seen). Rules filtering on labels other than the service do not apply
  * to the service-wide snapshot and are skipped.
  */
@@ -17,9 +17,11 @@ export function serviceHealth(service: string, snapshot: RealtimeSnapshot | null
   if (!snapshot) return { status: 'unknown', reasons: [] };
   const reasons: HealthVerdict['reasons'] = [];
   for (const rule of rules) {
-    const { metric, matchers, op, threshold } = rule.condition;
+    const { expr, op, threshold } = rule.condition;
+    if (expr.kind !== 'selector' || rule.severity === 'info') continue;
+    const { metric, matchers } = expr;
     const value = snapshot.metrics[metric];
-    if (value === undefined || rule.severity === 'info') continue;
+    if (value === undefined) continue;
     const applies = matchers.every((m) => (m.label === 'service' || m.label === 'service_name') && m.op === '=' && m.value === service);
     if (applies && compare(value, op, threshold)) reasons.push({ rule: rule.name, severity: rule.severity, metric, value, threshold });
   }

@@ -1,15 +1,35 @@
-import { sqlIdentifier, sqlNumber, sqlString } from './escape';
-import type { LabelMatcher, Rule } from './rules';
+import { sqlIdentifier, sqlNumber, sqlString, sqlStringArray } from './escape';
+import type { Expr, LabelMatcher } from './promql';
+import type { Rule } from './rules';
 import type { Labels } from './types';
 
-/** SeriesValue is the latest value of one series a rule watches, as the evaluation query returns it. */
+/**
+ * Compiles the PromQL subset (core/promql.ts) to ClickHouse SQL that runs on 18.16 and on current servers: no
+ * parameters (every literal through core/escape.ts), no window functions, arrays and lambdas for counter resets.
+ *
+ * Every compiled expression is a subquery with the same five columns — `service`, `instance`, `label_keys`,
+ * `label_values` (the series' identity, as performance_events stores it) and `value` (Float64) — so selectors,
+ * functions, aggregations and arithmetic compose by nesting. A rule group becomes one query: each rule's subquery
+ * tagged with its index, joined by UNION ALL.
+ */
+
+/** SeriesValue is the value of one series of a rule's expression at the evaluation instant. */
 export interface SeriesValue {
   service: string;
   instance: string;
   labels: Labels;
   value: number;
-  atMs: number;
 }
+
+/** EvaluationWindow is where and when an expression is evaluated. */
+export interface EvaluationWindow {
+  database: string;
+  nowMs: number;
+  /** How far back an instant selector looks for a series' latest sample (Prometheus' lookback delta). */
+  lookbackMs: number;
+}
+
+const TIME_MS = '(toUInt64(timestamp) * 1000 + timestamp_ms)';
 
 function matcherSql(matcher: LabelMatcher): string {
   const column =
@@ -32,32 +52,121 @@ function matcherSql(matcher: LabelMatcher): string {
 }
 
 /**
- * latestValuesSql selects, for every series of the rule's metric seen in the lookback window ending at `nowMs`,
- * its latest value. performance_events is ordered by (metric_name, service_name, instance_id, timestamp), so
- * this reads one contiguous key range per metric.
+ * samplesWhere selects a metric's samples in (nowMs − rangeMs, nowMs], left-open as in Prometheus. The whole-second
+ * bounds on `timestamp` let ClickHouse use the (metric_name, service_name, instance_id, timestamp) key; the
+ * millisecond bounds make the range exact.
  */
-export function latestValuesSql(database: string, rule: Rule, nowMs: number, lookbackMs: number): string {
-  const toSec = Math.floor(nowMs / 1000);
-  const fromSec = Math.floor((nowMs - lookbackMs) / 1000);
-  const where = [
-    `metric_name = ${sqlString(rule.condition.metric)}`,
-    `timestamp >= toDateTime(${sqlNumber(fromSec)})`,
-    `timestamp <= toDateTime(${sqlNumber(toSec)})`,
-    ...rule.condition.matchers.map(matcherSql),
-  ];
+function samplesWhere(metric: string, matchers: readonly LabelMatcher[], nowMs: number, rangeMs: number): string {
+  const fromMs = nowMs - rangeMs;
   return [
-    'SELECT service_name AS service, instance_id AS instance, labels.key AS label_keys, labels.value AS label_values,',
-    '  argMax(metric_value, toUInt64(timestamp) * 1000 + timestamp_ms) AS value,',
-    '  max(toUInt64(timestamp) * 1000 + timestamp_ms) AS at_ms',
-    `FROM ${sqlIdentifier(database)}.performance_events`,
-    `WHERE ${where.join(' AND ')}`,
-    'GROUP BY service_name, instance_id, labels.key, labels.value',
-  ].join('\n');
+    `metric_name = ${sqlString(metric)}`,
+    `timestamp >= toDateTime(${sqlNumber(Math.floor(fromMs / 1000))})`,
+    `timestamp <= toDateTime(${sqlNumber(Math.floor(nowMs / 1000))})`,
+    `${TIME_MS} > ${sqlNumber(fromMs)}`,
+    `${TIME_MS} <= ${sqlNumber(nowMs)}`,
+    ...matchers.map(matcherSql),
+  ].join(' AND ');
 }
 
-/** seriesLabels is the label set identifying a series: service, instance (when set) and the sample's own labels. */
+const SERIES_COLUMNS = 'service_name AS service, instance_id AS instance, labels.key AS label_keys, labels.value AS label_values';
+const SERIES_GROUP = 'GROUP BY service_name, instance_id, labels.key, labels.value';
+
+/** Aggregates over a range's samples, per range function (rate and increase are computed from the sorted points). */
+const OVER_TIME: Record<string, string> = {
+  avg_over_time: 'avg(metric_value)',
+  min_over_time: 'min(metric_value)',
+  max_over_time: 'max(metric_value)',
+  sum_over_time: 'sum(metric_value)',
+  count_over_time: 'count()',
+  last_over_time: `argMax(metric_value, ${TIME_MS})`,
+};
+
+/** RENAMED reads a compiled subquery with short column names, so an outer SELECT can reuse the standard aliases. */
+function renamed(sql: string, valueAs = 'x'): string {
+  return `(SELECT service AS s, instance AS i, label_keys AS k, label_values AS v, value AS ${valueAs} FROM (${sql}))`;
+}
+
+/** compileExpr compiles a vector expression to a subquery of (service, instance, label_keys, label_values, value). */
+export function compileExpr(expr: Expr, window: EvaluationWindow): string {
+  const table = `${sqlIdentifier(window.database)}.performance_events`;
+  switch (expr.kind) {
+    case 'number':
+      throw new Error('a number is not a series expression');
+    case 'selector':
+      return [
+        `SELECT ${SERIES_COLUMNS}, toFloat64(argMax(metric_value, ${TIME_MS})) AS value`,
+        `FROM ${table}`,
+        `WHERE ${samplesWhere(expr.metric, expr.matchers, window.nowMs, window.lookbackMs)}`,
+        SERIES_GROUP,
+      ].join(' ');
+    case 'range': {
+      const where = samplesWhere(expr.metric, expr.matchers, window.nowMs, expr.rangeMs);
+      if (expr.fn !== 'rate' && expr.fn !== 'increase') {
+        return `SELECT ${SERIES_COLUMNS}, toFloat64(${OVER_TIME[expr.fn]}) AS value FROM ${table} WHERE ${where} ${SERIES_GROUP}`;
+      }
+      // Counter semantics: a drop is a reset, whose new value is all increase. The per-second rate is the increase
+      // over the span the samples cover; increase() scales it to the whole range, as Prometheus extrapolates.
+      const points = [
+        `SELECT ${SERIES_COLUMNS},`,
+        `arrayMap(p -> tupleElement(p, 2), arraySort(p -> tupleElement(p, 1), groupArray((${TIME_MS}, metric_value)))) AS vals,`,
+        `arraySort(groupArray(${TIME_MS})) AS ts`,
+        `FROM ${table} WHERE ${where} ${SERIES_GROUP} HAVING count() >= 2`,
+      ].join(' ');
+      const increase = 'arraySum(arrayMap((val, n) -> if(n = 1, 0, if(val >= vals[n - 1], val - vals[n - 1], val)), vals, arrayEnumerate(vals)))';
+      const span = '((ts[length(ts)] - ts[1]) / 1000)';
+      const perSecond = `${increase} / ${span}`;
+      const value = expr.fn === 'rate' ? perSecond : `${perSecond} * ${sqlNumber(expr.rangeMs / 1000)}`;
+      return `SELECT service, instance, label_keys, label_values, toFloat64(${value}) AS value FROM (${points}) WHERE ts[length(ts)] > ts[1]`;
+    }
+    case 'aggregate': {
+      const keep = expr.by.filter((l) => !['service', 'service_name', 'instance', 'instance_id'].includes(l));
+      const service = expr.by.includes('service') || expr.by.includes('service_name') ? 's' : "''";
+      const instance = expr.by.includes('instance') || expr.by.includes('instance_id') ? 'i' : "''";
+      const keys = keep.length ? sqlStringArray(keep) : 'emptyArrayString()';
+      const values = keep.length ? `[${keep.map((l) => `v[indexOf(k, ${sqlString(l)})]`).join(', ')}]` : 'emptyArrayString()';
+      return [
+        `SELECT ${service} AS service, ${instance} AS instance, ${keys} AS label_keys, ${values} AS label_values,`,
+        `toFloat64(${expr.op}(x)) AS value`,
+        `FROM ${renamed(compileExpr(expr.expr, window))}`,
+        'GROUP BY service, instance, label_keys, label_values',
+      ].join(' ');
+    }
+    case 'binary': {
+      const { left, right, op } = expr;
+      if (left.kind === 'number' || right.kind === 'number') {
+        const value = left.kind === 'number' ? `(${sqlNumber(left.value)}) ${op} x` : right.kind === 'number' ? `x ${op} (${sqlNumber(right.value)})` : '';
+        const vector = left.kind === 'number' ? right : left;
+        return `SELECT s AS service, i AS instance, k AS label_keys, v AS label_values, toFloat64(${value}) AS value FROM ${renamed(compileExpr(vector, window))}`;
+      }
+      // Two vectors: one-to-one matching on the whole label set, as PromQL does without on()/ignoring().
+      return [
+        `SELECT s AS service, i AS instance, k AS label_keys, v AS label_values, toFloat64(x ${op} y) AS value`,
+        `FROM ${renamed(compileExpr(left, window))}`,
+        `ANY INNER JOIN ${renamed(compileExpr(right, window), 'y')} USING (s, i, k, v)`,
+      ].join(' ');
+    }
+  }
+}
+
+/**
+ * ruleGroupSql is one group's evaluation: every rule's expression at `nowMs`, tagged with the rule's index in
+ * `rules`, non-finite values (a division by zero traffic) dropped. The comparison with the threshold is applied by
+ * the caller, which needs the value of clear series too (to resolve their alerts).
+ */
+export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow): string {
+  return rules
+    .map(
+      (rule, index) =>
+        `SELECT toUInt32(${index}) AS rule, service, instance, label_keys, label_values, value FROM (${compileExpr(rule.condition.expr, window)}) WHERE isFinite(value)`,
+    )
+    .join('\nUNION ALL\n');
+}
+
+/** seriesLabels is the label set identifying a series: its labels with values, service and instance when set. */
 export function seriesLabels(series: Pick<SeriesValue, 'service' | 'instance' | 'labels'>): Labels {
-  const labels: Labels = { ...series.labels, service: series.service };
+  const labels: Labels = {};
+  for (const [key, value] of Object.entries(series.labels)) if (value !== '') labels[key] = value;
+  if (series.service) labels.service = series.service;
   if (series.instance) labels.instance = series.instance;
   return labels;
 }

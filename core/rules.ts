@@ -3,40 +3,23 @@ import { parseDuration } from './duration';
 import type { Labels, Severity } from './types';
 import { SEVERITIES } from './types';
 import { isRecord } from './guards';
+import { parseCondition, PromqlError, type Condition } from './promql';
+
+export { compare, type ComparisonOp, type LabelMatcher } from './promql';
 
 /**
  * Alert rules: the seed's YAML (`monitoring_rules` / `business_rules` maps of groups, each a list of
  * {name, expression, duration, severity, labels, annotations}) and Prometheus rule files
  * (`groups: [{name, interval, rules: [{alert, expr, for, labels, annotations}]}]`) load into one Rule model.
- *
- * The expression language here is the threshold form `metric{label="v", …} OP number`; the full PromQL
- * subset of DESIGN.md (rate, *_over_time, aggregations) replaces this parser with @prometheus-io/lezer-promql.
+ * Expressions are the PromQL subset of core/promql.ts.
  */
-
-/** ComparisonOp is a PromQL comparison operator. */
-export type ComparisonOp = '>' | '>=' | '<' | '<=' | '==' | '!=';
-
-/** LabelMatcher is one `{label op "value"}` selector term. */
-export interface LabelMatcher {
-  label: string;
-  op: '=' | '!=' | '=~' | '!~';
-  value: string;
-}
-
-/** ThresholdCondition is a parsed `metric{…} OP number` expression. */
-export interface ThresholdCondition {
-  metric: string;
-  matchers: LabelMatcher[];
-  op: ComparisonOp;
-  threshold: number;
-}
 
 /** Rule is one alerting rule, whichever file format it came from. */
 export interface Rule {
   name: string;
   group: string;
   expression: string;
-  condition: ThresholdCondition;
+  condition: Condition;
   durationMs: number;
   /** Prometheus' keep_firing_for: a firing alert resolves only once its condition has stayed clear this long. */
   keepFiringForMs?: number;
@@ -72,103 +55,15 @@ export class RuleError extends Error {
   }
 }
 
-const OPS: ComparisonOp[] = ['>=', '<=', '==', '!=', '>', '<'];
-
-/** parseExpression parses the threshold form `metric{label="v"} OP number`, naming the column of any error. */
-export function parseExpression(text: string, field = 'expression'): ThresholdCondition {
-  let pos = 0;
-  const fail = (message: string): never => {
-    throw new RuleError(field, message, pos);
-  };
-  const skipSpace = (): void => {
-    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
-  };
-  const readWhile = (re: RegExp): string => {
-    const start = pos;
-    while (pos < text.length && re.test(text[pos]!)) pos++;
-    return text.slice(start, pos);
-  };
-  skipSpace();
-  const metric = readWhile(/[a-zA-Z0-9_:]/);
-  if (!metric || !/^[a-zA-Z_:]/.test(metric)) fail('expected a metric name');
-  skipSpace();
-  if (text[pos] === '(') {
-    pos -= metric.length;
-    fail(`function ${metric}() is not supported yet: only "metric{labels} OP number" thresholds`);
-  }
-  const matchers: LabelMatcher[] = [];
-  if (text[pos] === '{') {
-    pos++;
-    for (;;) {
-      skipSpace();
-      if (text[pos] === '}') {
-        pos++;
-        break;
-      }
-      const label = readWhile(/[a-zA-Z0-9_]/);
-      if (!label || !/^[a-zA-Z_]/.test(label)) fail('expected a label name');
-      skipSpace();
-      const op = (['=~', '!~', '!=', '='] as const).find((candidate) => text.startsWith(candidate, pos));
-      if (!op) fail('expected =, !=, =~ or !~');
-      pos += op!.length;
-      skipSpace();
-      const value = readQuoted();
-      matchers.push({ label, op: op!, value });
-      skipSpace();
-      if (text[pos] === ',') pos++;
-      else if (text[pos] !== '}') fail('expected , or }');
-    }
-  }
-  skipSpace();
-  const op = OPS.find((candidate) => text.startsWith(candidate, pos));
-  if (!op) fail(pos >= text.length ? 'expected a comparison such as "> 80"' : 'expected a comparison operator (>, >=, <, <=, ==, !=)');
-  pos += op!.length;
-  skipSpace();
-  const numberText = readWhile(/[-+0-9.eE]/);
-  const threshold = Number(numberText);
-  if (!numberText || !Number.isFinite(threshold)) fail('expected a number');
-  skipSpace();
-  if (pos < text.length) fail('unexpected text after the threshold');
-  return { metric, matchers, op: op!, threshold };
-
-  function readQuoted(): string {
-    const quote = text[pos];
-    if (quote !== '"' && quote !== "'") fail('expected a quoted label value');
-    pos++;
-    let out = '';
-    while (pos < text.length && text[pos] !== quote) {
-      if (text[pos] === '\\' && pos + 1 < text.length) {
-        const next = text[pos + 1]!;
-        out += next === 'n' ? '\n' : next === 't' ? '\t' : next;
-        pos += 2;
-      } else {
-        out += text[pos++];
-      }
-    }
-    if (pos >= text.length) fail('unterminated label value');
-    pos++;
-    return out;
+/** parseExpression parses an alert expression of the PromQL subset, naming the field and column of any error. */
+export function parseExpression(text: string, field = 'expression'): Condition {
+  try {
+    return parseCondition(text);
+  } catch (err) {
+    if (err instanceof PromqlError) throw new RuleError(field, err.message, err.position);
+    throw err;
   }
 }
-
-/** compare applies a comparison operator. */
-export function compare(value: number, op: ComparisonOp, threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '>=':
-      return value >= threshold;
-    case '<':
-      return value < threshold;
-    case '<=':
-      return value <= threshold;
-    case '==':
-      return value === threshold;
-    case '!=':
-      return value !== threshold;
-  }
-}
-
 
 function stringMap(value: unknown, field: string): Labels {
   if (value === undefined || value === null) return {};

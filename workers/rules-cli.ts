@@ -21,9 +21,7 @@ export function describeGroups(groups: readonly RuleGroup[]): string {
       [
         `group ${group.name}${group.intervalMs ? ` (every ${formatDuration(group.intervalMs)})` : ''}`,
         ...group.rules.map((rule) => {
-          const { metric, matchers, op, threshold } = rule.condition;
-          const selector = matchers.length ? `{${matchers.map((m) => `${m.label}${m.op}"${m.value}"`).join(',')}}` : '';
-          return `  ${rule.severity.padEnd(8)} ${rule.name}: ${metric}${selector} ${op} ${threshold} for ${formatDuration(rule.durationMs)}`;
+          return `  ${rule.severity.padEnd(8)} ${rule.name}: ${rule.expression} for ${formatDuration(rule.durationMs)}`;
         }),
       ].join('\n'),
     )

@@ -1,33 +1,48 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../core/config';
+import type { RuleGroup } from '../core/rules';
 
-/** EVALUATE_RULES_SCHEDULE_ID is the id of the rule evaluation schedule, as shown in the Temporal UI. */
-export const EVALUATE_RULES_SCHEDULE_ID = 'evaluate-rules';
+/** EVALUATE_RULES_SCHEDULE_PREFIX starts the id of every rule group's evaluation schedule, as shown in the Temporal UI. */
+export const EVALUATE_RULES_SCHEDULE_PREFIX = 'evaluate-rules/';
+
+/**
+ * ruleGroupScheduleId is the id of one rule group's evaluation schedule. The task queue is part of it because rules
+ * are kept per deployment (task queue): two deployments sharing a namespace never touch each other's schedules.
+ */
+export function ruleGroupScheduleId(taskQueue: string, group: string): string {
+  return `${EVALUATE_RULES_SCHEDULE_PREFIX}${taskQueue}/${group}`;
+}
+
+/** ruleGroupSchedule evaluates one rule group at its own interval, or ALERT_EVALUATION_INTERVAL. */
+function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'intervalMs'>): ScheduleOptions {
+  const every = group.intervalMs ?? config.alert.evaluationIntervalMs;
+  return {
+    scheduleId: ruleGroupScheduleId(config.temporal.taskQueue, group.name),
+    spec: { intervals: [{ every }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'evaluateRulesWorkflow',
+      workflowId: ruleGroupScheduleId(config.temporal.taskQueue, group.name),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ group: group.name, evaluationIntervalMs: every }],
+      workflowExecutionTimeout: every * 2,
+    },
+    policies: {
+      // A tick still running when the next is due means ClickHouse is slow: skip rather than pile up.
+      overlap: ScheduleOverlapPolicy.SKIP,
+      // After an outage, run at most the ticks of the last minute; older ones would evaluate stale windows.
+      catchupWindow: '1 minute',
+    },
+  };
+}
 
 /** RETENTION_SCHEDULE_ID is the id of the daily retention schedule. */
 export const RETENTION_SCHEDULE_ID = 'retention';
 
-/** scheduleDefinitions lists every recurring job of the module as a Temporal Schedule. */
-export function scheduleDefinitions(config: Config): ScheduleOptions[] {
+/** scheduleDefinitions lists every recurring job of the module as a Temporal Schedule: one per rule group, and the jobs. */
+export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<RuleGroup, 'name' | 'intervalMs'>>): ScheduleOptions[] {
   return [
-    {
-      scheduleId: EVALUATE_RULES_SCHEDULE_ID,
-      spec: { intervals: [{ every: config.alert.evaluationIntervalMs }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'evaluateRulesWorkflow',
-        workflowId: 'evaluate-rules',
-        taskQueue: config.temporal.taskQueue,
-        args: [{ evaluationIntervalMs: config.alert.evaluationIntervalMs }],
-        workflowExecutionTimeout: config.alert.evaluationIntervalMs * 2,
-      },
-      policies: {
-        // A tick still running when the next is due means ClickHouse is slow: skip rather than pile up.
-        overlap: ScheduleOverlapPolicy.SKIP,
-        // After an outage, run at most the ticks of the last minute; older ones would evaluate stale windows.
-        catchupWindow: '1 minute',
-      },
-    },
+    ...groups.map((group) => ruleGroupSchedule(config, group)),
     {
       scheduleId: RETENTION_SCHEDULE_ID,
       spec: { calendars: [{ hour: 3, minute: 15 }] },
@@ -44,10 +59,37 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
   ];
 }
 
-/** ensureSchedules creates each schedule, or brings an existing one up to date with the current config. */
-export async function ensureSchedules(client: Client, config: Config): Promise<string[]> {
+/**
+ * ensureSchedules creates each schedule, or brings an existing one up to date with the current config, and deletes
+ * the evaluation schedules of rule groups that no longer exist.
+ */
+export async function ensureSchedules(client: Client, config: Config, groups: ReadonlyArray<Pick<RuleGroup, 'name' | 'intervalMs'>>): Promise<string[]> {
+  const ids = await upsertSchedules(client, scheduleDefinitions(config, groups));
+  await deleteStaleRuleSchedules(client, config.temporal.taskQueue, groups);
+  return ids;
+}
+
+/** syncRuleSchedules brings the rule groups' evaluation schedules in line with the groups (after a rule edit). */
+export async function syncRuleSchedules(client: Client, config: Config, groups: ReadonlyArray<Pick<RuleGroup, 'name' | 'intervalMs'>>): Promise<void> {
+  await upsertSchedules(client, groups.map((group) => ruleGroupSchedule(config, group)));
+  await deleteStaleRuleSchedules(client, config.temporal.taskQueue, groups);
+}
+
+async function deleteStaleRuleSchedules(client: Client, taskQueue: string, groups: ReadonlyArray<Pick<RuleGroup, 'name'>>): Promise<void> {
+  const wanted = new Set(groups.map((g) => ruleGroupScheduleId(taskQueue, g.name)));
+  const prefix = ruleGroupScheduleId(taskQueue, '');
+  for await (const schedule of client.schedule.list()) {
+    const id = schedule.scheduleId;
+    // 'evaluate-rules' alone is the single schedule of earlier versions, replaced by one per group.
+    if ((id.startsWith(prefix) && !wanted.has(id)) || id === 'evaluate-rules') {
+      await client.schedule.getHandle(id).delete().catch(() => undefined);
+    }
+  }
+}
+
+async function upsertSchedules(client: Client, definitions: ScheduleOptions[]): Promise<string[]> {
   const ids: string[] = [];
-  for (const options of scheduleDefinitions(config)) {
+  for (const options of definitions) {
     try {
       await client.schedule.create(options);
     } catch (err) {

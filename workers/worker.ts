@@ -4,6 +4,8 @@ import { connectRedis, connectTemporal, createClickHouse } from '../activities/c
 import { createActivities } from '../activities';
 import { loadConfig, type Config } from '../core/config';
 import { ensureSchedules } from './schedules';
+import { currentRuleGroups } from '../activities/rules';
+import { fromRoot } from '../activities/paths';
 
 /** WorkerHandle is a running worker and what it holds open. */
 export interface WorkerHandle {
@@ -25,7 +27,9 @@ export async function startWorker(
   const redis = await connectRedis(config, 'worker');
   const temporal = await connectTemporal(config);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
-  if (options.registerSchedules !== false) await ensureSchedules(temporal.client, config);
+  if (options.registerSchedules !== false) {
+    await ensureSchedules(temporal.client, config, await currentRuleGroups(fromRoot(config.rulesPath), redis, config.temporal.taskQueue));
+  }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,

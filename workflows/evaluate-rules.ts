@@ -1,42 +1,28 @@
 /**
- * evaluateRulesWorkflow is one tick of rule evaluation, started by the `evaluate-rules` Temporal Schedule every
- * ALERT_EVALUATION_INTERVAL. It loads the rules, asks ClickHouse for the latest value of every series each rule
- * watches, and hands the verdicts to the alert workflows. It ends when every rule is dispatched; a rule whose
- * query fails is retried by its activity and, if it keeps failing, fails this tick without blocking the next.
+ * evaluateRulesWorkflow is one tick of rule evaluation, started every ALERT_EVALUATION_INTERVAL (or the group's own
+ * `interval`) by the `evaluate-rules/<group>` Temporal Schedule of each rule group. Its one activity evaluates the
+ * group in one ClickHouse query and hands the verdicts to the alert workflows; a failing tick is retried briefly
+ * and otherwise left to the next one.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DispatchSummary } from '../activities/alerts';
+import type { GroupEvaluation } from '../activities/evaluation';
 
-const { loadRuleGroups } = proxyActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3 },
-});
-
-// A tick must finish well within one interval, so queries and dispatch get short, bounded retries.
-const { queryLatestValues, dispatchObservations } = proxyActivities<Activities>({
-  startToCloseTimeout: '20s',
+// A tick must finish well within one interval, so the activity gets a short, bounded retry.
+const { evaluateRules } = proxyActivities<Activities>({
+  startToCloseTimeout: '25s',
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 });
 
-/** EvaluateRulesInput carries the tunables of one evaluation tick. */
+/** EvaluateRulesInput carries the group of one tick (every group when absent) and the evaluation interval. */
 export interface EvaluateRulesInput {
+  group?: string;
   evaluationIntervalMs: number;
 }
 
-/** evaluateRulesWorkflow evaluates every rule once and returns what each dispatched. */
-export async function evaluateRulesWorkflow(input: EvaluateRulesInput): Promise<DispatchSummary[]> {
+/** evaluateRulesWorkflow evaluates a rule group once and returns what it dispatched. */
+export async function evaluateRulesWorkflow(input: EvaluateRulesInput): Promise<GroupEvaluation[]> {
   // Schedule-started runs evaluate at their scheduled instant, so a delayed start does not shift the window.
   const nowMs = Date.now();
-  const groups = await loadRuleGroups();
-  const lookbackMs = Math.max(60_000, 2 * input.evaluationIntervalMs);
-  const staleAfterMs = 4 * input.evaluationIntervalMs;
-  const rules = groups.flatMap((group) => group.rules);
-  return Promise.all(
-    rules.map(async (rule) => {
-      const series = await queryLatestValues(rule, nowMs, lookbackMs);
-      return dispatchObservations(rule, series, nowMs, staleAfterMs);
-    }),
-  );
+  return evaluateRules({ ...(input.group !== undefined ? { group: input.group } : {}), nowMs, evaluationIntervalMs: input.evaluationIntervalMs });
 }
-

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
-import { loadRuleFiles } from '../../activities/rules';
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
+import { currentRuleGroups, loadRuleFiles } from '../../activities/rules';
+import { syncRuleSchedules } from '../../workers/schedules';
 import { fromRoot } from '../../activities/paths';
 import { createRuleStore } from '../../activities/rule-store';
 import { ApiError } from '../../core/errors';
@@ -15,11 +16,25 @@ const PATH = '/api/v1/admin/monitoring/alerts/rules';
  * each with its source and version); PUT /{name} stores a rule in the seed's format (`{group, expression, duration,
  * severity, labels?, annotations?, keep_firing_for?, no_data?}`) as a new version — `If-Match: <version>` refuses a
  * concurrent edit —; DELETE /{name} drops it (a file rule of that name applies again). Invalid rules get 400 naming
- * the field and, for an expression, the column. The next evaluation applies an edit.
+ * the field and, for an expression, the column. The next evaluation applies an edit; a new group gets its schedule.
  */
 export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
     const store = createRuleStore(deps.redis, deps.config.temporal.taskQueue);
+    /**
+     * syncSchedules gives a new group its evaluation schedule and drops an emptied group's. Without Temporal the edit
+     * is stored all the same ('pending'): the worker's next start brings the schedules in line.
+     */
+    const syncSchedules = async (log: FastifyBaseLogger): Promise<'synced' | 'pending'> => {
+      if (!deps.temporal) return 'pending';
+      try {
+        await syncRuleSchedules(deps.temporal, deps.config, await currentRuleGroups(fromRoot(deps.config.rulesPath), deps.redis, deps.config.temporal.taskQueue));
+        return 'synced';
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'rule schedules not updated; the worker will on its next start');
+        return 'pending';
+      }
+    };
     const nameParam = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_:]{0,127}$' }) });
 
     app.get(PATH, { config: { access: 'admin' }, schema: { response: errorResponses(401, 403) } }, async () => {
@@ -53,12 +68,14 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
         const expected = expectedVersion(request.headers, 'rule');
         const stored = await store.put(name, group, { ...raw, name }, request.apiKey?.name ?? 'unknown', expected);
         if ('conflict' in stored) throw new ApiError(409, 'conflict', `rule ${name} is at version ${stored.conflict}, not ${expected}`, 'If-Match');
-        return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt };
+        const schedules = await syncSchedules(request.log);
+        return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, schedules };
       },
     );
 
     app.delete<{ Params: { name: string } }>(`${PATH}/:name`, { config: { access: 'admin' }, schema: { params: nameParam, response: errorResponses(401, 403, 404) } }, async (request, reply) => {
       if (!(await store.remove(request.params.name))) throw new ApiError(404, 'not_found', `no rule ${request.params.name} made through the API`, 'name');
+      await syncSchedules(request.log);
       return reply.code(204).send();
     });
   };

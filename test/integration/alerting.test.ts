@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { connectTemporal } from '../../activities/clients';
-import type { DispatchSummary } from '../../activities/alerts';
+import type { GroupEvaluation } from '../../activities/evaluation';
 import { sqlString } from '../../core/escape';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
-import { EVALUATE_RULES_SCHEDULE_ID, ensureSchedules } from '../../workers/schedules';
+import { ensureSchedules, ruleGroupScheduleId, syncRuleSchedules } from '../../workers/schedules';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { eventually, quietTemporalLogs, recordHistory, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
@@ -51,12 +51,15 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     });
     expect(response.statusCode).toBe(202);
   };
-  const evaluate = () =>
-    temporal.workflow.execute('evaluateRulesWorkflow', {
+  const evaluate = async () => {
+    const groups: GroupEvaluation[] = await temporal.workflow.execute('evaluateRulesWorkflow', {
       taskQueue,
       workflowId: uniqueName('evaluate'),
-      args: [{ evaluationIntervalMs: config.alert.evaluationIntervalMs }],
-    }) as Promise<DispatchSummary[]>;
+      args: [{ group: 'cpu', evaluationIntervalMs: config.alert.evaluationIntervalMs }],
+    });
+    expect(groups.map((g) => g.group)).toEqual(['cpu']);
+    return groups.flatMap((g) => g.perRule);
+  };
   const alertId = alertWorkflowId(fingerprint(rule, { service, instance: `${service}-001`, category: 'resource' }));
   /** breachUntilFiring holds the CPU above the threshold past the rule's 3 s duration and waits for the alert to fire. */
   const breachUntilFiring = async (cpu: number) => {
@@ -71,14 +74,26 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
   };
   const alertsOf = async () => (await api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('service') })).json();
 
-  it('registers rule evaluation as a Temporal Schedule every 30 s that skips overlapping runs', async () => {
-    await ensureSchedules(temporal, config);
-    await ensureSchedules(temporal, config); // idempotent: a second start updates, never fails or duplicates
-    const description = await temporal.schedule.getHandle(EVALUATE_RULES_SCHEDULE_ID).describe();
-    expect(description.spec.intervals).toEqual([expect.objectContaining({ every: 30_000 })]);
-    expect(description.policies.overlap).toBe('SKIP');
-    expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'evaluateRulesWorkflow', taskQueue });
-    await temporal.schedule.getHandle(EVALUATE_RULES_SCHEDULE_ID).delete();
+  it('registers one Temporal Schedule per rule group, at its interval, skipping overlapping runs, and drops a removed group\'s', async () => {
+    const groups = [
+      { name: 'cpu', intervalMs: undefined },
+      { name: 'fast lane', intervalMs: 10_000 },
+    ];
+    await ensureSchedules(temporal, config, groups);
+    await ensureSchedules(temporal, config, groups); // idempotent: a second start updates, never fails or duplicates
+    const cpu = await temporal.schedule.getHandle(ruleGroupScheduleId(taskQueue, 'cpu')).describe();
+    expect(cpu.spec.intervals).toEqual([expect.objectContaining({ every: 30_000 })]);
+    expect(cpu.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 60_000 });
+    expect(cpu.action).toMatchObject({ type: 'startWorkflow', workflowType: 'evaluateRulesWorkflow', taskQueue, args: [{ group: 'cpu', evaluationIntervalMs: 30_000 }] });
+    const fast = await temporal.schedule.getHandle(ruleGroupScheduleId(taskQueue, 'fast lane')).describe();
+    expect(fast.spec.intervals).toEqual([expect.objectContaining({ every: 10_000 })]);
+
+    // The group's rules were deleted: its schedule goes (the list is eventually consistent, so retry).
+    await eventually(async () => {
+      await syncRuleSchedules(temporal, config, [groups[0]!]);
+      await expect(temporal.schedule.getHandle(ruleGroupScheduleId(taskQueue, 'fast lane')).describe()).rejects.toThrow();
+    });
+    await temporal.schedule.getHandle(ruleGroupScheduleId(taskQueue, 'cpu')).delete();
   });
 
   it('starts one alert workflow for a breach, dedups repeated breaches, fires after the duration and resolves when it clears', async () => {

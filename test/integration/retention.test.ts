@@ -76,7 +76,7 @@ describe('retentionWorkflow on the real ClickHouse and Temporal', () => {
   });
 
   it('is scheduled daily with a one-day catch-up window', () => {
-    const retention = scheduleDefinitions(config).find((s) => s.scheduleId === RETENTION_SCHEDULE_ID);
+    const retention = scheduleDefinitions(config, []).find((s) => s.scheduleId === RETENTION_SCHEDULE_ID);
     expect(retention?.spec.calendars).toEqual([{ hour: 3, minute: 15 }]);
     expect(retention?.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: '1 day' });
   });

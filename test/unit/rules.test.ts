@@ -3,24 +3,75 @@ import path from 'node:path';
 import { parseDuration } from '../../core/duration';
 import { compare, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
 
-describe('parseExpression', () => {
+describe('parseExpression (the PromQL subset, parsed by @prometheus-io/lezer-promql)', () => {
   it('parses a threshold with label matchers', () => {
     expect(parseExpression('cpu_usage_percent{service="ml-inference", instance=~"ml-.*"} >= 80.5')).toEqual({
+      expr: {
+        kind: 'selector',
+        metric: 'cpu_usage_percent',
+        matchers: [
+          { label: 'service', op: '=', value: 'ml-inference' },
+          { label: 'instance', op: '=~', value: 'ml-.*' },
+        ],
+      },
       metric: 'cpu_usage_percent',
-      matchers: [
-        { label: 'service', op: '=', value: 'ml-inference' },
-        { label: 'instance', op: '=~', value: 'ml-.*' },
-      ],
       op: '>=',
       threshold: 80.5,
     });
   });
 
+  it('parses rate, *_over_time, aggregations and arithmetic into one tree', () => {
+    expect(parseExpression('rate(api_requests_total[5m]) > 1000')).toEqual({
+      expr: { kind: 'range', fn: 'rate', metric: 'api_requests_total', matchers: [], rangeMs: 300_000 },
+      metric: 'api_requests_total',
+      op: '>',
+      threshold: 1000,
+    });
+    const errorRatio = parseExpression(
+      "100 * sum by (service) (rate(errors_total{tier!='free'}[5m])) / sum by (service) (rate(requests_total[5m])) > 2",
+    );
+    expect(errorRatio.expr).toEqual({
+      kind: 'binary',
+      op: '/',
+      left: {
+        kind: 'binary',
+        op: '*',
+        left: { kind: 'number', value: 100 },
+        right: { kind: 'aggregate', op: 'sum', by: ['service'], expr: { kind: 'range', fn: 'rate', metric: 'errors_total', matchers: [{ label: 'tier', op: '!=', value: 'free' }], rangeMs: 300_000 } },
+      },
+      right: { kind: 'aggregate', op: 'sum', by: ['service'], expr: { kind: 'range', fn: 'rate', metric: 'requests_total', matchers: [], rangeMs: 300_000 } },
+    });
+    expect(errorRatio.metric).toBe('errors_total');
+    expect(parseExpression('avg(max_over_time(cpu[10m])) by (instance, service) <= 5').expr).toMatchObject({ kind: 'aggregate', op: 'avg', by: ['instance', 'service'] });
+    // A number on the left flips the comparison; constant arithmetic folds; unary minus negates.
+    expect(parseExpression('0.65 > prediction_accuracy')).toMatchObject({ op: '<', threshold: 0.65 });
+    expect(parseExpression('-(x) * (2 + 3) != -1').expr).toEqual({
+      kind: 'binary',
+      op: '*',
+      left: { kind: 'binary', op: '*', left: { kind: 'selector', metric: 'x', matchers: [] }, right: { kind: 'number', value: -1 } },
+      right: { kind: 'number', value: 5 },
+    });
+    expect(parseExpression("x{a='it\\'s', b=`raw\\n`} > 1").expr).toMatchObject({ matchers: [{ value: "it's" }, { value: 'raw\\n' }] });
+  });
+
   it.each([
-    ['cpu_usage_percent', 'expected a comparison', 18],
-    ['cpu_usage_percent > high', 'expected a number', 21],
-    ['rate(api_requests_total[5m]) > 1000', 'function rate() is not supported yet', 1],
-    ['cpu{service="x"', 'expected , or }', 16],
+    ['cpu_usage_percent', 'compares with a number', 1],
+    ['cpu_usage_percent > high', 'one side of the comparison must be a number', 19],
+    ['abs(x) > 1', 'function abs() is outside the supported subset', 1],
+    ['rate(x) > 1', 'rate() takes one range vector', 6],
+    ['x[5m] > 1', 'a range vector must be the argument', 1],
+    ['x offset 5m > 1', 'offset is outside', 1],
+    ['rate(x[5m:1m]) > 1', 'rate() takes one range vector', 6],
+    ['sum without (a) (x) > 1', 'without() is outside', 5],
+    ['topk(3, x) > 1', 'aggregation topk is outside', 1],
+    ['x > bool 1', 'is outside the supported subset (no bool', 5],
+    ['x / on(a) y > 1', 'no bool, on() or ignoring()', 5],
+    ['(x > 1) * 2 > 3', 'a comparison is allowed only once', 4],
+    ['x and y > 1', 'operator "and" is outside', 3],
+    ['{__name__="x"} > 1', 'needs a metric name', 1],
+    ['cpu{service="x" > 1', 'syntax error', 17],
+    ['rate(x[5m] > 1', 'unexpected end of expression', 15],
+    ['1 > 2', 'one side of the comparison must be a number', 3],
   ])('rejects %s with the reason and column', (text, reason, column) => {
     let error: RuleError | undefined;
     try {
@@ -50,7 +101,7 @@ describe('parseRuleDocument', () => {
       group: 'system_health',
       durationMs: 5 * 60_000,
       severity: 'warning',
-      condition: { metric: 'cpu_usage_percent', op: '>', threshold: 80, matchers: [] },
+      condition: { metric: 'cpu_usage_percent', op: '>', threshold: 80, expr: { kind: 'selector', metric: 'cpu_usage_percent', matchers: [] } },
       labels: { category: 'resource' },
       annotations: { summary: 'High CPU usage detected' },
     });

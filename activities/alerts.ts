@@ -32,6 +32,18 @@ export interface DispatchSummary {
   cleared: number;
 }
 
+/** openAlertSets reads, per rule, the fingerprints of its open alerts (those whose workflow may still run). */
+export async function openAlertSets(redis: Redis, rules: readonly Rule[]): Promise<Array<Set<string>>> {
+  const pipeline = redis.pipeline();
+  for (const rule of rules) pipeline.smembers(redisKeys.openAlerts(rule.name));
+  const replies = (await pipeline.exec()) ?? [];
+  return rules.map((_, i) => {
+    const [err, members] = replies[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    return new Set(members as string[]);
+  });
+}
+
 /**
  * dispatchGroup sends a group's verdicts: it signals (or starts) `alert/<fingerprint>` for every breaching series —
  * a repeated breach reaches the running workflow instead of starting a second one — and tells the open alerts whose
@@ -44,9 +56,9 @@ export async function dispatchGroup(
   seriesPerRule: ReadonlyArray<readonly SeriesValue[]>,
   nowMs: number,
   staleAfterMs: number,
+  openSets: ReadonlyArray<ReadonlySet<string>>,
   concurrency = 16,
 ): Promise<DispatchSummary[]> {
-  const openSets = await Promise.all(rules.map(async (rule) => new Set(await redis.smembers(redisKeys.openAlerts(rule.name)))));
   const fresh: Array<() => Promise<void>> = [];
   const known: Array<() => Promise<void>> = [];
   const summaries = rules.map((rule, index) => {

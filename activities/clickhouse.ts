@@ -19,14 +19,20 @@ function nested(labels: Labels): { keys: string[]; values: string[] } {
 }
 
 /**
- * queryRuleGroup evaluates a group's rules in one query and returns each rule's series, in the order of `rules`.
+ * queryRuleGroup evaluates a group's rules in one query and returns each rule's series, in the order of `rules`:
+ * all of them for the rules flagged in `allSeries` (default: every rule), only the breaching ones for the others.
  * A big group is a long UNION ALL, so the query allows for its size; the server still reads each metric's key
  * range once per rule that selects it.
  */
-export async function queryRuleGroup(clickhouse: ClickHouseClient, rules: readonly Rule[], window: EvaluationWindow): Promise<SeriesValue[][]> {
+export async function queryRuleGroup(
+  clickhouse: ClickHouseClient,
+  rules: readonly Rule[],
+  window: EvaluationWindow,
+  allSeries: readonly boolean[] = rules.map(() => true),
+): Promise<SeriesValue[][]> {
   const out: SeriesValue[][] = rules.map(() => []);
   if (rules.length === 0) return out;
-  const query = ruleGroupSql(rules, window);
+  const query = ruleGroupSql(rules, window, allSeries);
   const result = await clickhouse.query({
     query,
     format: 'JSONEachRow',

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { RuleGroup } from '../core/rules';
-import { dispatchGroup, type DispatchSummary } from './alerts';
+import { dispatchGroup, openAlertSets, type DispatchSummary } from './alerts';
 import { queryRuleGroup } from './clickhouse';
 
 /** EvaluationDeps are what rule evaluation needs: the rules, ClickHouse to evaluate them, Temporal to raise alerts. */
@@ -49,9 +49,11 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       const out: GroupEvaluation[] = [];
       for (const group of groups) {
         const started = performance.now();
-        const series = await queryRuleGroup(deps.clickhouse, group.rules, { database: deps.database, nowMs: request.nowMs, lookbackMs });
+        const open = await openAlertSets(deps.redis, group.rules);
+        const window = { database: deps.database, nowMs: request.nowMs, lookbackMs };
+        const series = await queryRuleGroup(deps.clickhouse, group.rules, window, open.map((set) => set.size > 0));
         const queried = performance.now();
-        const perRule: DispatchSummary[] = await dispatchGroup(deps, group.rules, series, request.nowMs, staleAfterMs);
+        const perRule: DispatchSummary[] = await dispatchGroup(deps, group.rules, series, request.nowMs, staleAfterMs, open);
         out.push({
           group: group.name,
           rules: group.rules.length,

@@ -68,7 +68,7 @@ export class PromqlError extends Error {
   }
 }
 
-const COMPARISONS: Record<string, ComparisonOp> = { Gtr: '>', Gte: '>=', Lss: '<', Lte: '<=', EqlEqual: '==', Neq: '!=' };
+const COMPARISONS: Record<string, ComparisonOp> = { Gtr: '>', Gte: '>=', Lss: '<', Lte: '<=', Eql: '==', Neq: '!=' };
 const ARITHMETIC: Record<string, ArithmeticOp> = { Add: '+', Sub: '-', Mul: '*', Div: '/' };
 const MATCH_OPS: Record<string, LabelMatcher['op']> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' };
 const FLIPPED: Record<ComparisonOp, ComparisonOp> = { '>': '<', '>=': '<=', '<': '>', '<=': '>=', '==': '==', '!=': '!=' };

@@ -150,15 +150,17 @@ export function compileExpr(expr: Expr, window: EvaluationWindow): string {
 
 /**
  * ruleGroupSql is one group's evaluation: every rule's expression at `nowMs`, tagged with the rule's index in
- * `rules`, non-finite values (a division by zero traffic) dropped. The comparison with the threshold is applied by
- * the caller, which needs the value of clear series too (to resolve their alerts).
+ * `rules`, non-finite values (a division by zero traffic) dropped. A rule with open alerts gets all its series back —
+ * the caller needs the clear ones to resolve those alerts —; any other rule only its breaching series, so a quiet
+ * group of a thousand rules over a thousand series each returns next to nothing.
  */
-export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow): string {
+export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow, allSeries: readonly boolean[] = []): string {
   return rules
-    .map(
-      (rule, index) =>
-        `SELECT toUInt32(${index}) AS rule, service, instance, label_keys, label_values, value FROM (${compileExpr(rule.condition.expr, window)}) WHERE isFinite(value)`,
-    )
+    .map((rule, index) => {
+      const { op, threshold } = rule.condition;
+      const breaching = allSeries[index] ? '' : ` AND value ${op === '==' ? '=' : op} ${sqlNumber(threshold)}`;
+      return `SELECT toUInt32(${index}) AS rule, service, instance, label_keys, label_values, value FROM (${compileExpr(rule.condition.expr, window)}) WHERE isFinite(value)${breaching}`;
+    })
     .join('\nUNION ALL\n');
 }
 

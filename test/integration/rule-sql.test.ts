@@ -103,6 +103,9 @@ describe('the PromQL subset compiled to ClickHouse SQL, on the real server (18.1
     expect(regex).toEqual(all);
     expect(notRegex).toEqual([]);
     expect(label).toEqual([all![1]]);
+    // A rule without open alerts asks for its breaching series only; `==` is spelt `=` in SQL.
+    const onlyBreaching = await queryRuleGroup(clickhouse, [rule('gt', `${metric} > 3`), rule('eq', `${metric} == 2`), rule('all', `${metric} > 3`)], { database, nowMs, lookbackMs: 60_000 }, [false, false, true]);
+    expect(onlyBreaching.map((series) => series.map((s) => `${s.service}=${s.value}`).sort())).toEqual([['b=5'], ['a=2'], ['a=2', 'b=5']]);
   });
 
   it('computes rate and increase with counter resets, and every *_over_time', async () => {

@@ -45,6 +45,7 @@ describe('parseExpression (the PromQL subset, parsed by @prometheus-io/lezer-pro
     expect(parseExpression('avg(max_over_time(cpu[10m])) by (instance, service) <= 5').expr).toMatchObject({ kind: 'aggregate', op: 'avg', by: ['instance', 'service'] });
     // A number on the left flips the comparison; constant arithmetic folds; unary minus negates.
     expect(parseExpression('0.65 > prediction_accuracy')).toMatchObject({ op: '<', threshold: 0.65 });
+    expect(['x == 1', 'x != 1', 'x >= 1', 'x <= 1', 'x < 1', 'x > 1'].map((t) => parseExpression(t).op)).toEqual(['==', '!=', '>=', '<=', '<', '>']);
     expect(parseExpression('-(x) * (2 + 3) != -1').expr).toEqual({
       kind: 'binary',
       op: '*',

@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { Config } from '../core/config';
 import { createClickHouseActivities } from './clickhouse';
 import { createEvaluationActivities } from './evaluation';
+import { createGroupingActivities } from './grouping';
 import { createNotifyActivities } from './notify';
 import { createSilenceActivities } from './silences';
 import { fromRoot } from './paths';
@@ -28,6 +29,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...rules,
     ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
     ...createNotifyActivities({ config, redis }),
+    ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis }),
   };
 }

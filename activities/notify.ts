@@ -9,7 +9,18 @@ import type { FiringMemory } from '../core/dedup';
 import { policyNameOf, type Delivery, type EscalationSnapshot, type EscalationTarget, type PlannedNotification, type SentNotification } from '../core/escalation';
 
 export type { Delivery, EscalationSnapshot } from '../core/escalation';
-import { alertNotification, emailMessage, slackMessage, type NotificationState } from '../core/notification';
+import {
+  alertNotification,
+  emailGroupMessage,
+  emailMessage,
+  slackGroupMessage,
+  slackMessage,
+  type EmailMessage,
+  type GroupedAlert,
+  type NotificationState,
+  type SlackMessage,
+} from '../core/notification';
+import type { AlertGroup } from '../core/grouping';
 import { describeMatchers, type Silence } from '../core/silences';
 import { linkSecret, signLink } from './ack-links';
 import { createPolicyStore } from './policies';
@@ -31,6 +42,14 @@ export interface NotificationRequest {
   value: number;
   firedAtMs: number;
   policy: string;
+}
+
+/** GroupNotificationRequest is one batch of a notification group to one target: its alerts as they stand. */
+export interface GroupNotificationRequest {
+  key: string;
+  target: EscalationTarget;
+  group: AlertGroup;
+  items: Array<Omit<NotificationRequest, 'key' | 'target'> & { state: NotificationState }>;
 }
 
 const SENT_TTL_SECONDS = 30 * 24 * 3600;
@@ -107,53 +126,60 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
   }
 
   /** findSlackMessage looks for a message an earlier attempt posted but did not record (its metadata holds the key). */
-  async function findSlackMessage(client: WebClient, req: NotificationRequest): Promise<Delivery | undefined> {
-    const channel = await channelIdOf(client, req.target.to);
+  async function findSlackMessage(client: WebClient, key: string, to: string): Promise<Delivery | undefined> {
+    const channel = await channelIdOf(client, to);
     if (!channel) return undefined;
     const history = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
     const found = history.messages?.find(
-      (m) => m.metadata?.event_type === NOTIFICATION_EVENT && (m.metadata.event_payload as Record<string, unknown> | undefined)?.notification_key === req.key,
+      (m) => m.metadata?.event_type === NOTIFICATION_EVENT && (m.metadata.event_payload as Record<string, unknown> | undefined)?.notification_key === key,
     );
-    return found?.ts ? { key: req.key, channel: 'slack', to: req.target.to, slackChannel: channel, ts: found.ts } : undefined;
+    return found?.ts ? { key, channel: 'slack', to, slackChannel: channel, ts: found.ts } : undefined;
   }
 
-  async function deliverSlack(req: NotificationRequest): Promise<Delivery> {
+  /** postSlack posts a message once per key; `payload` goes into the message metadata beside the key. */
+  async function postSlack(key: string, to: string, message: SlackMessage, payload: Record<string, string>): Promise<Delivery> {
     if (!slack) throw notConfigured('Slack (SLACK_BOT_TOKEN)');
-    const firstAttempt = (await redis.set(ledger.attempt(req.key), '1', 'EX', ATTEMPT_TTL_SECONDS, 'NX')) === 'OK';
+    const firstAttempt = (await redis.set(ledger.attempt(key), '1', 'EX', ATTEMPT_TTL_SECONDS, 'NX')) === 'OK';
     if (!firstAttempt) {
-      const found = await findSlackMessage(slack, req);
-      if (found) return record(found);
+      const found = await findSlackMessage(slack, key, to);
+      if (found) return found;
     }
-    const message = slackMessage(notificationOf(req), { status: 'firing' });
     const posted = await slack.chat.postMessage({
-      channel: req.target.to,
+      channel: to,
       text: message.text,
       blocks: message.blocks as never,
-      metadata: { event_type: NOTIFICATION_EVENT, event_payload: { notification_key: req.key, alert_id: req.alertId } },
+      metadata: { event_type: NOTIFICATION_EVENT, event_payload: { notification_key: key, ...payload } },
       unfurl_links: false,
     });
-    return record({ key: req.key, channel: 'slack', to: req.target.to, slackChannel: posted.channel ?? req.target.to, ts: posted.ts! });
+    return { key, channel: 'slack', to, slackChannel: posted.channel ?? to, ts: posted.ts! };
+  }
+
+  /** sendEmail sends a message with one Message-ID per key: a resend after a lost record is the same message to mail clients. */
+  async function sendEmail(key: string, to: string, message: EmailMessage, headers: Record<string, string>): Promise<Delivery> {
+    if (!mailer) throw notConfigured('E-mail (SMTP_URL)');
+    const messageId = `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}@performance-monitoring>`;
+    await mailer.sendMail({ from: config.mailFrom, to, subject: message.subject, text: message.text, html: message.html, messageId, headers: { ...headers, 'X-Notification-Key': key } });
+    return { key, channel: 'email', to, messageId };
+  }
+
+  /** linksFor signs an alert's Acknowledge / Resolve links for one recipient. */
+  const linksFor = (alertId: string, recipient: string) => {
+    const expiresAtMs = Date.now() + config.linkTtlMs;
+    const link = (action: 'acknowledge' | 'resolve') => `${config.publicBaseUrl}/api/v1/alerts/ack?token=${signLink(secret, { alertId, action, recipient, expiresAtMs })}`;
+    return { acknowledge: link('acknowledge'), resolve: link('resolve') };
+  };
+
+  async function deliverSlack(req: NotificationRequest): Promise<Delivery> {
+    return record(await postSlack(req.key, req.target.to, slackMessage(notificationOf(req), { status: 'firing' }), { alert_id: req.alertId }));
   }
 
   async function deliverEmail(req: NotificationRequest): Promise<Delivery> {
-    if (!mailer) throw notConfigured('E-mail (SMTP_URL)');
-    const expiresAtMs = Date.now() + config.linkTtlMs;
-    const link = (action: 'acknowledge' | 'resolve') =>
-      `${config.publicBaseUrl}/api/v1/alerts/ack?token=${signLink(secret, { alertId: req.alertId, action, recipient: req.target.to, expiresAtMs })}`;
-    const message = emailMessage(notificationOf(req), { acknowledge: link('acknowledge'), resolve: link('resolve') });
-    // One Message-ID per delivery key: a resend after a lost record is the same message to the receiving client.
-    const messageId = `<${createHash('sha256').update(req.key).digest('hex').slice(0, 32)}@performance-monitoring>`;
-    await mailer.sendMail({
-      from: config.mailFrom,
-      to: req.target.to,
-      subject: message.subject,
-      text: message.text,
-      html: message.html,
-      messageId,
-      headers: { 'X-Alert-Id': req.alertId, 'X-Notification-Key': req.key },
-    });
-    return record({ key: req.key, channel: 'email', to: req.target.to, messageId });
+    const message = emailMessage(notificationOf(req), linksFor(req.alertId, req.target.to));
+    return record(await sendEmail(req.key, req.target.to, message, { 'X-Alert-Id': req.alertId }));
   }
+
+  const groupedOf = (req: Pick<GroupNotificationRequest, 'items'>): GroupedAlert[] =>
+    req.items.map((item) => ({ notification: notificationOf(item), state: item.state }));
 
   return {
     /** escalationSnapshot returns the escalation policy of a rule (file and API edits), taken as the alert fires. */
@@ -236,6 +262,33 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
         sent++;
       }
       return sent;
+    },
+
+    /**
+     * deliverGroupNotification sends a group's batch — several alerts, one message — to one target, at most once per
+     * key: one Slack message with each alert's buttons, or one e-mail with each alert's signed links.
+     */
+    async deliverGroupNotification(req: GroupNotificationRequest): Promise<Delivery> {
+      const done = await recorded(req.key);
+      if (done) return done;
+      const alertIds = req.items.map((i) => i.alertId).join(',');
+      if (req.target.channel === 'slack') {
+        const message = slackGroupMessage(groupedOf(req), req.group.labels, workflowUrl(req.group.workflowId));
+        return record({ ...(await postSlack(req.key, req.target.to, message, { group_id: req.group.workflowId, alert_ids: alertIds })), group: req.group.workflowId });
+      }
+      const items = groupedOf(req).map((item, i) => ({ ...item, links: linksFor(req.items[i]!.alertId, req.target.to) }));
+      const message = emailGroupMessage(items, req.group.labels);
+      return record({ ...(await sendEmail(req.key, req.target.to, message, { 'X-Alert-Group': req.group.workflowId, 'X-Alert-Ids': alertIds })), group: req.group.workflowId });
+    },
+
+    /** updateGroupSlackMessages redraws a group's batch messages in place with each alert's current state. */
+    async updateGroupSlackMessages(req: Pick<GroupNotificationRequest, 'group'> & { messages: Array<{ slackChannel: string; ts: string; items: GroupNotificationRequest['items'] }> }): Promise<number> {
+      if (!slack) return 0;
+      for (const m of req.messages) {
+        const message = slackGroupMessage(groupedOf(m), req.group.labels, workflowUrl(req.group.workflowId));
+        await slack.chat.update({ channel: m.slackChannel, ts: m.ts, text: message.text, blocks: message.blocks as never });
+      }
+      return req.messages.length;
     },
 
     /** updateSlackMessages redraws an alert's Slack messages in place (chat.update) to show its new state. */

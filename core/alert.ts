@@ -1,6 +1,7 @@
 import type { RefireDecision } from './dedup';
 import type { EscalationSnapshot, SentNotification } from './escalation';
 import type { Rule } from './rules';
+import type { AlertGroup } from './grouping';
 import type { ActiveAlert, Labels } from './types';
 
 /** Wire names of the alert lifecycle workflow's messages, shared by the workflow and its callers. */
@@ -82,6 +83,8 @@ export interface CarriedAlertState {
     nextStepAtMs: number;
     sent: SentNotification[];
     drawnAs: 'firing' | 'acknowledged';
+    /** The notification group the alert's steps go through, when its policy groups. */
+    group?: AlertGroup;
   };
 }
 

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration';
 import { isRecord } from './guards';
 import type { Rule } from './rules';
+import { GroupingError, parseGrouping, type GroupingSpec } from './grouping';
 
 /** NotificationChannel is where a notification goes. */
 export type NotificationChannel = 'slack' | 'email';
@@ -30,6 +31,8 @@ export interface EscalationPolicy {
   description: string;
   repeat: number;
   steps: EscalationStep[];
+  /** Notification grouping (core/grouping.ts); without it each alert notifies on its own. */
+  grouping?: GroupingSpec;
 }
 
 /** EscalationConfig is the parsed policy file: the policies and the one used when a rule names none. */
@@ -50,10 +53,13 @@ export interface PlannedNotification {
   waitMs: number;
 }
 
-/** Delivery is what a sent notification left behind: the Slack message to edit later, or the e-mail's Message-ID. */
+/**
+ * Delivery is what a sent notification left behind: the Slack message to edit later, or the e-mail's Message-ID.
+ * `group` is set when the message is a group's batch listing several alerts: its group workflow redraws it.
+ */
 export type Delivery =
-  | { key: string; channel: 'slack'; to: string; slackChannel: string; ts: string }
-  | { key: string; channel: 'email'; to: string; messageId: string };
+  | { key: string; channel: 'slack'; to: string; slackChannel: string; ts: string; group?: string }
+  | { key: string; channel: 'email'; to: string; messageId: string; group?: string };
 
 /** EscalationSnapshot is the policy an alert escalates along, taken when it fires, and how hard to try each delivery. */
 export interface EscalationSnapshot {
@@ -122,7 +128,14 @@ export function parseEscalationPolicy(raw: unknown, field: string): EscalationPo
     if (!Array.isArray(step.targets) || step.targets.length === 0) throw new EscalationError(`${stepField}.targets`, 'expected at least one target');
     return { waitMs, targets: step.targets.map((t, j) => parseTarget(t, `${stepField}.targets[${j}]`)) };
   });
-  return { name, description, repeat: repeat as number, steps: parsed };
+  let grouping: GroupingSpec | undefined;
+  try {
+    grouping = parseGrouping(raw, field);
+  } catch (err) {
+    if (err instanceof GroupingError) throw new EscalationError(err.field, err.message.slice(err.field.length + 2));
+    throw err;
+  }
+  return { name, description, repeat: repeat as number, steps: parsed, ...(grouping ? { grouping } : {}) };
 }
 
 /** parseEscalationConfig reads config/escalation.yaml: `default_policy` and a `policies` list. */

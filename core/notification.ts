@@ -192,3 +192,81 @@ export function emailMessage(n: AlertNotification, links: { acknowledge: string;
   ].join('\n');
   return { subject, text, html: `<!doctype html><html><body style="font-family:sans-serif">${body}</body></html>` };
 }
+
+/** GroupedAlert is one alert of a group's batch message, as it stands. */
+export interface GroupedAlert {
+  notification: AlertNotification;
+  state: NotificationState;
+}
+
+/** GROUP_MESSAGE_MAX_ALERTS caps the alerts drawn one by one in a batch message (Slack allows 50 blocks). */
+export const GROUP_MESSAGE_MAX_ALERTS = 20;
+
+function groupTitle(items: readonly GroupedAlert[], groupLabels: Record<string, string>): string {
+  const worst = ['critical', 'warning', 'info'].find((s) => items.some((i) => i.notification.severity === s)) ?? 'info';
+  const firing = items.filter((i) => i.state.status === 'firing').length;
+  const labels = Object.entries(groupLabels).map(([k, v]) => `${k}=${v}`).join(', ');
+  const counts = firing === items.length ? `${items.length} alerts firing` : `${firing} of ${items.length} alerts firing`;
+  return `${SEVERITY_MARK[worst] ?? ''} [${worst.toUpperCase()}] ${counts}${labels ? ` — ${labels}` : ''}`.trim();
+}
+
+function alertLine(n: AlertNotification): string {
+  return `${n.service}${n.instance ? `/${n.instance}` : ''} · ${n.metric} ${n.current_value} (threshold ${n.threshold}) · level ${n.level}`;
+}
+
+/**
+ * slackGroupMessage draws a group's batch: a header counting its alerts, then each alert (up to
+ * GROUP_MESSAGE_MAX_ALERTS) with its state and its own Acknowledge / Resolve buttons; redrawn in place as they change.
+ */
+export function slackGroupMessage(items: readonly GroupedAlert[], groupLabels: Record<string, string>, groupUrl: string): SlackMessage {
+  const title = groupTitle(items, groupLabels);
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150), emoji: true } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `<${groupUrl}|Notification group in Temporal> · policy ${mrkdwn(items[0]?.notification.escalation_policy ?? '')}` }] },
+  ];
+  for (const { notification: n, state } of items.slice(0, GROUP_MESSAGE_MAX_ALERTS)) {
+    const text = `*${mrkdwn(n.message)}* — ${mrkdwn(alertLine(n))} · <${n.workflow_url}|workflow> · \`${n.alert_id}\`\n${stateLine(state)}`;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text } });
+    if (state.status !== 'resolved') {
+      const buttons: unknown[] = [];
+      if (state.status === 'firing') {
+        buttons.push({ type: 'button', action_id: SLACK_ACTIONS.acknowledge, text: { type: 'plain_text', text: 'Acknowledge' }, style: 'primary', value: n.alert_id });
+      }
+      buttons.push({ type: 'button', action_id: SLACK_ACTIONS.resolve, text: { type: 'plain_text', text: 'Resolve' }, style: 'danger', value: n.alert_id });
+      blocks.push({ type: 'actions', block_id: `alert_actions:${n.alert_id}`.slice(0, 255), elements: buttons });
+    }
+  }
+  if (items.length > GROUP_MESSAGE_MAX_ALERTS) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${items.length - GROUP_MESSAGE_MAX_ALERTS} more alerts of this group: see the dashboard` }] });
+  }
+  return { text: `${title}: ${items.map((i) => `${i.notification.alert_id} ${i.state.status}`).join(', ')}`, blocks };
+}
+
+/** emailGroupMessage draws a group's batch as one e-mail: each alert with its facts and signed links. */
+export function emailGroupMessage(
+  items: ReadonlyArray<GroupedAlert & { links: { acknowledge: string; resolve: string } }>,
+  groupLabels: Record<string, string>,
+): EmailMessage {
+  const subject = groupTitle(items, groupLabels).replace(/^:[a-z_]+: /, '');
+  const text = [
+    subject,
+    '',
+    ...items.flatMap(({ notification: n, state, links }) => [
+      `* ${n.message} — ${alertLine(n)} — ${stateLine(state).replaceAll('*', '').replace(/^:[a-z_]+: /, '')}`,
+      `  ${n.description}`,
+      `  Alert ${n.alert_id}; workflow: ${n.workflow_url}`,
+      ...(state.status === 'firing' ? [`  Acknowledge: ${links.acknowledge}`] : []),
+      `  Resolve: ${links.resolve}`,
+      '',
+    ]),
+  ].join('\n');
+  const rows = items
+    .map(
+      ({ notification: n, state, links }) =>
+        `<tr><td><b>${escapeHtml(n.message)}</b><br>${escapeHtml(alertLine(n))}<br><small>${escapeHtml(n.alert_id)} · <a href="${escapeHtml(n.workflow_url)}">workflow</a></small></td>` +
+        `<td>${escapeHtml(state.status)}</td><td>${state.status === 'firing' ? `<a href="${escapeHtml(links.acknowledge)}">Acknowledge</a> · ` : ''}<a href="${escapeHtml(links.resolve)}">Resolve</a></td></tr>`,
+    )
+    .join('');
+  const html = `<!doctype html><html><body style="font-family:sans-serif"><h2 style="margin:0 0 8px">${escapeHtml(subject)}</h2><table cellpadding="6">${rows}</table></body></html>`;
+  return { subject, text, html };
+}

@@ -15,6 +15,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -41,6 +42,7 @@ import {
 import { refireDecision, type RefireDecision } from '../core/dedup';
 import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
 import type { NotificationState } from '../core/notification';
+import { alertGroup, GROUP_DELIVERED_SIGNAL, GROUP_MEMBER_SIGNAL, type AlertGroup, type GroupDelivered, type GroupMemberUpdate } from '../core/grouping';
 
 const {
   setActiveAlert,
@@ -52,6 +54,7 @@ const {
   rememberNotified,
   rememberResolved,
   notificationGate,
+  joinAlertGroup,
 } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
@@ -66,6 +69,13 @@ const ESCALATION_SETTLE_MS = 120_000;
 
 /** ESCALATION_PATCH marks the workflow code that notifies and escalates (Temporal versioning). */
 const ESCALATION_PATCH = 'escalation-v1';
+
+/** GROUPING_PATCH marks the workflow code that delivers through notification groups. */
+const GROUPING_PATCH = 'grouping-v1';
+
+/** groupDeliveredSignal carries the notification group's answer to a step handed to it. */
+export const groupDeliveredSignal = defineSignal<[GroupDelivered]>(GROUP_DELIVERED_SIGNAL);
+const groupMemberSignal = defineSignal<[GroupMemberUpdate]>(GROUP_MEMBER_SIGNAL);
 
 /** observeSignal carries each evaluation's verdict on the alert's series. */
 export const observeSignal = defineSignal<[Observation]>(ALERT_OBSERVE_SIGNAL);
@@ -111,6 +121,9 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     mutedBy: undefined as string | undefined,
     /** The status each Slack message was last drawn with, by notification key. */
     drawn: new Map<string, NotificationState['status']>((carried?.escalation?.sent ?? []).map((d) => [d.key, carried?.escalation?.drawnAs ?? 'firing'])),
+    /** The notification group the steps go through (policies with group_by), and its answers by step. */
+    group: carried?.escalation?.group as AlertGroup | undefined,
+    groupAnswers: new Map<number, GroupDelivered>(),
   };
   const view = (): AlertView => ({
     alertId,
@@ -169,6 +182,9 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     { validator: (action: AlertAction) => refuseIf(actionRefusal('resolve', view(), action)) },
   );
   setHandler(stateQuery, view);
+  setHandler(groupDeliveredSignal, (answer) => {
+    if (answer.alertId === alertId) escalation.groupAnswers.set(answer.stepIndex, answer);
+  });
 
   const { workflowId } = workflowInfo();
   const firesAtMs = input.firstBreach.atMs + input.rule.durationMs;
@@ -241,6 +257,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
                   nextStepAtMs: escalation.nextStepAtMs,
                   sent: escalation.sent,
                   drawnAs: phase === 'acknowledged' ? 'acknowledged' : 'firing',
+                  ...(escalation.group ? { group: escalation.group } : {}),
                 },
               }
             : {}),
@@ -345,33 +362,54 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         if (await condition(stopped, recheckMs)) return;
       }
       const step = plan[escalation.nextStep]!;
-      const results = await Promise.allSettled(
-        step.targets.map((target) =>
-          deliverNotification({
-            key: notificationKey(alertId, step.index, target),
-            target,
-            step: { index: step.index, level: step.level, round: step.round },
-            alert: input,
-            alertId,
-            workflowId,
-            value: state.value,
-            firedAtMs: firedAtMs ?? Date.now(),
-            policy: policy.name,
-          }),
-        ),
-      );
-      for (const result of results) {
-        if (result.status === 'fulfilled') {
-          escalation.sent.push({ ...result.value, step: { index: step.index, level: step.level, round: step.round } });
-          escalation.drawn.set(result.value.key, 'firing');
-        } else {
-          escalation.failed++;
+      const stepRef = { index: step.index, level: step.level, round: step.round };
+      if (policy.grouping && patched(GROUPING_PATCH)) {
+        // Grouped: the alert's notification group delivers the step, batched with its other alerts (core/grouping.ts).
+        const { grouping } = policy;
+        escalation.group ??= alertGroup(workflowInfo().taskQueue, policy.name, grouping, { alertname: input.rule.name, ...alertLabels(input) });
+        await joinAlertGroup(
+          { group: escalation.group, policy: policy.name, grouping, timeoutMs, maxAttempts },
+          { alertId, workflowId, step: stepRef, targets: step.targets, alert: input, value: state.value, firedAtMs: firedAtMs ?? Date.now(), policy: policy.name, atMs: Date.now() },
+        );
+        const answerWithinMs = grouping.groupWaitMs + grouping.groupIntervalMs + timeoutMs + 60_000;
+        await condition(() => escalation.groupAnswers.has(step.index) || stopped(), answerWithinMs);
+        const answer = escalation.groupAnswers.get(step.index);
+        if (!answer && stopped()) return;
+        for (const delivery of answer?.sent ?? []) {
+          escalation.sent.push({ ...delivery, step: stepRef });
+          escalation.drawn.set(delivery.key, 'firing');
+        }
+        escalation.failed += answer ? answer.failed : step.targets.length;
+      } else {
+        const results = await Promise.allSettled(
+          step.targets.map((target) =>
+            deliverNotification({
+              key: notificationKey(alertId, step.index, target),
+              target,
+              step: stepRef,
+              alert: input,
+              alertId,
+              workflowId,
+              value: state.value,
+              firedAtMs: firedAtMs ?? Date.now(),
+              policy: policy.name,
+            }),
+          ),
+        );
+        for (const result of results) {
+          if (result.status === 'fulfilled') {
+            escalation.sent.push({ ...result.value, step: stepRef });
+            escalation.drawn.set(result.value.key, 'firing');
+          } else {
+            escalation.failed++;
+          }
         }
       }
       escalation.nextStep++;
       escalation.nextStepAtMs = Date.now() + step.waitMs;
       // The alert's memory: when this occurrence first notified, and its Slack messages for later re-fires to redraw.
-      await rememberNotified(input.fingerprint, step.index === 0 ? (firedAtMs ?? Date.now()) : undefined, escalation.sent.filter((d) => d.channel === 'slack'));
+      // (A group's batch message is the group's to redraw, so it is not remembered for re-fires.)
+      await rememberNotified(input.fingerprint, step.index === 0 ? (firedAtMs ?? Date.now()) : undefined, escalation.sent.filter((d) => d.channel === 'slack' && !d.group));
       // Acknowledged while this step was being sent: its messages show it too.
       if (state.phase !== 'firing') await redraw();
     }
@@ -381,7 +419,22 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   function redraw(note?: string): Promise<void> {
     redrawing = redrawing.then(async () => {
       const status: NotificationState['status'] = state.phase === 'acknowledged' ? 'acknowledged' : state.phase === 'resolved' ? 'resolved' : 'firing';
-      const stale = escalation.sent.filter((d): d is Extract<SentNotification, { channel: 'slack' }> => d.channel === 'slack' && escalation.drawn.get(d.key) !== status);
+      const drawnState: NotificationState = {
+        status,
+        ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),
+        ...(state.resolution ? { resolvedBy: state.resolution.by } : {}),
+        ...(note ? { note } : {}),
+        atMs: Date.now(),
+      };
+      // The group redraws its batch messages, and stops announcing the alert once it is no longer firing.
+      if (escalation.group) {
+        await getExternalWorkflowHandle(escalation.group.workflowId)
+          .signal(groupMemberSignal, { alertId, value: state.value, state: drawnState })
+          .catch((err: unknown) => log.info('notification group gone', { group: escalation.group?.workflowId, error: String(err) }));
+      }
+      const stale = escalation.sent.filter(
+        (d): d is Extract<SentNotification, { channel: 'slack' }> => d.channel === 'slack' && !d.group && escalation.drawn.get(d.key) !== status,
+      );
       if (stale.length === 0 || !escalation.snapshot) return;
       await updateSlackMessages({
         alert: input,
@@ -391,13 +444,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         firedAtMs: firedAtMs ?? Date.now(),
         policy: escalation.snapshot.policy.name,
         messages: stale.map((d) => ({ slackChannel: d.slackChannel, ts: d.ts, step: d.step })),
-        state: {
-          status,
-          ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),
-          ...(state.resolution ? { resolvedBy: state.resolution.by } : {}),
-          ...(note ? { note } : {}),
-          atMs: Date.now(),
-        },
+        state: drawnState,
       });
       for (const d of stale) escalation.drawn.set(d.key, status);
     });

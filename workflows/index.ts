@@ -3,3 +3,4 @@ export { alertLifecycleWorkflow } from './alert-lifecycle';
 export { evaluateRulesWorkflow } from './evaluate-rules';
 export { retentionWorkflow } from './retention';
 export { silenceWorkflow } from './silence';
+export { alertGroupWorkflow } from './alert-group';

@@ -1,0 +1,21 @@
+import type { Client } from '@temporalio/client';
+import { GROUP_ENQUEUE_SIGNAL, GROUP_WORKFLOW_TYPE, type AlertGroupInput, type GroupRequest } from '../core/grouping';
+
+/** createGroupingActivities builds the activity through which an alert workflow reaches its notification group. */
+export function createGroupingActivities({ temporal, taskQueue }: { temporal: Client; taskQueue: string }) {
+  return {
+    /**
+     * joinAlertGroup hands an escalation step to the alert's notification group, starting the group's workflow if
+     * it is not running (signalWithStart: two alerts joining at once reach one group).
+     */
+    async joinAlertGroup(input: AlertGroupInput, request: GroupRequest): Promise<void> {
+      await temporal.workflow.signalWithStart(GROUP_WORKFLOW_TYPE, {
+        workflowId: input.group.workflowId,
+        taskQueue,
+        args: [input],
+        signal: GROUP_ENQUEUE_SIGNAL,
+        signalArgs: [request],
+      });
+    },
+  };
+}

@@ -15,6 +15,7 @@ import {
 import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { seriesLabels, type SeriesValue } from '../core/rule-sql';
 import { compare, type Rule } from '../core/rules';
+import { mustSignal, type Heartbeat } from '../core/dedup';
 import { redisKeys } from './redis';
 
 /** AlertDispatchDeps are what the alert dispatch activity needs: a Temporal client to reach alert workflows. */
@@ -32,15 +33,25 @@ export interface DispatchSummary {
   cleared: number;
 }
 
-/** openAlertSets reads, per rule, the fingerprints of its open alerts (those whose workflow may still run). */
-export async function openAlertSets(redis: Redis, rules: readonly Rule[]): Promise<Array<Set<string>>> {
+/** OpenAlerts are a rule's open alerts (fingerprints) and what the evaluator last told each. */
+export interface OpenAlerts {
+  open: Set<string>;
+  beats: Map<string, Heartbeat>;
+}
+
+/** openAlertsOf reads, per rule, its open alerts and their heartbeats, in one round trip. */
+export async function openAlertsOf(redis: Redis, rules: readonly Rule[]): Promise<OpenAlerts[]> {
   const pipeline = redis.pipeline();
-  for (const rule of rules) pipeline.smembers(redisKeys.openAlerts(rule.name));
+  for (const rule of rules) pipeline.smembers(redisKeys.openAlerts(rule.name)).hgetall(redisKeys.alertHeartbeats(rule.name));
   const replies = (await pipeline.exec()) ?? [];
   return rules.map((_, i) => {
-    const [err, members] = replies[i] ?? [new Error('no reply'), null];
-    if (err) throw err;
-    return new Set(members as string[]);
+    const [membersErr, members] = replies[2 * i] ?? [new Error('no reply'), null];
+    const [beatsErr, beats] = replies[2 * i + 1] ?? [new Error('no reply'), null];
+    if (membersErr || beatsErr) throw membersErr ?? beatsErr;
+    return {
+      open: new Set(members as string[]),
+      beats: new Map(Object.entries(beats as Record<string, string>).map(([fp, json]) => [fp, JSON.parse(json) as Heartbeat])),
+    };
   });
 }
 
@@ -48,43 +59,55 @@ export async function openAlertSets(redis: Redis, rules: readonly Rule[]): Promi
  * dispatchGroup sends a group's verdicts: it signals (or starts) `alert/<fingerprint>` for every breaching series —
  * a repeated breach reaches the running workflow instead of starting a second one — and tells the open alerts whose
  * series no longer breach that their condition cleared. New breaches of every rule go first, so a fresh alert never
- * waits behind the heartbeats of a thousand open ones; `concurrency` calls are in flight at once.
+ * waits behind the heartbeats of a thousand open ones; a steady breach is re-sent only as often as core/dedup.ts's
+ * mustSignal says; `concurrency` calls are in flight at once. The open alerts' values go to Redis for the dashboard.
  */
 export async function dispatchGroup(
   { temporal, redis, taskQueue }: AlertDispatchDeps,
   rules: readonly Rule[],
   seriesPerRule: ReadonlyArray<readonly SeriesValue[]>,
-  nowMs: number,
-  staleAfterMs: number,
-  openSets: ReadonlyArray<ReadonlySet<string>>,
+  timing: { nowMs: number; intervalMs: number; staleAfterMs: number },
+  openAlerts: readonly OpenAlerts[],
   concurrency = 16,
 ): Promise<DispatchSummary[]> {
+  const { nowMs, intervalMs, staleAfterMs } = timing;
   const fresh: Array<() => Promise<void>> = [];
   const known: Array<() => Promise<void>> = [];
+  const records = redis.pipeline();
   const summaries = rules.map((rule, index) => {
     const summary: DispatchSummary = { rule: rule.name, series: 0, breaching: 0, cleared: 0 };
-    const open = openSets[index]!;
+    const { open, beats } = openAlerts[index]!;
     const openKey = redisKeys.openAlerts(rule.name);
+    const beatsKey = redisKeys.alertHeartbeats(rule.name);
     for (const s of seriesPerRule[index] ?? []) {
       summary.series++;
       const labels = { ...seriesLabels(s), ...rule.labels };
       const fp = fingerprint(rule.name, labels);
       const workflowId = alertWorkflowId(fp);
       const observation: Observation = { breaching: compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };
+      // An expression aggregated away from `service` belongs to the rule's service label, or to the platform.
+      const service = s.service || rule.labels.service || 'platform';
+      const beat = beats.get(fp);
+      const signalled = (): void => {
+        const next: Heartbeat = { firstMs: beat?.breaching && observation.breaching ? beat.firstMs : nowMs, lastMs: nowMs, breaching: observation.breaching };
+        records.hset(beatsKey, fp, JSON.stringify(next));
+      };
+      if (open.has(fp)) records.hset(redisKeys.alertValues(service), fp, JSON.stringify({ value: s.value, atMs: nowMs }));
       if (observation.breaching) {
         summary.breaching++;
-        // An expression aggregated away from `service` belongs to the rule's service label, or to the platform.
-        const service = s.service || rule.labels.service || 'platform';
+        if (open.has(fp) && !mustSignal(beat, true, nowMs, rule.durationMs, intervalMs)) continue;
         const input: AlertInput = { fingerprint: fp, rule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
         (open.has(fp) ? known : fresh).push(async () => {
           await temporal.workflow.signalWithStart(ALERT_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input], signal: ALERT_OBSERVE_SIGNAL, signalArgs: [observation] });
           if (!open.has(fp)) await redis.sadd(openKey, fp);
+          signalled();
         });
       } else if (open.has(fp)) {
         known.push(async () => {
           try {
             await temporal.workflow.getHandle(workflowId).signal(ALERT_OBSERVE_SIGNAL, observation);
             summary.cleared++;
+            signalled();
           } catch (err) {
             if (!(err instanceof WorkflowNotFoundError)) throw err;
             // The workflow already ended (it removes itself too); drop the stale membership.
@@ -96,6 +119,9 @@ export async function dispatchGroup(
     return summary;
   });
   await runLimited([...fresh, ...known], concurrency);
+  const written = await records.exec();
+  const failed = written?.find(([err]) => err);
+  if (failed) throw failed[0];
   return summaries;
 }
 

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { RuleGroup } from '../core/rules';
-import { dispatchGroup, openAlertSets, type DispatchSummary } from './alerts';
+import { dispatchGroup, openAlertsOf, type DispatchSummary } from './alerts';
 import { queryRuleGroup } from './clickhouse';
 
 /** EvaluationDeps are what rule evaluation needs: the rules, ClickHouse to evaluate them, Temporal to raise alerts. */
@@ -49,11 +49,12 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       const out: GroupEvaluation[] = [];
       for (const group of groups) {
         const started = performance.now();
-        const open = await openAlertSets(deps.redis, group.rules);
+        const open = await openAlertsOf(deps.redis, group.rules);
         const window = { database: deps.database, nowMs: request.nowMs, lookbackMs };
-        const series = await queryRuleGroup(deps.clickhouse, group.rules, window, open.map((set) => set.size > 0));
+        const series = await queryRuleGroup(deps.clickhouse, group.rules, window, open.map((o) => o.open.size > 0));
         const queried = performance.now();
-        const perRule: DispatchSummary[] = await dispatchGroup(deps, group.rules, series, request.nowMs, staleAfterMs, open);
+        const timing = { nowMs: request.nowMs, intervalMs: request.evaluationIntervalMs, staleAfterMs };
+        const perRule: DispatchSummary[] = await dispatchGroup(deps, group.rules, series, timing, open);
         out.push({
           group: group.name,
           rules: group.rules.length,

@@ -16,6 +16,7 @@ import {
   slackGroupMessage,
   slackMessage,
   type EmailMessage,
+  type GroupCounts,
   type GroupedAlert,
   type NotificationState,
   type SlackMessage,
@@ -49,7 +50,9 @@ export interface GroupNotificationRequest {
   key: string;
   target: EscalationTarget;
   group: AlertGroup;
+  /** The batch's first GROUP_ITEMS_SENT alerts as they stand; `counts` covers all of them. */
   items: Array<Omit<NotificationRequest, 'key' | 'target'> & { state: NotificationState }>;
+  counts: GroupCounts;
 }
 
 const SENT_TTL_SECONDS = 30 * 24 * 3600;
@@ -273,19 +276,21 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       if (done) return done;
       const alertIds = req.items.map((i) => i.alertId).join(',');
       if (req.target.channel === 'slack') {
-        const message = slackGroupMessage(groupedOf(req), req.group.labels, workflowUrl(req.group.workflowId));
+        const message = slackGroupMessage(groupedOf(req), req.group.labels, workflowUrl(req.group.workflowId), req.counts);
         return record({ ...(await postSlack(req.key, req.target.to, message, { group_id: req.group.workflowId, alert_ids: alertIds })), group: req.group.workflowId });
       }
       const items = groupedOf(req).map((item, i) => ({ ...item, links: linksFor(req.items[i]!.alertId, req.target.to) }));
-      const message = emailGroupMessage(items, req.group.labels);
+      const message = emailGroupMessage(items, req.group.labels, req.counts);
       return record({ ...(await sendEmail(req.key, req.target.to, message, { 'X-Alert-Group': req.group.workflowId, 'X-Alert-Ids': alertIds })), group: req.group.workflowId });
     },
 
     /** updateGroupSlackMessages redraws a group's batch messages in place with each alert's current state. */
-    async updateGroupSlackMessages(req: Pick<GroupNotificationRequest, 'group'> & { messages: Array<{ slackChannel: string; ts: string; items: GroupNotificationRequest['items'] }> }): Promise<number> {
+    async updateGroupSlackMessages(
+      req: Pick<GroupNotificationRequest, 'group'> & { messages: Array<{ slackChannel: string; ts: string } & Pick<GroupNotificationRequest, 'items' | 'counts'>> },
+    ): Promise<number> {
       if (!slack) return 0;
       for (const m of req.messages) {
-        const message = slackGroupMessage(groupedOf(m), req.group.labels, workflowUrl(req.group.workflowId));
+        const message = slackGroupMessage(groupedOf(m), req.group.labels, workflowUrl(req.group.workflowId), m.counts);
         await slack.chat.update({ channel: m.slackChannel, ts: m.ts, text: message.text, blocks: message.blocks as never });
       }
       return req.messages.length;

@@ -7,6 +7,10 @@ export const redisKeys = {
   realtime: (service: string) => `metrics:realtime:${service}`,
   activeAlerts: (service: string) => `alerts:active:${service}`,
   openAlerts: (rule: string) => `alerts:open:${rule}`,
+  /** The latest evaluated value of each open alert of a service (fingerprint → {value, atMs}), written by evaluation. */
+  alertValues: (service: string) => `alerts:values:${service}`,
+  /** When each open alert of a rule was last told it still breaches (fingerprint → ms): heartbeat throttling. */
+  alertHeartbeats: (rule: string) => `alerts:heartbeat:${rule}`,
   services: 'services:known',
 };
 
@@ -75,6 +79,8 @@ export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) 
       await redis
         .multi()
         .hdel(redisKeys.activeAlerts(alert.service), alert.alert_id)
+        .hdel(redisKeys.alertValues(alert.service), alert.fingerprint)
+        .hdel(redisKeys.alertHeartbeats(alert.rule), alert.fingerprint)
         .srem(redisKeys.openAlerts(alert.rule), alert.fingerprint)
         .exec();
     },
@@ -82,7 +88,14 @@ export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) 
     /** listActiveAlerts returns a service's active alerts, most severe and oldest first. */
     async listActiveAlerts(service: string): Promise<ActiveAlert[]> {
       const rank = { critical: 0, warning: 1, info: 2 } as const;
-      const alerts = Object.values(await redis.hgetall(redisKeys.activeAlerts(service))).map((v) => JSON.parse(v) as ActiveAlert);
+      const [stored, values] = await Promise.all([redis.hgetall(redisKeys.activeAlerts(service)), redis.hgetall(redisKeys.alertValues(service))]);
+      // The workflow records transitions; each evaluation's value comes from the evaluator (no workflow step per tick).
+      const alerts = Object.values(stored).map((v) => {
+        const alert = JSON.parse(v) as ActiveAlert;
+        const latest = values[alert.fingerprint] ? (JSON.parse(values[alert.fingerprint]!) as { value: number; atMs: number }) : undefined;
+        if (!latest || latest.atMs <= Date.parse(alert.last_evaluation)) return alert;
+        return { ...alert, current_value: latest.value, last_evaluation: new Date(latest.atMs).toISOString(), duration: Math.max(0, Math.round((latest.atMs - Date.parse(alert.started_at)) / 1000)) };
+      });
       return alerts.sort((a, b) => rank[a.severity] - rank[b.severity] || a.started_at.localeCompare(b.started_at));
     },
   };

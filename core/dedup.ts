@@ -45,3 +45,22 @@ export function refireDecision(memory: FiringMemory, breachStartedAtMs: number, 
   if (recent >= policy.maxPerHour) return { notify: false, reason: `flapping: ${recent} notifications in the last hour (at most ${policy.maxPerHour})` };
   return { notify: true, reason: recent === 0 ? 'first firing in the last hour' : `firing ${recent + 1} in the last hour` };
 }
+
+/** Heartbeat is what the evaluator last told an open alert: since when it breaches, when it last said so. */
+export interface Heartbeat {
+  firstMs: number;
+  lastMs: number;
+  breaching: boolean;
+}
+
+/**
+ * mustSignal says whether an evaluation's verdict goes to the alert's workflow. A change always does, and so does
+ * every verdict while the alert may still be pending (its `for` must be confirmed by an evaluation); a steady breach
+ * of an alert surely firing goes every other interval — enough for the workflow's no-data check (4 intervals) —
+ * which halves the Temporal work of a thousand open alerts. Their values reach the dashboard through Redis anyway.
+ */
+export function mustSignal(beat: Heartbeat | undefined, breaching: boolean, nowMs: number, durationMs: number, intervalMs: number): boolean {
+  if (!beat || !breaching || !beat.breaching) return true;
+  if (nowMs - beat.firstMs <= durationMs + 2 * intervalMs) return true;
+  return nowMs - beat.lastMs >= 1.5 * intervalMs;
+}

@@ -199,15 +199,28 @@ export interface GroupedAlert {
   state: NotificationState;
 }
 
+/** countsOf counts the items themselves (when all of a batch's alerts are drawn). */
+function countsOf(items: readonly GroupedAlert[]): GroupCounts {
+  return { total: items.length, firing: items.filter((i) => i.state.status === 'firing').length };
+}
+
 /** GROUP_MESSAGE_MAX_ALERTS caps the alerts drawn one by one in a batch message (Slack allows 50 blocks). */
 export const GROUP_MESSAGE_MAX_ALERTS = 20;
 
-function groupTitle(items: readonly GroupedAlert[], groupLabels: Record<string, string>): string {
+/** GroupCounts are a batch's size and how many of its alerts still fire (the items drawn may be fewer). */
+export interface GroupCounts {
+  total: number;
+  firing: number;
+}
+
+/** GROUP_ITEMS_SENT caps the alerts a batch's activity carries and its e-mail lists (the counts cover the rest). */
+export const GROUP_ITEMS_SENT = 100;
+
+function groupTitle(items: readonly GroupedAlert[], groupLabels: Record<string, string>, counts: GroupCounts): string {
   const worst = ['critical', 'warning', 'info'].find((s) => items.some((i) => i.notification.severity === s)) ?? 'info';
-  const firing = items.filter((i) => i.state.status === 'firing').length;
   const labels = Object.entries(groupLabels).map(([k, v]) => `${k}=${v}`).join(', ');
-  const counts = firing === items.length ? `${items.length} alerts firing` : `${firing} of ${items.length} alerts firing`;
-  return `${SEVERITY_MARK[worst] ?? ''} [${worst.toUpperCase()}] ${counts}${labels ? ` — ${labels}` : ''}`.trim();
+  const firing = counts.firing === counts.total ? `${counts.total} alerts firing` : `${counts.firing} of ${counts.total} alerts firing`;
+  return `${SEVERITY_MARK[worst] ?? ''} [${worst.toUpperCase()}] ${firing}${labels ? ` — ${labels}` : ''}`.trim();
 }
 
 function alertLine(n: AlertNotification): string {
@@ -218,8 +231,8 @@ function alertLine(n: AlertNotification): string {
  * slackGroupMessage draws a group's batch: a header counting its alerts, then each alert (up to
  * GROUP_MESSAGE_MAX_ALERTS) with its state and its own Acknowledge / Resolve buttons; redrawn in place as they change.
  */
-export function slackGroupMessage(items: readonly GroupedAlert[], groupLabels: Record<string, string>, groupUrl: string): SlackMessage {
-  const title = groupTitle(items, groupLabels);
+export function slackGroupMessage(items: readonly GroupedAlert[], groupLabels: Record<string, string>, groupUrl: string, counts = countsOf(items)): SlackMessage {
+  const title = groupTitle(items, groupLabels, counts);
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150), emoji: true } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: `<${groupUrl}|Notification group in Temporal> · policy ${mrkdwn(items[0]?.notification.escalation_policy ?? '')}` }] },
@@ -236,18 +249,21 @@ export function slackGroupMessage(items: readonly GroupedAlert[], groupLabels: R
       blocks.push({ type: 'actions', block_id: `alert_actions:${n.alert_id}`.slice(0, 255), elements: buttons });
     }
   }
-  if (items.length > GROUP_MESSAGE_MAX_ALERTS) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${items.length - GROUP_MESSAGE_MAX_ALERTS} more alerts of this group: see the dashboard` }] });
+  const drawn = Math.min(items.length, GROUP_MESSAGE_MAX_ALERTS);
+  if (counts.total > drawn) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${counts.total - drawn} more alerts of this group: see the dashboard` }] });
   }
-  return { text: `${title}: ${items.map((i) => `${i.notification.alert_id} ${i.state.status}`).join(', ')}`, blocks };
+  return { text: `${title}: ${items.slice(0, drawn).map((i) => `${i.notification.alert_id} ${i.state.status}`).join(', ')}`, blocks };
 }
 
 /** emailGroupMessage draws a group's batch as one e-mail: each alert with its facts and signed links. */
 export function emailGroupMessage(
   items: ReadonlyArray<GroupedAlert & { links: { acknowledge: string; resolve: string } }>,
   groupLabels: Record<string, string>,
+  counts = countsOf(items),
 ): EmailMessage {
-  const subject = groupTitle(items, groupLabels).replace(/^:[a-z_]+: /, '');
+  const subject = groupTitle(items, groupLabels, counts).replace(/^:[a-z_]+: /, '');
+  const more = counts.total > items.length ? [`…and ${counts.total - items.length} more alerts of this group: see the dashboard`, ''] : [];
   const text = [
     subject,
     '',
@@ -259,6 +275,7 @@ export function emailGroupMessage(
       `  Resolve: ${links.resolve}`,
       '',
     ]),
+    ...more,
   ].join('\n');
   const rows = items
     .map(
@@ -267,6 +284,6 @@ export function emailGroupMessage(
         `<td>${escapeHtml(state.status)}</td><td>${state.status === 'firing' ? `<a href="${escapeHtml(links.acknowledge)}">Acknowledge</a> · ` : ''}<a href="${escapeHtml(links.resolve)}">Resolve</a></td></tr>`,
     )
     .join('');
-  const html = `<!doctype html><html><body style="font-family:sans-serif"><h2 style="margin:0 0 8px">${escapeHtml(subject)}</h2><table cellpadding="6">${rows}</table></body></html>`;
+  const html = `<!doctype html><html><body style="font-family:sans-serif"><h2 style="margin:0 0 8px">${escapeHtml(subject)}</h2><table cellpadding="6">${rows}</table>${more.length ? `<p>${escapeHtml(more[0]!)}</p>` : ''}</body></html>`;
   return { subject, text, html };
 }

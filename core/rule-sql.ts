@@ -149,17 +149,28 @@ export function compileExpr(expr: Expr, window: EvaluationWindow): string {
 }
 
 /**
- * ruleGroupSql is one group's evaluation: every rule's expression at `nowMs`, tagged with the rule's index in
- * `rules`, non-finite values (a division by zero traffic) dropped. A rule with open alerts gets all its series back —
- * the caller needs the clear ones to resolve those alerts —; any other rule only its breaching series, so a quiet
- * group of a thousand rules over a thousand series each returns next to nothing.
+ * ruleGroupSql is one group's evaluation: every rule's expression at `nowMs`, each row tagged with the index of its
+ * rule in `rules`, non-finite values (a division by zero traffic) dropped. Rules with the same expression (a warning
+ * and a critical threshold on one metric, say) share one subquery, fanned out to each with ARRAY JOIN. A rule with
+ * open alerts gets all its series back — the caller needs the clear ones to resolve those alerts —; any other rule
+ * only its breaching series, so a quiet group of a thousand rules over a thousand series each returns next to nothing.
  */
 export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow, allSeries: readonly boolean[] = []): string {
-  return rules
-    .map((rule, index) => {
-      const { op, threshold } = rule.condition;
-      const breaching = allSeries[index] ? '' : ` AND value ${op === '==' ? '=' : op} ${sqlNumber(threshold)}`;
-      return `SELECT toUInt32(${index}) AS rule, service, instance, label_keys, label_values, value FROM (${compileExpr(rule.condition.expr, window)}) WHERE isFinite(value)${breaching}`;
+  const byExpression = new Map<string, number[]>();
+  rules.forEach((rule, index) => {
+    const key = JSON.stringify(rule.condition.expr);
+    byExpression.set(key, [...(byExpression.get(key) ?? []), index]);
+  });
+  const keep = (index: number) => {
+    const { op, threshold } = rules[index]!.condition;
+    return allSeries[index] ? `rule = ${index}` : `(rule = ${index} AND value ${op === '==' ? '=' : op} ${sqlNumber(threshold)})`;
+  };
+  return [...byExpression.values()]
+    .map((indices) => {
+      const expr = compileExpr(rules[indices[0]!]!.condition.expr, window);
+      const rule = indices.length === 1 ? `toUInt32(${indices[0]}) AS rule` : 'rule';
+      const fanOut = indices.length === 1 ? '' : ` ARRAY JOIN CAST([${indices.join(', ')}] AS Array(UInt32)) AS rule`;
+      return `SELECT ${rule}, service, instance, label_keys, label_values, value FROM (${expr})${fanOut} WHERE isFinite(value) AND (${indices.map(keep).join(' OR ')})`;
     })
     .join('\nUNION ALL\n');
 }

@@ -1,5 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../core/config';
+import { fnv1a64 } from '../core/fingerprint';
 import type { RuleGroup } from '../core/rules';
 
 /** EVALUATE_RULES_SCHEDULE_PREFIX starts the id of every rule group's evaluation schedule, as shown in the Temporal UI. */
@@ -16,9 +17,12 @@ export function ruleGroupScheduleId(taskQueue: string, group: string): string {
 /** ruleGroupSchedule evaluates one rule group at its own interval, or ALERT_EVALUATION_INTERVAL. */
 function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'intervalMs'>): ScheduleOptions {
   const every = group.intervalMs ?? config.alert.evaluationIntervalMs;
+  // As Prometheus does, each group evaluates at its own phase of the interval (a hash of its name), so a thousand
+  // groups do not all query ClickHouse and signal their alerts in the same second.
+  const offset = parseInt(fnv1a64(`${config.temporal.taskQueue}/${group.name}`).slice(0, 8), 16) % every;
   return {
     scheduleId: ruleGroupScheduleId(config.temporal.taskQueue, group.name),
-    spec: { intervals: [{ every }] },
+    spec: { intervals: [{ every, offset }] },
     action: {
       type: 'startWorkflow',
       workflowType: 'evaluateRulesWorkflow',

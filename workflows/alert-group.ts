@@ -31,7 +31,7 @@ import {
   type GroupRequest,
   type GroupSend,
 } from '../core/grouping';
-import type { NotificationState } from '../core/notification';
+import { GROUP_ITEMS_SENT, type NotificationState } from '../core/notification';
 
 /** enqueueSignal carries an alert's escalation step to deliver. */
 export const enqueueSignal = defineSignal<[GroupRequest]>(GROUP_ENQUEUE_SIGNAL);
@@ -133,6 +133,14 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
   }));
 
   const firing = () => [...members.values()].filter((m) => m.state.status === 'firing');
+  /** batchOf is what an activity needs to draw a batch: its first alerts as they stand, and the counts of all. */
+  const batchOf = (alertIds: readonly string[]) => {
+    const known = alertIds.filter((id) => members.has(id));
+    return {
+      items: known.slice(0, GROUP_ITEMS_SENT).map(itemOf),
+      counts: { total: known.length, firing: known.filter((id) => members.get(id)!.state.status === 'firing').length },
+    };
+  };
   const itemOf = (alertId: string): GroupNotificationRequest['items'][number] => {
     const m = members.get(alertId)!;
     const { alertId: id, workflowId, step, alert, firedAtMs, policy } = m.request;
@@ -202,7 +210,7 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
             delivery = await deliverNotification({ key: notificationKey(r.alertId, r.step.index, target), target, step: r.step, alert: r.alert, alertId: r.alertId, workflowId: r.workflowId, value: r.value, firedAtMs: r.firedAtMs, policy: r.policy });
           } else {
             const key = `${group.workflowId}:${decision.kind}:${batchNo}:${target.channel}:${target.to}`;
-            delivery = await deliverGroupNotification({ key, target, group, items: batch.map((r) => itemOf(r.alertId)) });
+            delivery = await deliverGroupNotification({ key, target, group, ...batchOf(batch.map((r) => r.alertId)) });
             if (delivery.channel === 'slack') messages.push({ slackChannel: delivery.slackChannel, ts: delivery.ts, alertIds: batch.map((r) => r.alertId) });
           }
           for (const r of batch) outcome.get(requestKey(r.alertId, r.step.index))!.sent.push(delivery);
@@ -238,7 +246,7 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
     const stale = messages.filter((m) => m.alertIds.some((id) => members.get(id)?.dirty));
     for (const m of members.values()) m.dirty = false;
     if (stale.length > 0) {
-      await updateGroupSlackMessages({ group, messages: stale.map((m) => ({ slackChannel: m.slackChannel, ts: m.ts, items: m.alertIds.filter((id) => members.has(id)).map(itemOf) })) });
+      await updateGroupSlackMessages({ group, messages: stale.map((m) => ({ slackChannel: m.slackChannel, ts: m.ts, ...batchOf(m.alertIds) })) });
     }
     // A message whose alerts have all ended has been drawn for the last time (unless one changed while it was being
     // drawn: then the next round draws it); an ended alert no message shows is forgotten.

@@ -369,7 +369,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         escalation.group ??= alertGroup(workflowInfo().taskQueue, policy.name, grouping, { alertname: input.rule.name, ...alertLabels(input) });
         await joinAlertGroup(
           { group: escalation.group, policy: policy.name, grouping, timeoutMs, maxAttempts },
-          { alertId, workflowId, step: stepRef, targets: step.targets, alert: input, value: state.value, firedAtMs: firedAtMs ?? Date.now(), policy: policy.name, atMs: Date.now() },
+          { alertId, workflowId, step: stepRef, targets: step.targets, alert: { ...input, carried: undefined }, value: state.value, firedAtMs: firedAtMs ?? Date.now(), policy: policy.name, atMs: Date.now() },
         );
         const answerWithinMs = grouping.groupWaitMs + grouping.groupIntervalMs + timeoutMs + 60_000;
         await condition(() => escalation.groupAnswers.has(step.index) || stopped(), answerWithinMs);

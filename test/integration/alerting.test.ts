@@ -83,6 +83,10 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     await ensureSchedules(temporal, config, groups); // idempotent: a second start updates, never fails or duplicates
     const cpu = await temporal.schedule.getHandle(ruleGroupScheduleId(taskQueue, 'cpu')).describe();
     expect(cpu.spec.intervals).toEqual([expect.objectContaining({ every: 30_000 })]);
+    // Each group at its own phase of the interval, as Prometheus spreads groups.
+    const offset = Number(cpu.spec.intervals?.[0]?.offset);
+    expect(offset).toBeGreaterThanOrEqual(0);
+    expect(offset).toBeLessThan(30_000);
     expect(cpu.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 60_000 });
     expect(cpu.action).toMatchObject({ type: 'startWorkflow', workflowType: 'evaluateRulesWorkflow', taskQueue, args: [{ group: 'cpu', evaluationIntervalMs: 30_000 }] });
     const fast = await temporal.schedule.getHandle(ruleGroupScheduleId(taskQueue, 'fast lane')).describe();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { refireDecision, type FiringMemory } from '../../core/dedup';
+import { mustSignal, refireDecision, type FiringMemory } from '../../core/dedup';
 import { escalationPlan, parseEscalationConfig, policyNameOf } from '../../core/escalation';
 import { alertNotification, emailMessage, slackMessage } from '../../core/notification';
 import { parseRuleDocument } from '../../core/rules';
@@ -104,5 +104,20 @@ describe('notification content', () => {
     expect(mail.text).toContain('Acknowledge: http://x/ack?token=a&b');
     expect(mail.html).toContain('href="http://x/ack?token=a&amp;b"');
     expect(mail.html).toContain('&lt;check&gt;');
+  });
+});
+
+describe('mustSignal: which evaluation verdicts reach an open alert', () => {
+  const interval = 30_000;
+  const t = 10_000_000;
+  it('sends every change, every verdict while the alert may be pending, and a steady breach every other interval', () => {
+    expect(mustSignal(undefined, true, t, 300_000, interval)).toBe(true);
+    expect(mustSignal({ firstMs: t - 60_000, lastMs: t - 30_000, breaching: false }, true, t, 0, interval)).toBe(true);
+    expect(mustSignal({ firstMs: t - 900_000, lastMs: t - 30_000, breaching: true }, false, t, 0, interval)).toBe(true);
+    // 5 m `for`: until 5 m + 2 intervals after the breach began, every verdict goes (the firing needs one).
+    expect(mustSignal({ firstMs: t - 330_000, lastMs: t - 30_000, breaching: true }, true, t, 300_000, interval)).toBe(true);
+    // Surely firing: a steady breach is sent when the last was at least 1.5 intervals ago.
+    expect(mustSignal({ firstMs: t - 900_000, lastMs: t - 30_000, breaching: true }, true, t, 300_000, interval)).toBe(false);
+    expect(mustSignal({ firstMs: t - 900_000, lastMs: t - 60_000, breaching: true }, true, t, 300_000, interval)).toBe(true);
   });
 });

@@ -14,8 +14,8 @@
  * critical_fp_rate=…`. BENCH_PROBES (default 20) sets the number of latency probes. The probes start once the
  * 1,000 alerts' own notifications have gone out (their storm settled): the latency of a steady system.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,8 +36,9 @@ import { compare, parseRule, type Rule } from '../core/rules';
 import type { Sample } from '../core/types';
 import { FakeSlack } from '../scripts/local-slack';
 import { TestSmtp } from '../scripts/local-smtp';
-import { freePort, services } from '../test/helpers/servers';
+import { freePort, privateServerEnv, services } from '../test/helpers/servers';
 import { chunk, tsvBody } from './data';
+import { appendBenchmark } from './report';
 
 const TOKEN = 'bench-alerts-service-token-0123456789';
 const INTERVAL_MS = 30_000;
@@ -222,16 +223,8 @@ async function fpPhase(env: Record<string, string>) {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-bench-alerts-'));
-  const [chHttp, chTcp, chInter, redisPort, temporalPort, apiPort] = await Promise.all(Array.from({ length: 6 }, freePort));
-  const env: Record<string, string> = {
-    MONITORING_LOCAL_DIR: dir,
-    MONITORING_EPHEMERAL: '1',
-    CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
-    CLICKHOUSE_TCP_PORT: String(chTcp),
-    CLICKHOUSE_INTERSERVER_PORT: String(chInter),
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-  };
+  const env = await privateServerEnv(dir);
+  const apiPort = await freePort();
   const children: ChildProcess[] = [];
   const slack = new FakeSlack('xoxb-bench');
   const smtp = new TestSmtp();
@@ -396,14 +389,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(figures, null, 2));
     const result = `RESULT p99_over_interval_ms=${figures.p99_over_interval_ms} dedup_reduction=${figures.dedup_reduction} eval_ms=${figures.eval_ms} critical_fp_rate=${figures.critical_fp_rate}`;
     console.log(result);
-    const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ClickHouse ${execFileSync('clickhouse-client', ['--version']).toString().trim().replace('ClickHouse client version ', '')}`;
-    appendFileSync(
-      path.join(PROJECT_ROOT, 'BENCHMARKS.md'),
+    appendBenchmark(
+      'bench:alerts',
+      `BENCH_PROBES=${PROBES} npm run bench:alerts`,
       [
-        '',
-        `## bench:alerts — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-        `Command: \`BENCH_PROBES=${PROBES} npm run bench:alerts\` · machine: ${machine} · Temporal dev server (SQLite in memory)`,
-        '',
         '| measure | figure | baseline in the same run |',
         '| --- | --- | --- |',
         `| evaluation of 1,000 rules × 1,000 series, 1,000 distinct expressions, one group query (quiet: breaching series only) | ${figures.eval_ms} ms | 1,000 per-rule queries, 8 in flight: ${figures.per_rule_ms} ms (ratio ${(figures.per_rule_ms / Math.max(1, figures.eval_ms)).toFixed(2)}) |`,
@@ -413,12 +402,9 @@ async function main(): Promise<void> {
         `| the 1,000 open alerts' notifications (grouped by alertname, service) | ${figures.load_group_messages} Slack messages | 1,000 without grouping |`,
         `| noisy replay: 20 flaps in 100 evaluations | ${figures.flap_messages} message(s) for ${figures.raw_fires} raw fires | reduction ${(figures.dedup_reduction * 100).toFixed(1)} % |`,
         `| critical alerts outside known incidents (12 h × 20 services, ${figures.incidents} incidents, 0.4 % single-sample spikes) | ${figures.false_positives} of ${figures.fired} = ${(figures.critical_fp_rate * 100).toFixed(1)} % | without \`for\`: ${(figures.naive_fp_rate * 100).toFixed(1)} % of ${figures.naive_fired} |`,
-        '',
-        '```',
-        result,
-        '```',
-        '',
-      ].join('\n'),
+      ],
+      result,
+      ' · Temporal dev server (SQLite in memory)',
     );
   } finally {
     for (const child of children) child.kill('SIGTERM');

@@ -9,7 +9,7 @@
  * BENCH_SAMPLES (default 1.2 M) sets the size. Appends the figures to BENCHMARKS.md.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -21,6 +21,7 @@ import { PERFORMANCE_EVENT_COLUMNS } from '../activities/sample-writer';
 import { loadConfig } from '../core/config';
 import { freePort, services } from '../test/helpers/servers';
 import { chunk, envelopesBody, jsonBody, promBody, scrapeSamples, SERIES, tsvBody } from './data';
+import { appendBenchmark } from './report';
 
 const run = promisify(execFile);
 const TOKEN = 'bench-service-token-0123456789';
@@ -211,14 +212,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(figures, null, 2));
     const result = `RESULT samples_per_s=${figures.samples_per_s} ratio_vs_raw=${figures.ratio_vs_raw} ratio_vs_victoriametrics=${figures.ratio_vs_victoriametrics} p99_ms=${figures.p99_ms}`;
     console.log(result);
-    const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ClickHouse ${execFileSync('clickhouse-client', ['--version']).toString().trim().replace('ClickHouse client version ', '')}`;
-    appendFileSync(
-      path.join(PROJECT_ROOT, 'BENCHMARKS.md'),
-      [
-        '',
-        `## bench:ingest — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-        `Command: \`BENCH_SAMPLES=${target} BENCH_CONNECTIONS=${CONNECTIONS} npm run bench:ingest\` · machine: ${machine}`,
-        '',
+    appendBenchmark('bench:ingest', `BENCH_SAMPLES=${target} BENCH_CONNECTIONS=${CONNECTIONS} npm run bench:ingest`, [
         '| path | samples/s | vs raw ClickHouse |',
         '| --- | --- | --- |',
         `| raw ClickHouse TabSeparated, 100k-row inserts (faster of two runs) | ${figures.raw_samples_per_s} | 1.00 |`,
@@ -228,13 +222,7 @@ async function main(): Promise<void> {
         `| VictoriaMetrics 1.79 import (Prometheus text) | ${figures.victoriametrics_samples_per_s ?? 'n/a'} | ${vmSeconds ? (rawSeconds / vmSeconds).toFixed(2) : 'n/a'} |`,
         '',
         `Ingest-to-queryable (single-sample probes under a background push): p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms.`,
-        '',
-        '```',
-        result,
-        '```',
-        '',
-      ].join('\n'),
-    );
+    ], result);
   } finally {
     vm?.kill('SIGKILL');
     services(['stop', 'clickhouse', 'redis'], env);

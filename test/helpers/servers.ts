@@ -20,6 +20,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * privateServerEnv is the env of a run's own ClickHouse, Redis and Temporal on free ports, with data under `dir`
+ * (ephemeral: no Web UI, nothing kept) — what tests and benchmarks start instead of touching the dev stack.
+ */
+export async function privateServerEnv(dir: string): Promise<Record<string, string>> {
+  const [chHttp, chTcp, chInter, redis, temporal] = await Promise.all(Array.from({ length: 5 }, freePort));
+  return {
+    MONITORING_LOCAL_DIR: dir,
+    MONITORING_EPHEMERAL: '1',
+    CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
+    CLICKHOUSE_TCP_PORT: String(chTcp),
+    CLICKHOUSE_INTERSERVER_PORT: String(chInter),
+    REDIS_URL: `redis://127.0.0.1:${redis}`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+  };
+}
+
 /** services runs scripts/services.sh with the given env — the same script `npm start` uses. */
 export function services(args: string[], env: Record<string, string>): void {
   execFileSync('bash', [SERVICES_SH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });

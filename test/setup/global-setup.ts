@@ -5,7 +5,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrate } from '../../activities/migrations';
 import { loadConfig } from '../../core/config';
-import { freePort } from '../helpers/servers';
+import { privateServerEnv } from '../helpers/servers';
 
 /**
  * Starts throwaway ClickHouse, Redis and Temporal servers on free ports in a temporary folder (never the dev
@@ -14,18 +14,7 @@ import { freePort } from '../helpers/servers';
 export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-test-'));
-  const [chHttp, chTcp, chInter, redis, temporal] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const env: Record<string, string> = {
-    MONITORING_LOCAL_DIR: dir,
-    MONITORING_EPHEMERAL: '1',
-    CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
-    CLICKHOUSE_TCP_PORT: String(chTcp),
-    CLICKHOUSE_INTERSERVER_PORT: String(chInter),
-    CLICKHOUSE_DATABASE: 'monitoring_test',
-    REDIS_URL: `redis://127.0.0.1:${redis}`,
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
-    TEMPORAL_NAMESPACE: 'default',
-  };
+  const env: Record<string, string> = { ...(await privateServerEnv(dir)), CLICKHOUSE_DATABASE: 'monitoring_test', TEMPORAL_NAMESPACE: 'default' };
   Object.assign(process.env, env);
   const started = Date.now();
   execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import { WebClient } from '@slack/web-api';
 import type Redis from 'ioredis';
 import nodemailer from 'nodemailer';
@@ -57,6 +57,9 @@ export interface GroupNotificationRequest {
 
 const SENT_TTL_SECONDS = 30 * 24 * 3600;
 const ATTEMPT_TTL_SECONDS = 24 * 3600;
+/** SLACK_GONE are Slack's answers for a message that cannot be edited any more. */
+const SLACK_GONE = new Set(['message_not_found', 'channel_not_found', 'is_archived', 'not_in_channel', 'cant_update_message']);
+
 /** NOTIFICATION_EVENT is the Slack message metadata type that marks our messages with their notification key. */
 export const NOTIFICATION_EVENT = 'alert_notification';
 
@@ -171,6 +174,24 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
     const link = (action: 'acknowledge' | 'resolve') => `${config.publicBaseUrl}/api/v1/alerts/ack?token=${signLink(secret, { alertId, action, recipient, expiresAtMs })}`;
     return { acknowledge: link('acknowledge'), resolve: link('resolve') };
   };
+
+  /**
+   * redrawSlack edits a message in place. A message that is gone (deleted, its channel archived or the bot removed)
+   * is skipped: retrying cannot bring it back, and an alert must not wait for ever to show that it ended.
+   */
+  async function redrawSlack(client: WebClient, m: { slackChannel: string; ts: string }, message: SlackMessage): Promise<boolean> {
+    try {
+      await client.chat.update({ channel: m.slackChannel, ts: m.ts, text: message.text, blocks: message.blocks as never });
+      return true;
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if (code && SLACK_GONE.has(code)) {
+        log.warn('Slack message gone; not redrawn', { channel: m.slackChannel, ts: m.ts, error: code });
+        return false;
+      }
+      throw err;
+    }
+  }
 
   async function deliverSlack(req: NotificationRequest): Promise<Delivery> {
     return record(await postSlack(req.key, req.target.to, slackMessage(notificationOf(req), { status: 'firing' }), { alert_id: req.alertId }));
@@ -289,11 +310,12 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       req: Pick<GroupNotificationRequest, 'group'> & { messages: Array<{ slackChannel: string; ts: string } & Pick<GroupNotificationRequest, 'items' | 'counts'>> },
     ): Promise<number> {
       if (!slack) return 0;
+      let updated = 0;
       for (const m of req.messages) {
         const message = slackGroupMessage(groupedOf(m), req.group.labels, workflowUrl(req.group.workflowId), m.counts);
-        await slack.chat.update({ channel: m.slackChannel, ts: m.ts, text: message.text, blocks: message.blocks as never });
+        if (await redrawSlack(slack, m, message)) updated++;
       }
-      return req.messages.length;
+      return updated;
     },
 
     /** updateSlackMessages redraws an alert's Slack messages in place (chat.update) to show its new state. */
@@ -304,11 +326,12 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       },
     ): Promise<number> {
       if (!slack) return 0;
+      let updated = 0;
       for (const m of req.messages) {
         const message = slackMessage(notificationOf({ ...req, step: m.step }), req.state);
-        await slack.chat.update({ channel: m.slackChannel, ts: m.ts, text: message.text, blocks: message.blocks as never });
+        if (await redrawSlack(slack, m, message)) updated++;
       }
-      return req.messages.length;
+      return updated;
     },
   };
 }

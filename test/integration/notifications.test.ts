@@ -134,6 +134,16 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     console.log(`[notify] Slack acknowledge → message edited in ${editedWithin} ms`);
   });
 
+  it('still ends an alert whose Slack message was deleted meanwhile (the redraw is skipped, not retried for ever)', async () => {
+    const { alertId } = await fire(5.7);
+    await eventually(async () => expect(messagesOf(alertId)).toHaveLength(1));
+    const [message] = messagesOf(alertId);
+    slack.messages.splice(slack.messages.indexOf(message!), 1);
+    expect(await clear()).toMatchObject({ phase: 'resolved', reason: 'condition-cleared' });
+    // One attempt to redraw it as resolved, answered message_not_found, and no retry.
+    expect(slack.updatesOf(message!.ts)).toHaveLength(1);
+  });
+
   it('refuses forged and stale Slack requests with 401 and changes nothing; tells the clicker when the action no longer applies', async () => {
     const { alertId } = await fire(6);
     await eventually(async () => expect(messagesOf(alertId)).toHaveLength(1));

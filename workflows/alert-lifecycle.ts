@@ -70,6 +70,9 @@ const ESCALATION_SETTLE_MS = 120_000;
 /** ESCALATION_PATCH marks the workflow code that notifies and escalates (Temporal versioning). */
 const ESCALATION_PATCH = 'escalation-v1';
 
+/** PAGE_FIRST_PATCH marks runs that start paging before recording the firing, reading policy and memory together. */
+const PAGE_FIRST_PATCH = 'page-first-v1';
+
 /** GROUPING_PATCH marks the workflow code that delivers through notification groups. */
 const GROUPING_PATCH = 'grouping-v1';
 
@@ -219,10 +222,13 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     if (state.phase === 'pending' && state.lastObservedMs >= firesAtMs) {
       state.phase = 'firing';
       firedAtMs = now;
+      // The page goes first; the records follow while it is being sent. (Runs from before PAGE_FIRST_PATCH recorded
+      // first; alerts started before escalation existed replay without it.)
+      const pageFirst = patched(PAGE_FIRST_PATCH);
+      if (pageFirst) void escalate();
       await publish(now);
       await recordAlertTransition(historyRow('firing', now, ''));
-      // Alerts started before escalation existed replay without it (their histories have no such activities).
-      if (patched(ESCALATION_PATCH)) void escalate();
+      if (!pageFirst && patched(ESCALATION_PATCH)) void escalate();
       continue;
     }
     if (state.acknowledgedBy && !state.acknowledgementRecorded) {
@@ -325,11 +331,15 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
    * waits for the step's delay unless the alert is acknowledged or ends first.
    */
   async function runEscalation(): Promise<void> {
+    // The policy and the alert's memory are read together (runs from before PAGE_FIRST_PATCH read them in turn).
+    const recalled = !escalation.decision && patched(PAGE_FIRST_PATCH) ? recallFirings(input.fingerprint) : undefined;
+    // (Awaited below; a failure while the snapshot is still being read must not go unhandled meanwhile.)
+    recalled?.catch(() => undefined);
     escalation.snapshot ??= await escalationSnapshot(input.rule);
     const { policy, timeoutMs, maxAttempts, dedup } = escalation.snapshot;
     const stopped = () => state.phase !== 'firing' || escalationPaused;
     if (!escalation.decision) {
-      const memory = await recallFirings(input.fingerprint);
+      const memory = await (recalled ?? recallFirings(input.fingerprint));
       escalation.decision = refireDecision(memory, input.firstBreach.atMs, Date.now(), dedup);
       if (!escalation.decision.notify) {
         // The same incident again: its earlier Slack messages show it firing again instead of new ones being sent.

@@ -127,6 +127,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     /** The notification group the steps go through (policies with group_by), and its answers by step. */
     group: carried?.escalation?.group as AlertGroup | undefined,
     groupAnswers: new Map<number, GroupDelivered>(),
+    /** Steps handed to the group whose answer the escalation stopped waiting for. */
+    abandonedSteps: new Set<number>(),
   };
   const view = (): AlertView => ({
     alertId,
@@ -186,7 +188,14 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   );
   setHandler(stateQuery, view);
   setHandler(groupDeliveredSignal, (answer) => {
-    if (answer.alertId === alertId) escalation.groupAnswers.set(answer.stepIndex, answer);
+    if (answer.alertId !== alertId) return;
+    escalation.groupAnswers.set(answer.stepIndex, answer);
+    // Acknowledged (or ended) while the group was sending this step: what it sent still gets redrawn.
+    if (escalation.abandonedSteps.has(answer.stepIndex)) {
+      escalation.abandonedSteps.delete(answer.stepIndex);
+      recordGroupAnswer(answer, answer.stepIndex);
+      void redraw();
+    }
   });
 
   const { workflowId } = workflowInfo();
@@ -384,12 +393,12 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         const answerWithinMs = grouping.groupWaitMs + grouping.groupIntervalMs + timeoutMs + 60_000;
         await condition(() => escalation.groupAnswers.has(step.index) || stopped(), answerWithinMs);
         const answer = escalation.groupAnswers.get(step.index);
-        if (!answer && stopped()) return;
-        for (const delivery of answer?.sent ?? []) {
-          escalation.sent.push({ ...delivery, step: stepRef });
-          escalation.drawn.set(delivery.key, 'firing');
+        if (!answer && stopped()) {
+          escalation.abandonedSteps.add(step.index);
+          return;
         }
-        escalation.failed += answer ? answer.failed : step.targets.length;
+        if (answer) recordGroupAnswer(answer, step.index);
+        else escalation.failed += step.targets.length;
       } else {
         const results = await Promise.allSettled(
           step.targets.map((target) =>
@@ -423,6 +432,17 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       // Acknowledged while this step was being sent: its messages show it too.
       if (state.phase !== 'firing') await redraw();
     }
+  }
+
+  /** recordGroupAnswer keeps what the group sent for a step, as a delivery of the alert's own would be kept. */
+  function recordGroupAnswer(answer: GroupDelivered, stepIndex: number): void {
+    const planned = escalation.snapshot ? escalationPlan(escalation.snapshot.policy)[stepIndex] : undefined;
+    const stepRef = { index: stepIndex, level: planned?.level ?? 1, round: planned?.round ?? 0 };
+    for (const delivery of answer.sent) {
+      escalation.sent.push({ ...delivery, step: stepRef });
+      escalation.drawn.set(delivery.key, 'firing');
+    }
+    escalation.failed += answer.failed;
   }
 
   /** redraw edits every Slack message of the alert that does not show its current state yet, one redraw at a time. */

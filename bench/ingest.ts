@@ -19,7 +19,7 @@ import { migrate } from '../activities/migrations';
 import { PROJECT_ROOT } from '../activities/paths';
 import { PERFORMANCE_EVENT_COLUMNS } from '../activities/sample-writer';
 import { loadConfig } from '../core/config';
-import { freePort, services } from '../test/helpers/servers';
+import { freePort, privateServerEnv, services } from '../test/helpers/servers';
 import { chunk, envelopesBody, jsonBody, promBody, scrapeSamples, SERIES, tsvBody } from './data';
 import { appendBenchmark } from './report';
 
@@ -45,16 +45,9 @@ async function main(): Promise<void> {
   const target = Number(process.env.BENCH_SAMPLES ?? 1_200_000);
   const scrapes = Math.max(1, Math.round(target / SERIES));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-bench-'));
-  const [chHttp, chTcp, chInter, redisPort, apiPort, vmPort] = await Promise.all(Array.from({ length: 6 }, freePort));
-  const env = {
-    MONITORING_LOCAL_DIR: dir,
-    MONITORING_EPHEMERAL: '1',
-    CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
-    CLICKHOUSE_TCP_PORT: String(chTcp),
-    CLICKHOUSE_INTERSERVER_PORT: String(chInter),
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    MONITORING_MAX_QUEUED_ROWS: '2000000',
-  };
+  const [apiPort, vmPort] = await Promise.all([freePort(), freePort()]);
+  // Temporal is not started here: only ClickHouse and Redis serve ingestion.
+  const env = { ...(await privateServerEnv(dir)), MONITORING_MAX_QUEUED_ROWS: '2000000' };
   let vm: ReturnType<typeof spawn> | undefined;
   try {
     log(`starting private ClickHouse and Redis in ${dir}`);

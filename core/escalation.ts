@@ -5,10 +5,10 @@
  * edit applies to later alerts, never halfway through one.
  */
 import { parse as parseYaml } from 'yaml';
-import { parseDuration } from './duration';
+import { formatDuration, parseDuration } from './duration';
 import { isRecord } from './guards';
 import type { Rule } from './rules';
-import { GroupingError, parseGrouping, type GroupingSpec } from './grouping';
+import { ALERTMANAGER_DEFAULTS, type GroupingSpec } from './grouping';
 
 /** NotificationChannel is where a notification goes. */
 export type NotificationChannel = 'slack' | 'email';
@@ -128,14 +128,42 @@ export function parseEscalationPolicy(raw: unknown, field: string): EscalationPo
     if (!Array.isArray(step.targets) || step.targets.length === 0) throw new EscalationError(`${stepField}.targets`, 'expected at least one target');
     return { waitMs, targets: step.targets.map((t, j) => parseTarget(t, `${stepField}.targets[${j}]`)) };
   });
-  let grouping: GroupingSpec | undefined;
-  try {
-    grouping = parseGrouping(raw, field);
-  } catch (err) {
-    if (err instanceof GroupingError) throw new EscalationError(err.field, err.message.slice(err.field.length + 2));
-    throw err;
-  }
+  const grouping = parseGrouping(raw, field);
   return { name, description, repeat: repeat as number, steps: parsed, ...(grouping ? { grouping } : {}) };
+}
+
+/**
+ * parseGrouping reads a policy's `group_by`, `group_wait`, `group_interval` and `repeat_interval`; undefined when the
+ * policy has no `group_by` (its alerts notify one by one).
+ */
+export function parseGrouping(raw: Record<string, unknown>, field: string): GroupingSpec | undefined {
+  if (raw.group_by === undefined) {
+    for (const key of ['group_wait', 'group_interval', 'repeat_interval']) {
+      if (raw[key] !== undefined) throw new EscalationError(`${field}.${key}`, 'needs group_by');
+    }
+    return undefined;
+  }
+  if (!Array.isArray(raw.group_by) || raw.group_by.some((l) => typeof l !== 'string' || !/^([a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$/.test(l))) {
+    throw new EscalationError(`${field}.group_by`, 'expected a list of label names (alertname for the rule), or [...]');
+  }
+  const duration = (key: string, fallback: number, min: number): number => {
+    const value = raw[key];
+    if (value === undefined) return fallback;
+    let ms: number;
+    try {
+      ms = parseDuration(String(value));
+    } catch (err) {
+      throw new EscalationError(`${field}.${key}`, (err as Error).message);
+    }
+    if (ms < min) throw new EscalationError(`${field}.${key}`, `must be at least ${formatDuration(min)}`);
+    return ms;
+  };
+  return {
+    groupBy: [...new Set(raw.group_by as string[])].sort(),
+    groupWaitMs: duration('group_wait', ALERTMANAGER_DEFAULTS.groupWaitMs, 0),
+    groupIntervalMs: duration('group_interval', ALERTMANAGER_DEFAULTS.groupIntervalMs, 1000),
+    repeatIntervalMs: duration('repeat_interval', ALERTMANAGER_DEFAULTS.repeatIntervalMs, 1000),
+  };
 }
 
 /** parseEscalationConfig reads config/escalation.yaml: `default_policy` and a `policies` list. */

@@ -7,7 +7,7 @@
  * alert already announced is never held back: it goes at once, taking along whatever else waits for the same target.
  * The timing is one pure decision here, with its reason; workflows/alert-group.ts carries it out.
  */
-import { formatDuration, parseDuration } from './duration';
+import { formatDuration } from './duration';
 import { fnv1a64 } from './fingerprint';
 import type { AlertInput } from './alert';
 import type { Delivery, EscalationTarget, PlannedNotification } from './escalation';
@@ -25,51 +25,6 @@ export interface GroupingSpec {
 
 /** ALERTMANAGER_DEFAULTS are Alertmanager's timers, used for any the policy does not set. */
 export const ALERTMANAGER_DEFAULTS = { groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3_600_000 } as const;
-
-/** GroupingError names the policy field that is wrong. */
-export class GroupingError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'GroupingError';
-  }
-}
-
-/**
- * parseGrouping reads a policy's `group_by`, `group_wait`, `group_interval` and `repeat_interval`; undefined when the
- * policy has no `group_by` (its alerts notify one by one).
- */
-export function parseGrouping(raw: Record<string, unknown>, field: string): GroupingSpec | undefined {
-  if (raw.group_by === undefined) {
-    for (const key of ['group_wait', 'group_interval', 'repeat_interval']) {
-      if (raw[key] !== undefined) throw new GroupingError(`${field}.${key}`, 'needs group_by');
-    }
-    return undefined;
-  }
-  if (!Array.isArray(raw.group_by) || raw.group_by.some((l) => typeof l !== 'string' || !/^([a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$/.test(l))) {
-    throw new GroupingError(`${field}.group_by`, 'expected a list of label names (alertname for the rule), or [...]');
-  }
-  const duration = (key: string, fallback: number, min: number): number => {
-    const value = raw[key];
-    if (value === undefined) return fallback;
-    let ms: number;
-    try {
-      ms = parseDuration(String(value));
-    } catch (err) {
-      throw new GroupingError(`${field}.${key}`, (err as Error).message);
-    }
-    if (ms < min) throw new GroupingError(`${field}.${key}`, `must be at least ${formatDuration(min)}`);
-    return ms;
-  };
-  return {
-    groupBy: [...new Set(raw.group_by as string[])].sort(),
-    groupWaitMs: duration('group_wait', ALERTMANAGER_DEFAULTS.groupWaitMs, 0),
-    groupIntervalMs: duration('group_interval', ALERTMANAGER_DEFAULTS.groupIntervalMs, 1000),
-    repeatIntervalMs: duration('repeat_interval', ALERTMANAGER_DEFAULTS.repeatIntervalMs, 1000),
-  };
-}
 
 /** groupingFields writes a spec back in the policy file's keys (the admin API shows policies as they are written). */
 export function groupingFields(spec: GroupingSpec | undefined): Record<string, unknown> {

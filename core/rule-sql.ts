@@ -81,7 +81,7 @@ const OVER_TIME: Record<string, string> = {
   last_over_time: `argMax(metric_value, ${TIME_MS})`,
 };
 
-/** RENAMED reads a compiled subquery with short column names, so an outer SELECT can reuse the standard aliases. */
+/** renamed reads a compiled subquery with short column names, so an outer SELECT can reuse the standard aliases. */
 function renamed(sql: string, valueAs = 'x'): string {
   return `(SELECT service AS s, instance AS i, label_keys AS k, label_values AS v, value AS ${valueAs} FROM (${sql}))`;
 }

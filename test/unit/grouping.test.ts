@@ -1,5 +1,5 @@
-import { parseEscalationPolicy } from '../../core/escalation';
-import { ALERTMANAGER_DEFAULTS, alertGroup, nextGroupSend, parseGrouping, type GroupingSpec } from '../../core/grouping';
+import { parseEscalationPolicy, parseGrouping } from '../../core/escalation';
+import { ALERTMANAGER_DEFAULTS, alertGroup, nextGroupSend, type GroupingSpec } from '../../core/grouping';
 import { emailGroupMessage, slackGroupMessage, type AlertNotification } from '../../core/notification';
 
 const spec: GroupingSpec = { groupBy: ['alertname', 'service'], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3_600_000 };

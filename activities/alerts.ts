@@ -95,7 +95,7 @@ export async function dispatchGroup(
       if (open.has(fp)) records.hset(redisKeys.alertValues(service), fp, JSON.stringify({ value: s.value, atMs: nowMs }));
       if (observation.breaching) {
         summary.breaching++;
-        if (open.has(fp) && !mustSignal(beat, true, nowMs, rule.durationMs, intervalMs)) continue;
+        if (open.has(fp) && !mustSignal(beat, true, nowMs, rule.durationMs, intervalMs, fp)) continue;
         const input: AlertInput = { fingerprint: fp, rule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
         (open.has(fp) ? known : fresh).push(async () => {
           await temporal.workflow.signalWithStart(ALERT_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input], signal: ALERT_OBSERVE_SIGNAL, signalArgs: [observation] });

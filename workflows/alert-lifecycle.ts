@@ -76,6 +76,13 @@ const PAGE_FIRST_PATCH = 'page-first-v1';
 /** GROUPING_PATCH marks the workflow code that delivers through notification groups. */
 const GROUPING_PATCH = 'grouping-v1';
 
+/**
+ * FAST_PAGE_PATCH marks runs that page with fewer steps: an alert firing on its first evaluation is not first
+ * published as pending, the first step's silence/inhibition gate is read with the policy, and a steady breach's
+ * evaluations no longer rewrite the Redis view (the evaluator writes their values there itself).
+ */
+const FAST_PAGE_PATCH = 'fast-page-v1';
+
 /** groupDeliveredSignal carries the notification group's answer to a step handed to it. */
 export const groupDeliveredSignal = defineSignal<[GroupDelivered]>(GROUP_DELIVERED_SIGNAL);
 const groupMemberSignal = defineSignal<[GroupMemberUpdate]>(GROUP_MEMBER_SIGNAL);
@@ -212,7 +219,10 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   // A continued alert picks its escalation up where the previous run left it.
   if (escalation.snapshot && state.phase === 'firing') void escalate();
 
-  await publish(Date.now());
+  const fastPage = patched(FAST_PAGE_PATCH);
+  // (A run continued from an earlier one was published by it just before.)
+  const firesAtOnce = !carried && state.phase === 'pending' && state.lastObservedMs >= firesAtMs;
+  if (!(fastPage && (firesAtOnce || carried))) await publish(Date.now());
 
   for (;;) {
     const now = Date.now();
@@ -254,6 +264,10 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       // Let a step being delivered finish, so the next run knows what was sent.
       escalationPaused = true;
       await escalationToSettle();
+      // The view as this run leaves it (its values were last written by the evaluator). Also keeps the hand-over
+      // out of the workflow task that handled the last signal (Temporal's time-skipping test server refuses a
+      // completion cancelling a timer alongside continue-as-new: temporalio/sdk-java#2606).
+      if (fastPage) await publish(Date.now());
       const phase = state.phase;
       return continueAsNew<typeof alertLifecycleWorkflow>({
         ...input,
@@ -285,7 +299,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     if (holding(now)) wakeInMs = Math.min(wakeInMs, state.clearedSinceMs! + keepFiringForMs - now);
     const changed = () => state.observations !== seen.observations || state.changes !== seen.changes;
     const woke = wakeInMs === Infinity ? (await condition(changed), true) : await condition(changed, Math.max(wakeInMs, 1));
-    if (woke && state.breaching && state.observations !== seen.observations) await publish(Date.now());
+    if (!fastPage && woke && state.breaching && state.observations !== seen.observations) await publish(Date.now());
   }
 
   async function end(reason: AlertEndReason): Promise<AlertOutcome> {
@@ -344,6 +358,10 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     const recalled = !escalation.decision && patched(PAGE_FIRST_PATCH) ? recallFirings(input.fingerprint) : undefined;
     // (Awaited below; a failure while the snapshot is still being read must not go unhandled meanwhile.)
     recalled?.catch(() => undefined);
+    const gateRequest = { labels: alertLabels(input), service: input.service, fingerprint: input.fingerprint };
+    // The first step's gate is read with the policy, not after it.
+    let firstGate = fastPage && escalation.nextStep === 0 && !escalation.decision ? notificationGate(gateRequest) : undefined;
+    firstGate?.catch(() => undefined);
     escalation.snapshot ??= await escalationSnapshot(input.rule);
     const { policy, timeoutMs, maxAttempts, dedup } = escalation.snapshot;
     const stopped = () => state.phase !== 'firing' || escalationPaused;
@@ -351,6 +369,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       const memory = await (recalled ?? recallFirings(input.fingerprint));
       escalation.decision = refireDecision(memory, input.firstBreach.atMs, Date.now(), dedup);
       if (!escalation.decision.notify) {
+        firstGate = undefined; // (read again when the suppression ends)
         // The same incident again: its earlier Slack messages show it firing again instead of new ones being sent.
         for (const m of memory.messages) {
           escalation.sent.push(m);
@@ -374,7 +393,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       if (stopped()) return;
       // Silences and inhibition (core/silences.ts) hold the step back while they last; it goes once they end.
       for (;;) {
-        const mute = await notificationGate({ labels: alertLabels(input), service: input.service, fingerprint: input.fingerprint });
+        const mute = await (firstGate ?? notificationGate(gateRequest));
+        firstGate = undefined;
         escalation.mutedBy = mute.muted ? mute.reason : undefined;
         if (!mute.muted) break;
         const recheckMs = Math.max(1_000, Math.min(MUTE_RECHECK_MS, (mute.untilMs ?? Infinity) - Date.now()));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mustSignal, refireDecision, type FiringMemory } from '../../core/dedup';
+import { fingerprint } from '../../core/fingerprint';
 import { escalationPlan, parseEscalationConfig, policyNameOf } from '../../core/escalation';
 import { alertNotification, emailMessage, slackMessage } from '../../core/notification';
 import { parseRuleDocument } from '../../core/rules';
@@ -116,8 +117,35 @@ describe('mustSignal: which evaluation verdicts reach an open alert', () => {
     expect(mustSignal({ firstMs: t - 900_000, lastMs: t - 30_000, breaching: true }, false, t, 0, interval)).toBe(true);
     // 5 m `for`: until 5 m + 2 intervals after the breach began, every verdict goes (the firing needs one).
     expect(mustSignal({ firstMs: t - 330_000, lastMs: t - 30_000, breaching: true }, true, t, 300_000, interval)).toBe(true);
-    // Surely firing: a steady breach is sent when the last was at least 1.5 intervals ago.
-    expect(mustSignal({ firstMs: t - 900_000, lastMs: t - 30_000, breaching: true }, true, t, 300_000, interval)).toBe(false);
-    expect(mustSignal({ firstMs: t - 900_000, lastMs: t - 60_000, breaching: true }, true, t, 300_000, interval)).toBe(true);
+    // Surely firing: a steady breach goes on every other evaluation, never twice in one, at most 3 intervals apart.
+    const even = 'a0', odd = 'a1';
+    const told = (fp: string, lastAgo: number, firstAgo = 900_000) => mustSignal({ firstMs: t - firstAgo, lastMs: t - lastAgo, breaching: true }, true, t, 300_000, interval, fp);
+    expect(told(even, 60_000)).toBe(true);
+    expect(told(even, 10_000)).toBe(false);
+    expect(told(odd, 60_000)).toBe(false);
+    expect(told(odd, 90_000)).toBe(true);
+  });
+
+  it('splits alerts that opened together between even and odd evaluations, each told every other one', () => {
+    // 1,000 alerts breaching since the same tick, followed for 20 evaluations with a little jitter.
+    const first = t;
+    const fps = Array.from({ length: 1000 }, (_, i) => fingerprint('load_high', { instance: `load-${i}` }));
+    const last = new Map(fps.map((fp) => [fp, first]));
+    const perTick: number[] = [];
+    const gaps: number[] = [];
+    for (let k = 1; k <= 20; k++) {
+      const now = first + k * interval + ((k * 37) % 11) * 100;
+      let told = 0;
+      for (const fp of fps) {
+        if (!mustSignal({ firstMs: first, lastMs: last.get(fp)!, breaching: true }, true, now, 0, interval, fp)) continue;
+        if (k > 3) gaps.push(now - last.get(fp)!);
+        last.set(fp, now);
+        told++;
+      }
+      if (k > 3) perTick.push(told);
+    }
+    // Once past the `for` margin: about half on each tick, nobody silent for 4 intervals (the workflow's no-data bound).
+    for (const n of perTick) expect(Math.abs(n - 500)).toBeLessThan(80);
+    expect(Math.max(...gaps)).toBeLessThan(3.5 * interval);
   });
 });

@@ -6,6 +6,7 @@ import {
   ALERT_RESOLVE_UPDATE,
   ALERT_STATE_QUERY,
   ALERT_WORKFLOW_TYPE,
+  alertLabels,
   workflowIdOfAlert,
   type AlertAction,
   type AlertInput,
@@ -74,6 +75,8 @@ export async function dispatchGroup(
   const fresh: Array<() => Promise<void>> = [];
   const known: Array<() => Promise<void>> = [];
   const records = redis.pipeline();
+  // Written before any signal (see redisKeys.firingNow); an entry lasts two intervals unless the series clears.
+  const firingNow = redis.pipeline();
   const summaries = rules.map((rule, index) => {
     const summary: DispatchSummary = { rule: rule.name, series: 0, breaching: 0, cleared: 0 };
     const { open, beats } = openAlerts[index]!;
@@ -95,6 +98,12 @@ export async function dispatchGroup(
       if (open.has(fp)) records.hset(redisKeys.alertValues(service), fp, JSON.stringify({ value: s.value, atMs: nowMs }));
       if (observation.breaching) {
         summary.breaching++;
+        const breachingSinceMs = beat?.breaching ? beat.firstMs : nowMs;
+        if (nowMs - breachingSinceMs >= rule.durationMs) {
+          const key = redisKeys.firingNow(service);
+          firingNow.hset(key, fp, JSON.stringify({ labels: alertLabels({ labels, rule, service, instance: s.instance }), untilMs: nowMs + 2 * intervalMs }));
+          firingNow.pexpire(key, 3 * intervalMs);
+        }
         if (open.has(fp) && !mustSignal(beat, true, nowMs, rule.durationMs, intervalMs, fp)) continue;
         const input: AlertInput = { fingerprint: fp, rule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
         (open.has(fp) ? known : fresh).push(async () => {
@@ -103,6 +112,7 @@ export async function dispatchGroup(
           signalled();
         });
       } else if (open.has(fp)) {
+        firingNow.hdel(redisKeys.firingNow(service), fp);
         known.push(async () => {
           try {
             await temporal.workflow.getHandle(workflowId).signal(ALERT_OBSERVE_SIGNAL, observation);
@@ -118,6 +128,9 @@ export async function dispatchGroup(
     }
     return summary;
   });
+  const marked = await firingNow.exec();
+  const markFailed = marked?.find(([err]) => err);
+  if (markFailed) throw markFailed[0];
   await runLimited([...fresh, ...known], concurrency);
   const written = await records.exec();
   const failed = written?.find(([err]) => err);

@@ -5,14 +5,25 @@ import type { ActiveAlert, RealtimeSnapshot, Sample } from '../core/types';
 /** Redis key layout, after the seed's "Redis Caching" section. */
 export const redisKeys = {
   realtime: (service: string) => `metrics:realtime:${service}`,
+  /** When each instance of a service last reported (instance → ms); one silent for INSTANCE_MEMORY_SECONDS is forgotten. */
+  instances: (service: string) => `metrics:instances:${service}`,
   activeAlerts: (service: string) => `alerts:active:${service}`,
   openAlerts: (rule: string) => `alerts:open:${rule}`,
   /** The latest evaluated value of each open alert of a service (fingerprint → {value, atMs}), written by evaluation. */
   alertValues: (service: string) => `alerts:values:${service}`,
   /** When each open alert of a rule was last told it still breaches (fingerprint → ms): heartbeat throttling. */
   alertHeartbeats: (rule: string) => `alerts:heartbeat:${rule}`,
+  /**
+   * The alerts of a service that fire as of the latest evaluation (fingerprint → {labels, untilMs}): written by the
+   * evaluator before it signals any workflow, so an inhibition source firing in the same evaluation as its target
+   * mutes it even before the source's workflow has recorded itself as firing.
+   */
+  firingNow: (service: string) => `alerts:firing-now:${service}`,
   services: 'services:known',
 };
+
+/** INSTANCE_MEMORY_SECONDS is how long an instance that stopped reporting is still counted (as unhealthy). */
+export const INSTANCE_MEMORY_SECONDS = 3600;
 
 /** RedisDeps are what the Redis activities need. */
 export interface RedisDeps {
@@ -26,13 +37,19 @@ export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) 
   async function writeLatest(latest: LatestValues, nowMs: number): Promise<void> {
     if (latest.size === 0) return;
     const pipeline = redis.pipeline();
-    for (const [service, fields] of latest) {
+    for (const [service, { fields, instances }] of latest) {
       const key = redisKeys.realtime(service);
       const values: Record<string, string> = { last_updated: new Date(nowMs).toISOString() };
       for (const [field, { value }] of fields) values[field] = String(value);
       pipeline.hset(key, values);
       pipeline.expire(key, realtimeTtlSeconds);
       pipeline.sadd(redisKeys.services, service);
+      if (instances.size > 0) {
+        const seen: Record<string, string> = {};
+        for (const [instance, ts] of instances) seen[instance] = String(Math.min(ts, nowMs));
+        pipeline.hset(redisKeys.instances(service), seen);
+        pipeline.expire(redisKeys.instances(service), INSTANCE_MEMORY_SECONDS);
+      }
     }
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
@@ -97,6 +114,28 @@ export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) 
         return { ...alert, current_value: latest.value, last_evaluation: new Date(latest.atMs).toISOString(), duration: Math.max(0, Math.round((latest.atMs - Date.parse(alert.started_at)) / 1000)) };
       });
       return alerts.sort((a, b) => rank[a.severity] - rank[b.severity] || a.started_at.localeCompare(b.started_at));
+    },
+
+    /** knownServices lists every service that has reported a sample (the dashboard's services for unscoped keys). */
+    async knownServices(): Promise<string[]> {
+      return (await redis.smembers(redisKeys.services)).sort();
+    },
+
+    /**
+     * listInstances returns when each instance of a service last reported; instances silent for longer than
+     * INSTANCE_MEMORY_SECONDS are dropped from the hash as they are found.
+     */
+    async listInstances(service: string, nowMs: number): Promise<Array<{ instance: string; lastSeenMs: number }>> {
+      const key = redisKeys.instances(service);
+      const seen = await redis.hgetall(key);
+      const forgotten: string[] = [];
+      const out: Array<{ instance: string; lastSeenMs: number }> = [];
+      for (const [instance, ms] of Object.entries(seen)) {
+        if (nowMs - Number(ms) > INSTANCE_MEMORY_SECONDS * 1000) forgotten.push(instance);
+        else out.push({ instance, lastSeenMs: Number(ms) });
+      }
+      if (forgotten.length > 0) await redis.hdel(key, ...forgotten);
+      return out.sort((a, b) => a.instance.localeCompare(b.instance));
     },
   };
 }

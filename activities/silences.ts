@@ -44,15 +44,27 @@ export function createSilenceActivities({ config, redis }: { config: Config; red
 
     /**
      * notificationGate decides whether an alert's notifications are muted now: by an active silence matching its
-     * labels, or by a firing alert of the same service that an inhibition rule makes its source.
+     * labels, or by a firing alert of the same service that an inhibition rule makes its source — firing as its
+     * workflow recorded it, or as the latest evaluation found it (redisKeys.firingNow).
      */
     async notificationGate(req: { labels: Labels; service: string; fingerprint: string }): Promise<MuteDecision> {
-      const [silences, rules, active] = await Promise.all([listSilences(), inhibitRules(), redis.hgetall(redisKeys.activeAlerts(req.service))]);
+      const [silences, rules, active, firingNow] = await Promise.all([
+        listSilences(),
+        inhibitRules(),
+        redis.hgetall(redisKeys.activeAlerts(req.service)),
+        redis.hgetall(redisKeys.firingNow(req.service)),
+      ]);
+      const now = Date.now();
       const firing = Object.values(active)
         .map((v) => JSON.parse(v) as ActiveAlert)
         .filter((a) => a.status !== 'pending' && a.fingerprint !== req.fingerprint && a.labels)
         .map((a) => a.labels!);
-      return notificationMute(req.labels, silences, firing, rules, Date.now());
+      // Alerts firing as of the latest evaluation whose workflows may not have recorded it yet (the same evaluation).
+      for (const [fp, entry] of Object.entries(firingNow)) {
+        const { labels, untilMs } = JSON.parse(entry) as { labels: Labels; untilMs: number };
+        if (fp !== req.fingerprint && untilMs > now) firing.push(labels);
+      }
+      return notificationMute(req.labels, silences, firing, rules, now);
     },
   };
 }

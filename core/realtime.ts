@@ -1,7 +1,16 @@
 import type { Sample } from './types';
 
-/** LatestValues holds, per service, the latest value of each series field of a batch (what the realtime cache keeps). */
-export type LatestValues = Map<string, Map<string, { ts: number; value: number }>>;
+/**
+ * LatestValues holds, per service, the latest value of each series field of a batch (what the realtime cache keeps)
+ * and when each of its instances last reported (the dashboard's instances and healthy instances).
+ */
+export type LatestValues = Map<string, ServiceLatest>;
+
+/** ServiceLatest is one service's part of LatestValues. */
+export interface ServiceLatest {
+  fields: Map<string, { ts: number; value: number }>;
+  instances: Map<string, number>;
+}
 
 /** seriesField names a series inside its service's realtime hash: the metric name, plus its sorted labels if any. */
 export function seriesField(sample: Sample): string {
@@ -17,8 +26,10 @@ export function seriesField(sample: Sample): string {
  */
 export function latestValues(samples: Iterable<Sample>, into: LatestValues = new Map()): LatestValues {
   for (const sample of samples) {
-    let fields = into.get(sample.service);
-    if (!fields) into.set(sample.service, (fields = new Map()));
+    let latest = into.get(sample.service);
+    if (!latest) into.set(sample.service, (latest = { fields: new Map(), instances: new Map() }));
+    const { fields, instances } = latest;
+    if (sample.instance && (instances.get(sample.instance) ?? -Infinity) < sample.timestampMs) instances.set(sample.instance, sample.timestampMs);
     const field = seriesField(sample);
     const seen = fields.get(field);
     if (!seen || seen.ts <= sample.timestampMs) fields.set(field, { ts: sample.timestampMs, value: sample.value });

@@ -107,7 +107,8 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     const handle = temporal.workflow.getHandle(alertId);
     const { runId, status } = await handle.describe();
     expect(status.name).toBe('RUNNING');
-    expect((await alertsOf()).alerts).toEqual([expect.objectContaining({ status: 'pending', rule, severity: 'critical', current_value: 97, workflow_id: alertId })]);
+    // The workflow records itself as pending in its first step, soon after the evaluation started it.
+    await eventually(async () => expect((await alertsOf()).alerts).toEqual([expect.objectContaining({ status: 'pending', rule, severity: 'critical', current_value: 97, workflow_id: alertId })]));
 
     // A repeated breach reaches the running workflow: no second execution, and it fires once the 3 s have passed.
     await new Promise((resolve) => setTimeout(resolve, 3100));
@@ -118,9 +119,11 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
       temporal.workflow.start('alertLifecycleWorkflow', { taskQueue, workflowId: alertId, args: [{}] }),
     ).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
-    const alerts = (await alertsOf()).alerts;
-    expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ status: 'firing', current_value: 98, workflow_url: expect.stringContaining(encodeURIComponent(alertId)) });
+    await eventually(async () => {
+      const alerts = (await alertsOf()).alerts;
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ status: 'firing', current_value: 98, workflow_url: expect.stringContaining(encodeURIComponent(alertId)) });
+    });
     const executions = [];
     for await (const execution of temporal.workflow.list({ query: `WorkflowId = '${alertId}'` })) executions.push(execution);
     expect(executions).toHaveLength(1);

@@ -3,23 +3,30 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type } from '@sinclair/typebox';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { createAlertCommands } from '../activities/alerts';
 import { createClickHouseActivities } from '../activities/clickhouse';
+import { createDashboardQueries } from '../activities/dashboard';
 import { linkSecret } from '../activities/ack-links';
 import { IdempotencyStore } from '../activities/idempotency';
 import { createRedisActivities } from '../activities/redis';
 import { SampleWriter } from '../activities/sample-writer';
-import type { ApiKey } from '../core/auth';
+import type { ApiKey, RouteAccess } from '../core/auth';
 import type { Config } from '../core/config';
 import { ApiError } from '../core/errors';
 import type { Rule } from '../core/rules';
 import { KeyRing } from './keys';
 import { ParsePool } from './parse-pool';
+import { QueryGate } from './query-gate';
 import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
+import { dashboardRoutes } from './routes/dashboard';
+import { pageRoutes } from './routes/page';
 import { eventsRoutes } from './routes/events';
 import { integrationRoutes } from './routes/integrations';
 import { metricsRoutes } from './routes/metrics';
@@ -29,6 +36,19 @@ import { selfMetricsRoutes } from './routes/self-metrics';
 import { silenceRoutes } from './routes/silences';
 import { serviceRoutes } from './routes/services';
 import { ErrorBody } from './schemas';
+
+/** RouteEntry is one route of the app and the access class it declared. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access: RouteAccess | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: readonly RouteEntry[];
+  }
+}
 
 /** AppInput is what the API is built from; the caller owns (and closes) the clients. */
 export interface AppInput {
@@ -53,6 +73,9 @@ export interface AppDeps {
   config: Config;
   clickhouseActivities: ReturnType<typeof createClickHouseActivities>;
   redisActivities: ReturnType<typeof createRedisActivities>;
+  dashboardQueries: ReturnType<typeof createDashboardQueries>;
+  /** Bounds the read queries of the dashboard and performance routes (MONITORING_MAX_CONCURRENT_QUERIES, _QUERY_TIMEOUT). */
+  queryGate: QueryGate;
   writer: SampleWriter;
   parsePool: ParsePool;
   redis: Redis;
@@ -120,12 +143,47 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  // The API's description is public (it holds no data): /docs and its assets need no key.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...(route.config ?? {}), access: 'open' };
+  });
+  // Every route with its access class (the authorization matrix test walks it).
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routeTable.push({ method, url: route.url, access: (route.config as { access?: RouteAccess } | undefined)?.access });
+    }
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'performance-monitoring', version: '0.1.0', description: 'Monitoring and alerting for the trading platform. Every route but /healthz, /docs and the signed action links needs `Authorization: Bearer <token>`; roles: service (ingest, internal reads), viewer (public reads of its services, acting on their alerts), admin (everything).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
   registerAuth(app, new KeyRing(input.keys));
+
+  // Per key (or per address before a key is known) and per minute; ingestion is bounded by its queue instead.
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    timeWindow: 60_000,
+    max: (request) => (request.apiKey ? config.monitoring.rateLimitPerMinute : config.monitoring.anonymousRateLimitPerMinute),
+    keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.name}` : `ip:${request.ip}`),
+    allowList: (request) => ['ingest', 'open'].includes(request.routeOptions.config.access ?? ''),
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'rate_limited', `more than ${context.max} requests in ${context.after}; retry after that`, undefined, Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
 
   const deps: AppDeps = {
     config,
     clickhouseActivities: createClickHouseActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
     redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
+    dashboardQueries: createDashboardQueries({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
+    queryGate: new QueryGate(config.monitoring.maxConcurrentQueries, config.monitoring.queryTimeoutMs),
     writer: new SampleWriter(input.clickhouse, config.clickhouse.database, {
       batchSize: config.monitoring.batchSize,
       flushIntervalMs: config.monitoring.batchFlushIntervalMs,
@@ -181,5 +239,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(silenceRoutes(deps));
   await app.register(policyRoutes(deps));
   await app.register(ruleRoutes(deps));
+  await app.register(dashboardRoutes(deps));
+  await app.register(pageRoutes);
   return app;
 }

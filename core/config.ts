@@ -34,6 +34,12 @@ export interface Config {
     cacheTtlSeconds: number;
     maxConcurrentQueries: number;
     maxBodyBytes: number;
+    /** How long one computed dashboard or performance answer serves every caller of the same scope (0: never shared). */
+    dashboardShareMs: number;
+    /** Requests per minute per API key (ingestion excepted: its queue bounds it). */
+    rateLimitPerMinute: number;
+    /** Requests per minute per address without a key (signed links, failed authentication). */
+    anonymousRateLimitPerMinute: number;
     /** Inserts into performance_events in flight at once (two overlap ClickHouse's per-insert work with the next batch). */
     maxConcurrentInserts: number;
     /** Threads parsing large ingest bodies; undefined: one fewer than the CPUs (at least one); 0: parse inline. */
@@ -143,6 +149,9 @@ export function loadConfig(env: Env): Config {
       cacheTtlSeconds: Math.round(durationVar(env, 'MONITORING_CACHE_TTL', '60s') / 1000),
       maxConcurrentQueries: intVar(env, 'MONITORING_MAX_CONCURRENT_QUERIES', 50, 1),
       maxBodyBytes: intVar(env, 'MONITORING_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024),
+      dashboardShareMs: durationVar(env, 'MONITORING_DASHBOARD_CACHE', '2s'),
+      rateLimitPerMinute: intVar(env, 'MONITORING_RATE_LIMIT_PER_MINUTE', 6000, 1),
+      anonymousRateLimitPerMinute: intVar(env, 'MONITORING_ANONYMOUS_RATE_LIMIT_PER_MINUTE', 300, 1),
       maxConcurrentInserts: intVar(env, 'MONITORING_MAX_CONCURRENT_INSERTS', 2, 1),
       parseThreads: env.MONITORING_PARSE_THREADS ? intVar(env, 'MONITORING_PARSE_THREADS', 0, 0) : undefined,
     },

@@ -17,6 +17,9 @@ export type ErrorCode =
   | 'storage_unavailable'
   | 'workflows_unavailable'
   | 'cache_unavailable'
+  | 'query_timeout'
+  | 'too_many_queries'
+  | 'rate_limited'
   | 'not_configured'
   | 'internal_error';
 

@@ -50,8 +50,10 @@ start_temporal() {
   local bin; bin=$(temporal_bin) || die "no temporal CLI — run: npm run services -- install"
   mkdir -p "$LOCAL"
   local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --namespace "$TEMPORAL_NAMESPACE" --log-level warn)
+  # Ephemeral servers (tests, benchmarks) keep nothing and run without the Web UI unless TEMPORAL_UI=1 asks for it
+  # (the browser test follows links into it).
   if [ "$EPHEMERAL" = "1" ]; then
-    args+=(--headless)
+    if [ "${TEMPORAL_UI:-0}" = "1" ]; then args+=(--ui-port "$TEMPORAL_UI_PORT"); else args+=(--headless); fi
   else
     args+=(--ui-port "$TEMPORAL_UI_PORT" --db-filename "$LOCAL/temporal.db")
   fi
@@ -63,7 +65,7 @@ start_temporal() {
     "$bin" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 && break
     sleep 0.5
   done
-  log "Temporal on 127.0.0.1:$TEMPORAL_PORT$([ "$EPHEMERAL" = "1" ] || echo ", Web UI http://127.0.0.1:$TEMPORAL_UI_PORT")"
+  log "Temporal on 127.0.0.1:$TEMPORAL_PORT$([ "$EPHEMERAL" = "1" ] && [ "${TEMPORAL_UI:-0}" != "1" ] || echo ", Web UI http://127.0.0.1:$TEMPORAL_UI_PORT")"
 }
 
 status_line() {

@@ -6,6 +6,8 @@ ensure_node_modules
 bash "$ROOT/scripts/services.sh" install
 # The scraper tests scrape a real exporter.
 command -v prometheus-node-exporter >/dev/null 2>&1 || apt_install prometheus-node-exporter
+# The browser test drives Debian's Chromium (playwright-core, no bundled browser download).
+command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ] || apt_install chromium
 mkdir -p "$ROOT/.local"
 results="$ROOT/.local/jest-results.json"
 rm -f "$results"

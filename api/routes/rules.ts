@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { currentRuleGroups, loadRuleFiles } from '../../activities/rules';
 import { syncRuleSchedules } from '../../workers/schedules';
 import { fromRoot } from '../../activities/paths';
@@ -51,26 +51,36 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
       };
     });
 
+    /** storeRule validates and stores one rule as its next version (PUT by name, or POST with the name in the body). */
+    const storeRule = async (request: FastifyRequest, name: string, body: Record<string, unknown>) => {
+      const { group, ...raw } = body as { group: string } & Record<string, unknown>;
+      if (raw.name !== undefined && raw.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${String(raw.name)}, the path ${name}`, 'body.name');
+      let rule;
+      try {
+        rule = parseRule({ ...raw, name }, group, 'body');
+      } catch (err) {
+        if (err instanceof RuleError) throw new ApiError(400, 'validation_failed', err.message, err.field);
+        throw err;
+      }
+      const expected = expectedVersion(request.headers, 'rule');
+      const stored = await store.put(name, group, { ...raw, name }, request.apiKey?.name ?? 'unknown', expected);
+      if ('conflict' in stored) throw new ApiError(409, 'conflict', `rule ${name} is at version ${stored.conflict}, not ${expected}`, 'If-Match');
+      const schedules = await syncSchedules(request.log);
+      return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, schedules };
+    };
+    const groupField = { group: Type.String({ minLength: 1, maxLength: 128 }) };
+
     app.put<{ Params: { name: string }; Body: Record<string, unknown> }>(
       `${PATH}/:name`,
-      { config: { access: 'admin' }, schema: { params: nameParam, body: Type.Object({ group: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: true }), response: errorResponses(400, 401, 403, 409) } },
-      async (request) => {
-        const { name } = request.params;
-        const { group, ...raw } = request.body as { group: string } & Record<string, unknown>;
-        if (raw.name !== undefined && raw.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${String(raw.name)}, the path ${name}`, 'body.name');
-        let rule;
-        try {
-          rule = parseRule({ ...raw, name }, group, 'body');
-        } catch (err) {
-          if (err instanceof RuleError) throw new ApiError(400, 'validation_failed', err.message, err.field);
-          throw err;
-        }
-        const expected = expectedVersion(request.headers, 'rule');
-        const stored = await store.put(name, group, { ...raw, name }, request.apiKey?.name ?? 'unknown', expected);
-        if ('conflict' in stored) throw new ApiError(409, 'conflict', `rule ${name} is at version ${stored.conflict}, not ${expected}`, 'If-Match');
-        const schedules = await syncSchedules(request.log);
-        return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, schedules };
-      },
+      { config: { access: 'admin' }, schema: { params: nameParam, body: Type.Object(groupField, { additionalProperties: true }), response: errorResponses(400, 401, 403, 409) } },
+      async (request) => storeRule(request, request.params.name, request.body),
+    );
+
+    // POST (DESIGN.md's form): the same, naming the rule in the body.
+    app.post<{ Body: Record<string, unknown> & { name: string } }>(
+      PATH,
+      { config: { access: 'admin' }, schema: { body: Type.Object({ ...groupField, name: nameParam.properties.name }, { additionalProperties: true }), response: errorResponses(400, 401, 403, 409) } },
+      async (request, reply) => reply.code(201).send(await storeRule(request, request.body.name, request.body)),
     );
 
     app.delete<{ Params: { name: string } }>(`${PATH}/:name`, { config: { access: 'admin' }, schema: { params: nameParam, response: errorResponses(401, 403, 404) } }, async (request, reply) => {

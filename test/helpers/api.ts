@@ -30,7 +30,7 @@ export interface TestApi {
 }
 
 /** startTestApi builds the API on the test servers (or on the given overrides, e.g. a dead ClickHouse). */
-export async function startTestApi(overrides: Record<string, string> = {}, rules?: Rule[], temporal?: Client): Promise<TestApi> {
+export async function startTestApi(overrides: Record<string, string> = {}, rules?: Rule[], temporal?: Client, keys: readonly ApiKey[] = Object.values(TEST_KEYS)): Promise<TestApi> {
   const config = testConfig(overrides);
   const clickhouse = createClickHouse(config);
   const redis = createRedis(config, 'test-api');
@@ -39,7 +39,7 @@ export async function startTestApi(overrides: Record<string, string> = {}, rules
   const ruleSet = rules ?? (await loadRuleFiles('config/rules')).flatMap((g) => g.rules);
   // Bodies above 512 bytes go to a parse thread, so tests cover both the inline and the threaded path.
   const parsePool = { workerFile: process.env.TEST_PARSE_WORKER!, inlineBelowBytes: 512 };
-  const app = await buildApp({ config, keys: Object.values(TEST_KEYS), clickhouse, redis, rules: () => ruleSet, parsePool, ...(temporal ? { temporal } : {}) });
+  const app = await buildApp({ config, keys, clickhouse, redis, rules: () => ruleSet, parsePool, ...(temporal ? { temporal } : {}) });
   return {
     app,
     config,

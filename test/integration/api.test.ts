@@ -27,10 +27,13 @@ describe('metrics ingestion, health and auth over the real ClickHouse and Redis'
 
   describe('POST /api/v1/internal/monitoring/metrics', () => {
     it('stores the seed system_metrics example as one row per metric and caches it in Redis with a 60 s TTL', async () => {
-      const response = await api.app.inject({ method: 'POST', url: METRICS, headers: bearer('service'), payload: seedSystemMetrics });
+      // The seed's example under a service of this test only (other tests report ml-inference at the same time).
+      const service = uniqueName('seed');
+      const payload = { system_metrics: { ...seedSystemMetrics.system_metrics, service_name: service } };
+      const response = await api.app.inject({ method: 'POST', url: METRICS, headers: bearer('service'), payload });
       expect(response.statusCode).toBe(202);
       expect(response.json()).toEqual({ accepted: 14, rejected: [] });
-      const rows = await rowsOf('ml-inference');
+      const rows = await rowsOf(service);
       const names = new Set(rows.map((r) => r.metric_name));
       expect(names).toEqual(
         new Set([
@@ -39,11 +42,11 @@ describe('metrics ingestion, health and auth over the real ClickHouse and Redis'
         ]),
       );
       const cpu = rows.find((r) => r.metric_name === 'cpu_usage_percent');
-      expect(cpu).toMatchObject({ metric_value: 67.5, instance_id: 'ml-inference-001', ts: Date.parse('2025-07-26T10:30:00Z') / 1000 });
-      const ttl = await api.redis.ttl('metrics:realtime:ml-inference');
+      expect(cpu).toMatchObject({ metric_value: 67.5, instance_id: seedSystemMetrics.system_metrics.instance_id, ts: Date.parse('2025-07-26T10:30:00Z') / 1000 });
+      const ttl = await api.redis.ttl(`metrics:realtime:${service}`);
       expect(ttl).toBeGreaterThan(50);
       expect(ttl).toBeLessThanOrEqual(60);
-      expect(await api.redis.hget('metrics:realtime:ml-inference', 'cpu_usage_percent')).toBe('67.5');
+      expect(await api.redis.hget(`metrics:realtime:${service}`, 'cpu_usage_percent')).toBe('67.5');
     });
 
     it('stores the valid items of a mixed batch and names each rejected one', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrate } from '../../activities/migrations';
 import { loadConfig } from '../../core/config';
-import { privateServerEnv } from '../helpers/servers';
+import { freePort, privateServerEnv } from '../helpers/servers';
 
 /**
  * Starts throwaway ClickHouse, Redis and Temporal servers on free ports in a temporary folder (never the dev
@@ -14,7 +14,16 @@ import { privateServerEnv } from '../helpers/servers';
 export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-test-'));
-  const env: Record<string, string> = { ...(await privateServerEnv(dir)), CLICKHOUSE_DATABASE: 'monitoring_test', TEMPORAL_NAMESPACE: 'default' };
+  // Temporal with its Web UI: the browser test follows the dashboard's links into it.
+  const uiPort = String(await freePort());
+  const env: Record<string, string> = {
+    ...(await privateServerEnv(dir)),
+    CLICKHOUSE_DATABASE: 'monitoring_test',
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_UI: '1',
+    TEMPORAL_UI_PORT: uiPort,
+    TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+  };
   Object.assign(process.env, env);
   const started = Date.now();
   execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });

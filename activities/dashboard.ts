@@ -1,0 +1,166 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Resolution, Uptime, WindowStat } from '../core/dashboard';
+import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+
+/**
+ * The ClickHouse reads of the dashboard and performance endpoints. Every query names its metrics and services, so
+ * it reads only their key ranges (ORDER BY metric_name, service_name, …) of the partitions its window touches:
+ * raw samples for short windows, the 1-minute and 1-hour rollups beyond. SQL runs on 18.16 and current releases.
+ */
+
+/** DashboardQueryDeps are what the queries need; `settings` carry the query time limit. */
+export interface DashboardQueryDeps {
+  clickhouse: ClickHouseClient;
+  database: string;
+  /** MONITORING_QUERY_TIMEOUT: the server stops a query running longer (max_execution_time). */
+  queryTimeoutMs: number;
+}
+
+/** SeriesPoint is one bucket of a series: its start (s) and the average, min, max and p95 of the values in it. */
+export interface SeriesPoint {
+  t: number;
+  avg: number;
+  min: number;
+  max: number;
+  p95: number;
+}
+
+/** Series is one (service, metric) series of a performance answer. */
+export interface Series {
+  service: string;
+  metric: string;
+  points: SeriesPoint[];
+}
+
+const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
+/** until is a range's exclusive upper bound in whole seconds: the second `ms` falls in is included. */
+const until = (ms: number) => sqlNumber(Math.ceil(ms / 1000));
+
+/** createDashboardQueries builds the dashboard's and performance endpoint's ClickHouse reads. */
+export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }: DashboardQueryDeps) {
+  const db = sqlIdentifier(database);
+  const settings = { max_execution_time: Math.max(1, Math.ceil(queryTimeoutMs / 1000)) };
+  const rows = async <T>(query: string, signal?: AbortSignal): Promise<T[]> => {
+    const result = await clickhouse.query({ query, format: 'JSONEachRow', clickhouse_settings: settings, ...(signal ? { abort_signal: signal } : {}) });
+    return result.json<T>();
+  };
+
+  return {
+    /**
+     * windowStats returns each series' average and latest value over [fromMs, toMs): per instance from the raw
+     * samples when the window is at most an hour, per service from the 1-minute rollup beyond.
+     */
+    async windowStats(services: readonly string[], metrics: readonly string[], fromMs: number, toMs: number, signal?: AbortSignal): Promise<WindowStat[]> {
+      if (services.length === 0 || metrics.length === 0) return [];
+      const raw = toMs - fromMs <= 3_600_000;
+      const query = raw
+        ? `SELECT service_name AS service, metric_name AS metric, instance_id AS instance,
+                  avg(metric_value) AS avg, argMax(metric_value, toUInt64(timestamp) * 1000 + timestamp_ms) AS last
+           FROM ${db}.performance_events
+           WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
+             AND timestamp >= toDateTime(${seconds(fromMs)}) AND timestamp < toDateTime(${until(toMs)})
+             AND event_type = 'metric'
+           GROUP BY service_name, metric_name, instance_id`
+        : `SELECT service_name AS service, metric_name AS metric, '' AS instance,
+                  avgMerge(avg_value) AS avg, argMaxMerge(last_value) AS last
+           FROM ${db}.performance_rollup_1m
+           WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
+             AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${until(toMs)})
+           GROUP BY service_name, metric_name`;
+      const found = await rows<{ service: string; metric: string; instance: string; avg: number; last: number }>(query, signal);
+      return found.map((r) => ({ service: r.service, metric: r.metric, instance: r.instance, avg: Number(r.avg), last: Number(r.last) }));
+    },
+
+    /**
+     * uptime counts, per service, the minutes of the last day with any sample (from the 1-minute rollup of two
+     * metrics every service reports: cpu_usage_percent or requests_per_second) and the minutes since its first.
+     */
+    async uptime(services: readonly string[], nowMs: number, signal?: AbortSignal): Promise<Uptime[]> {
+      if (services.length === 0) return [];
+      const dayAgo = nowMs - 86_400_000;
+      const found = await rows<{ service: string; minutes: string; first: string }>(
+        `SELECT service, count() AS minutes, min(b) AS first FROM (
+           SELECT service_name AS service, toUInt32(bucket) AS b
+           FROM ${db}.performance_rollup_1m
+           WHERE metric_name IN ('cpu_usage_percent', 'requests_per_second') AND service_name IN ${inList(services)}
+             AND bucket >= toDateTime(${seconds(dayAgo)}) AND bucket <= toDateTime(${seconds(nowMs)})
+           GROUP BY service_name, bucket
+         ) GROUP BY service`,
+        signal,
+      );
+      const currentMinute = Math.floor(nowMs / 60_000) * 60;
+      return found.map((r) => ({
+        service: r.service,
+        minutesUp: Number(r.minutes),
+        minutesObserved: Math.max(1, Math.floor((currentMinute - Number(r.first)) / 60) + 1),
+      }));
+    },
+
+    /** dailyPredictions sums predictions_generated over the services since midnight UTC; null without any sample. */
+    async dailyPredictions(services: readonly string[], nowMs: number, signal?: AbortSignal): Promise<number | null> {
+      if (services.length === 0) return null;
+      const midnight = Math.floor(nowMs / 86_400_000) * 86_400_000;
+      const [row] = await rows<{ total: number; n: string }>(
+        `SELECT sum(s) AS total, count() AS n FROM (
+           SELECT avgMerge(avg_value) * countMerge(samples) AS s
+           FROM ${db}.performance_rollup_1m
+           WHERE metric_name = 'predictions_generated' AND service_name IN ${inList(services)}
+             AND bucket >= toDateTime(${seconds(midnight)})
+           GROUP BY service_name, bucket
+         )`,
+        signal,
+      );
+      return row && Number(row.n) > 0 ? Number(row.total) : null;
+    },
+
+    /**
+     * series returns each (service, metric) series over [fromMs, toMs) at the resolution's step: bucket averages,
+     * minimums, maximums and 95th percentiles, merged from the rollup's states or computed from raw samples.
+     */
+    async series(services: readonly string[], metrics: readonly string[], fromMs: number, toMs: number, resolution: Resolution, signal?: AbortSignal): Promise<Series[]> {
+      if (services.length === 0 || metrics.length === 0) return [];
+      const step = sqlNumber(resolution.stepSeconds);
+      const bucket = (column: string) => `intDiv(toUInt32(${column}), ${step}) * ${step}`;
+      const query =
+        resolution.source === 'raw'
+          ? `SELECT service_name AS service, metric_name AS metric, ${bucket('timestamp')} AS t,
+                    avg(metric_value) AS avg, min(metric_value) AS min, max(metric_value) AS max, quantile(0.95)(metric_value) AS p95
+             FROM ${db}.performance_events
+             WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
+               AND timestamp >= toDateTime(${seconds(fromMs)}) AND timestamp < toDateTime(${until(toMs)})
+               AND event_type = 'metric'
+             GROUP BY service_name, metric_name, t ORDER BY service_name, metric_name, t`
+          : `SELECT service_name AS service, metric_name AS metric, ${bucket('bucket')} AS t,
+                    avgMerge(avg_value) AS avg, minMerge(min_value) AS min, maxMerge(max_value) AS max,
+                    quantilesMerge(0.5, 0.95, 0.99)(quantiles)[2] AS p95
+             FROM ${db}.${resolution.source === '1m' ? 'performance_rollup_1m' : 'performance_rollup_1h'}
+             WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
+               AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${until(toMs)})
+             GROUP BY service_name, metric_name, t ORDER BY service_name, metric_name, t`;
+      const found = await rows<{ service: string; metric: string; t: string; avg: number; min: number; max: number; p95: number }>(query, signal);
+      const out = new Map<string, Series>();
+      for (const r of found) {
+        const key = `${r.service}\u0000${r.metric}`;
+        let series = out.get(key);
+        if (!series) out.set(key, (series = { service: r.service, metric: r.metric, points: [] }));
+        series.points.push({ t: Number(r.t), avg: Number(r.avg), min: Number(r.min), max: Number(r.max), p95: Number(r.p95) });
+      }
+      return [...out.values()];
+    },
+
+    /** tableSizes returns the active parts' rows and bytes of this database's tables (the admin overview). */
+    async tableSizes(signal?: AbortSignal): Promise<Array<{ table: string; rows: number; bytes: number }>> {
+      const found = await rows<{ table: string; rows: string; bytes: string }>(
+        `SELECT table, sum(rows) AS rows, sum(bytes) AS bytes FROM system.parts
+         WHERE database = ${sqlString(database)} AND active GROUP BY table ORDER BY table`,
+        signal,
+      );
+      return found.map((r) => ({ table: r.table, rows: Number(r.rows), bytes: Number(r.bytes) }));
+    },
+  };
+}
+
+/** inList writes a non-empty list of strings as a SQL `IN` tuple. */
+function inList(values: readonly string[]): string {
+  return `(${values.map(sqlString).join(', ')})`;
+}

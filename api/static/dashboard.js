@@ -1,0 +1,248 @@
+// The dashboard page: plain browser JavaScript (no build step). It asks for an API token once, keeps it in
+// localStorage, and redraws from the public API every 5 s: tiles, services, alerts (with Acknowledge / Resolve),
+// uPlot charts for the chosen range, and links to every job's workflow in the Temporal UI.
+'use strict';
+
+const REFRESH_MS = 5000;
+const TOKEN_KEY = 'performance-monitoring.token';
+const RANGES = { '15m': 15 * 60e3, '1h': 3600e3, '6h': 6 * 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
+const CHARTS = [
+  { metric: 'cpu_usage_percent', title: 'CPU %' },
+  { metric: 'memory_usage_percent', title: 'Memory %' },
+  { metric: 'response_time_p95_ms', title: 'Response time p95 (ms)' },
+  { metric: 'error_rate_percent', title: 'Error rate %' },
+  { metric: 'requests_per_second', title: 'Requests / s' },
+];
+const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bf8700', '#0a7ea4', '#d1242f', '#6639ba', '#953800', '#116329'];
+
+const state = { token: localStorage.getItem(TOKEN_KEY) || '', charts: new Map(), temporalUi: '', timer: undefined, firstDrawn: false, xFrom: 0, xTo: 1 };
+window.__dashboard = { firstDataMs: undefined, refreshes: 0 };
+
+const $ = (id) => document.getElementById(id);
+
+/** el builds an element with text (never HTML) and attributes. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(child == null ? '' : String(child)));
+  return node;
+}
+
+const fmt = (v, digits = 1) => (v == null ? '—' : Number(v).toLocaleString(undefined, { maximumFractionDigits: digits }));
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { authorization: `Bearer ${state.token}`, ...(options.body ? { 'content-type': 'application/json' } : {}) } });
+  if (response.status === 401) {
+    askToken('That token was not accepted.');
+    throw new Error('unauthorized');
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new Error(body.message || `HTTP ${response.status}`), { status: response.status, body });
+  return body;
+}
+
+function askToken(message) {
+  clearTimeout(state.timer);
+  $('login-error').textContent = message || '';
+  if (!$('login').open) $('login').showModal();
+}
+
+function renderTiles(d) {
+  const o = d.system_overview || {};
+  const b = d.business_metrics || {};
+  const tiles = [
+    ['Requests / min', fmt(o.total_requests_per_minute, 0)],
+    ['Avg response', o.average_response_time_ms == null ? '—' : `${fmt(o.average_response_time_ms)} ms`],
+    ['Error rate', o.error_rate_percent == null ? '—' : `${fmt(o.error_rate_percent, 2)} %`],
+    ['Active users', fmt(o.active_users, 0)],
+    ['Uptime (24 h)', o.system_uptime_percent == null ? '—' : `${fmt(o.system_uptime_percent, 2)} %`],
+    ['Prediction accuracy', b.prediction_accuracy == null ? '—' : `${fmt(b.prediction_accuracy * 100, 1)} %`],
+    ['Predictions today', fmt(b.daily_predictions, 0)],
+    ['Profitable trades', b.profitable_trades_percent == null ? '—' : `${fmt(b.profitable_trades_percent)} %`],
+    ['Active strategies', fmt(b.active_strategies, 0)],
+  ];
+  $('tiles').replaceChildren(...tiles.map(([label, value]) => el('div', { class: 'tile', 'data-tile': label }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value))));
+}
+
+function renderServices(rows) {
+  $('services').tBodies[0].replaceChildren(
+    ...rows.map((s) =>
+      el(
+        'tr',
+        { 'data-service': s.service_name },
+        el('td', {}, s.service_name),
+        el('td', {}, el('span', { class: `badge ${s.status}` }, s.status)),
+        el('td', {}, fmt(s.cpu_usage)),
+        el('td', {}, fmt(s.memory_usage)),
+        el('td', { 'data-field': 'p95' }, fmt(s.response_time_p95)),
+        el('td', {}, fmt(s.error_rate, 2)),
+        el('td', {}, `${s.healthy_instances} / ${s.instances}`),
+        el('td', { class: 'why' }, s.reasons.join('; ')),
+      ),
+    ),
+  );
+}
+
+async function act(alert, action, button) {
+  button.disabled = true;
+  try {
+    await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: 'POST', body: JSON.stringify({}) });
+    await refresh();
+  } catch (err) {
+    button.disabled = false;
+    alertError(err);
+  }
+}
+
+function alertError(err) {
+  $('alert-count').textContent = `— ${err.message}`;
+}
+
+function renderAlerts(alerts) {
+  $('alert-count').textContent = alerts.length ? `(${alerts.length})` : '(none)';
+  $('alerts').tBodies[0].replaceChildren(
+    ...alerts.map((a) => {
+      const ack = el('button', { type: 'button', 'data-action': 'ack' }, 'Acknowledge');
+      const resolve = el('button', { type: 'button', 'data-action': 'resolve' }, 'Resolve');
+      ack.addEventListener('click', () => act(a, 'ack', ack));
+      resolve.addEventListener('click', () => act(a, 'resolve', resolve));
+      if (a.status !== 'firing') ack.disabled = true;
+      return el(
+        'tr',
+        { 'data-alert': a.id },
+        el('td', {}, el('span', { class: `badge ${a.severity}` }, a.severity)),
+        el('td', {}, a.service),
+        el('td', {}, el('a', { href: a.workflow_url, target: '_blank', rel: 'noopener', 'data-testid': 'workflow-link' }, a.message)),
+        el('td', {}, `${fmt(a.current_value, 2)} / ${fmt(a.threshold, 2)}`),
+        el('td', {}, new Date(a.timestamp).toLocaleTimeString()),
+        el('td', { 'data-field': 'state' }, el('span', { class: `badge ${a.status}` }, a.acknowledged_by ? `${a.status} by ${a.acknowledged_by}` : a.status)),
+        el('td', {}, ack, ' ', resolve),
+      );
+    }),
+  );
+}
+
+function renderJobs(ui) {
+  if (state.temporalUi === ui) return;
+  state.temporalUi = ui;
+  $('temporal').href = `${ui}/workflows`;
+  const q = (type) => `${ui}/workflows?query=${encodeURIComponent(`WorkflowType="${type}"`)}`;
+  const jobs = [
+    ['Schedules (rule evaluation per group, retention, reports)', `${ui}/schedules`],
+    ['Rule evaluations', q('evaluateRulesWorkflow')],
+    ['Alert lifecycles', q('alertLifecycleWorkflow')],
+    ['Notification groups', q('alertGroupWorkflow')],
+    ['Silences', q('silenceWorkflow')],
+    ['Retention', q('retentionWorkflow')],
+  ];
+  $('jobs').replaceChildren(...jobs.map(([label, href]) => el('li', {}, el('a', { href, target: '_blank', rel: 'noopener' }, label))));
+}
+
+/** chartData aligns every service's points on one time axis (uPlot's columnar data), null where one has none. */
+function chartData(series) {
+  const times = [...new Set(series.flatMap((s) => s.points.map((p) => p.t)))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const columns = series.map((s) => {
+    const column = new Array(times.length).fill(null);
+    for (const p of s.points) column[index.get(p.t)] = p.avg;
+    return column;
+  });
+  return [times, ...columns];
+}
+
+function drawChart(spec, series) {
+  const data = chartData(series);
+  const key = `${spec.metric}|${series.map((s) => s.service).join(',')}`;
+  let chart = state.charts.get(spec.metric);
+  if (chart && chart.key === key) {
+    chart.plot.setData(data);
+    return;
+  }
+  let box = document.querySelector(`[data-chart="${spec.metric}"]`);
+  if (!box) {
+    box = el('div', { class: 'chart', 'data-chart': spec.metric }, el('h3', {}, spec.title));
+    $('charts').append(box);
+  }
+  chart?.plot.destroy();
+  const width = Math.max(300, box.clientWidth - 16);
+  const plot = new uPlot(
+    {
+      width,
+      height: 220,
+      // The x axis spans the chosen range, whatever part of it has data.
+      scales: { x: { time: true, range: () => [state.xFrom, state.xTo] } },
+      series: [{}, ...series.map((s, i) => ({ label: s.service, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, points: { size: 4 } }))],
+      axes: [{}, { size: 60 }],
+      legend: { live: true },
+    },
+    data,
+    box,
+  );
+  state.charts.set(spec.metric, { key, plot });
+}
+
+async function refreshCharts() {
+  const rangeMs = RANGES[$('range').value] || RANGES['1h'];
+  const metrics = CHARTS.map((c) => c.metric).join(',');
+  const answer = await api(`/api/v1/public/monitoring/performance?metric=${metrics}&from=now-${Math.round(rangeMs / 60e3)}m&to=now`);
+  state.xFrom = Date.parse(answer.from) / 1000;
+  state.xTo = Date.parse(answer.to) / 1000;
+  for (const spec of CHARTS) drawChart(spec, answer.series.filter((s) => s.metric === spec.metric));
+}
+
+async function refreshReport() {
+  try {
+    const answer = await api('/api/v1/admin/monitoring/reports?limit=1');
+    const latest = (answer.reports || [])[0];
+    $('report').replaceChildren(latest ? el('pre', {}, JSON.stringify(latest, null, 2)) : 'No weekly report yet.');
+  } catch (err) {
+    $('report').textContent = err.status === 403 ? 'Weekly reports are shown to admin keys.' : err.status === 404 ? 'No weekly report yet: the report job is not deployed.' : `Unavailable: ${err.message}`;
+  }
+}
+
+async function refresh() {
+  clearTimeout(state.timer);
+  try {
+    const { dashboard_data: d } = await api('/api/v1/public/monitoring/dashboard');
+    $('overall').textContent = d.overall_system_health;
+    $('overall').className = `badge ${d.overall_system_health}`;
+    renderTiles(d);
+    renderServices(d.service_health || []);
+    renderAlerts(d.alerts || []);
+    renderJobs(d.temporal_ui);
+    $('degraded').hidden = d.degraded.length === 0;
+    $('degraded').textContent = d.degraded.length ? `Degraded: ${d.degraded.map((s) => (s === 'storage' ? 'metrics storage unavailable (overview figures missing)' : 'realtime cache unavailable (live values missing)')).join('; ')}` : '';
+    $('updated').textContent = `updated ${new Date(d.timestamp).toLocaleTimeString()}`;
+    if (!state.firstDrawn) {
+      state.firstDrawn = true;
+      window.__dashboard.firstDataMs = performance.now();
+      void refreshReport();
+    }
+    window.__dashboard.refreshes++;
+    await refreshCharts().catch((err) => console.warn('charts', err));
+  } catch (err) {
+    if (err.message === 'unauthorized') return;
+    $('degraded').hidden = false;
+    $('degraded').textContent = `Could not refresh: ${err.message}`;
+  }
+  state.timer = setTimeout(refresh, REFRESH_MS);
+}
+
+$('login-form').addEventListener('submit', () => {
+  state.token = $('token').value.trim();
+  localStorage.setItem(TOKEN_KEY, state.token);
+  void refresh();
+});
+$('signout').addEventListener('click', () => {
+  localStorage.removeItem(TOKEN_KEY);
+  state.token = '';
+  askToken();
+});
+$('range').addEventListener('change', () => void refreshCharts().catch((err) => console.warn('charts', err)));
+
+if (state.token) void refresh();
+else askToken();

@@ -16,20 +16,18 @@ export interface DashboardQueryDeps {
   queryTimeoutMs: number;
 }
 
-/** SeriesPoint is one bucket of a series: its start (s) and the average, min, max and p95 of the values in it. */
-export interface SeriesPoint {
-  t: number;
-  avg: number;
-  min: number;
-  max: number;
-  p95: number;
-}
-
-/** Series is one (service, metric) series of a performance answer. */
+/**
+ * Series is one (service, metric) series of a performance answer, in columns (as charts take them): each bucket's
+ * start (s) and the average, min, max and 95th percentile of the values in it.
+ */
 export interface Series {
   service: string;
   metric: string;
-  points: SeriesPoint[];
+  t: number[];
+  avg: number[];
+  min: number[];
+  max: number[];
+  p95: number[];
 }
 
 const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
@@ -96,21 +94,21 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }:
       }));
     },
 
-    /** dailyPredictions sums predictions_generated over the services since midnight UTC; null without any sample. */
-    async dailyPredictions(services: readonly string[], nowMs: number, signal?: AbortSignal): Promise<number | null> {
-      if (services.length === 0) return null;
+    /** dailyPredictions sums predictions_generated per service since midnight UTC (services without samples absent). */
+    async dailyPredictions(services: readonly string[], nowMs: number, signal?: AbortSignal): Promise<Map<string, number>> {
+      if (services.length === 0) return new Map();
       const midnight = Math.floor(nowMs / 86_400_000) * 86_400_000;
-      const [row] = await rows<{ total: number; n: string }>(
-        `SELECT sum(s) AS total, count() AS n FROM (
-           SELECT avgMerge(avg_value) * countMerge(samples) AS s
+      const found = await rows<{ service: string; total: number }>(
+        `SELECT service, sum(s) AS total FROM (
+           SELECT service_name AS service, avgMerge(avg_value) * countMerge(samples) AS s
            FROM ${db}.performance_rollup_1m
            WHERE metric_name = 'predictions_generated' AND service_name IN ${inList(services)}
              AND bucket >= toDateTime(${seconds(midnight)})
            GROUP BY service_name, bucket
-         )`,
+         ) GROUP BY service`,
         signal,
       );
-      return row && Number(row.n) > 0 ? Number(row.total) : null;
+      return new Map(found.map((r) => [r.service, Number(r.total)]));
     },
 
     /**
@@ -142,8 +140,12 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }:
       for (const r of found) {
         const key = `${r.service}\u0000${r.metric}`;
         let series = out.get(key);
-        if (!series) out.set(key, (series = { service: r.service, metric: r.metric, points: [] }));
-        series.points.push({ t: Number(r.t), avg: Number(r.avg), min: Number(r.min), max: Number(r.max), p95: Number(r.p95) });
+        if (!series) out.set(key, (series = { service: r.service, metric: r.metric, t: [], avg: [], min: [], max: [], p95: [] }));
+        series.t.push(Number(r.t));
+        series.avg.push(Number(r.avg));
+        series.min.push(Number(r.min));
+        series.max.push(Number(r.max));
+        series.p95.push(Number(r.p95));
       }
       return [...out.values()];
     },

@@ -204,7 +204,8 @@ export function systemOverview(stats: readonly WindowStat[], uptime: readonly Up
 }
 
 /** businessTiles computes the business tiles: the latest accuracy and profitable share, today's predictions. */
-export function businessTiles(stats: readonly WindowStat[], dailyPredictions: number | null, activeStrategies: number | null): BusinessTiles {
+export function businessTiles(stats: readonly WindowStat[], predictionsToday: ReadonlyMap<string, number>, activeStrategies: number | null): BusinessTiles {
+  const dailyPredictions = predictionsToday.size > 0 ? [...predictionsToday.values()].reduce((a, b) => a + b, 0) : null;
   const mean = (values: Map<string, number>) => (values.size > 0 ? [...values.values()].reduce((a, b) => a + b, 0) / values.size : null);
   const accuracy = mean(meanPerService(stats, 'prediction_accuracy', 'last'));
   const profitable = mean(meanPerService(stats, 'profitable_trades_percent', 'last'));

@@ -12,9 +12,10 @@ import {
   serviceHealthRow,
   systemOverview,
   TimeRangeError,
-  type DashboardData,
   type DashboardSection,
   type ServiceState,
+  type Uptime,
+  type WindowStat,
 } from '../../core/dashboard';
 import { ApiError } from '../../core/errors';
 import { serviceHealth } from '../../core/health';
@@ -116,7 +117,11 @@ const PerformanceSchema = Type.Object({
     Type.Object({
       service: Type.String(),
       metric: Type.String(),
-      points: Type.Array(Type.Object({ t: Type.Integer({ description: 'bucket start, seconds since the epoch' }), avg: Type.Number(), min: Type.Number(), max: Type.Number(), p95: Type.Number() })),
+      t: Type.Array(Type.Integer(), { description: 'bucket starts, seconds since the epoch' }),
+      avg: Type.Array(Type.Number()),
+      min: Type.Array(Type.Number()),
+      max: Type.Array(Type.Number()),
+      p95: Type.Array(Type.Number()),
     }),
   ),
 });
@@ -155,31 +160,51 @@ function range(query: { from?: string; to?: string }, nowMs: number, defaultMs: 
   }
 }
 
+/** Platform is every reporting service's data for one dashboard window, read once and cut per caller's scope. */
+interface Platform {
+  nowMs: number;
+  fromMs: number;
+  toMs: number;
+  states: ServiceState[];
+  stats: WindowStat[];
+  uptime: Uptime[];
+  predictions: Map<string, number>;
+  degraded: string[];
+}
+
 /**
  * dashboardRoutes serves the dashboard data (`dashboard_data`), performance series and the admin overview, each
  * limited to the caller's services: a viewer's listed services, every reporting service for admins. Live values
- * come from Redis and the window's aggregates from the rollups and recent raw samples, through the query gate; one
- * answer per scope is shared for MONITORING_DASHBOARD_CACHE (2 s; the page refreshes every 5 s). A source that cannot be read degrades its part (named in `degraded`).
+ * come from Redis and the window's aggregates from the rollups and recent raw samples, through the query gate.
+ * The platform's data is read once per MONITORING_DASHBOARD_CACHE (2 s; the page refreshes every 5 s) whoever asks,
+ * cut to each caller's services, and each scope's answer is kept serialized for the same time — so a hundred
+ * dashboards cost one set of queries and one serialization per scope. A source that cannot be read degrades its
+ * part (named in `degraded`).
  */
 export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
   const { redisActivities: cache, dashboardQueries: queries, queryGate: gate } = deps;
+  const shareMs = deps.config.monitoring.dashboardShareMs;
   const ui = `${deps.config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(deps.config.temporal.namespace)}`;
   const workflowUrl = (id: string) => `${ui}/workflows/${encodeURIComponent(id)}`;
-  const dashboards = new SharedResult<{ data: DashboardData; degraded: string[] }>(deps.config.monitoring.dashboardShareMs);
-  const performance = new SharedResult<Series[]>(deps.config.monitoring.dashboardShareMs);
+  const platforms = new SharedResult<Platform>(shareMs);
+  const seriesOfAll = new SharedResult<{ services: string[]; series: Series[] }>(shareMs);
+  const answers = new SharedResult<string>(shareMs);
+  const known = new SharedResult<string[]>(shareMs);
 
-  /** scope is the services a request may see; admins (and service keys) see every service that reported. */
-  async function scope(request: FastifyRequest, degraded: string[]): Promise<string[]> {
-    const key = request.apiKey!;
-    if (key.role === 'viewer') return [...(key.services ?? [])].sort();
+  /** reporting lists every service that has reported (shared like the answers); empty, and degraded, without Redis. */
+  async function reporting(degraded: string[], log: FastifyRequest['log']): Promise<string[]> {
     try {
-      return await cache.knownServices();
+      return await known.get('known', () => cache.knownServices());
     } catch (err) {
-      request.log.warn({ err }, 'known services read failed');
+      log.warn({ err }, 'known services read failed');
       degraded.push('realtime_cache');
       return [];
     }
   }
+
+  /** scopeOf is the services a request may see: a viewer's listed ones, or every reporting service. */
+  const scopeOf = (request: FastifyRequest, all: readonly string[]): string[] =>
+    request.apiKey!.role === 'viewer' ? [...(request.apiKey!.services ?? [])].sort() : [...all];
 
   async function readStates(services: readonly string[], nowMs: number): Promise<ServiceState[]> {
     const rules = deps.rules();
@@ -191,43 +216,49 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
     );
   }
 
-  async function compute(services: readonly string[], section: DashboardSection, fromMs: number, toMs: number, nowMs: number, log: FastifyRequest['log']) {
-    const degraded: string[] = [];
-    const wants = (s: DashboardSection) => section === 'all' || section === s;
+  /** readPlatform reads every given service's live state and the window's aggregates. */
+  async function readPlatform(services: readonly string[], degraded: string[], fromMs: number, toMs: number, nowMs: number, log: FastifyRequest['log']): Promise<Platform> {
     const statesRead = readStates(services, nowMs).catch((err: unknown) => {
       log.warn({ err }, 'realtime cache read failed');
       degraded.push('realtime_cache');
-      return services.map((service): ServiceState => ({ service, snapshot: null, verdict: { status: 'unknown', reasons: [] }, instances: [], alerts: [] }));
+      return [] as ServiceState[];
     });
-    const needsStorage = wants('system') || wants('business');
-    const storageRead = needsStorage
-      ? gate
-          .run((signal) =>
-            Promise.all([
-              queries.windowStats(services, OVERVIEW_METRICS, fromMs, toMs, signal),
-              wants('system') ? queries.uptime(services, nowMs, signal) : Promise.resolve([]),
-              wants('business') ? queries.dailyPredictions(services, nowMs, signal) : Promise.resolve(null),
-            ]),
-          )
-          .catch((err: unknown) => {
-            if (err instanceof ApiError) throw err;
-            log.warn({ err }, 'dashboard storage read failed');
-            degraded.push('storage');
-            return [[], [], null] as const;
-          })
-      : Promise.resolve([[], [], null] as const);
+    const storageRead = gate
+      .run((signal) =>
+        Promise.all([queries.windowStats(services, OVERVIEW_METRICS, fromMs, toMs, signal), queries.uptime(services, nowMs, signal), queries.dailyPredictions(services, nowMs, signal)]),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof ApiError) throw err;
+        log.warn({ err }, 'dashboard storage read failed');
+        degraded.push('storage');
+        return [[], [], new Map<string, number>()] as const;
+      });
     const [states, [stats, uptime, predictions]] = await Promise.all([statesRead, storageRead]);
-    const rows = states.map((s) => serviceHealthRow(s, nowMs, deps.config.monitoring.cacheTtlSeconds * 1000));
-    const data: DashboardData = {
-      timestamp: new Date(nowMs).toISOString(),
-      window: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() },
+    return { nowMs, fromMs, toMs, states, stats: [...stats], uptime: [...uptime], predictions, degraded };
+  }
+
+  /** dashboardOf cuts the platform's data to a scope and assembles the sections asked for. */
+  function dashboardOf(platform: Platform, services: readonly string[], section: DashboardSection, extraDegraded: readonly string[]): string {
+    const wanted = new Set(services);
+    const wants = (s: DashboardSection) => section === 'all' || section === s;
+    const byService = new Map(platform.states.map((s) => [s.service, s]));
+    // A listed service with nothing in the cache (never reported, or the cache is down) shows as unknown.
+    const states = services.map((service): ServiceState => byService.get(service) ?? { service, snapshot: null, verdict: { status: 'unknown', reasons: [] }, instances: [], alerts: [] });
+    const stats = platform.stats.filter((s) => wanted.has(s.service));
+    const rows = states.map((s) => serviceHealthRow(s, platform.nowMs, deps.config.monitoring.cacheTtlSeconds * 1000));
+    const predictions = new Map([...platform.predictions].filter(([service]) => wanted.has(service)));
+    const data = {
+      timestamp: new Date(platform.nowMs).toISOString(),
+      window: { from: new Date(platform.fromMs).toISOString(), to: new Date(platform.toMs).toISOString() },
       overall_system_health: overallHealth(rows.map((r) => r.status)),
-      ...(wants('system') ? { system_overview: systemOverview(stats, uptime) } : {}),
+      degraded: [...new Set([...extraDegraded, ...platform.degraded])],
+      ...(wants('system') ? { system_overview: systemOverview(stats, platform.uptime.filter((u) => wanted.has(u.service))) } : {}),
       ...(wants('services') ? { service_health: rows } : {}),
       ...(wants('business') ? { business_metrics: businessTiles(stats, predictions, activeStrategies(states.map((s) => s.snapshot))) } : {}),
-      ...(wants('alerts') ? { alerts: dashboardAlerts(states.flatMap((s) => s.alerts)) } : {}),
+      ...(wants('alerts') ? { alerts: dashboardAlerts(states.flatMap((s) => s.alerts)).map((a) => ({ ...a, workflow_url: workflowUrl(a.workflow_id) })) } : {}),
+      temporal_ui: ui,
     };
-    return { data, degraded };
+    return JSON.stringify({ dashboard_data: data });
   }
 
   return async (app) => {
@@ -241,20 +272,23 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
           response: { 200: DashboardSchema, ...errorResponses(400, 401, 403, 429, 503) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const nowMs = Date.now();
         const { fromMs, toMs } = range(request.query, nowMs, 5 * 60_000);
         const section = request.query.type ?? 'all';
-        const scopeDegraded: string[] = [];
-        const services = await scope(request, scopeDegraded);
+        const degraded: string[] = [];
+        const all = await reporting(degraded, request.log);
+        const services = scopeOf(request, all);
         // Relative windows ("the last 5 minutes") are shared between callers; explicit ones by their bounds.
         const relative = request.query.to === undefined || request.query.to.startsWith('now');
-        const key = [services.join(','), section, relative ? `${request.query.from ?? ''}|${request.query.to ?? ''}` : `${fromMs}|${toMs}`].join('\u0000');
-        const { data, degraded } = await dashboards.get(key, () => compute(services, section, fromMs, toMs, nowMs, request.log));
-        const alerts = data.alerts?.map((a) => ({ ...a, workflow_url: workflowUrl(a.workflow_id) }));
-        return {
-          dashboard_data: { ...data, ...(alerts ? { alerts } : {}), degraded: [...new Set([...scopeDegraded, ...degraded])], temporal_ui: ui },
-        };
+        const window = relative ? `${request.query.from ?? ''}|${request.query.to ?? ''}` : `${fromMs}|${toMs}`;
+        const body = await answers.get(['dashboard', services.join(','), section, window, degraded.join(',')].join('\u0000'), async () => {
+          // Viewers' services that never reported are read too (they show as unknown), all others once for everyone.
+          const readable = [...new Set([...all, ...services])].sort();
+          const platform = await platforms.get([readable.join(','), window].join('\u0000'), () => readPlatform(readable, [], fromMs, toMs, nowMs, request.log));
+          return dashboardOf(platform, services, section, degraded);
+        });
+        return reply.type('application/json; charset=utf-8').send(body);
       },
     );
 
@@ -263,30 +297,44 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       {
         config: { access: 'public' },
         schema: {
-          description: 'Time series of the chosen metrics for the caller\'s services: raw samples up to 2 h, the 1-minute rollup up to 7 days, the 1-hour rollup beyond.',
+          description: "Time series of the chosen metrics for the caller's services, in columns: raw samples up to 2 h, the 1-minute rollup up to 7 days, the 1-hour rollup beyond.",
           querystring: PerformanceQuery,
           response: { 200: PerformanceSchema, ...errorResponses(400, 401, 403, 429, 503) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const nowMs = Date.now();
         const { fromMs, toMs } = range(request.query, nowMs, 3_600_000);
         const asked = listParam(request.query.service, 'service');
         for (const service of asked ?? []) assertServiceScope(request, service);
-        const services = asked ?? (await scope(request, []));
         const metrics = listParam(request.query.metric, 'metric', new RegExp(METRIC_NAME), 20) ?? DEFAULT_METRICS;
         const resolution = pickResolution(fromMs, toMs, request.query.step);
-        // Shared by callers asking the same thing in the same step-aligned window.
-        const alignedTo = Math.floor(toMs / 1000 / resolution.stepSeconds);
-        const key = [services.join(','), metrics.join(','), resolution.source, resolution.stepSeconds, Math.floor(fromMs / 1000 / resolution.stepSeconds), alignedTo].join('\u0000');
-        const series = await performance.get(key, () =>
-          gate.run((signal) => queries.series(services, metrics, fromMs, toMs, resolution, signal)).catch((err: unknown) => {
-            if (err instanceof ApiError) throw err;
-            request.log.warn({ err }, 'performance read failed');
-            throw new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
-          }),
-        );
-        return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), resolution: resolution.source, step_seconds: resolution.stepSeconds, series };
+        const all = await reporting([], request.log);
+        const services = (asked ?? scopeOf(request, all)).sort();
+        // Shared by callers asking the same metrics in the same step-aligned window.
+        const window = [resolution.source, resolution.stepSeconds, Math.floor(fromMs / 1000 / resolution.stepSeconds), Math.floor(toMs / 1000 / resolution.stepSeconds)].join('|');
+        const body = await answers.get(['performance', services.join(','), metrics.join(','), window].join('\u0000'), async () => {
+          const readable = [...new Set([...all, ...services])].sort();
+          const { series } = await seriesOfAll.get([readable.join(','), metrics.join(','), window].join('\u0000'), () =>
+            gate
+              .run((signal) => queries.series(readable, metrics, fromMs, toMs, resolution, signal))
+              .then((found) => ({ services: readable, series: found }))
+              .catch((err: unknown) => {
+                if (err instanceof ApiError) throw err;
+                request.log.warn({ err }, 'performance read failed');
+                throw new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
+              }),
+          );
+          const wanted = new Set(services);
+          return JSON.stringify({
+            from: new Date(fromMs).toISOString(),
+            to: new Date(toMs).toISOString(),
+            resolution: resolution.source,
+            step_seconds: resolution.stepSeconds,
+            series: series.filter((s) => wanted.has(s.service)),
+          });
+        });
+        return reply.type('application/json; charset=utf-8').send(body);
       },
     );
 
@@ -302,7 +350,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       async (request) => {
         const nowMs = Date.now();
         const degraded: string[] = [];
-        const services = await scope(request, degraded);
+        const services = await reporting(degraded, request.log);
         const states = await readStates(services, nowMs).catch((err: unknown) => {
           request.log.warn({ err }, 'realtime cache read failed');
           degraded.push('realtime_cache');

@@ -144,11 +144,13 @@ function renderJobs(ui) {
 
 /** chartData aligns every service's points on one time axis (uPlot's columnar data), null where one has none. */
 function chartData(series) {
-  const times = [...new Set(series.flatMap((s) => s.points.map((p) => p.t)))].sort((a, b) => a - b);
+  const times = [...new Set(series.flatMap((s) => s.t))].sort((a, b) => a - b);
   const index = new Map(times.map((t, i) => [t, i]));
   const columns = series.map((s) => {
     const column = new Array(times.length).fill(null);
-    for (const p of s.points) column[index.get(p.t)] = p.avg;
+    s.t.forEach((t, i) => {
+      column[index.get(t)] = s.avg[i];
+    });
     return column;
   });
   return [times, ...columns];

@@ -60,8 +60,9 @@ describe('authorization matrix: every route × every role × in/out-of-scope ser
   let api: TestApi;
   beforeAll(async () => {
     // Without Temporal: the alert routes answer 503 once the key is accepted, which is all this test needs to see.
-    // Slack's signing secret is set, so its route checks (and refuses) the missing signature.
-    api = await startTestApi({ SLACK_SIGNING_SECRET: 'matrix-signing-secret' });
+    // Slack's signing secret is set, so its route checks (and refuses) the missing signature; answers are not
+    // shared, so each request sees the data pushed just before it.
+    api = await startTestApi({ SLACK_SIGNING_SECRET: 'matrix-signing-secret', MONITORING_DASHBOARD_CACHE: '0s' });
     await api.app.ready();
   });
   afterAll(() => api.close());

@@ -142,10 +142,10 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }:
         let series = out.get(key);
         if (!series) out.set(key, (series = { service: r.service, metric: r.metric, t: [], avg: [], min: [], max: [], p95: [] }));
         series.t.push(Number(r.t));
-        series.avg.push(Number(r.avg));
-        series.min.push(Number(r.min));
-        series.max.push(Number(r.max));
-        series.p95.push(Number(r.p95));
+        series.avg.push(roundValue(Number(r.avg)));
+        series.min.push(roundValue(Number(r.min)));
+        series.max.push(roundValue(Number(r.max)));
+        series.p95.push(roundValue(Number(r.p95)));
       }
       return [...out.values()];
     },
@@ -160,6 +160,11 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }:
       return found.map((r) => ({ table: r.table, rows: Number(r.rows), bytes: Number(r.bytes) }));
     },
   };
+}
+
+/** roundValue keeps 6 significant digits: charts need no more, and answers shrink by half. */
+function roundValue(value: number): number {
+  return Number.isFinite(value) ? Number(value.toPrecision(6)) : value;
 }
 
 /** inList writes a non-empty list of strings as a SQL `IN` tuple. */

@@ -105,6 +105,7 @@ const PerformanceQuery = Type.Object(
     from: Type.Optional(TimeParam),
     to: Type.Optional(TimeParam),
     step: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'bucket width in seconds (widened to keep at most 720 points)' })),
+    stats: Type.Optional(Type.String({ maxLength: 40, description: 'comma-separated columns among avg, min, max, p95 (default avg)' })),
   },
   { additionalProperties: false },
 );
@@ -118,10 +119,10 @@ const PerformanceSchema = Type.Object({
       service: Type.String(),
       metric: Type.String(),
       t: Type.Array(Type.Integer(), { description: 'bucket starts, seconds since the epoch' }),
-      avg: Type.Array(Type.Number()),
-      min: Type.Array(Type.Number()),
-      max: Type.Array(Type.Number()),
-      p95: Type.Array(Type.Number()),
+      avg: Type.Optional(Type.Array(Type.Number())),
+      min: Type.Optional(Type.Array(Type.Number())),
+      max: Type.Optional(Type.Array(Type.Number())),
+      p95: Type.Optional(Type.Array(Type.Number())),
     }),
   ),
 });
@@ -292,7 +293,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Querystring: { service?: string; metric?: string; from?: string; to?: string; step?: number } }>(
+    app.get<{ Querystring: { service?: string; metric?: string; from?: string; to?: string; step?: number; stats?: string } }>(
       '/api/v1/public/monitoring/performance',
       {
         config: { access: 'public' },
@@ -308,12 +309,13 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
         const asked = listParam(request.query.service, 'service');
         for (const service of asked ?? []) assertServiceScope(request, service);
         const metrics = listParam(request.query.metric, 'metric', new RegExp(METRIC_NAME), 20) ?? DEFAULT_METRICS;
+        const stats = (listParam(request.query.stats, 'stats', /^(avg|min|max|p95)$/, 4) ?? ['avg']).sort() as Array<'avg' | 'min' | 'max' | 'p95'>;
         const resolution = pickResolution(fromMs, toMs, request.query.step);
         const all = await reporting([], request.log);
         const services = (asked ?? scopeOf(request, all)).sort();
         // Shared by callers asking the same metrics in the same step-aligned window.
         const window = [resolution.source, resolution.stepSeconds, Math.floor(fromMs / 1000 / resolution.stepSeconds), Math.floor(toMs / 1000 / resolution.stepSeconds)].join('|');
-        const body = await answers.get(['performance', services.join(','), metrics.join(','), window].join('\u0000'), async () => {
+        const body = await answers.get(['performance', services.join(','), metrics.join(','), stats.join(','), window].join('\u0000'), async () => {
           const readable = [...new Set([...all, ...services])].sort();
           const { series } = await seriesOfAll.get([readable.join(','), metrics.join(','), window].join('\u0000'), () =>
             gate
@@ -331,7 +333,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
             to: new Date(toMs).toISOString(),
             resolution: resolution.source,
             step_seconds: resolution.stepSeconds,
-            series: series.filter((s) => wanted.has(s.service)),
+            series: series.filter((s) => wanted.has(s.service)).map((s) => ({ service: s.service, metric: s.metric, t: s.t, ...Object.fromEntries(stats.map((k) => [k, s[k]])) })),
           });
         });
         return reply.type('application/json; charset=utf-8').send(body);

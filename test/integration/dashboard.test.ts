@@ -112,6 +112,7 @@ describe('dashboard, performance and overview over the real ClickHouse and Redis
       [`${DASHBOARD}?type=everything`, 'querystring.type'],
       [`${PERFORMANCE}?metric=cpu;drop`, 'querystring.metric'],
       [`${PERFORMANCE}?step=0`, 'querystring.step'],
+      [`${PERFORMANCE}?stats=avg,median`, 'querystring.stats'],
     ];
     for (const [url, field] of cases) {
       const response = await api.app.inject({ method: 'GET', url, headers: admin });
@@ -120,7 +121,7 @@ describe('dashboard, performance and overview over the real ClickHouse and Redis
   });
 
   it('serves performance series of the caller\'s services at the resolution the range calls for', async () => {
-    const response = await api.app.inject({ method: 'GET', url: `${PERFORMANCE}?metric=cpu_usage_percent&from=now-10m`, headers: viewerA });
+    const response = await api.app.inject({ method: 'GET', url: `${PERFORMANCE}?metric=cpu_usage_percent&from=now-10m&stats=avg,min,max,p95`, headers: viewerA });
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body).toMatchObject({ resolution: 'raw', step_seconds: 15 });
@@ -130,10 +131,10 @@ describe('dashboard, performance and overview over the real ClickHouse and Redis
     expect([series.avg.length, series.min.length, series.max.length, series.p95.length]).toEqual([series.t.length, series.t.length, series.t.length, series.t.length]);
     // Each bucket holds one sample of each instance: 40 and 60.
     expect([series.avg[1], series.min[1], series.max[1]]).toEqual([50, 40, 60]);
-    const day = await api.app.inject({ method: 'GET', url: `${PERFORMANCE}?metric=cpu_usage_percent&from=now-1d`, headers: viewerA });
+    const day = await api.app.inject({ method: 'GET', url: `${PERFORMANCE}?metric=cpu_usage_percent&from=now-1d&stats=min,max`, headers: viewerA });
     expect(day.json()).toMatchObject({ resolution: '1m', step_seconds: 120 });
     expect([day.json().series[0].min.at(-1), day.json().series[0].max.at(-1)]).toEqual([40, 60]);
-    const month = await api.app.inject({ method: 'GET', url: `${PERFORMANCE}?metric=cpu_usage_percent&from=now-30d`, headers: viewerA });
+    const month = await api.app.inject({ method: 'GET', url: `${PERFORMANCE}?metric=cpu_usage_percent&from=now-30d&stats=min,max`, headers: viewerA });
     expect(month.json()).toMatchObject({ resolution: '1h', step_seconds: 3600 });
     expect([month.json().series[0].min.at(-1), month.json().series[0].max.at(-1)]).toEqual([40, 60]);
     // Another service by name: refused, naming the parameter.

@@ -150,6 +150,42 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }:
       return [...out.values()];
     },
 
+    /**
+     * history returns hourly averages of each (service, metric) over the last `days` days from the 1-hour rollup,
+     * or — for a series with less than a day of hours — minute averages of the last day from the 1-minute rollup
+     * (a young deployment still gets a forecast). Keyed `service\u0000metric`, points [ms, value] in time order.
+     */
+    async history(services: readonly string[], metrics: readonly string[], nowMs: number, days: number, signal?: AbortSignal): Promise<Map<string, Array<[number, number]>>> {
+      const out = new Map<string, Array<[number, number]>>();
+      if (services.length === 0 || metrics.length === 0) return out;
+      const read = async (table: string, fromMs: number) => {
+        const found = await rows<{ service: string; metric: string; t: string; v: number }>(
+          `SELECT service_name AS service, metric_name AS metric, toUInt32(bucket) AS t, avgMerge(avg_value) AS v
+           FROM ${db}.${table}
+           WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
+             AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket <= toDateTime(${seconds(nowMs)})
+           GROUP BY service_name, metric_name, bucket ORDER BY service_name, metric_name, bucket`,
+          signal,
+        );
+        const series = new Map<string, Array<[number, number]>>();
+        for (const r of found) {
+          const key = `${r.service}\u0000${r.metric}`;
+          if (!series.has(key)) series.set(key, []);
+          series.get(key)!.push([Number(r.t) * 1000, Number(r.v)]);
+        }
+        return series;
+      };
+      const hourly = await read('performance_rollup_1h', nowMs - days * 86_400_000);
+      const young = services.flatMap((s) => metrics.map((m) => `${s}\u0000${m}`)).filter((key) => (hourly.get(key)?.length ?? 0) < 24);
+      const minutely = young.length > 0 ? await read('performance_rollup_1m', nowMs - 86_400_000) : new Map<string, Array<[number, number]>>();
+      for (const [key, points] of hourly) if (points.length >= 24) out.set(key, points);
+      for (const key of young) {
+        const points = minutely.get(key) ?? hourly.get(key);
+        if (points) out.set(key, points);
+      }
+      return out;
+    },
+
     /** tableSizes returns the active parts' rows and bytes of this database's tables (the admin overview). */
     async tableSizes(signal?: AbortSignal): Promise<Array<{ table: string; rows: number; bytes: number }>> {
       const found = await rows<{ table: string; rows: string; bytes: string }>(

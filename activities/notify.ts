@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { redisKeys } from './redis';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { WebClient } from '@slack/web-api';
 import type Redis from 'ioredis';
@@ -111,6 +112,22 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
   async function recorded(key: string): Promise<Delivery | undefined> {
     const sent = await redis.get(ledger.sent(key));
     return sent ? (JSON.parse(sent) as Delivery) : undefined;
+  }
+
+  /**
+   * counted runs one delivery attempt and counts it, sent or failed, per channel for the whole deployment
+   * (redisKeys.notificationStats; the API's /metrics serves them). A failure to count never fails the delivery.
+   */
+  async function counted(channel: string, attempt: () => Promise<Delivery>): Promise<Delivery> {
+    const count = (outcome: 'sent' | 'failed') => redis.hincrby(redisKeys.notificationStats, `${channel}:${outcome}`, 1).catch(() => 0);
+    try {
+      const delivery = await attempt();
+      await count('sent');
+      return delivery;
+    } catch (err) {
+      await count('failed');
+      throw err;
+    }
   }
 
   async function record(delivery: Delivery): Promise<Delivery> {
@@ -252,7 +269,7 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
     async deliverNotification(req: NotificationRequest): Promise<Delivery> {
       const done = await recorded(req.key);
       if (done) return done;
-      return req.target.channel === 'slack' ? deliverSlack(req) : deliverEmail(req);
+      return counted(req.target.channel, () => (req.target.channel === 'slack' ? deliverSlack(req) : deliverEmail(req)));
     },
 
     /**
@@ -296,13 +313,15 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       const done = await recorded(req.key);
       if (done) return done;
       const alertIds = req.items.map((i) => i.alertId).join(',');
-      if (req.target.channel === 'slack') {
-        const message = slackGroupMessage(groupedOf(req), req.group.labels, workflowUrl(req.group.workflowId), req.counts);
-        return record({ ...(await postSlack(req.key, req.target.to, message, { group_id: req.group.workflowId, alert_ids: alertIds })), group: req.group.workflowId });
-      }
-      const items = groupedOf(req).map((item, i) => ({ ...item, links: linksFor(req.items[i]!.alertId, req.target.to) }));
-      const message = emailGroupMessage(items, req.group.labels, req.counts);
-      return record({ ...(await sendEmail(req.key, req.target.to, message, { 'X-Alert-Group': req.group.workflowId, 'X-Alert-Ids': alertIds })), group: req.group.workflowId });
+      return counted(req.target.channel, async () => {
+        if (req.target.channel === 'slack') {
+          const message = slackGroupMessage(groupedOf(req), req.group.labels, workflowUrl(req.group.workflowId), req.counts);
+          return record({ ...(await postSlack(req.key, req.target.to, message, { group_id: req.group.workflowId, alert_ids: alertIds })), group: req.group.workflowId });
+        }
+        const items = groupedOf(req).map((item, i) => ({ ...item, links: linksFor(req.items[i]!.alertId, req.target.to) }));
+        const message = emailGroupMessage(items, req.group.labels, req.counts);
+        return record({ ...(await sendEmail(req.key, req.target.to, message, { 'X-Alert-Group': req.group.workflowId, 'X-Alert-Ids': alertIds })), group: req.group.workflowId });
+      });
     },
 
     /** updateGroupSlackMessages redraws a group's batch messages in place with each alert's current state. */

@@ -19,6 +19,8 @@ export const redisKeys = {
    * mutes it even before the source's workflow has recorded itself as firing.
    */
   firingNow: (service: string) => `alerts:firing-now:${service}`,
+  /** Notification deliveries of all workers, `{channel}:{sent|failed}` → count (the API's /metrics reads it). */
+  notificationStats: 'stats:notifications',
   services: 'services:known',
 };
 

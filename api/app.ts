@@ -23,6 +23,7 @@ import type { Rule } from '../core/rules';
 import { KeyRing } from './keys';
 import { ParsePool } from './parse-pool';
 import { QueryGate } from './query-gate';
+import { Telemetry } from './telemetry';
 import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
 import { dashboardRoutes } from './routes/dashboard';
@@ -76,6 +77,8 @@ export interface AppDeps {
   dashboardQueries: ReturnType<typeof createDashboardQueries>;
   /** Bounds the read queries of the dashboard and performance routes (MONITORING_MAX_CONCURRENT_QUERIES, _QUERY_TIMEOUT). */
   queryGate: QueryGate;
+  /** The API's /metrics registry and its timer of ClickHouse, Redis and Temporal calls. */
+  telemetry: Telemetry;
   writer: SampleWriter;
   parsePool: ParsePool;
   redis: Redis;
@@ -184,6 +187,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     dashboardQueries: createDashboardQueries({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     queryGate: new QueryGate(config.monitoring.maxConcurrentQueries, config.monitoring.queryTimeoutMs),
+    telemetry: new Telemetry(),
     writer: new SampleWriter(input.clickhouse, config.clickhouse.database, {
       batchSize: config.monitoring.batchSize,
       flushIntervalMs: config.monitoring.batchFlushIntervalMs,
@@ -219,8 +223,8 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     },
     async () => {
       const [clickhouse, redis] = await Promise.all([
-        input.clickhouse.ping().then((r) => (r.success ? 'ok' : 'down')),
-        input.redis.ping().then(
+        deps.telemetry.timed('clickhouse', 'ping', () => input.clickhouse.ping()).then((r) => (r.success ? 'ok' : 'down')),
+        deps.telemetry.timed('redis', 'ping', () => input.redis.ping()).then(
           () => 'ok',
           () => 'down',
         ),

@@ -43,11 +43,11 @@ export async function applyAlertAction(
 ): Promise<AlertView> {
   const commands = commandsOf(deps);
   try {
-    const current = await commands.describeAlert(alertId);
+    const current = await deps.telemetry.timed('temporal', 'describe_alert', () => commands.describeAlert(alertId));
     inScope(current.service);
     const refusal = actionRefusal(action, current, { by: command.by, alertId });
     if (refusal) throw new ApiError(409, 'conflict', refusal);
-    return action === 'acknowledge' ? await commands.acknowledgeAlert(alertId, command) : await commands.resolveAlert(alertId, command);
+    return await deps.telemetry.timed('temporal', action, () => (action === 'acknowledge' ? commands.acknowledgeAlert(alertId, command) : commands.resolveAlert(alertId, command)));
   } catch (err) {
     if (err instanceof AlertCommandError) {
       throw err.kind === 'not-found' ? new ApiError(404, 'not_found', err.message, 'alert_id') : new ApiError(409, 'conflict', err.message);

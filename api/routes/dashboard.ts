@@ -17,6 +17,7 @@ import {
   type Uptime,
   type WindowStat,
 } from '../../core/dashboard';
+import { CapacityError, forecastCapacity } from '../../core/capacity';
 import { ApiError } from '../../core/errors';
 import { serviceHealth } from '../../core/health';
 import type { Series } from '../../activities/dashboard';
@@ -139,6 +140,61 @@ const OverviewSchema = Type.Object({
   temporal_ui: Type.String(),
 });
 
+/** The resources capacity is planned for, and the usage each should stay under (none known for a request rate). */
+const CAPACITY_RESOURCES: ReadonlyArray<{ resource: string; metric: string; threshold?: number }> = [
+  { resource: 'cpu', metric: 'cpu_usage_percent', threshold: 80 },
+  { resource: 'memory', metric: 'memory_usage_percent', threshold: 85 },
+  { resource: 'disk', metric: 'disk_usage_percent', threshold: 85 },
+  { resource: 'request_rate', metric: 'requests_per_second' },
+];
+const CAPACITY_SAFETY_MARGIN = 0.2;
+const CapacityQuery = Type.Object(
+  {
+    service: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated services (default: every reporting service)' })),
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: 'forecast horizon in days (default 30)' })),
+  },
+  { additionalProperties: false },
+);
+const Recommendation = Type.Object(
+  {
+    type: Type.Union([Type.Literal('NoAction'), Type.Literal('ScaleUp'), Type.Literal('ScaleDown')]),
+    reason: Type.String(),
+    factor: Type.Optional(Type.Number()),
+    urgency: Type.Optional(Type.String()),
+    savings_potential: Type.Optional(Type.Number()),
+  },
+);
+const CapacitySchema = Type.Object({
+  generated_at: Type.String(),
+  forecast_days: Type.Integer(),
+  safety_margin: Type.Number(),
+  services: Type.Array(
+    Type.Object({
+      service_name: Type.String(),
+      resources: Type.Array(
+        Type.Object({
+          resource: Type.String(),
+          metric: Type.String(),
+          threshold: Nullable(Type.Number()),
+          forecast: Nullable(
+            Type.Object({
+              predicted_usage: Type.Number(),
+              recommended_capacity: Type.Number(),
+              confidence_interval: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }),
+              scaling_recommendation: Recommendation,
+              model: Type.String(),
+              holdout_rmse: Type.Record(Type.String(), Type.Number()),
+              days_until_threshold: Nullable(Type.Number()),
+              points: Type.Integer(),
+            }),
+          ),
+          note: Type.Optional(Type.String()),
+        }),
+      ),
+    }),
+  ),
+});
+
 const DEFAULT_METRICS = ['cpu_usage_percent', 'memory_usage_percent', 'response_time_p95_ms', 'error_rate_percent', 'requests_per_second'];
 
 /** listParam splits a comma-separated query value, refusing an empty or malformed item with the field named. */
@@ -183,7 +239,7 @@ interface Platform {
  * part (named in `degraded`).
  */
 export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
-  const { redisActivities: cache, dashboardQueries: queries, queryGate: gate } = deps;
+  const { redisActivities: cache, dashboardQueries: queries, queryGate: gate, telemetry } = deps;
   const shareMs = deps.config.monitoring.dashboardShareMs;
   const ui = `${deps.config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(deps.config.temporal.namespace)}`;
   const workflowUrl = (id: string) => `${ui}/workflows/${encodeURIComponent(id)}`;
@@ -195,7 +251,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
   /** reporting lists every service that has reported (shared like the answers); empty, and degraded, without Redis. */
   async function reporting(degraded: string[], log: FastifyRequest['log']): Promise<string[]> {
     try {
-      return await known.get('known', () => cache.knownServices());
+      return await known.get('known', () => telemetry.timed('redis', 'known_services', () => cache.knownServices()));
     } catch (err) {
       log.warn({ err }, 'known services read failed');
       degraded.push('realtime_cache');
@@ -211,7 +267,9 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
     const rules = deps.rules();
     return Promise.all(
       services.map(async (service) => {
-        const [snapshot, instances, alerts] = await Promise.all([cache.readRealtime(service), cache.listInstances(service, nowMs), cache.listActiveAlerts(service)]);
+        const [snapshot, instances, alerts] = await telemetry.timed('redis', 'service_state', () =>
+          Promise.all([cache.readRealtime(service), cache.listInstances(service, nowMs), cache.listActiveAlerts(service)]),
+        );
         return { service, snapshot, verdict: serviceHealth(service, snapshot, rules), instances, alerts };
       }),
     );
@@ -226,7 +284,9 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
     });
     const storageRead = gate
       .run((signal) =>
-        Promise.all([queries.windowStats(services, OVERVIEW_METRICS, fromMs, toMs, signal), queries.uptime(services, nowMs, signal), queries.dailyPredictions(services, nowMs, signal)]),
+        telemetry.timed('clickhouse', 'dashboard', () =>
+          Promise.all([queries.windowStats(services, OVERVIEW_METRICS, fromMs, toMs, signal), queries.uptime(services, nowMs, signal), queries.dailyPredictions(services, nowMs, signal)]),
+        ),
       )
       .catch((err: unknown) => {
         if (err instanceof ApiError) throw err;
@@ -319,7 +379,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
           const readable = [...new Set([...all, ...services])].sort();
           const { series } = await seriesOfAll.get([readable.join(','), metrics.join(','), window].join('\u0000'), () =>
             gate
-              .run((signal) => queries.series(readable, metrics, fromMs, toMs, resolution, signal))
+              .run((signal) => telemetry.timed('clickhouse', 'series', () => queries.series(readable, metrics, fromMs, toMs, resolution, signal)))
               .then((found) => ({ services: readable, series: found }))
               .catch((err: unknown) => {
                 if (err instanceof ApiError) throw err;
@@ -337,6 +397,49 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
           });
         });
         return reply.type('application/json; charset=utf-8').send(body);
+      },
+    );
+
+    app.get<{ Querystring: { service?: string; days?: number } }>(
+      '/api/v1/admin/monitoring/capacity',
+      {
+        config: { access: 'admin' },
+        schema: {
+          description: "The seed's CapacityForecast per service and resource (CPU, memory, disk, request rate): predicted usage `days` ahead, recommended capacity with a 20 % margin, a 95 % prediction interval, the growth model chosen on held-out points, days until the limit, and whether to scale.",
+          querystring: CapacityQuery,
+          response: { 200: CapacitySchema, ...errorResponses(400, 401, 403, 429, 503) },
+        },
+      },
+      async (request) => {
+        const nowMs = Date.now();
+        const days = request.query.days ?? 30;
+        const services = listParam(request.query.service, 'service') ?? (await reporting([], request.log));
+        const metrics = CAPACITY_RESOURCES.map((r) => r.metric);
+        const history = await gate
+          .run((signal) => telemetry.timed('clickhouse', 'capacity_history', () => queries.history(services, metrics, nowMs, 30, signal)))
+          .catch((err: unknown) => {
+            if (err instanceof ApiError) throw err;
+            request.log.warn({ err }, 'capacity history read failed');
+            throw new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
+          });
+        return {
+          generated_at: new Date(nowMs).toISOString(),
+          forecast_days: days,
+          safety_margin: CAPACITY_SAFETY_MARGIN,
+          services: services.map((service) => ({
+            service_name: service,
+            resources: CAPACITY_RESOURCES.map(({ resource, metric, threshold }) => {
+              const points = history.get(`${service}\u0000${metric}`) ?? [];
+              try {
+                const forecast = forecastCapacity(points, nowMs, { forecastDays: days, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
+                return { resource, metric, threshold: threshold ?? null, forecast };
+              } catch (err) {
+                if (!(err instanceof CapacityError)) throw err;
+                return { resource, metric, threshold: threshold ?? null, forecast: null, note: `no forecast: ${err.message}` };
+              }
+            }),
+          })),
+        };
       },
     );
 
@@ -359,7 +462,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
           return [] as ServiceState[];
         });
         const storage = await gate
-          .run((signal) => queries.tableSizes(signal))
+          .run((signal) => telemetry.timed('clickhouse', 'table_sizes', () => queries.tableSizes(signal)))
           .catch((err: unknown) => {
             if (err instanceof ApiError) throw err;
             degraded.push('storage');

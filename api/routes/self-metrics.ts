@@ -1,14 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
+import { redisKeys } from '../../activities/redis';
 import type { AppDeps } from '../app';
 
 /**
  * selfMetricsRoutes serves GET /metrics, the module's own Prometheus metrics: request rate and latency per route,
- * the ingest queue and its batches, plus Node's process metrics. The scraper scrapes it like any target.
+ * the ingest queue and its batches, the read queries (running, waiting, refused, timed out), the latency and errors
+ * of every ClickHouse, Redis and Temporal call (Telemetry), the workers' notifications sent and failed (from
+ * Redis), plus Node's process metrics. The scraper scrapes it like any target.
  */
 export function selfMetricsRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    const registry = new Registry();
+    const { registry } = deps.telemetry;
     collectDefaultMetrics({ register: registry });
     const requests = new Histogram({
       name: 'monitoring_http_request_duration_seconds',
@@ -39,6 +42,42 @@ export function selfMetricsRoutes(deps: AppDeps): FastifyPluginAsync {
     counter('monitoring_ingest_batches_total', 'ClickHouse inserts of samples', () => deps.writer.stats.batches);
     counter('monitoring_ingest_insert_seconds_total', 'Time spent in successful ClickHouse inserts of samples', () => deps.writer.stats.insertSeconds);
     counter('monitoring_ingest_failed_batches_total', 'ClickHouse inserts of samples that failed', () => deps.writer.stats.failedBatches);
+
+    new Gauge({
+      name: 'monitoring_ingest_last_batch_rows',
+      help: 'Rows of the latest ClickHouse insert of samples (batch size)',
+      registers: [registry],
+      collect() {
+        this.set(deps.writer.stats.lastBatchRows);
+      },
+    });
+    new Gauge({
+      name: 'monitoring_read_queries',
+      help: 'Dashboard and performance reads running and waiting (MONITORING_MAX_CONCURRENT_QUERIES each)',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        this.set({ state: 'running' }, deps.queryGate.inFlight);
+        this.set({ state: 'waiting' }, deps.queryGate.queued);
+      },
+    });
+    counter('monitoring_read_queries_refused_total', 'Reads answered 503 because the query limit was reached', () => deps.queryGate.stats.refused);
+    counter('monitoring_read_queries_timed_out_total', 'Reads answered 503 after MONITORING_QUERY_TIMEOUT', () => deps.queryGate.stats.timedOut);
+    // Notifications are sent by the workers; their counts are kept in Redis for the whole deployment.
+    new Counter({
+      name: 'monitoring_notifications_total',
+      help: 'Notification deliveries by channel and outcome (failed: attempts that failed, retries included), all workers',
+      labelNames: ['channel', 'outcome'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const counts = await deps.redis.hgetall(redisKeys.notificationStats).catch(() => ({}) as Record<string, string>);
+        for (const [field, value] of Object.entries(counts)) {
+          const [channel, outcome] = field.split(':');
+          if (channel && outcome) this.inc({ channel, outcome }, Number(value));
+        }
+      },
+    });
 
     app.addHook('onResponse', async (request, reply) => {
       requests.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -32,6 +32,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/alerts/ack': 'signed',
   'POST /api/v1/alerts/ack': 'signed',
   'GET /api/v1/admin/monitoring/overview': 'admin',
+  'GET /api/v1/admin/monitoring/capacity': 'admin',
   'GET /api/v1/admin/monitoring/alerts/rules': 'admin',
   'POST /api/v1/admin/monitoring/alerts/rules': 'admin',
   'PUT /api/v1/admin/monitoring/alerts/rules/:name': 'admin',

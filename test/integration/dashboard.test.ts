@@ -143,6 +143,40 @@ describe('dashboard, performance and overview over the real ClickHouse and Redis
     expect(other.body).not.toContain('"series"');
   });
 
+  it("times its ClickHouse and Redis calls and shows the read queries on /metrics", async () => {
+    await api.app.inject({ method: 'GET', url: `${DASHBOARD}?from=now-7m`, headers: admin });
+    const metrics = (await api.app.inject({ method: 'GET', url: '/metrics', headers: service })).body;
+    expect(metrics).toMatch(/^monitoring_dependency_call_seconds_count\{dependency="clickhouse",operation="dashboard",outcome="ok"\} [1-9]/m);
+    expect(metrics).toMatch(/^monitoring_dependency_call_seconds_count\{dependency="redis",operation="service_state",outcome="ok"\} [1-9]/m);
+    expect(metrics).toMatch(/^monitoring_read_queries\{state="running"\} 0$/m);
+    expect(metrics).toMatch(/^monitoring_ingest_last_batch_rows [1-9]/m);
+    expect(metrics).toMatch(/^monitoring_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/public\/monitoring\/dashboard",status="200"\} [1-9]/m);
+  });
+
+  it("forecasts a service's capacity from its hourly history, and says why a resource without history has none", async () => {
+    // Ten days of hourly CPU growing a point a day from 50 %: 60 % now, 90 % in 30 days.
+    const grower = uniqueName('capacity');
+    const hours = 240;
+    const body = Array.from({ length: hours }, (_, i) => ({
+      system_metrics: { timestamp: new Date(now - (hours - i) * 3_600_000).toISOString(), service_name: grower, instance_id: `${grower}-1`, metrics: { cpu_usage_percent: 50 + (i / 24) * 1 + ((i * 7) % 5) / 10 } },
+    }));
+    expect((await api.app.inject({ method: 'POST', url: METRICS, headers: service, payload: body })).statusCode).toBe(202);
+    const response = await api.app.inject({ method: 'GET', url: `/api/v1/admin/monitoring/capacity?service=${grower}&days=30`, headers: admin });
+    expect(response.statusCode).toBe(200);
+    const [svc] = response.json().services;
+    const cpu = svc.resources.find((r: { resource: string }) => r.resource === 'cpu');
+    expect(cpu.forecast.points).toBeGreaterThanOrEqual(239);
+    expect(cpu.forecast.predicted_usage).toBeGreaterThan(86);
+    expect(cpu.forecast.predicted_usage).toBeLessThan(94);
+    expect(cpu.forecast.confidence_interval[0]).toBeLessThan(cpu.forecast.predicted_usage);
+    expect(cpu.forecast.recommended_capacity).toBeCloseTo(cpu.forecast.predicted_usage * 1.2, 1);
+    expect(cpu.forecast.scaling_recommendation).toMatchObject({ type: 'ScaleUp', urgency: 'medium' });
+    expect(cpu.forecast.days_until_threshold).toBeGreaterThan(17);
+    expect(cpu.forecast.days_until_threshold).toBeLessThan(23);
+    expect(svc.resources.find((r: { resource: string }) => r.resource === 'disk')).toMatchObject({ forecast: null, note: expect.stringContaining('at least 3') });
+    expect((await api.app.inject({ method: 'GET', url: '/api/v1/admin/monitoring/capacity', headers: viewerA })).statusCode).toBe(403);
+  });
+
   it('gives an admin the overview and refuses it to a viewer', async () => {
     const response = await api.app.inject({ method: 'GET', url: '/api/v1/admin/monitoring/overview', headers: admin });
     expect(response.statusCode).toBe(200);

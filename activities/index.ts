@@ -9,6 +9,7 @@ import { createNotifyActivities } from './notify';
 import { createSilenceActivities } from './silences';
 import { fromRoot } from './paths';
 import { createRedisActivities } from './redis';
+import { createReportActivities } from './report';
 import { createRuleActivities } from './rules';
 
 /** ActivityDeps are the shared clients every activity group is built from. */
@@ -31,6 +32,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createNotifyActivities({ config, redis }),
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis }),
+    ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
   };
 }
 

@@ -14,6 +14,7 @@ import {
   alertNotification,
   emailGroupMessage,
   emailMessage,
+  escapeHtml,
   slackGroupMessage,
   slackMessage,
   type EmailMessage,
@@ -23,6 +24,7 @@ import {
   type SlackMessage,
 } from '../core/notification';
 import type { AlertGroup } from '../core/grouping';
+import { reportEmailMessage, reportSlackMessage, type PerformanceReport } from '../core/report';
 import { describeMatchers, type Silence } from '../core/silences';
 import { linkSecret, signLink } from './ack-links';
 import { createPolicyStore } from './policies';
@@ -270,6 +272,36 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       const done = await recorded(req.key);
       if (done) return done;
       return counted(req.target.channel, () => (req.target.channel === 'slack' ? deliverSlack(req) : deliverEmail(req)));
+    },
+
+    /**
+     * deliverReport sends a weekly report to one target, at most once per (run, target): a Slack summary with a
+     * link to the full report, or an e-mail with its tables. A target whose channel is not configured is skipped.
+     */
+    async deliverReport(req: { report: PerformanceReport; target: EscalationTarget; runId: string }): Promise<Delivery | undefined> {
+      const { report, target } = req;
+      const key = `report:${req.runId}:${target.channel}:${target.to}`;
+      const done = await recorded(key);
+      if (done) return done;
+      if ((target.channel === 'slack' && !slack) || (target.channel === 'email' && !mailer)) return undefined;
+      const url = `${config.publicBaseUrl}/api/v1/admin/monitoring/reports?id=${encodeURIComponent(report.report_id)}`;
+      return counted(target.channel, async () =>
+        record(
+          target.channel === 'slack'
+            ? await postSlack(key, target.to, reportSlackMessage(report, url), { report_id: report.report_id })
+            : await sendEmail(key, target.to, reportEmailMessage(report, url, escapeHtml), { 'X-Report-Id': report.report_id }),
+        ),
+      );
+    },
+
+    /**
+     * reportTargets lists where the weekly report goes: REPORT_TARGETS (`slack:#channel,email:a@b`) or, by default,
+     * the first step's targets of the default escalation policy.
+     */
+    async reportTargets(): Promise<EscalationTarget[]> {
+      if (config.reportTargets.length > 0) return [...config.reportTargets];
+      const escalation = await policies.escalation();
+      return escalation.policies.find((p) => p.name === escalation.defaultPolicy)!.steps[0]!.targets;
     },
 
     /**

@@ -12,6 +12,7 @@ import type { Client } from '@temporalio/client';
 import { createAlertCommands } from '../activities/alerts';
 import { createClickHouseActivities } from '../activities/clickhouse';
 import { createDashboardQueries } from '../activities/dashboard';
+import { createReportActivities } from '../activities/report';
 import { linkSecret } from '../activities/ack-links';
 import { IdempotencyStore } from '../activities/idempotency';
 import { createRedisActivities } from '../activities/redis';
@@ -28,6 +29,7 @@ import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
 import { dashboardRoutes } from './routes/dashboard';
 import { pageRoutes } from './routes/page';
+import { reportRoutes } from './routes/reports';
 import { eventsRoutes } from './routes/events';
 import { integrationRoutes } from './routes/integrations';
 import { metricsRoutes } from './routes/metrics';
@@ -75,6 +77,7 @@ export interface AppDeps {
   clickhouseActivities: ReturnType<typeof createClickHouseActivities>;
   redisActivities: ReturnType<typeof createRedisActivities>;
   dashboardQueries: ReturnType<typeof createDashboardQueries>;
+  reports: ReturnType<typeof createReportActivities>;
   /** Bounds the read queries of the dashboard and performance routes (MONITORING_MAX_CONCURRENT_QUERIES, _QUERY_TIMEOUT). */
   queryGate: QueryGate;
   /** The API's /metrics registry and its timer of ClickHouse, Redis and Temporal calls. */
@@ -186,6 +189,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     clickhouseActivities: createClickHouseActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
     redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     dashboardQueries: createDashboardQueries({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
+    reports: createReportActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     queryGate: new QueryGate(config.monitoring.maxConcurrentQueries, config.monitoring.queryTimeoutMs),
     telemetry: new Telemetry(),
     writer: new SampleWriter(input.clickhouse, config.clickhouse.database, {
@@ -245,5 +249,6 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(ruleRoutes(deps));
   await app.register(dashboardRoutes(deps));
   await app.register(pageRoutes);
+  await app.register(reportRoutes(deps));
   return app;
 }

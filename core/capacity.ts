@@ -8,6 +8,17 @@ import { ExponentialRegression, PolynomialRegression, SimpleLinearRegression } f
  * exact one, widening with the distance from the data). Pure: history and time are passed in.
  */
 
+/** The resources capacity is planned for, and the usage each should stay under (none known for a request rate). */
+export const CAPACITY_RESOURCES: ReadonlyArray<{ resource: string; metric: string; threshold?: number }> = [
+  { resource: 'cpu', metric: 'cpu_usage_percent', threshold: 80 },
+  { resource: 'memory', metric: 'memory_usage_percent', threshold: 85 },
+  { resource: 'disk', metric: 'disk_usage_percent', threshold: 85 },
+  { resource: 'request_rate', metric: 'requests_per_second' },
+];
+
+/** The seed's safety margin on the recommended capacity. */
+export const CAPACITY_SAFETY_MARGIN = 0.2;
+
 export type GrowthModel = 'linear' | 'polynomial' | 'exponential';
 
 export type ScalingRecommendation =

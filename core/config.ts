@@ -1,4 +1,5 @@
 import { parseDuration } from './duration';
+import { parseTarget, type EscalationTarget } from './escalation';
 
 /** Config is the whole typed configuration of the module, read once from the environment. */
 export interface Config {
@@ -10,6 +11,8 @@ export interface Config {
   smtpUrl: string | undefined;
   /** Sender of alert e-mail. */
   mailFrom: string;
+  /** Where the weekly report goes (REPORT_TARGETS `slack:#channel,email:a@b`); empty: the default policy's first step. */
+  reportTargets: EscalationTarget[];
   /** Secret signing e-mail ack links; when unset, read from (or created in) linkSecretFile. */
   linkSecret: string | undefined;
   linkSecretFile: string;
@@ -76,6 +79,21 @@ function intVar(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
+/** reportTargetsVar reads REPORT_TARGETS: `slack:#channel` and `email:address` items, comma-separated. */
+function reportTargetsVar(env: Env): EscalationTarget[] {
+  const raw = env.REPORT_TARGETS?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((item, i) => {
+    const at = item.indexOf(':');
+    const channel = item.slice(0, at).trim();
+    try {
+      return parseTarget({ [channel]: item.slice(at + 1).trim() }, `REPORT_TARGETS[${i}]`);
+    } catch (err) {
+      throw new ConfigError('REPORT_TARGETS', (err as Error).message);
+    }
+  });
+}
+
 function durationVar(env: Env, name: string, fallback: string): number {
   const raw = env[name] ?? fallback;
   try {
@@ -121,6 +139,7 @@ export function loadConfig(env: Env): Config {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.ALERT_MAIL_FROM || 'performance-monitoring <alerts@localhost>',
+    reportTargets: reportTargetsVar(env),
     linkSecret: env.ALERT_LINK_SECRET || undefined,
     linkSecretFile: env.ALERT_LINK_SECRET_FILE || '.local/link-secret',
     linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),

@@ -40,6 +40,9 @@ function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'inte
   };
 }
 
+/** WEEKLY_REPORT_SCHEDULE_ID is the id of the weekly report's schedule (Mondays 08:00 UTC). */
+export const WEEKLY_REPORT_SCHEDULE_ID = 'weekly-report';
+
 /** RETENTION_SCHEDULE_ID is the id of the daily retention schedule. */
 export const RETENTION_SCHEDULE_ID = 'retention';
 
@@ -58,6 +61,13 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
         args: [{ retentionDays: config.monitoring.retentionDays, aggregateRetentionDays: config.monitoring.aggregateRetentionDays }],
       },
       // A day missed (worker or Temporal down) still runs once when it comes back; two never overlap.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    },
+    {
+      scheduleId: WEEKLY_REPORT_SCHEDULE_ID,
+      spec: { calendars: [{ dayOfWeek: 'MONDAY', hour: 8, minute: 0 }] },
+      action: { type: 'startWorkflow', workflowType: 'weeklyReportWorkflow', workflowId: 'weekly-report', taskQueue: config.temporal.taskQueue, args: [{}] },
+      // A Monday missed by less than a day still gets its report when the worker is back.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
     },
   ];

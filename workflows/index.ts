@@ -4,3 +4,4 @@ export { evaluateRulesWorkflow } from './evaluate-rules';
 export { retentionWorkflow } from './retention';
 export { silenceWorkflow } from './silence';
 export { alertGroupWorkflow } from './alert-group';
+export { weeklyReportWorkflow } from './weekly-report';

@@ -17,7 +17,7 @@ import {
   type Uptime,
   type WindowStat,
 } from '../../core/dashboard';
-import { CapacityError, forecastCapacity } from '../../core/capacity';
+import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, CapacityError, forecastCapacity } from '../../core/capacity';
 import { ApiError } from '../../core/errors';
 import { serviceHealth } from '../../core/health';
 import type { Series } from '../../activities/dashboard';
@@ -140,14 +140,6 @@ const OverviewSchema = Type.Object({
   temporal_ui: Type.String(),
 });
 
-/** The resources capacity is planned for, and the usage each should stay under (none known for a request rate). */
-const CAPACITY_RESOURCES: ReadonlyArray<{ resource: string; metric: string; threshold?: number }> = [
-  { resource: 'cpu', metric: 'cpu_usage_percent', threshold: 80 },
-  { resource: 'memory', metric: 'memory_usage_percent', threshold: 85 },
-  { resource: 'disk', metric: 'disk_usage_percent', threshold: 85 },
-  { resource: 'request_rate', metric: 'requests_per_second' },
-];
-const CAPACITY_SAFETY_MARGIN = 0.2;
 const CapacityQuery = Type.Object(
   {
     service: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated services (default: every reporting service)' })),

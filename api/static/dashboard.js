@@ -200,9 +200,21 @@ async function refreshReport() {
   try {
     const answer = await api('/api/v1/admin/monitoring/reports?limit=1');
     const latest = (answer.reports || [])[0];
-    $('report').replaceChildren(latest ? el('pre', {}, JSON.stringify(latest, null, 2)) : 'No weekly report yet.');
+    if (!latest) {
+      $('report').textContent = 'No weekly report yet (the first arrives on Monday 08:00 UTC, or POST /api/v1/admin/monitoring/reports).';
+      return;
+    }
+    const r = latest.performance_report;
+    const s = r.executive_summary;
+    $('report').replaceChildren(
+      el('p', {}, el('b', {}, `${r.time_range.start.slice(0, 10)} – ${r.time_range.end.slice(0, 10)}: `), el('span', { class: `badge ${s.overall_performance === 'excellent' || s.overall_performance === 'good' ? 'healthy' : s.overall_performance === 'poor' ? 'critical' : 'warning'}` }, s.overall_performance), ' ',
+        `availability ${fmt(s.availability_percent, 2)} % · average response ${fmt(s.average_response_time_ms)} ms · ${fmt(s.total_requests_processed, 0)} requests · business impact ${s.business_impact} · `,
+        el('a', { href: latest.workflow_url, target: '_blank', rel: 'noopener' }, 'workflow')),
+      el('p', {}, `Trends: response time ${r.trends.response_time_trend}, errors ${r.trends.error_rate_trend}, throughput ${r.trends.throughput_trend}, utilization ${r.trends.resource_utilization_trend}`),
+      r.recommendations.length ? el('ul', {}, ...r.recommendations.map((x) => el('li', {}, `[${x.priority}] ${x.description} — ${x.expected_impact}`))) : el('p', {}, 'No recommendations.'),
+    );
   } catch (err) {
-    $('report').textContent = err.status === 403 ? 'Weekly reports are shown to admin keys.' : err.status === 404 ? 'No weekly report yet: the report job is not deployed.' : `Unavailable: ${err.message}`;
+    $('report').textContent = err.status === 403 ? 'Weekly reports are shown to admin keys.' : `Unavailable: ${err.message}`;
   }
 }
 

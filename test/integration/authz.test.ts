@@ -33,6 +33,8 @@ const EXPECTED: Record<string, RouteAccess> = {
   'POST /api/v1/alerts/ack': 'signed',
   'GET /api/v1/admin/monitoring/overview': 'admin',
   'GET /api/v1/admin/monitoring/capacity': 'admin',
+  'GET /api/v1/admin/monitoring/reports': 'admin',
+  'POST /api/v1/admin/monitoring/reports': 'admin',
   'GET /api/v1/admin/monitoring/alerts/rules': 'admin',
   'POST /api/v1/admin/monitoring/alerts/rules': 'admin',
   'PUT /api/v1/admin/monitoring/alerts/rules/:name': 'admin',

@@ -1,0 +1,184 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, CapacityError, forecastCapacity, type CapacityForecast } from '../core/capacity';
+import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
+import { createDashboardQueries } from './dashboard';
+
+/** ReportDeps are what the report activities need. */
+export interface ReportDeps {
+  clickhouse: ClickHouseClient;
+  database: string;
+  queryTimeoutMs: number;
+}
+
+const WEEK_MS = 7 * 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** StoredReport is one row of performance_reports, its body parsed. */
+export interface StoredReport {
+  report_id: string;
+  generated_at: string;
+  workflow_id: string;
+  performance_report: PerformanceReport;
+}
+
+/**
+ * createReportActivities builds the weekly report's activities: gather the two weeks' figures from the rollups and
+ * assemble the report (core/report.ts), store it in performance_reports, list the stored ones.
+ */
+export function createReportActivities({ clickhouse, database, queryTimeoutMs }: ReportDeps) {
+  const db = sqlIdentifier(database);
+  const queries = createDashboardQueries({ clickhouse, database, queryTimeoutMs });
+  const rows = async <T>(query: string): Promise<T[]> => (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
+  const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
+
+  /** hourly reads each service's hourly averages of the report's metrics over [fromMs, toMs). */
+  async function hourly(fromMs: number, toMs: number) {
+    const found = await rows<{ service: string; metric: string; t: string; v: number }>(
+      `SELECT service_name AS service, metric_name AS metric, toUInt32(bucket) AS t, avgMerge(avg_value) AS v
+       FROM ${db}.performance_rollup_1h
+       WHERE metric_name IN ('response_time_p50_ms', 'error_rate_percent', 'requests_per_second', 'cpu_usage_percent')
+         AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${seconds(toMs)})
+       GROUP BY service_name, metric_name, bucket ORDER BY service_name, metric_name, bucket`,
+    );
+    const out = new Map<string, Map<string, Map<number, number>>>();
+    for (const r of found) {
+      if (!out.has(r.service)) out.set(r.service, new Map());
+      const byMetric = out.get(r.service)!;
+      if (!byMetric.has(r.metric)) byMetric.set(r.metric, new Map());
+      byMetric.get(r.metric)!.set(Number(r.t) * 1000, Number(r.v));
+    }
+    return out;
+  }
+
+  /** availability counts each service's minutes with samples in [fromMs, toMs), and the minutes since its first. */
+  async function availability(fromMs: number, toMs: number): Promise<Map<string, number>> {
+    const found = await rows<{ service: string; minutes: string; first: string }>(
+      `SELECT service, count() AS minutes, min(b) AS first FROM (
+         SELECT service_name AS service, toUInt32(bucket) AS b FROM ${db}.performance_rollup_1m
+         WHERE metric_name IN ('cpu_usage_percent', 'requests_per_second')
+           AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${seconds(toMs)})
+         GROUP BY service_name, bucket
+       ) GROUP BY service`,
+    );
+    const endMinute = Math.floor(Math.min(toMs, Date.now()) / 60_000);
+    return new Map(found.map((r) => [r.service, Math.min(100, (100 * Number(r.minutes)) / Math.max(1, endMinute - Number(r.first) / 60 + 1))]));
+  }
+
+  /** business reads the average prediction accuracy and profitable trades share of every service over a week. */
+  async function business(fromMs: number, toMs: number): Promise<Map<string, number>> {
+    const found = await rows<{ metric: string; v: number }>(
+      `SELECT metric_name AS metric, avgMerge(avg_value) AS v FROM ${db}.performance_rollup_1h
+       WHERE metric_name IN ('prediction_accuracy', 'profitable_trades_percent')
+         AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${seconds(toMs)})
+       GROUP BY metric_name`,
+    );
+    return new Map(found.map((r) => [r.metric, Number(r.v)]));
+  }
+
+  /** figures reduces one service's hourly series of one week to the report's figures. */
+  function figures(series: Map<string, Map<number, number>> | undefined, available: number | undefined): WeekFigures {
+    const rps = series?.get('requests_per_second') ?? new Map<number, number>();
+    const weightedBy = (metric: string) => {
+      const values = series?.get(metric);
+      if (!values || values.size === 0) return null;
+      let total = 0;
+      let weight = 0;
+      for (const [t, v] of values) {
+        const w = rps.size > 0 ? (rps.get(t) ?? 0) : 1;
+        total += v * w;
+        weight += w;
+      }
+      return weight > 0 ? total / weight : [...values.values()].reduce((a, b) => a + b, 0) / values.size;
+    };
+    const cpu = series?.get('cpu_usage_percent');
+    return {
+      availability: available ?? null,
+      avgResponseTimeMs: weightedBy('response_time_p50_ms'),
+      errorRatePercent: weightedBy('error_rate_percent'),
+      requests: [...rps.values()].reduce((a, b) => a + b * 3600, 0),
+      avgCpuPercent: cpu && cpu.size > 0 ? [...cpu.values()].reduce((a, b) => a + b, 0) / cpu.size : null,
+    };
+  }
+
+  return {
+    /**
+     * generateWeeklyReport assembles the report of the week ending at `endMs` (the figures of the week before for
+     * comparison, the capacity forecasts of every service as of the end).
+     */
+    async generateWeeklyReport(req: { endMs: number }): Promise<PerformanceReport> {
+      const endMs = Math.floor(req.endMs / HOUR_MS) * HOUR_MS;
+      const startMs = endMs - WEEK_MS;
+      const [thisWeek, lastWeek, upThis, upLast, bizThis, bizLast] = await Promise.all([
+        hourly(startMs, endMs),
+        hourly(startMs - WEEK_MS, startMs),
+        availability(startMs, endMs),
+        availability(startMs - WEEK_MS, startMs),
+        business(startMs, endMs),
+        business(startMs - WEEK_MS, startMs),
+      ]);
+      const services = [...new Set([...thisWeek.keys(), ...upThis.keys()])].sort();
+      const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), endMs, 30);
+      const weeks: ServiceWeek[] = services.map((service) => {
+        const series = thisWeek.get(service);
+        const hours = (metric: string) => [...(series?.get(metric) ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+        const capacity: Array<{ resource: string; forecast: CapacityForecast }> = [];
+        for (const { resource, metric, threshold } of CAPACITY_RESOURCES) {
+          try {
+            const forecast = forecastCapacity(history.get(`${service}\u0000${metric}`) ?? [], endMs, { forecastDays: 30, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
+            capacity.push({ resource, forecast });
+          } catch (err) {
+            if (!(err instanceof CapacityError)) throw err;
+          }
+        }
+        return {
+          service,
+          thisWeek: figures(series, upThis.get(service)),
+          lastWeek: figures(lastWeek.get(service), upLast.get(service)),
+          hourly: { responseTimeMs: hours('response_time_p50_ms'), errorRatePercent: hours('error_rate_percent'), requestsPerSecond: hours('requests_per_second'), cpuPercent: hours('cpu_usage_percent') },
+          capacity,
+        };
+      });
+      const biz: BusinessWeek = {
+        predictionAccuracy: [bizThis.get('prediction_accuracy') ?? null, bizLast.get('prediction_accuracy') ?? null],
+        profitableTradesPercent: [bizThis.get('profitable_trades_percent') ?? null, bizLast.get('profitable_trades_percent') ?? null],
+      };
+      return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz });
+    },
+
+    /** storeReport writes a report (a second write of the same report_id replaces the first). */
+    async storeReport(report: PerformanceReport, workflowId: string): Promise<void> {
+      const row = {
+        report_id: report.report_id,
+        generated_at: Math.floor(Date.now() / 1000),
+        range_start: Math.floor(Date.parse(report.time_range.start) / 1000),
+        range_end: Math.floor(Date.parse(report.time_range.end) / 1000),
+        overall_performance: report.executive_summary.overall_performance,
+        body: JSON.stringify(report),
+        workflow_id: workflowId,
+      };
+      await clickhouse.insert({ table: `${db}.performance_reports`, values: [row], format: 'JSONEachRow' });
+    },
+
+    /** listReports returns the latest version of the newest `limit` reports, newest first. */
+    async listReports(limit: number): Promise<StoredReport[]> {
+      // (Aliases differ from the columns: 18.16 would read an alias named like a column inside the other aggregates.)
+      const found = await rows<{ report_id: string; latest: string; made_by: string; latest_body: string }>(
+        `SELECT report_id, toUInt32(max(generated_at)) AS latest, argMax(workflow_id, generated_at) AS made_by, argMax(body, generated_at) AS latest_body
+         FROM ${db}.performance_reports GROUP BY report_id ORDER BY report_id DESC LIMIT ${sqlNumber(Math.max(1, Math.floor(limit)))}`,
+      );
+      return found.map((r) => ({
+        report_id: r.report_id,
+        generated_at: new Date(Number(r.latest) * 1000).toISOString(),
+        workflow_id: r.made_by,
+        performance_report: JSON.parse(r.latest_body) as PerformanceReport,
+      }));
+    },
+
+    /** reportExists says whether a report of that id is stored (the schedule's run does not redo a manual one). */
+    async reportExists(id: string): Promise<boolean> {
+      const [row] = await rows<{ n: string }>(`SELECT count() AS n FROM ${db}.performance_reports WHERE report_id = ${sqlString(id)}`);
+      return Number(row?.n ?? 0) > 0;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { ApiError } from '../../core/errors';
+import type { AppDeps } from '../app';
+import { errorResponses } from '../schemas';
+
+const PATH = '/api/v1/admin/monitoring/reports';
+
+const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'how many of the newest reports (default 10)' })),
+    id: Type.Optional(Type.String({ pattern: '^perf_report_[0-9]{8}$', description: 'one report by its id' })),
+  },
+  { additionalProperties: false },
+);
+const CreateBody = Type.Optional(
+  Type.Object({ end: Type.Optional(Type.String({ maxLength: 40, description: 'end of the week reported, ISO-8601 (default now)' })) }, { additionalProperties: false }),
+);
+
+/**
+ * reportRoutes: GET lists the stored weekly reports (the seed's `performance_report`, newest first, each with the
+ * workflow that made it); POST generates and delivers one now through weeklyReportWorkflow and answers 202 with its
+ * workflow id (503 without Temporal).
+ */
+export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
+  const ui = `${deps.config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(deps.config.temporal.namespace)}`;
+  return async (app) => {
+    app.get<{ Querystring: { limit?: number; id?: string } }>(
+      PATH,
+      { config: { access: 'admin' }, schema: { description: 'Past weekly performance reports, newest first.', querystring: ListQuery, response: errorResponses(400, 401, 403, 429, 503) } },
+      async (request) => {
+        let reports;
+        try {
+          reports = await deps.telemetry.timed('clickhouse', 'reports', () => deps.reports.listReports(request.query.id ? 100 : (request.query.limit ?? 10)));
+        } catch (err) {
+          request.log.warn({ err }, 'reports read failed');
+          throw new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
+        }
+        const chosen = request.query.id ? reports.filter((r) => r.report_id === request.query.id) : reports;
+        if (request.query.id && chosen.length === 0) throw new ApiError(404, 'not_found', `no report ${request.query.id}`, 'querystring.id');
+        return { reports: chosen.map((r) => ({ ...r, workflow_url: `${ui}/workflows/${encodeURIComponent(r.workflow_id)}` })) };
+      },
+    );
+
+    app.post<{ Body: { end?: string } | undefined }>(
+      PATH,
+      { config: { access: 'admin' }, schema: { description: 'Generate and deliver a weekly report now.', body: CreateBody, response: errorResponses(400, 401, 403, 429, 503) } },
+      async (request, reply) => {
+        const endMs = request.body?.end === undefined ? Date.now() : Date.parse(request.body.end);
+        if (!Number.isFinite(endMs)) throw new ApiError(400, 'validation_failed', 'end must be an ISO-8601 time', 'body.end');
+        if (!deps.temporal) throw new ApiError(503, 'workflows_unavailable', 'workflows are unavailable; retry later', undefined, 5);
+        const workflowId = `weekly-report/manual-${new Date().toISOString()}`;
+        try {
+          await deps.telemetry.timed('temporal', 'start_report', () =>
+            deps.temporal!.workflow.start('weeklyReportWorkflow', { taskQueue: deps.config.temporal.taskQueue, workflowId, args: [{ endMs }] }),
+          );
+        } catch (err) {
+          request.log.error({ err }, 'report workflow start failed');
+          throw new ApiError(503, 'workflows_unavailable', 'workflows are unavailable; retry later', undefined, 5);
+        }
+        return reply.code(202).send({ workflow_id: workflowId, workflow_url: `${ui}/workflows/${encodeURIComponent(workflowId)}` });
+      },
+    );
+  };
+}

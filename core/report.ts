@@ -1,0 +1,256 @@
+import type { CapacityForecast } from './capacity';
+import { detectTrend, type TrendDirection } from './trend';
+
+/**
+ * The weekly performance report in the seed's `performance_report` shape, assembled from each service's figures for
+ * the week and the week before, its hourly series, and its capacity forecasts. Pure: the activities gather, this
+ * decides. Every verdict is spelled out in DESIGN terms below so a reader can check it.
+ */
+
+/** WeekFigures are one service's figures over one week. */
+export interface WeekFigures {
+  /** Minutes with samples over the minutes of the week since the service first reported in it, in %. */
+  availability: number | null;
+  /** Average of response_time_p50_ms weighted by requests (the API's average response time). */
+  avgResponseTimeMs: number | null;
+  errorRatePercent: number | null;
+  /** requests_per_second integrated over the week. */
+  requests: number;
+  avgCpuPercent: number | null;
+}
+
+/** ServiceWeek is what the report needs of one service. */
+export interface ServiceWeek {
+  service: string;
+  thisWeek: WeekFigures;
+  lastWeek: WeekFigures;
+  /** Hourly averages over the week, oldest first (for the trends). */
+  hourly: { responseTimeMs: number[]; errorRatePercent: number[]; requestsPerSecond: number[]; cpuPercent: number[] };
+  capacity: Array<{ resource: string; forecast: CapacityForecast }>;
+}
+
+/** BusinessWeek is the business KPIs of the week and the week before (null without data). */
+export interface BusinessWeek {
+  predictionAccuracy: [number | null, number | null];
+  profitableTradesPercent: [number | null, number | null];
+}
+
+export interface ReportInput {
+  startMs: number;
+  endMs: number;
+  services: ServiceWeek[];
+  business: BusinessWeek;
+}
+
+export interface PerformanceReport {
+  report_id: string;
+  time_range: { start: string; end: string };
+  executive_summary: {
+    overall_performance: 'excellent' | 'good' | 'fair' | 'poor' | 'no data';
+    availability_percent: number | null;
+    average_response_time_ms: number | null;
+    total_requests_processed: number;
+    business_impact: 'positive' | 'neutral' | 'negative' | 'unknown';
+  };
+  service_performance: Array<{
+    service_name: string;
+    availability: number | null;
+    avg_response_time: number | null;
+    error_rate: number | null;
+    throughput_improvement: number | null;
+    cost_efficiency: number | null;
+  }>;
+  trends: {
+    response_time_trend: string;
+    error_rate_trend: string;
+    throughput_trend: string;
+    resource_utilization_trend: string;
+  };
+  recommendations: Array<{ priority: 'high' | 'medium' | 'low'; category: string; description: string; expected_impact: string }>;
+}
+
+/** The trend analyzer's settings for a week of hourly points: the last day against the day before, ±10 %. */
+export const TREND_WINDOW_HOURS = 24;
+export const TREND_SENSITIVITY = 0.1;
+/** CPU the platform aims to run at: cost efficiency is the share of it in use (100 at or above). */
+export const TARGET_CPU_PERCENT = 70;
+
+const round = (v: number | null, digits = 2) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
+
+/** reportId names a week's report by its last day (the seed's `perf_report_YYYYMMDD`). */
+export function reportId(endMs: number): string {
+  return `perf_report_${new Date(endMs).toISOString().slice(0, 10).replaceAll('-', '')}`;
+}
+
+/** combined sums hourly series of the services point by point (series of different lengths align at the end). */
+function combined(series: readonly number[][], reduce: 'sum' | 'mean'): number[] {
+  const length = Math.max(0, ...series.map((s) => s.length));
+  return Array.from({ length }, (_, i) => {
+    const values = series.map((s) => s[s.length - length + i]).filter((v): v is number => v !== undefined);
+    const total = values.reduce((a, b) => a + b, 0);
+    return reduce === 'sum' ? total : values.length ? total / values.length : 0;
+  });
+}
+
+/** label names a trend for a metric where lower is better (latency, errors) or for throughput and utilization. */
+function label(direction: TrendDirection, kind: 'lower-better' | 'throughput' | 'utilization'): string {
+  if (direction === 'Insufficient') return 'insufficient data';
+  if (direction === 'Stable') return 'stable';
+  if (kind === 'lower-better') return direction === 'Decreasing' ? 'improving' : 'degrading';
+  if (kind === 'throughput') return direction === 'Increasing' ? 'increasing' : 'decreasing';
+  return direction === 'Decreasing' ? 'optimizing' : 'growing';
+}
+
+/**
+ * buildPerformanceReport assembles the report:
+ * - availability and response time are request-weighted over the services; overall performance is `excellent` at
+ *   ≥ 99.9 % availability and < 0.5 % errors, `good` at ≥ 99.5 % and < 1 %, `fair` at ≥ 99 %, `poor` below;
+ * - business impact compares prediction accuracy and profitable trades with the week before (±2 % relative);
+ * - throughput improvement is the change of requests against the week before, in %; cost efficiency the average
+ *   CPU in use over TARGET_CPU_PERCENT (capped at 100: idle capacity is paid for);
+ * - trends run the seed's analyzer on the platform's hourly series (last 24 h against the 24 h before, ±10 %);
+ * - recommendations: scale-ups from the capacity forecasts (priority by urgency), scale-downs (low, cost),
+ *   error rates ≥ 1 % (high, reliability), and a degrading response time (medium, performance).
+ */
+export function buildPerformanceReport(input: ReportInput): PerformanceReport {
+  const { services } = input;
+  const weights = services.map((s) => s.thisWeek.requests);
+  const totalRequests = weights.reduce((a, b) => a + b, 0);
+  const weighted = (pick: (s: ServiceWeek) => number | null): number | null => {
+    const present = services.map((s, i) => [pick(s), totalRequests > 0 ? weights[i]! : 1] as const).filter(([v]) => v !== null) as Array<[number, number]>;
+    const weight = present.reduce((a, [, w]) => a + w, 0);
+    if (present.length === 0) return null;
+    if (weight === 0) return present.reduce((a, [v]) => a + v, 0) / present.length;
+    return present.reduce((a, [v, w]) => a + v * w, 0) / weight;
+  };
+  const availability = weighted((s) => s.thisWeek.availability);
+  const errors = weighted((s) => s.thisWeek.errorRatePercent);
+  const overall =
+    availability === null
+      ? 'no data'
+      : availability >= 99.9 && (errors ?? 0) < 0.5
+        ? 'excellent'
+        : availability >= 99.5 && (errors ?? 0) < 1
+          ? 'good'
+          : availability >= 99
+            ? 'fair'
+            : 'poor';
+  const change = ([now, before]: [number | null, number | null]) => (now === null || before === null || before === 0 ? null : (now - before) / Math.abs(before));
+  const businessChanges = [change(input.business.predictionAccuracy), change(input.business.profitableTradesPercent)].filter((c): c is number => c !== null);
+  const businessImpact =
+    businessChanges.length === 0 ? 'unknown' : businessChanges.some((c) => c < -0.02) ? 'negative' : businessChanges.some((c) => c > 0.02) ? 'positive' : 'neutral';
+
+  const trend = (series: number[][], reduce: 'sum' | 'mean', kind: Parameters<typeof label>[1]) => label(detectTrend(combined(series, reduce), TREND_WINDOW_HOURS, TREND_SENSITIVITY), kind);
+  const responseTrend = trend(services.map((s) => s.hourly.responseTimeMs), 'mean', 'lower-better');
+
+  const recommendations: PerformanceReport['recommendations'] = [];
+  for (const s of services) {
+    for (const { resource, forecast } of s.capacity) {
+      const advice = forecast.scaling_recommendation;
+      if (advice.type === 'ScaleUp') {
+        recommendations.push({
+          priority: advice.urgency === 'critical' || advice.urgency === 'high' ? 'high' : advice.urgency === 'medium' ? 'medium' : 'low',
+          category: 'scaling',
+          description: `Consider scaling ${s.service} ${resource} by ×${advice.factor}${forecast.days_until_threshold === null ? '' : ` (its limit is reached in ${forecast.days_until_threshold} days)`}`,
+          expected_impact: `keeps ${resource} under its limit through the forecast (${forecast.predicted_usage.toFixed(1)} predicted, ${forecast.model} model)`,
+        });
+      } else if (advice.type === 'ScaleDown') {
+        recommendations.push({
+          priority: 'low',
+          category: 'cost',
+          description: `${s.service} ${resource} could run on ×${advice.factor} of its capacity`,
+          expected_impact: `${Math.round(advice.savings_potential * 100)}% lower ${resource} cost`,
+        });
+      }
+    }
+    if ((s.thisWeek.errorRatePercent ?? 0) >= 1) {
+      recommendations.push({
+        priority: 'high',
+        category: 'reliability',
+        description: `Investigate ${s.service}'s error rate (${s.thisWeek.errorRatePercent!.toFixed(2)}% this week)`,
+        expected_impact: `${Math.round(s.thisWeek.requests * (s.thisWeek.errorRatePercent! / 100)).toLocaleString('en')} failed requests a week avoided`,
+      });
+    }
+    const own = label(detectTrend(s.hourly.responseTimeMs, TREND_WINDOW_HOURS, TREND_SENSITIVITY), 'lower-better');
+    if (own === 'degrading') {
+      recommendations.push({ priority: 'medium', category: 'performance', description: `${s.service}'s response time rose over the last day`, expected_impact: 'response time back to the previous day\'s level' });
+    }
+  }
+  const rank = { high: 0, medium: 1, low: 2 };
+  recommendations.sort((a, b) => rank[a.priority] - rank[b.priority]);
+
+  return {
+    report_id: reportId(input.endMs),
+    time_range: { start: new Date(input.startMs).toISOString(), end: new Date(input.endMs).toISOString() },
+    executive_summary: {
+      overall_performance: overall,
+      availability_percent: round(availability),
+      average_response_time_ms: round(weighted((s) => s.thisWeek.avgResponseTimeMs), 1),
+      total_requests_processed: Math.round(totalRequests),
+      business_impact: businessImpact,
+    },
+    service_performance: services.map((s) => ({
+      service_name: s.service,
+      availability: round(s.thisWeek.availability),
+      avg_response_time: round(s.thisWeek.avgResponseTimeMs, 1),
+      error_rate: round(s.thisWeek.errorRatePercent, 3),
+      throughput_improvement: s.lastWeek.requests > 0 ? round((100 * (s.thisWeek.requests - s.lastWeek.requests)) / s.lastWeek.requests, 1) : null,
+      cost_efficiency: s.thisWeek.avgCpuPercent === null ? null : round(Math.min(100, (100 * s.thisWeek.avgCpuPercent) / TARGET_CPU_PERCENT), 1),
+    })),
+    trends: {
+      response_time_trend: responseTrend,
+      error_rate_trend: trend(services.map((s) => s.hourly.errorRatePercent), 'mean', 'lower-better'),
+      throughput_trend: trend(services.map((s) => s.hourly.requestsPerSecond), 'sum', 'throughput'),
+      resource_utilization_trend: trend(services.map((s) => s.hourly.cpuPercent), 'mean', 'utilization'),
+    },
+    recommendations,
+  };
+}
+
+/** reportLines is the report as plain lines (the e-mail's text part and the Slack message's body). */
+function reportLines(r: PerformanceReport): string[] {
+  const s = r.executive_summary;
+  const fmt = (v: number | null, unit = '') => (v === null ? '—' : `${v}${unit}`);
+  return [
+    `Overall: ${s.overall_performance} · availability ${fmt(s.availability_percent, '%')} · average response ${fmt(s.average_response_time_ms, ' ms')} · ${s.total_requests_processed.toLocaleString('en')} requests · business impact ${s.business_impact}`,
+    `Trends: response time ${r.trends.response_time_trend}, errors ${r.trends.error_rate_trend}, throughput ${r.trends.throughput_trend}, utilization ${r.trends.resource_utilization_trend}`,
+    ...r.service_performance.map(
+      (p) => `• ${p.service_name}: availability ${fmt(p.availability, '%')}, ${fmt(p.avg_response_time, ' ms')}, errors ${fmt(p.error_rate, '%')}, throughput ${p.throughput_improvement === null ? '—' : `${p.throughput_improvement > 0 ? '+' : ''}${p.throughput_improvement}%`}, cost efficiency ${fmt(p.cost_efficiency)}`,
+    ),
+    ...(r.recommendations.length ? ['Recommendations:', ...r.recommendations.map((x) => `• [${x.priority}] ${x.description} — ${x.expected_impact}`)] : ['No recommendations this week.']),
+  ];
+}
+
+/** reportTitle is the subject line of a report. */
+export const reportTitle = (r: PerformanceReport) =>
+  `Weekly performance report ${r.time_range.start.slice(0, 10)} – ${r.time_range.end.slice(0, 10)}: ${r.executive_summary.overall_performance}`;
+
+/** reportSlackMessage draws the report for Slack: a header, the summary lines, a link to the full report. */
+export function reportSlackMessage(r: PerformanceReport, url: string): { text: string; blocks: unknown[] } {
+  const lines = reportLines(r);
+  return {
+    text: reportTitle(r),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: reportTitle(r).slice(0, 150) } },
+      { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 2900) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `<${url}|Full report (${r.report_id})>` }] },
+    ],
+  };
+}
+
+/** reportEmailMessage draws the report as an e-mail: the same lines as text, a table per section as HTML. */
+export function reportEmailMessage(r: PerformanceReport, url: string, escapeHtml: (text: string) => string): { subject: string; text: string; html: string } {
+  const lines = reportLines(r);
+  const rows = r.service_performance
+    .map((p) => `<tr><td>${escapeHtml(p.service_name)}</td><td>${p.availability ?? '—'}</td><td>${p.avg_response_time ?? '—'}</td><td>${p.error_rate ?? '—'}</td><td>${p.throughput_improvement ?? '—'}</td><td>${p.cost_efficiency ?? '—'}</td></tr>`)
+    .join('');
+  const recommendations = r.recommendations.map((x) => `<li><b>${x.priority}</b> ${escapeHtml(x.description)} — ${escapeHtml(x.expected_impact)}</li>`).join('');
+  return {
+    subject: reportTitle(r),
+    text: [...lines, '', `Full report: ${url}`].join('\n'),
+    html:
+      `<h2>${escapeHtml(reportTitle(r))}</h2><p>${escapeHtml(lines[0]!)}<br>${escapeHtml(lines[1]!)}</p>` +
+      `<table border="1" cellpadding="4" cellspacing="0"><tr><th>Service</th><th>Availability %</th><th>Avg response ms</th><th>Errors %</th><th>Throughput Δ %</th><th>Cost efficiency</th></tr>${rows}</table>` +
+      `<h3>Recommendations</h3>${recommendations ? `<ul>${recommendations}</ul>` : '<p>None this week.</p>'}<p><a href="${escapeHtml(url)}">Full report (${escapeHtml(r.report_id)})</a></p>`,
+  };
+}

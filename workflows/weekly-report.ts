@@ -1,0 +1,45 @@
+/**
+ * weeklyReportWorkflow generates the weekly performance report (the seed's performance_report), stores it and
+ * delivers it to each report target — run every Monday 08:00 UTC by the `weekly-report` Schedule, or at once by
+ * POST /api/v1/admin/monitoring/reports. Each (run, target) is delivered at most once even when an activity is
+ * retried or the worker dies mid-send (the notification ledger, keyed by this workflow's id); a target that keeps
+ * failing does not keep the others from getting it.
+ */
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+
+const { generateWeeklyReport, storeReport, reportTargets } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '5s', maximumAttempts: 5 },
+});
+const { deliverReport } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 6 },
+});
+
+/** WeeklyReportInput: the end of the week reported (default: when the run starts). */
+export interface WeeklyReportInput {
+  endMs?: number;
+}
+
+export interface WeeklyReportOutcome {
+  reportId: string;
+  overall: string;
+  delivered: Array<{ channel: string; to: string }>;
+  failed: Array<{ channel: string; to: string; error: string }>;
+}
+
+export async function weeklyReportWorkflow(input: WeeklyReportInput = {}): Promise<WeeklyReportOutcome> {
+  const { workflowId } = workflowInfo();
+  const report = await generateWeeklyReport({ endMs: input.endMs ?? Date.now() });
+  await storeReport(report, workflowId);
+  const targets = await reportTargets();
+  const results = await Promise.allSettled(targets.map((target) => deliverReport({ report, target, runId: workflowId })));
+  const outcome: WeeklyReportOutcome = { reportId: report.report_id, overall: report.executive_summary.overall_performance, delivered: [], failed: [] };
+  results.forEach((result, i) => {
+    const { channel, to } = targets[i]!;
+    if (result.status === 'rejected') outcome.failed.push({ channel, to, error: String(result.reason) });
+    else if (result.value) outcome.delivered.push({ channel, to });
+  });
+  return outcome;
+}

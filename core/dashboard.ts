@@ -87,16 +87,6 @@ export interface DashboardAlert {
   acknowledged_by?: string;
 }
 
-export interface DashboardData {
-  timestamp: string;
-  window: { from: string; to: string };
-  overall_system_health: HealthStatus;
-  system_overview?: SystemOverview;
-  service_health?: ServiceHealthRow[];
-  business_metrics?: BusinessTiles;
-  alerts?: DashboardAlert[];
-}
-
 const RANK: Record<HealthStatus, number> = { healthy: 0, unknown: 1, warning: 2, critical: 3 };
 
 /**

@@ -216,10 +216,11 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   let escalationSettled = true;
   let escalationPaused = false;
   let redrawing: Promise<void> = Promise.resolve();
+  // (Read before anything runs the escalation, which consults it.)
+  const fastPage = patched(FAST_PAGE_PATCH);
   // A continued alert picks its escalation up where the previous run left it.
   if (escalation.snapshot && state.phase === 'firing') void escalate();
 
-  const fastPage = patched(FAST_PAGE_PATCH);
   // (A run continued from an earlier one was published by it just before.)
   const firesAtOnce = !carried && state.phase === 'pending' && state.lastObservedMs >= firesAtMs;
   if (!(fastPage && (firesAtOnce || carried))) await publish(Date.now());

@@ -321,6 +321,29 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
       expect(new Set(sent.map((n) => n.key)).size).toBe(sent.length);
     });
 
+    it('keeps escalating across continue-as-new: level 2 still pages 5 minutes after level 1', async () => {
+      const { sent, history, outcome } = await runAlert(
+        async (observe) => {
+          await fireFor(observe);
+          await breachFor(observe, 6);
+          await env.sleep('30s');
+          await observe({ breaching: false, value: 40 });
+        },
+        { maxObservationsPerRun: 3 },
+      );
+      expect(outcome).toMatchObject({ phase: 'resolved', fired: true });
+      expect(inOrder(sent).map((n) => [n.step.level, n.target.channel])).toEqual([
+        [1, 'slack'],
+        [1, 'email'],
+        [2, 'slack'],
+        [2, 'email'],
+      ]);
+      const [level1, , level2] = inOrder(sent);
+      expect(level2!.atMs - level1!.atMs).toBeGreaterThanOrEqual(300_000);
+      expect(level2!.atMs - level1!.atMs).toBeLessThan(302_000);
+      expect(history.map((r) => r.status)).toEqual(['firing', 'resolved']);
+    });
+
     it('stops escalating once acknowledged and redraws the Slack message with who acknowledged, then as resolved', async () => {
       const { sent, redraws } = await runAlert(async (observe, handle) => {
         await fireFor(observe);

@@ -66,7 +66,15 @@ export function integrationRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post(
       '/api/v1/integrations/slack/actions',
-      { config: { access: 'signed' }, schema: { response: errorResponses(400, 401, 503) } },
+      {
+        config: { access: 'signed' },
+        schema: {
+          response: {
+            200: Type.Object({ ok: Type.Boolean(), ignored: Type.Optional(Type.Boolean()), results: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }, { additionalProperties: true }),
+            ...errorResponses(400, 401, 503),
+          },
+        },
+      },
       async (request, reply) => {
         const secret = deps.config.slack.signingSecret;
         if (!secret) throw new ApiError(503, 'not_configured', 'Slack interactivity is not configured (SLACK_SIGNING_SECRET)');

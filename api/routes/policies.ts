@@ -61,7 +61,7 @@ export function policyRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.delete<{ Params: { name: string } }>(
       `${PATH}/:name`,
-      { config: { access: 'admin' }, schema: { params: nameParam, response: errorResponses(401, 403, 404) } },
+      { config: { access: 'admin' }, schema: { params: nameParam, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } } },
       async (request, reply) => {
         if (!(await store.remove(request.params.name))) throw new ApiError(404, 'not_found', `no edit of policy ${request.params.name} through the API`, 'name');
         return reply.code(204).send();

@@ -13,6 +13,23 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+const Open = { additionalProperties: true };
+const ReportSchema = Type.Object(
+  {
+    report_id: Type.String(),
+    time_range: Type.Object({ start: Type.String(), end: Type.String() }),
+    executive_summary: Type.Object({}, Open),
+    service_performance: Type.Array(Type.Object({ service_name: Type.String() }, Open)),
+    trends: Type.Object({}, Open),
+    recommendations: Type.Array(Type.Object({ priority: Type.String(), category: Type.String(), description: Type.String(), expected_impact: Type.String() })),
+  },
+  { ...Open, description: "the seed's performance_report" },
+);
+const ListSchema = Type.Object({
+  reports: Type.Array(Type.Object({ report_id: Type.String(), generated_at: Type.String(), workflow_id: Type.String(), workflow_url: Type.String(), performance_report: ReportSchema })),
+});
+const StartedSchema = Type.Object({ workflow_id: Type.String(), workflow_url: Type.String() });
+
 const CreateBody = Type.Optional(
   Type.Object({ end: Type.Optional(Type.String({ maxLength: 40, description: 'end of the week reported, ISO-8601 (default now)' })) }, { additionalProperties: false }),
 );
@@ -27,7 +44,7 @@ export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Querystring: { limit?: number; id?: string } }>(
       PATH,
-      { config: { access: 'admin' }, schema: { description: 'Past weekly performance reports, newest first.', querystring: ListQuery, response: errorResponses(400, 401, 403, 429, 503) } },
+      { config: { access: 'admin' }, schema: { description: 'Past weekly performance reports, newest first.', querystring: ListQuery, response: { 200: ListSchema, ...errorResponses(400, 401, 403, 404, 429, 503) } } },
       async (request) => {
         let reports;
         try {
@@ -44,7 +61,7 @@ export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post<{ Body: { end?: string } | undefined }>(
       PATH,
-      { config: { access: 'admin' }, schema: { description: 'Generate and deliver a weekly report now.', body: CreateBody, response: errorResponses(400, 401, 403, 429, 503) } },
+      { config: { access: 'admin' }, schema: { description: 'Generate and deliver a weekly report now.', body: CreateBody, response: { 202: StartedSchema, ...errorResponses(400, 401, 403, 429, 503) } } },
       async (request, reply) => {
         const endMs = request.body?.end === undefined ? Date.now() : Date.parse(request.body.end);
         if (!Number.isFinite(endMs)) throw new ApiError(400, 'validation_failed', 'end must be an ISO-8601 time', 'body.end');

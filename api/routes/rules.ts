@@ -36,8 +36,15 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
       }
     };
     const nameParam = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_:]{0,127}$' }) });
+    // A rule as the API shows it: the seed's fields, the parsed condition and where it comes from (more fields pass).
+    const RuleSchema = Type.Object(
+      { name: Type.String(), expression: Type.String(), severity: Type.String(), source: Type.String(), version: Type.Integer() },
+      { additionalProperties: true },
+    );
+    const StoredSchema = Type.Object({ ...RuleSchema.properties, schedules: Type.String({ description: 'synced, or pending until the worker starts' }) }, { additionalProperties: true });
+    const ListSchema = Type.Object({ groups: Type.Array(Type.Object({ name: Type.String(), rules: Type.Array(RuleSchema) })) });
 
-    app.get(PATH, { config: { access: 'admin' }, schema: { response: errorResponses(401, 403) } }, async () => {
+    app.get(PATH, { config: { access: 'admin' }, schema: { response: { 200: ListSchema, ...errorResponses(401, 403) } } }, async () => {
       const stored = await store.all();
       const groups = overlayRules(await loadRuleFiles(fromRoot(deps.config.rulesPath)), await store.rules());
       return {
@@ -72,18 +79,18 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.put<{ Params: { name: string }; Body: Record<string, unknown> }>(
       `${PATH}/:name`,
-      { config: { access: 'admin' }, schema: { params: nameParam, body: Type.Object(groupField, { additionalProperties: true }), response: errorResponses(400, 401, 403, 409) } },
+      { config: { access: 'admin' }, schema: { params: nameParam, body: Type.Object(groupField, { additionalProperties: true }), response: { 200: StoredSchema, ...errorResponses(400, 401, 403, 409) } } },
       async (request) => storeRule(request, request.params.name, request.body),
     );
 
     // POST (DESIGN.md's form): the same, naming the rule in the body.
     app.post<{ Body: Record<string, unknown> & { name: string } }>(
       PATH,
-      { config: { access: 'admin' }, schema: { body: Type.Object({ ...groupField, name: nameParam.properties.name }, { additionalProperties: true }), response: errorResponses(400, 401, 403, 409) } },
+      { config: { access: 'admin' }, schema: { body: Type.Object({ ...groupField, name: nameParam.properties.name }, { additionalProperties: true }), response: { 201: StoredSchema, ...errorResponses(400, 401, 403, 409) } } },
       async (request, reply) => reply.code(201).send(await storeRule(request, request.body.name, request.body)),
     );
 
-    app.delete<{ Params: { name: string } }>(`${PATH}/:name`, { config: { access: 'admin' }, schema: { params: nameParam, response: errorResponses(401, 403, 404) } }, async (request, reply) => {
+    app.delete<{ Params: { name: string } }>(`${PATH}/:name`, { config: { access: 'admin' }, schema: { params: nameParam, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } } }, async (request, reply) => {
       if (!(await store.remove(request.params.name))) throw new ApiError(404, 'not_found', `no rule ${request.params.name} made through the API`, 'name');
       await syncSchedules(request.log);
       return reply.code(204).send();

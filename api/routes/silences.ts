@@ -134,7 +134,7 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.delete<{ Params: { id: string } }>(
       `${PATH}/:id`,
-      { config: { access: 'admin' }, schema: { params: Type.Object({ id: Type.String({ pattern: '^silence_[0-9a-f]{16}$' }) }), response: errorResponses(400, 401, 403, 404, 503) } },
+      { config: { access: 'admin' }, schema: { params: Type.Object({ id: Type.String({ pattern: '^silence_[0-9a-f]{16}$' }) }), response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 503) } } },
       async (request, reply) => {
         const { id } = request.params;
         const existed = await store.expireSilence(id);

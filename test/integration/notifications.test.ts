@@ -93,12 +93,14 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
       expect(blockText(message!)).toContain(text);
     }
     expect(blockText(message!)).toContain('"action_id":"alert_acknowledge"');
-    // The API's /metrics counts the workers' deliveries (kept in Redis for the deployment).
-    const metrics = (await api.app.inject({ url: '/metrics', headers: bearer('service') })).body;
-    for (const channel of ['slack', 'email']) {
-      const sent = new RegExp(`^monitoring_notifications_total\\{channel="${channel}",outcome="sent"\\} (\\d+)$`, 'm').exec(metrics);
-      expect([channel, Number(sent?.[1] ?? 0) >= 1]).toEqual([channel, true]);
-    }
+    // The API's /metrics counts the workers' deliveries (kept in Redis for the deployment; counted once sent).
+    await eventually(async () => {
+      const metrics = (await api.app.inject({ url: '/metrics', headers: bearer('service') })).body;
+      for (const channel of ['slack', 'email']) {
+        const sent = new RegExp(`^monitoring_notifications_total\\{channel="${channel}",outcome="sent"\\} (\\d+)$`, 'm').exec(metrics);
+        expect([channel, Number(sent?.[1] ?? 0) >= 1]).toEqual([channel, true]);
+      }
+    });
     const [mail] = mailsOf(alertId);
     expect(mail!.subject).toBe(`[CRITICAL] Error rate exceeded critical threshold — ${service}`);
     expect(mail!.to).toMatchObject({ text: 'oncall@example.com' });

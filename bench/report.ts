@@ -6,7 +6,12 @@ import { PROJECT_ROOT } from '../activities/paths';
 
 /** machine describes where a benchmark ran: cores, memory, Node and ClickHouse versions. */
 export function machine(): string {
-  const clickhouse = execFileSync('clickhouse-client', ['--version']).toString().trim().replace('ClickHouse client version ', '');
+  let clickhouse = 'not installed';
+  try {
+    clickhouse = execFileSync('clickhouse-client', ['--version']).toString().trim().replace('ClickHouse client version ', '');
+  } catch {
+    // (bench:anomaly needs no ClickHouse.)
+  }
   return `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ClickHouse ${clickhouse}`;
 }
 

@@ -18,7 +18,7 @@ const DATA = path.join(NAB, 'data', 'realAWSCloudwatch');
 
 const METHODS: Array<{ name: string; make: () => Detector; note: string }> = [
   { name: 'zscore (seed)', make: () => zScoreDetector(288, 3), note: 'window 288, threshold 3, no suppression' },
-  { name: 'robust', make: () => robustDetector(), note: 'median/MAD of the previous 288, robust abs(z) > 6, spread ≥ 2 % of the level, no second alert within 288 points' },
+  { name: 'robust', make: () => robustDetector(), note: 'robust abs(z) > 5 against the median/MAD of the previous 288 and > 6 against the previous 4032, spread ≥ 2 % of the level, no second alert within 288 points' },
 ];
 
 interface Scored {

@@ -7,8 +7,9 @@
  *   handled (an anomaly iff the value differs from the constant window, z = ±Infinity).
  * - robust: the same question asked of the median and the MAD (scaled to a standard deviation) of the window, so
  *   the spikes it looks for do not inflate the baseline that judges them, with a floor on the spread (a flat series
- *   does not make every wiggle an anomaly) and alert suppression: after an alert, none for `suppressPoints`
- *   (one incident, one alert).
+ *   does not make every wiggle an anomaly); a point must also stand out against everything seen over the
+ *   `longWindow` (two weeks of 5-minute points: what happens every week is not news), and alert suppression:
+ *   after an alert, none for `suppressPoints` (one incident, one alert).
  */
 
 export type AnomalySeverity = 'Medium' | 'High';
@@ -59,9 +60,12 @@ export interface RobustOptions {
   suppressPoints: number;
   /** The spread never counts as less than this share of the baseline's median level. */
   minRelativeSpread: number;
+  /** A second, longer baseline that must agree (0: off); used once it holds `window` points. */
+  longWindow: number;
+  longThreshold: number;
 }
 
-export const ROBUST_DEFAULTS: RobustOptions = { window: 288, threshold: 6, suppressPoints: 288, minRelativeSpread: 0.02 };
+export const ROBUST_DEFAULTS: RobustOptions = { window: 288, threshold: 5, suppressPoints: 288, minRelativeSpread: 0.02, longWindow: 4032, longThreshold: 6 };
 
 const median = (sorted: readonly number[]) => {
   const n = sorted.length;
@@ -70,14 +74,26 @@ const median = (sorted: readonly number[]) => {
 
 /** robustDetector streams the median/MAD detector with alert suppression (see the file's comment). */
 export function robustDetector(options: Partial<RobustOptions> = {}): Detector {
-  const { window, threshold, suppressPoints, minRelativeSpread } = { ...ROBUST_DEFAULTS, ...options };
+  const { window, threshold, suppressPoints, minRelativeSpread, longWindow, longThreshold } = { ...ROBUST_DEFAULTS, ...options };
   const history: number[] = [];
+  const long: number[] = [];
+  const robustZ = (values: readonly number[], value: number) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const m = median(sorted);
+    const mad = median(sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b)) * 1.4826;
+    return (value - m) / Math.max(mad, minRelativeSpread * Math.abs(m), 1e-9);
+  };
   let lastAlert = -Infinity;
   let seen = 0;
   return {
     method: 'robust',
     next(value) {
       seen++;
+      const longScore = longWindow > 0 && long.length >= window ? robustZ(long, value) : Infinity;
+      if (longWindow > 0) {
+        long.push(value);
+        if (long.length > longWindow) long.shift();
+      }
       if (history.length < window) {
         history.push(value);
         return { kind: 'InsufficientData' };
@@ -90,7 +106,7 @@ export function robustDetector(options: Partial<RobustOptions> = {}): Detector {
       const expected: [number, number] = [m - threshold * spread, m + threshold * spread];
       history.push(value);
       history.shift();
-      if (Math.abs(score) <= threshold) return { kind: 'Normal', score, expected };
+      if (Math.abs(score) <= threshold || Math.abs(longScore) <= longThreshold) return { kind: 'Normal', score, expected };
       // Suppressed: too soon after the last alert (the same incident).
       if (seen - lastAlert < suppressPoints) return { kind: 'Normal', score, expected };
       lastAlert = seen;

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, CapacityError, forecastCapacity, type CapacityForecast } from '../core/capacity';
-import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { sqlIdentifier, sqlNumber } from '../core/escape';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
 import { createDashboardQueries } from './dashboard';
 
@@ -175,10 +175,30 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
       }));
     },
 
-    /** reportExists says whether a report of that id is stored (the schedule's run does not redo a manual one). */
-    async reportExists(id: string): Promise<boolean> {
-      const [row] = await rows<{ n: string }>(`SELECT count() AS n FROM ${db}.performance_reports WHERE report_id = ${sqlString(id)}`);
-      return Number(row?.n ?? 0) > 0;
+    /**
+     * planCapacity forecasts every reporting service's resources `days` ahead as of `nowMs` and stores the plan in
+     * capacity_forecasts (the daily Schedule's job); returns how many forecasts it stored.
+     */
+    async planCapacity(req: { nowMs: number; days: number; workflowId: string }): Promise<number> {
+      const services = (await rows<{ service: string }>(
+        `SELECT DISTINCT service_name AS service FROM ${db}.performance_rollup_1h
+         WHERE metric_name = 'cpu_usage_percent' AND bucket >= toDateTime(${seconds(req.nowMs - 30 * 86_400_000)})`,
+      )).map((r) => r.service).sort();
+      const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), req.nowMs, 30);
+      const planDate = new Date(req.nowMs).toISOString().slice(0, 10);
+      const values: Array<Record<string, unknown>> = [];
+      for (const service of services) {
+        for (const { resource, metric, threshold } of CAPACITY_RESOURCES) {
+          try {
+            const forecast = forecastCapacity(history.get(`${service}\u0000${metric}`) ?? [], req.nowMs, { forecastDays: req.days, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
+            values.push({ plan_date: planDate, generated_at: Math.floor(Date.now() / 1000), service_name: service, resource, forecast: JSON.stringify(forecast), workflow_id: req.workflowId });
+          } catch (err) {
+            if (!(err instanceof CapacityError)) throw err;
+          }
+        }
+      }
+      if (values.length > 0) await clickhouse.insert({ table: `${db}.capacity_forecasts`, values, format: 'JSONEachRow' });
+      return values.length;
     },
   };
 }

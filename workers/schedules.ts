@@ -40,6 +40,9 @@ function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'inte
   };
 }
 
+/** CAPACITY_PLAN_SCHEDULE_ID is the id of the daily capacity plan's schedule (04:30 UTC). */
+export const CAPACITY_PLAN_SCHEDULE_ID = 'capacity-plan';
+
 /** WEEKLY_REPORT_SCHEDULE_ID is the id of the weekly report's schedule (Mondays 08:00 UTC). */
 export const WEEKLY_REPORT_SCHEDULE_ID = 'weekly-report';
 
@@ -61,6 +64,12 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
         args: [{ retentionDays: config.monitoring.retentionDays, aggregateRetentionDays: config.monitoring.aggregateRetentionDays }],
       },
       // A day missed (worker or Temporal down) still runs once when it comes back; two never overlap.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    },
+    {
+      scheduleId: CAPACITY_PLAN_SCHEDULE_ID,
+      spec: { calendars: [{ hour: 4, minute: 30 }] },
+      action: { type: 'startWorkflow', workflowType: 'capacityPlanWorkflow', workflowId: 'capacity-plan', taskQueue: config.temporal.taskQueue, args: [{}] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
     },
     {

@@ -5,3 +5,4 @@ export { retentionWorkflow } from './retention';
 export { silenceWorkflow } from './silence';
 export { alertGroupWorkflow } from './alert-group';
 export { weeklyReportWorkflow } from './weekly-report';
+export { capacityPlanWorkflow } from './capacity-plan';

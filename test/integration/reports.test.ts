@@ -1,4 +1,5 @@
-import { WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
+import { sqlString } from '../../core/escape';
+import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { FakeSlack } from '../../scripts/local-slack';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
@@ -81,6 +82,25 @@ describe('weekly performance report', () => {
     expect(stack.smtp.messages.filter((m) => m.headers.get('x-report-id') === 'perf_report_20261123')).toHaveLength(1);
     const versions = await stack.api.app.inject({ url: `${REPORTS}?limit=100`, headers: bearer('admin') });
     expect(versions.json().reports.filter((r: { report_id: string }) => r.report_id === 'perf_report_20261123')).toHaveLength(1);
+  });
+
+  it('makes the daily capacity plan: every reporting service forecast and stored (schedule capacity-plan, 04:30 UTC)', async () => {
+    const schedule = scheduleDefinitions(testConfig(), []).find((s) => s.scheduleId === CAPACITY_PLAN_SCHEDULE_ID)!;
+    expect(schedule.spec.calendars).toEqual([{ hour: 4, minute: 30 }]);
+    const outcome = await stack.temporal.workflow.execute('capacityPlanWorkflow', { taskQueue: stack.taskQueue, workflowId: uniqueName('capacity-plan'), args: [{}] });
+    expect(outcome.forecasts).toBeGreaterThanOrEqual(2);
+    const rows = await (
+      await stack.api.clickhouse.query({
+        query: `SELECT resource, argMax(forecast, generated_at) AS f FROM capacity_forecasts WHERE service_name = ${sqlString(service)} GROUP BY resource ORDER BY resource`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ resource: string; f: string }>();
+    // Two weeks of hourly CPU and memory (no disk, and the request rate's history is there too).
+    expect(rows.map((r) => r.resource)).toEqual(['cpu', 'memory', 'request_rate']);
+    const cpu = JSON.parse(rows[0]!.f);
+    // Flat at 35 %: 42 % recommended with the margin, within the 80 % limit and above its scale-down floor (32 %).
+    expect(cpu).toMatchObject({ predicted_usage: expect.any(Number), scaling_recommendation: { type: 'NoAction' } });
+    expect(cpu.predicted_usage).toBeCloseTo(35, 0);
   });
 
   it('refuses a bad end, a bad id, and non-admins', async () => {

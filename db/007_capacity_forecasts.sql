@@ -1,0 +1,12 @@
+-- capacity_forecasts: the daily capacity plan — the seed's CapacityForecast per service and resource, as JSON in
+-- `forecast`. ReplacingMergeTree: a plan made again the same day replaces that day's rows.
+CREATE TABLE IF NOT EXISTS ${db}.capacity_forecasts (
+    plan_date Date,
+    generated_at DateTime,
+    service_name String,
+    resource String,
+    forecast String,
+    workflow_id String
+) ENGINE = ReplacingMergeTree(generated_at)
+PARTITION BY toYYYYMM(plan_date)
+ORDER BY (plan_date, service_name, resource);

@@ -226,7 +226,8 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     const keys = messagesOf(alertId).map((m) => m.metadata?.event_payload.notification_key);
     expect(new Set(keys).size).toBe(2);
     expect(slack.calls.filter((c) => c.method === 'conversations.history').length).toBeGreaterThanOrEqual(1);
-    expect(await state()).toMatchObject({ phase: 'firing', escalation: { stepsRun: 2, notified: 4, failed: 0 } });
+    // The workflow records a step once its deliveries return (a moment after the messages arrive).
+    await eventually(async () => expect(await state()).toMatchObject({ phase: 'firing', escalation: { stepsRun: 2, notified: 4, failed: 0 } }));
     await clear();
   });
 });

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, CapacityError, forecastCapacity, type CapacityForecast } from '../core/capacity';
+import { CAPACITY_RESOURCES, forecastResources } from '../core/capacity';
 import { sqlIdentifier, sqlNumber } from '../core/escape';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
 import { createDashboardQueries } from './dashboard';
@@ -122,15 +122,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
       const weeks: ServiceWeek[] = services.map((service) => {
         const series = thisWeek.get(service);
         const hours = (metric: string) => [...(series?.get(metric) ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
-        const capacity: Array<{ resource: string; forecast: CapacityForecast }> = [];
-        for (const { resource, metric, threshold } of CAPACITY_RESOURCES) {
-          try {
-            const forecast = forecastCapacity(history.get(`${service}\u0000${metric}`) ?? [], endMs, { forecastDays: 30, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
-            capacity.push({ resource, forecast });
-          } catch (err) {
-            if (!(err instanceof CapacityError)) throw err;
-          }
-        }
+        const capacity = forecastResources((metric) => history.get(`${service}\u0000${metric}`) ?? [], endMs, 30).flatMap(({ resource, forecast }) => (forecast ? [{ resource, forecast }] : []));
         return {
           service,
           thisWeek: figures(series, upThis.get(service)),
@@ -186,17 +178,12 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
       )).map((r) => r.service).sort();
       const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), req.nowMs, 30);
       const planDate = new Date(req.nowMs).toISOString().slice(0, 10);
-      const values: Array<Record<string, unknown>> = [];
-      for (const service of services) {
-        for (const { resource, metric, threshold } of CAPACITY_RESOURCES) {
-          try {
-            const forecast = forecastCapacity(history.get(`${service}\u0000${metric}`) ?? [], req.nowMs, { forecastDays: req.days, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
-            values.push({ plan_date: planDate, generated_at: Math.floor(Date.now() / 1000), service_name: service, resource, forecast: JSON.stringify(forecast), workflow_id: req.workflowId });
-          } catch (err) {
-            if (!(err instanceof CapacityError)) throw err;
-          }
-        }
-      }
+      const generatedAt = Math.floor(Date.now() / 1000);
+      const values = services.flatMap((service) =>
+        forecastResources((metric) => history.get(`${service}\u0000${metric}`) ?? [], req.nowMs, req.days).flatMap(({ resource, forecast }) =>
+          forecast ? [{ plan_date: planDate, generated_at: generatedAt, service_name: service, resource, forecast: JSON.stringify(forecast), workflow_id: req.workflowId }] : [],
+        ),
+      );
       if (values.length > 0) await clickhouse.insert({ table: `${db}.capacity_forecasts`, values, format: 'JSONEachRow' });
       return values.length;
     },

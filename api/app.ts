@@ -27,6 +27,7 @@ import { QueryGate } from './query-gate';
 import { Telemetry } from './telemetry';
 import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
+import { capacityRoutes } from './routes/capacity';
 import { dashboardRoutes } from './routes/dashboard';
 import { pageRoutes } from './routes/page';
 import { reportRoutes } from './routes/reports';
@@ -248,6 +249,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(policyRoutes(deps));
   await app.register(ruleRoutes(deps));
   await app.register(dashboardRoutes(deps));
+  await app.register(capacityRoutes(deps));
   await app.register(pageRoutes);
   await app.register(reportRoutes(deps));
   return app;

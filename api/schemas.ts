@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import type { FastifyBaseLogger } from 'fastify';
 import { ApiError } from '../core/errors';
 
 /** ErrorBody is the one error shape of the API. */
@@ -59,4 +60,25 @@ export function expectedVersion(headers: { 'if-match'?: string | string[] | unde
   const version = Number(String(ifMatch).replaceAll('"', ''));
   if (!Number.isInteger(version) || version < 0) throw new ApiError(400, 'bad_request', `If-Match must be a ${what} version`, 'If-Match');
   return version;
+}
+
+/** listParam splits a comma-separated query value, refusing an empty or malformed item with the field named. */
+export function listParam(value: string | undefined, field: string, pattern?: RegExp, max = 50): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = [...new Set(value.split(',').map((v) => v.trim()))];
+  if (items.some((v) => v === '')) throw new ApiError(400, 'validation_failed', `${field} has an empty item`, `querystring.${field}`);
+  if (items.length > max) throw new ApiError(400, 'validation_failed', `${field} lists more than ${max} items`, `querystring.${field}`);
+  const bad = pattern ? items.find((v) => !pattern.test(v)) : undefined;
+  if (bad !== undefined) throw new ApiError(400, 'validation_failed', `${field} item ${JSON.stringify(bad)} is not a valid name`, `querystring.${field}`);
+  return items;
+}
+
+/**
+ * storageReadError is what a failed ClickHouse read answers: the query gate's own 503 (too many queries, timeout)
+ * as it is, anything else logged and answered as the storage's 503 with Retry-After.
+ */
+export function storageReadError(err: unknown, log: FastifyBaseLogger, what: string): ApiError {
+  if (err instanceof ApiError) return err;
+  log.warn({ err }, `${what} read failed`);
+  return new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
 }

@@ -77,11 +77,16 @@ export function robustDetector(options: Partial<RobustOptions> = {}): Detector {
   const { window, threshold, suppressPoints, minRelativeSpread, longWindow, longThreshold } = { ...ROBUST_DEFAULTS, ...options };
   const history: number[] = [];
   const long: number[] = [];
-  const robustZ = (values: readonly number[], value: number) => {
+  /** baseline is a window's median and its spread (the scaled MAD, at least the floor). */
+  const baseline = (values: readonly number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
     const m = median(sorted);
     const mad = median(sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b)) * 1.4826;
-    return (value - m) / Math.max(mad, minRelativeSpread * Math.abs(m), 1e-9);
+    return { m, spread: Math.max(mad, minRelativeSpread * Math.abs(m), 1e-9) };
+  };
+  const remember = (values: number[], value: number, size: number) => {
+    values.push(value);
+    if (values.length > size) values.shift();
   };
   let lastAlert = -Infinity;
   let seen = 0;
@@ -89,24 +94,18 @@ export function robustDetector(options: Partial<RobustOptions> = {}): Detector {
     method: 'robust',
     next(value) {
       seen++;
-      const longScore = longWindow > 0 && long.length >= window ? robustZ(long, value) : Infinity;
-      if (longWindow > 0) {
-        long.push(value);
-        if (long.length > longWindow) long.shift();
-      }
-      if (history.length < window) {
-        history.push(value);
-        return { kind: 'InsufficientData' };
-      }
-      const sorted = [...history].sort((a, b) => a - b);
-      const m = median(sorted);
-      const mad = median(sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b)) * 1.4826;
-      const spread = Math.max(mad, minRelativeSpread * Math.abs(m), 1e-9);
-      const score = (value - m) / spread;
-      const expected: [number, number] = [m - threshold * spread, m + threshold * spread];
-      history.push(value);
-      history.shift();
-      if (Math.abs(score) <= threshold || Math.abs(longScore) <= longThreshold) return { kind: 'Normal', score, expected };
+      const ready = history.length >= window;
+      const day = ready ? baseline(history) : undefined;
+      // The long baseline is asked only about a point the day's already finds anomalous (most points are not).
+      const score = day ? (value - day.m) / day.spread : 0;
+      const beyond = day !== undefined && Math.abs(score) > threshold;
+      const weeks = beyond && longWindow > 0 && long.length >= window ? baseline(long) : undefined;
+      const longAgrees = !weeks || Math.abs((value - weeks.m) / weeks.spread) > longThreshold;
+      remember(history, value, window);
+      if (longWindow > 0) remember(long, value, longWindow);
+      if (!day) return { kind: 'InsufficientData' };
+      const expected: [number, number] = [day.m - threshold * day.spread, day.m + threshold * day.spread];
+      if (!beyond || !longAgrees) return { kind: 'Normal', score, expected };
       // Suppressed: too soon after the last alert (the same incident).
       if (seen - lastAlert < suppressPoints) return { kind: 'Normal', score, expected };
       lastAlert = seen;

@@ -152,3 +152,25 @@ export function scalingRecommendation(recommended: number, options: CapacityOpti
   }
   return { type: 'NoAction', reason: `recommended ${recommended.toFixed(1)} is within the limit ${threshold}` };
 }
+
+/** ResourceForecast is one resource's plan: its forecast, or why there is none (too little history). */
+export interface ResourceForecast {
+  resource: string;
+  metric: string;
+  threshold: number | null;
+  forecast: CapacityForecast | null;
+  note?: string;
+}
+
+/** forecastResources forecasts each of CAPACITY_RESOURCES `days` ahead from its history, as the seed's planner does. */
+export function forecastResources(historyOf: (metric: string) => ReadonlyArray<readonly [number, number]>, nowMs: number, days: number): ResourceForecast[] {
+  return CAPACITY_RESOURCES.map(({ resource, metric, threshold }) => {
+    try {
+      const forecast = forecastCapacity(historyOf(metric), nowMs, { forecastDays: days, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
+      return { resource, metric, threshold: threshold ?? null, forecast };
+    } catch (err) {
+      if (!(err instanceof CapacityError)) throw err;
+      return { resource, metric, threshold: threshold ?? null, forecast: null, note: `no forecast: ${err.message}` };
+    }
+  });
+}

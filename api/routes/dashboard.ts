@@ -17,14 +17,13 @@ import {
   type Uptime,
   type WindowStat,
 } from '../../core/dashboard';
-import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, CapacityError, forecastCapacity } from '../../core/capacity';
 import { ApiError } from '../../core/errors';
 import { serviceHealth } from '../../core/health';
 import type { Series } from '../../activities/dashboard';
 import type { AppDeps } from '../app';
 import { assertServiceScope } from '../plugins/auth';
 import { SharedResult } from '../query-gate';
-import { errorResponses, Nullable } from '../schemas';
+import { errorResponses, listParam, Nullable, storageReadError } from '../schemas';
 
 const HealthStatus = Type.Union([Type.Literal('healthy'), Type.Literal('warning'), Type.Literal('critical'), Type.Literal('unknown')]);
 const NullableNumber = Nullable(Type.Number());
@@ -140,65 +139,7 @@ const OverviewSchema = Type.Object({
   temporal_ui: Type.String(),
 });
 
-const CapacityQuery = Type.Object(
-  {
-    service: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated services (default: every reporting service)' })),
-    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: 'forecast horizon in days (default 30)' })),
-  },
-  { additionalProperties: false },
-);
-const Recommendation = Type.Object(
-  {
-    type: Type.Union([Type.Literal('NoAction'), Type.Literal('ScaleUp'), Type.Literal('ScaleDown')]),
-    reason: Type.String(),
-    factor: Type.Optional(Type.Number()),
-    urgency: Type.Optional(Type.String()),
-    savings_potential: Type.Optional(Type.Number()),
-  },
-);
-const CapacitySchema = Type.Object({
-  generated_at: Type.String(),
-  forecast_days: Type.Integer(),
-  safety_margin: Type.Number(),
-  services: Type.Array(
-    Type.Object({
-      service_name: Type.String(),
-      resources: Type.Array(
-        Type.Object({
-          resource: Type.String(),
-          metric: Type.String(),
-          threshold: Nullable(Type.Number()),
-          forecast: Nullable(
-            Type.Object({
-              predicted_usage: Type.Number(),
-              recommended_capacity: Type.Number(),
-              confidence_interval: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }),
-              scaling_recommendation: Recommendation,
-              model: Type.String(),
-              holdout_rmse: Type.Record(Type.String(), Type.Number()),
-              days_until_threshold: Nullable(Type.Number()),
-              points: Type.Integer(),
-            }),
-          ),
-          note: Type.Optional(Type.String()),
-        }),
-      ),
-    }),
-  ),
-});
-
 const DEFAULT_METRICS = ['cpu_usage_percent', 'memory_usage_percent', 'response_time_p95_ms', 'error_rate_percent', 'requests_per_second'];
-
-/** listParam splits a comma-separated query value, refusing an empty or malformed item with the field named. */
-function listParam(value: string | undefined, field: string, pattern?: RegExp, max = 50): string[] | undefined {
-  if (value === undefined) return undefined;
-  const items = [...new Set(value.split(',').map((v) => v.trim()))];
-  if (items.some((v) => v === '')) throw new ApiError(400, 'validation_failed', `${field} has an empty item`, `querystring.${field}`);
-  if (items.length > max) throw new ApiError(400, 'validation_failed', `${field} lists more than ${max} items`, `querystring.${field}`);
-  const bad = pattern ? items.find((v) => !pattern.test(v)) : undefined;
-  if (bad !== undefined) throw new ApiError(400, 'validation_failed', `${field} item ${JSON.stringify(bad)} is not a valid name`, `querystring.${field}`);
-  return items;
-}
 
 function range(query: { from?: string; to?: string }, nowMs: number, defaultMs: number) {
   try {
@@ -374,9 +315,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
               .run((signal) => telemetry.timed('clickhouse', 'series', () => queries.series(readable, metrics, fromMs, toMs, resolution, signal)))
               .then((found) => ({ services: readable, series: found }))
               .catch((err: unknown) => {
-                if (err instanceof ApiError) throw err;
-                request.log.warn({ err }, 'performance read failed');
-                throw new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
+                throw storageReadError(err, request.log, 'performance');
               }),
           );
           const wanted = new Set(services);
@@ -389,49 +328,6 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
           });
         });
         return reply.type('application/json; charset=utf-8').send(body);
-      },
-    );
-
-    app.get<{ Querystring: { service?: string; days?: number } }>(
-      '/api/v1/admin/monitoring/capacity',
-      {
-        config: { access: 'admin' },
-        schema: {
-          description: "The seed's CapacityForecast per service and resource (CPU, memory, disk, request rate): predicted usage `days` ahead, recommended capacity with a 20 % margin, a 95 % prediction interval, the growth model chosen on held-out points, days until the limit, and whether to scale.",
-          querystring: CapacityQuery,
-          response: { 200: CapacitySchema, ...errorResponses(400, 401, 403, 429, 503) },
-        },
-      },
-      async (request) => {
-        const nowMs = Date.now();
-        const days = request.query.days ?? 30;
-        const services = listParam(request.query.service, 'service') ?? (await reporting([], request.log));
-        const metrics = CAPACITY_RESOURCES.map((r) => r.metric);
-        const history = await gate
-          .run((signal) => telemetry.timed('clickhouse', 'capacity_history', () => queries.history(services, metrics, nowMs, 30, signal)))
-          .catch((err: unknown) => {
-            if (err instanceof ApiError) throw err;
-            request.log.warn({ err }, 'capacity history read failed');
-            throw new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
-          });
-        return {
-          generated_at: new Date(nowMs).toISOString(),
-          forecast_days: days,
-          safety_margin: CAPACITY_SAFETY_MARGIN,
-          services: services.map((service) => ({
-            service_name: service,
-            resources: CAPACITY_RESOURCES.map(({ resource, metric, threshold }) => {
-              const points = history.get(`${service}\u0000${metric}`) ?? [];
-              try {
-                const forecast = forecastCapacity(points, nowMs, { forecastDays: days, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
-                return { resource, metric, threshold: threshold ?? null, forecast };
-              } catch (err) {
-                if (!(err instanceof CapacityError)) throw err;
-                return { resource, metric, threshold: threshold ?? null, forecast: null, note: `no forecast: ${err.message}` };
-              }
-            }),
-          })),
-        };
       },
     );
 

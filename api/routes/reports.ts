@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../../core/errors';
 import type { AppDeps } from '../app';
-import { errorResponses } from '../schemas';
+import { errorResponses, storageReadError } from '../schemas';
 
 const PATH = '/api/v1/admin/monitoring/reports';
 
@@ -50,8 +50,7 @@ export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
         try {
           reports = await deps.telemetry.timed('clickhouse', 'reports', () => deps.reports.listReports(request.query.id ? 100 : (request.query.limit ?? 10)));
         } catch (err) {
-          request.log.warn({ err }, 'reports read failed');
-          throw new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
+          throw storageReadError(err, request.log, 'reports');
         }
         const chosen = request.query.id ? reports.filter((r) => r.report_id === request.query.id) : reports;
         if (request.query.id && chosen.length === 0) throw new ApiError(404, 'not_found', `no report ${request.query.id}`, 'querystring.id');

@@ -10,15 +10,19 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../activities/paths';
-import { robustDetector, zScoreDetector, type Detector } from '../core/anomaly';
+import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD, type Detector } from '../core/anomaly';
 import { appendBenchmark } from './report';
 
 const NAB = process.env.NAB_DIR ?? path.resolve(PROJECT_ROOT, '..', 'shared', 'bench-data', 'nab');
 const DATA = path.join(NAB, 'data', 'realAWSCloudwatch');
 
 const METHODS: Array<{ name: string; make: () => Detector; note: string }> = [
-  { name: 'zscore (seed)', make: () => zScoreDetector(288, 3), note: 'window 288, threshold 3, no suppression' },
-  { name: 'robust', make: () => robustDetector(), note: 'robust abs(z) > 5 against the median/MAD of the previous 288 and > 6 against the previous 4032, spread ≥ 2 % of the level, no second alert within 288 points' },
+  { name: 'zscore (seed)', make: ANOMALY_METHODS.zscore!, note: 'window 288, threshold 3, no suppression' },
+  { name: 'robust', make: ANOMALY_METHODS.robust!, note: 'abs(z) > 5 against the median/MAD of the previous 288 and > 6 against the previous 4032, spread ≥ 2 % of the level, one alert per 288 points' },
+  { name: 'seasonal', make: ANOMALY_METHODS.seasonal!, note: 'abs(z) > 5 against the median/MAD of the same time ± 2 points on each of the last 7 days, one alert per 288 points' },
+  { name: 'cusum', make: ANOMALY_METHODS.cusum!, note: "two-sided CUSUM of the robust z (clipped to ±4) against the previous 288, k = 1, h = 24, one alert per 288 points" },
+  { name: 'kmeans', make: ANOMALY_METHODS.kmeans!, note: 'k-means (k = 2) over 6 smoothed differences, trained on the last 2016 points, retrained every 288; farther than every training window; one alert per 288 points' },
+  { name: `${DEFAULT_ANOMALY_METHOD} (default)`, make: ANOMALY_METHODS[DEFAULT_ANOMALY_METHOD]!, note: 'robust z > 3 against the previous 288 and a new extreme of the previous 4032; or the median of the last 12 at z > 2 and a new extreme of those medians; or a run of one value longer than any in 4032 (≥ 12); one alert per 288 points' },
 ];
 
 interface Scored {

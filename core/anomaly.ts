@@ -10,6 +10,15 @@
  *   does not make every wiggle an anomaly); a point must also stand out against everything seen over the
  *   `longWindow` (two weeks of 5-minute points: what happens every week is not news), and alert suppression:
  *   after an alert, none for `suppressPoints` (one incident, one alert).
+ * - novelty (the default): news, not noise. A point is anomalous when it is far from the day's median (robust z) AND
+ *   beyond anything seen in the last two weeks (a new extreme: what happens every day or week, however spiky, is
+ *   not news); a sustained level is judged the same way on the median of the last hour; a value stuck for longer
+ *   than any run in the last two weeks (a flatlined metric) is one too. One alert per incident.
+ * - seasonal: the same time of day on each of the previous days (and so the same hour last week), median/MAD.
+ * - cusum: drift and change points — Page's two-sided CUSUM of the (clipped) robust z against the previous day.
+ * - kmeans: a learned pattern method after Netdata's: k-means (k = 2) over windows of the smoothed differences,
+ *   retrained every day on the last week; a window farther from both centroids than any training window is news.
+ * Every anomaly carries its explanation: the expected band, the actual value, the score, the method and a reason.
  */
 
 export type AnomalySeverity = 'Medium' | 'High';
@@ -17,7 +26,7 @@ export type AnomalySeverity = 'Medium' | 'High';
 export type AnomalyVerdict =
   | { kind: 'InsufficientData' }
   | { kind: 'Normal'; score: number; expected: [number, number] }
-  | { kind: 'Anomaly'; severity: AnomalySeverity; score: number; expected: [number, number]; method: string };
+  | { kind: 'Anomaly'; severity: AnomalySeverity; score: number; expected: [number, number]; method: string; reason?: string };
 
 /** zScoreVerdict is the seed's detector for one point against its history. */
 export function zScoreVerdict(history: readonly number[], value: number, baselineWindow: number, sensitivity: number): AnomalyVerdict {
@@ -113,3 +122,334 @@ export function robustDetector(options: Partial<RobustOptions> = {}): Detector {
     },
   };
 }
+
+/** suppressor answers whether an alert may be raised now: none within `points` of the last one (one incident). */
+function suppressor(points: number) {
+  let seen = 0;
+  let last = -Infinity;
+  return {
+    tick: () => void seen++,
+    allow(): boolean {
+      if (seen - last < points) return false;
+      last = seen;
+      return true;
+    },
+  };
+}
+
+/** Robust is a baseline: its median and spread (scaled MAD, never under the floor). */
+interface Robust {
+  m: number;
+  spread: number;
+}
+
+function robustBaseline(values: readonly number[], minRelativeSpread: number): Robust {
+  const sorted = [...values].sort((a, b) => a - b);
+  const m = median(sorted);
+  const mad = median(sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b)) * 1.4826;
+  return { m, spread: Math.max(mad, minRelativeSpread * Math.abs(m), 1e-9) };
+}
+
+const round = (v: number) => Number(v.toPrecision(6));
+
+export interface NoveltyOptions {
+  /** Points of the day baseline (288 five-minute points). */
+  window: number;
+  /** Robust z against the day beyond which a point may be news. */
+  threshold: number;
+  /** Points of the level (12: the last hour) and its robust z threshold. */
+  levelPoints: number;
+  levelThreshold: number;
+  /** Points of memory (4032: two weeks) a new extreme must exceed. */
+  longWindow: number;
+  /** A run of identical values this long, and longer than any in memory, is a stuck metric. */
+  minRun: number;
+  minRelativeSpread: number;
+  /** Points after an alert during which no other is reported (streaming only; the alert workflow dedups the scan). */
+  suppressPoints: number;
+}
+
+export const NOVELTY_DEFAULTS: NoveltyOptions = { window: 288, threshold: 3, levelPoints: 12, levelThreshold: 2, longWindow: 4032, minRun: 12, minRelativeSpread: 0.02, suppressPoints: 288 };
+
+const beyondAll = (values: readonly number[], v: number, up: boolean) => {
+  for (const x of values) if (up ? x >= v : x <= v) return false;
+  return true;
+};
+
+/** levels is the median of each point's last `k` points (the first k − 1 have none). */
+function levels(series: readonly number[], k: number): number[] {
+  const out: number[] = [];
+  for (let i = k - 1; i < series.length; i++) out.push(median(series.slice(i - k + 1, i + 1).sort((a, b) => a - b)));
+  return out;
+}
+
+/** runEnding is the length of the run of identical values ending at index `end`. */
+function runEnding(series: readonly number[], end: number): number {
+  let n = 1;
+  while (end - n >= 0 && series[end - n] === series[end]) n++;
+  return n;
+}
+
+/** longestRun is the longest run of identical values in series[from, to). */
+function longestRun(series: readonly number[], from: number, to: number): number {
+  let best = 0;
+  let run = 0;
+  for (let i = from; i < to; i++) {
+    run = i > from && series[i] === series[i - 1] ? run + 1 : 1;
+    if (run > best) best = run;
+  }
+  return best;
+}
+
+/**
+ * judgeNovelty judges the last point of `series` (oldest first) against the points before it; `priorLevels` are the
+ * level (median of the last `levelPoints`) at each earlier point when the caller keeps them, else they are computed.
+ */
+function judgeNovelty(series: readonly number[], o: NoveltyOptions, priorLevels?: readonly number[]): AnomalyVerdict {
+  const i = series.length - 1;
+  if (i < o.window) return { kind: 'InsufficientData' };
+  const value = series[i]!;
+  const memory = series.slice(Math.max(0, i - o.longWindow), i);
+  const day = robustBaseline(series.slice(i - o.window, i), o.minRelativeSpread);
+  const expected: [number, number] = [round(day.m - o.threshold * day.spread), round(day.m + o.threshold * day.spread)];
+  const score = (value - day.m) / day.spread;
+  const anomaly = (s: number, reason: string, severity: AnomalySeverity = Math.abs(s) > 2 * o.threshold ? 'High' : 'Medium'): AnomalyVerdict => ({ kind: 'Anomaly', severity, score: s, expected, method: 'novelty', reason });
+  if (Math.abs(score) > o.threshold && beyondAll(memory, value, score > 0)) {
+    return anomaly(score, `${round(value)} is ${round(Math.abs(score))} spreads ${score > 0 ? 'above' : 'below'} the day's median ${round(day.m)} and ${score > 0 ? 'above' : 'below'} everything in the last ${memory.length} points`);
+  }
+  const run = runEnding(series, i);
+  if (o.minRun > 0 && run >= o.minRun && run > longestRun(series, Math.max(0, i - o.longWindow), i - run + 1)) {
+    return anomaly(0, `unchanged at ${round(value)} for ${run} points, longer than any run in the last ${memory.length}`, 'Medium');
+  }
+  if (o.levelPoints > 1 && i >= o.levelPoints - 1) {
+    const level = median(series.slice(i - o.levelPoints + 1).sort((a, b) => a - b));
+    const levelScore = (level - day.m) / day.spread;
+    if (Math.abs(levelScore) > o.levelThreshold) {
+      const before = priorLevels ?? levels(series.slice(Math.max(0, i - o.longWindow - o.levelPoints + 1), i), o.levelPoints);
+      if (beyondAll(before.length > o.longWindow ? before.slice(-o.longWindow) : before, level, levelScore > 0)) {
+        return anomaly(levelScore, `the median of the last ${o.levelPoints} points, ${round(level)}, is ${round(Math.abs(levelScore))} spreads ${levelScore > 0 ? 'above' : 'below'} the day's median ${round(day.m)}: a level not seen in the last ${memory.length} points`);
+      }
+    }
+  }
+  return { kind: 'Normal', score, expected };
+}
+
+/** noveltyVerdict judges the newest point of a series (oldest first) without suppression: the scheduled scan's form. */
+export function noveltyVerdict(series: readonly number[], options: Partial<NoveltyOptions> = {}): AnomalyVerdict {
+  return judgeNovelty(series, { ...NOVELTY_DEFAULTS, ...options });
+}
+
+/** noveltyDetector streams the novelty detector with alert suppression (see the file's comment). */
+export function noveltyDetector(options: Partial<NoveltyOptions> = {}): Detector {
+  const o = { ...NOVELTY_DEFAULTS, ...options };
+  const keep = o.longWindow + 1;
+  const series: number[] = [];
+  const lv: number[] = [];
+  const gate = suppressor(o.suppressPoints);
+  return {
+    method: 'novelty',
+    next(value) {
+      gate.tick();
+      series.push(value);
+      if (series.length > keep) series.shift();
+      const verdict = judgeNovelty(series, o, lv);
+      if (o.levelPoints > 1 && series.length >= o.levelPoints) {
+        lv.push(median(series.slice(-o.levelPoints).sort((a, b) => a - b)));
+        if (lv.length > o.longWindow) lv.shift();
+      }
+      if (verdict.kind === 'Anomaly' && !gate.allow()) return { kind: 'Normal', score: verdict.score, expected: verdict.expected };
+      return verdict;
+    },
+  };
+}
+
+export interface SeasonalOptions {
+  /** Points per season (288: a day of five-minute points). */
+  period: number;
+  /** Seasons looked back (7: the same time on each of the last seven days, so the same hour last week too). */
+  seasons: number;
+  /** Neighbours taken on each side of the same time. */
+  halfWidth: number;
+  threshold: number;
+  minRelativeSpread: number;
+  suppressPoints: number;
+}
+
+export const SEASONAL_DEFAULTS: SeasonalOptions = { period: 288, seasons: 7, halfWidth: 2, threshold: 5, minRelativeSpread: 0.02, suppressPoints: 288 };
+
+/** seasonalDetector judges a point against the same time of day on the previous days (ready after three days). */
+export function seasonalDetector(options: Partial<SeasonalOptions> = {}): Detector {
+  const o = { ...SEASONAL_DEFAULTS, ...options };
+  const keep = o.period * o.seasons + o.halfWidth + 1;
+  const history: number[] = [];
+  const gate = suppressor(o.suppressPoints);
+  return {
+    method: 'seasonal',
+    next(value) {
+      gate.tick();
+      const n = history.length;
+      const same: number[] = [];
+      for (let d = 1; d <= o.seasons; d++) {
+        for (let k = -o.halfWidth; k <= o.halfWidth; k++) {
+          const at = n - d * o.period + k;
+          if (at >= 0 && at < n) same.push(history[at]!);
+        }
+      }
+      history.push(value);
+      if (history.length > keep) history.shift();
+      if (n < 3 * o.period) return { kind: 'InsufficientData' };
+      const b = robustBaseline(same, o.minRelativeSpread);
+      const score = (value - b.m) / b.spread;
+      const expected: [number, number] = [round(b.m - o.threshold * b.spread), round(b.m + o.threshold * b.spread)];
+      if (Math.abs(score) <= o.threshold || !gate.allow()) return { kind: 'Normal', score, expected };
+      return { kind: 'Anomaly', severity: Math.abs(score) > 1.5 * o.threshold ? 'High' : 'Medium', score, expected, method: 'seasonal', reason: `${round(value)} against ${round(b.m)} at this time on the last ${Math.min(o.seasons, Math.floor(n / o.period))} days` };
+    },
+  };
+}
+
+export interface CusumOptions {
+  window: number;
+  /** Allowance k and decision interval h of Page's CUSUM, in robust spreads. */
+  allowance: number;
+  decision: number;
+  /** A point's z is clipped to ± this before it is summed (a lone spike is not a drift). */
+  clip: number;
+  minRelativeSpread: number;
+  suppressPoints: number;
+}
+
+export const CUSUM_DEFAULTS: CusumOptions = { window: 288, allowance: 1, decision: 24, clip: 4, minRelativeSpread: 0.02, suppressPoints: 288 };
+
+/** cusumDetector finds drifts and level changes: Page's two-sided CUSUM of the clipped robust z against the day. */
+export function cusumDetector(options: Partial<CusumOptions> = {}): Detector {
+  const o = { ...CUSUM_DEFAULTS, ...options };
+  const history: number[] = [];
+  const gate = suppressor(o.suppressPoints);
+  let up = 0;
+  let down = 0;
+  return {
+    method: 'cusum',
+    next(value) {
+      gate.tick();
+      const ready = history.length >= o.window;
+      const b = ready ? robustBaseline(history, o.minRelativeSpread) : undefined;
+      history.push(value);
+      if (history.length > o.window) history.shift();
+      if (!b) return { kind: 'InsufficientData' };
+      const z = Math.max(-o.clip, Math.min(o.clip, (value - b.m) / b.spread));
+      up = Math.max(0, up + z - o.allowance);
+      down = Math.max(0, down - z - o.allowance);
+      const score = up >= down ? up : -down;
+      const expected: [number, number] = [round(b.m - o.clip * b.spread), round(b.m + o.clip * b.spread)];
+      if (Math.abs(score) <= o.decision) return { kind: 'Normal', score, expected };
+      up = 0;
+      down = 0;
+      if (!gate.allow()) return { kind: 'Normal', score, expected };
+      return { kind: 'Anomaly', severity: Math.abs(score) > 2 * o.decision ? 'High' : 'Medium', score, expected, method: 'cusum', reason: `a sustained shift ${score > 0 ? 'up' : 'down'} from the day's median ${round(b.m)}: cumulative excess ${round(Math.abs(score))} spreads` };
+    },
+  };
+}
+
+export interface KMeansOptions {
+  /** Lagged smoothed differences per feature vector (Netdata: 5 lags + the current). */
+  lags: number;
+  /** Points trained on (2016: a week) and how often the model is retrained (288: daily). */
+  trainPoints: number;
+  retrainEvery: number;
+  clusters: number;
+  /** A window this many times farther from its centroid than the farthest training window is an anomaly. */
+  factor: number;
+  suppressPoints: number;
+}
+
+export const KMEANS_DEFAULTS: KMeansOptions = { lags: 6, trainPoints: 2016, retrainEvery: 288, clusters: 2, factor: 1, suppressPoints: 288 };
+
+/** kmeans clusters vectors (k-means++ seeded deterministically, Lloyd's iterations); returns the centroids. */
+export function kmeans(vectors: readonly number[][], k: number, iterations = 20): number[][] {
+  const dist = (a: readonly number[], b: readonly number[]) => a.reduce((s, v, j) => s + (v - b[j]!) ** 2, 0);
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const centroids: number[][] = [vectors[Math.floor(random() * vectors.length)]!.slice()];
+  while (centroids.length < k) {
+    const d = vectors.map((v) => Math.min(...centroids.map((c) => dist(v, c))));
+    const total = d.reduce((a, b) => a + b, 0);
+    let pick = random() * total;
+    let at = 0;
+    while (at < d.length - 1 && (pick -= d[at]!) > 0) at++;
+    centroids.push(vectors[at]!.slice());
+  }
+  for (let it = 0; it < iterations; it++) {
+    const sums = centroids.map((c) => c.map(() => 0));
+    const counts = centroids.map(() => 0);
+    for (const v of vectors) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (dist(v, centroids[c]!) < dist(v, centroids[best]!)) best = c;
+      counts[best]!++;
+      v.forEach((x, j) => (sums[best]![j]! += x));
+    }
+    centroids.forEach((c, ci) => counts[ci]! > 0 && c.forEach((_, j) => (c[j] = sums[ci]![j]! / counts[ci]!)));
+  }
+  return centroids;
+}
+
+/** kmeansDetector is the learned pattern method (see the file's comment); ready after its first training week. */
+export function kmeansDetector(options: Partial<KMeansOptions> = {}): Detector {
+  const o = { ...KMEANS_DEFAULTS, ...options };
+  const raw: number[] = [];
+  const vectors: number[][] = [];
+  let model: { centroids: number[][]; scale: number[]; limit: number } | undefined;
+  let sinceTraining = 0;
+  const gate = suppressor(o.suppressPoints);
+  const nearest = (v: readonly number[], m: NonNullable<typeof model>) => Math.sqrt(Math.min(...m.centroids.map((c) => c.reduce((s, x, j) => s + ((v[j]! / m.scale[j]!) - x) ** 2, 0))));
+  const train = () => {
+    const data = vectors.slice(-o.trainPoints);
+    const scale = data[0]!.map((_, j) => {
+      const col = data.map((v) => v[j]!);
+      const mean = col.reduce((a, b) => a + b, 0) / col.length;
+      return Math.sqrt(col.reduce((a, b) => a + (b - mean) ** 2, 0) / col.length) || 1;
+    });
+    const scaled = data.map((v) => v.map((x, j) => x / scale[j]!));
+    const centroids = kmeans(scaled, o.clusters);
+    const m = { centroids, scale, limit: 0 };
+    m.limit = Math.max(...data.map((v) => nearest(v, m)));
+    model = m;
+    sinceTraining = 0;
+  };
+  return {
+    method: 'kmeans',
+    next(value) {
+      gate.tick();
+      raw.push(value);
+      if (raw.length > o.lags + 3) raw.shift();
+      if (raw.length < o.lags + 3) return { kind: 'InsufficientData' };
+      // Smoothed differences (a 3-point mean of the first differences), the current and `lags - 1` before it.
+      const diffs = raw.slice(1).map((v, j) => v - raw[j]!);
+      const smooth = diffs.slice(2).map((_, j) => (diffs[j]! + diffs[j + 1]! + diffs[j + 2]!) / 3);
+      const vector = smooth.slice(-o.lags);
+      const m = model;
+      vectors.push(vector);
+      if (vectors.length > o.trainPoints) vectors.shift();
+      sinceTraining++;
+      if ((!m && vectors.length >= o.trainPoints) || (m && sinceTraining >= o.retrainEvery)) train();
+      if (!m) return { kind: 'InsufficientData' };
+      const score = nearest(vector, m) / m.limit;
+      // The band: the previous value moved by the largest change the model has learned as usual.
+      const usual = m.limit * m.scale[o.lags - 1]!;
+      const expected: [number, number] = [round(raw[raw.length - 2]! - usual), round(raw[raw.length - 2]! + usual)];
+      if (score <= o.factor || !gate.allow()) return { kind: 'Normal', score, expected };
+      return { kind: 'Anomaly', severity: score > 2 * o.factor ? 'High' : 'Medium', score, expected, method: 'kmeans', reason: `its last ${o.lags} changes are ${round(score)}× farther from the learned patterns than any of the last ${o.trainPoints} points` };
+    },
+  };
+}
+
+/** ANOMALY_METHODS are the streaming detectors by name, each with its default configuration; `novelty` is the default. */
+export const ANOMALY_METHODS: Record<string, () => Detector> = {
+  novelty: () => noveltyDetector(),
+  robust: () => robustDetector(),
+  seasonal: () => seasonalDetector(),
+  cusum: () => cusumDetector(),
+  kmeans: () => kmeansDetector(),
+  zscore: () => zScoreDetector(288, 3),
+};
+
+export const DEFAULT_ANOMALY_METHOD = 'novelty';

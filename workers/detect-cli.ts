@@ -1,24 +1,29 @@
 /**
- * `npm run detect -- <csv> [--method robust|zscore]` runs an anomaly detector (core/anomaly.ts) over a
+ * `npm run detect -- <csv> [--method <name>]` runs an anomaly detector (core/anomaly.ts) over a
  * `timestamp,value` file, streaming as the monitoring does, and prints the anomalies as JSON:
- * `[{"timestamp", "value", "score", "severity"}]`. A long file shows its progress on stderr.
+ * `[{"timestamp", "value", "score", "severity", "expected", "method", "reason"}]`. A long file shows its progress on stderr.
  */
 import { readFileSync } from 'node:fs';
-import { robustDetector, zScoreDetector, type Detector } from '../core/anomaly';
+import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD } from '../core/anomaly';
 
-const USAGE = `usage: npm run detect -- <file.csv> [--method robust|zscore]
+const USAGE = `usage: npm run detect -- <file.csv> [--method ${Object.keys(ANOMALY_METHODS).join('|')}]
 
 Reads rows of "timestamp,value" (a header line is skipped) and prints the anomalies as JSON:
-[{"timestamp","value","score","severity"}]. Methods: robust (default: median/MAD of the previous 288 points,
-one alert per incident) and zscore (the seed's detector: window 288, threshold 3).`;
+[{"timestamp","value","score","severity","expected","method","reason"}]. Methods (core/anomaly.ts): novelty (the
+default: far from the day's median and beyond the last two weeks, a new level, or a stuck value; one alert per
+incident), robust (median/MAD), seasonal (same time on the last 7 days), cusum (drift), kmeans (learned patterns)
+and zscore (the seed's: window 288, threshold 3).`;
 
-const METHODS: Record<string, () => Detector> = { robust: () => robustDetector(), zscore: () => zScoreDetector(288, 3) };
+const METHODS = ANOMALY_METHODS;
 
 export interface Detection {
   timestamp: string;
   value: number;
   score: number;
   severity: string;
+  expected: [number, number];
+  method: string;
+  reason?: string;
 }
 
 /** detectCsv runs a method over a CSV text; rows that do not parse are reported with their line number. */
@@ -34,7 +39,9 @@ export function detectCsv(text: string, method: string, progress?: (done: number
       throw new Error(`line ${i + 1}: expected "timestamp,value", got ${JSON.stringify(line.slice(0, 80))}`);
     }
     const verdict = detector.next(value);
-    if (verdict.kind === 'Anomaly') out.push({ timestamp: timestamp!.trim(), value, score: Number(verdict.score.toPrecision(6)), severity: verdict.severity });
+    if (verdict.kind === 'Anomaly') {
+      out.push({ timestamp: timestamp!.trim(), value, score: Number(verdict.score.toPrecision(6)), severity: verdict.severity, expected: verdict.expected, method: verdict.method, ...(verdict.reason ? { reason: verdict.reason } : {}) });
+    }
     if (progress && (i % 5000 === 0 || i === lines.length - 1)) progress(i + 1, lines.length);
   });
   return out;
@@ -43,7 +50,7 @@ export function detectCsv(text: string, method: string, progress?: (done: number
 /** runDetectCli runs the command and returns its exit code. */
 export function runDetectCli(argv: string[], write: (text: string) => void = (text) => void process.stdout.write(text), status: (text: string) => void = (text) => void process.stderr.write(text)): number {
   const at = argv.indexOf('--method');
-  const method = at >= 0 ? argv[at + 1] : 'robust';
+  const method = at >= 0 ? argv[at + 1] : DEFAULT_ANOMALY_METHOD;
   const files = argv.filter((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
   if (argv.includes('--help') || files.length !== 1 || !method || !METHODS[method]) {
     (argv.includes('--help') ? write : status)(`${USAGE}\n`);

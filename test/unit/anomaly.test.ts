@@ -1,4 +1,4 @@
-import { robustDetector, zScoreDetector, zScoreVerdict } from '../../core/anomaly';
+import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD, cusumDetector, kmeans, kmeansDetector, noveltyDetector, noveltyVerdict, robustDetector, seasonalDetector, zScoreDetector, zScoreVerdict, type AnomalyVerdict } from '../../core/anomaly';
 
 describe("the seed's z-score detector (core/anomaly.ts)", () => {
   it('judges a value against the mean and standard deviation of the previous window, High beyond 1.5 × the threshold', () => {
@@ -40,5 +40,114 @@ describe('the robust detector', () => {
     const detector = robustDetector({ window: 50, threshold: 6 });
     const flat = Array.from({ length: 200 }, (_, i) => 100 + (i % 2) * 0.01);
     expect(flat.map((v) => detector.next(v)).filter((v) => v.kind === 'Anomaly')).toHaveLength(0);
+  });
+});
+
+/** A deterministic noisy day-shaped series of five-minute points: level ± a daily wave ± noise. */
+function daily(n: number, level = 50, wave = 10, noise = 1.5): number[] {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  return Array.from({ length: n }, (_, i) => level + wave * Math.sin((2 * Math.PI * (i % 288)) / 288) + (random() - 0.5) * 2 * noise);
+}
+
+const anomaliesOf = (detector: ReturnType<typeof noveltyDetector>, values: readonly number[]) =>
+  values.flatMap((v, i) => {
+    const verdict = detector.next(v);
+    return verdict.kind === 'Anomaly' ? [{ i, verdict }] : [];
+  });
+
+describe('the novelty detector (the default)', () => {
+  it('finds a spike beyond everything seen, explains it, and stays quiet on the daily wave', () => {
+    const values = daily(288 * 6);
+    values[288 * 4 + 100] = 95;
+    const found = anomaliesOf(noveltyDetector(), values);
+    expect(found.map((f) => f.i)).toEqual([288 * 4 + 100]);
+    // The day's spread includes its wave, so this is Medium (z ≈ 4.5), not High (z > 6).
+    expect(found[0]!.verdict).toMatchObject({ kind: 'Anomaly', method: 'novelty', severity: 'Medium', reason: expect.stringContaining('above everything in the last') });
+    const v = found[0]!.verdict as Extract<AnomalyVerdict, { kind: 'Anomaly' }>;
+    expect(v.expected[1]).toBeLessThan(95);
+    expect(v.expected[0]).toBeLessThan(v.expected[1]);
+  });
+
+  it('does not call a spike that happens every day news once it has been seen', () => {
+    const values = daily(288 * 8);
+    for (let d = 1; d < 8; d++) values[288 * d + 50] = 90 + (d % 2); // every day at the same time, up to 91
+    const found = anomaliesOf(noveltyDetector(), values);
+    // The first two (90 on day 1, 91 on day 2) are new extremes; after that, nothing new.
+    expect(found.every((f) => f.i <= 288 * 2 + 50)).toBe(true);
+  });
+
+  it('finds a sustained level shift and a flatlined metric', () => {
+    const shifted = daily(288 * 4, 50, 0, 1).map((v, i) => (i >= 288 * 3 ? v + 4 : v));
+    const levelFound = anomaliesOf(noveltyDetector(), shifted);
+    expect(levelFound.length).toBe(1);
+    expect(levelFound[0]!.i).toBeGreaterThanOrEqual(288 * 3);
+    expect(levelFound[0]!.i).toBeLessThan(288 * 3 + 12);
+
+    const stuck = daily(288 * 3).map((v, i) => (i >= 288 * 2 && i < 288 * 2 + 40 ? 42 : v));
+    const stuckFound = anomaliesOf(noveltyDetector(), stuck);
+    expect(stuckFound.map((f) => f.i)).toEqual([288 * 2 + 11]);
+    expect(stuckFound[0]!.verdict).toMatchObject({ reason: expect.stringContaining('unchanged at 42 for 12 points') });
+  });
+
+  it('judges the newest point alone the same way (the scheduled scan)', () => {
+    const values = daily(288 * 3);
+    expect(noveltyVerdict(values.slice(0, 100))).toEqual({ kind: 'InsufficientData' });
+    expect(noveltyVerdict(values)).toMatchObject({ kind: 'Normal' });
+    expect(noveltyVerdict([...values, 99])).toMatchObject({ kind: 'Anomaly', method: 'novelty' });
+    expect(noveltyVerdict([...values, 1])).toMatchObject({ kind: 'Anomaly', score: expect.any(Number) });
+    expect((noveltyVerdict([...values, 1]) as { score: number }).score).toBeLessThan(0);
+  });
+});
+
+describe('the seasonal, CUSUM and k-means detectors', () => {
+  it('seasonal: a value usual at noon is news at midnight', () => {
+    const values = daily(288 * 5, 50, 30, 1);
+    const at = 288 * 4 + 216; // the wave's trough (≈ 20)
+    values[at] = 78; // usual at the crest, not at the trough
+    const detector = seasonalDetector();
+    const found = values.flatMap((v, i) => (detector.next(v).kind === 'Anomaly' ? [i] : []));
+    expect(found).toEqual([at]);
+    // The same value at the crest is normal.
+    const crest = daily(288 * 5, 50, 30, 1);
+    crest[288 * 4 + 72] = 78;
+    const quiet = seasonalDetector();
+    expect(crest.filter((v) => quiet.next(v).kind === 'Anomaly')).toHaveLength(0);
+  });
+
+  it('cusum: a slow drift that no single point gives away', () => {
+    const values = daily(288 * 3, 50, 0, 1).map((v, i) => (i > 288 * 2 ? v + (i - 288 * 2) * 0.02 : v));
+    const detector = cusumDetector();
+    const found = values.flatMap((v, i) => {
+      const verdict = detector.next(v);
+      return verdict.kind === 'Anomaly' ? [{ i, verdict }] : [];
+    });
+    expect(found.length).toBeGreaterThanOrEqual(1);
+    expect(found[0]!.i).toBeGreaterThan(288 * 2);
+    expect(found[0]!.verdict).toMatchObject({ method: 'cusum', reason: expect.stringContaining('sustained shift up') });
+    // The drift is 2 noise amplitudes after ~100 points: no single point is 4 spreads out when it is found.
+    expect(Math.abs(values[found[0]!.i]! - 50)).toBeLessThan(4);
+  });
+
+  it('kmeans: learns the usual shape of the changes and flags a new one', () => {
+    const values = Array.from({ length: 288 * 9 }, (_, i) => 50 + 10 * Math.sin((2 * Math.PI * i) / 36));
+    for (let i = 288 * 8; i < 288 * 8 + 6; i++) values[i] = values[i]! + (i % 2 ? 15 : -15); // a zigzag never seen
+    const detector = kmeansDetector();
+    const found = values.flatMap((v, i) => (detector.next(v).kind === 'Anomaly' ? [i] : []));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toBeGreaterThanOrEqual(288 * 8);
+    expect(found[0]).toBeLessThan(288 * 8 + 8);
+  });
+
+  it('k-means clusters two clear groups', () => {
+    const centroids = kmeans([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10]], 2).sort((a, b) => a[0]! - b[0]!);
+    expect(centroids[0]![0]).toBeCloseTo(1 / 3);
+    expect(centroids[1]![0]).toBeCloseTo(31 / 3);
+  });
+
+  it('every method is registered with the default first among equals', () => {
+    expect(Object.keys(ANOMALY_METHODS).sort()).toEqual(['cusum', 'kmeans', 'novelty', 'robust', 'seasonal', 'zscore']);
+    expect(DEFAULT_ANOMALY_METHOD).toBe('novelty');
+    expect(ANOMALY_METHODS[DEFAULT_ANOMALY_METHOD]!().method).toBe('novelty');
   });
 });

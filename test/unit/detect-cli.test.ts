@@ -20,7 +20,8 @@ describe('npm run detect', () => {
     const { code, out } = run([file]);
     expect(code).toBe(0);
     const detections = JSON.parse(out);
-    expect(detections).toEqual([{ timestamp: rows[400]!.split(',')[0], value: 95, score: expect.any(Number), severity: 'High' }]);
+    expect(detections).toEqual([{ timestamp: rows[400]!.split(',')[0], value: 95, score: expect.any(Number), severity: 'High', expected: [expect.any(Number), expect.any(Number)], method: 'novelty', reason: expect.stringContaining('above everything') }]);
+    expect(detections[0].expected[1]).toBeLessThan(95);
   });
 
   it("runs the seed's z-score with --method zscore", () => {

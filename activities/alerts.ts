@@ -87,7 +87,7 @@ export async function dispatchGroup(
       const labels = { ...seriesLabels(s), ...rule.labels };
       const fp = fingerprint(rule.name, labels);
       const workflowId = alertWorkflowId(fp);
-      const observation: Observation = { breaching: compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };
+      const observation: Observation = { breaching: s.breaching ?? compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };
       // An expression aggregated away from `service` belongs to the rule's service label, or to the platform.
       const service = s.service || rule.labels.service || 'platform';
       const beat = beats.get(fp);
@@ -105,7 +105,9 @@ export async function dispatchGroup(
           firingNow.pexpire(key, 3 * intervalMs);
         }
         if (open.has(fp) && !mustSignal(beat, true, nowMs, rule.durationMs, intervalMs, fp)) continue;
-        const input: AlertInput = { fingerprint: fp, rule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
+        // An anomaly's explanation (expected band, score, method, reason) travels in the opening alert's annotations.
+        const alertRule = s.annotations ? { ...rule, annotations: { ...rule.annotations, ...s.annotations } } : rule;
+        const input: AlertInput = { fingerprint: fp, rule: alertRule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
         (open.has(fp) ? known : fresh).push(async () => {
           await temporal.workflow.signalWithStart(ALERT_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input], signal: ALERT_OBSERVE_SIGNAL, signalArgs: [observation] });
           if (!open.has(fp)) await redis.sadd(openKey, fp);

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
-import type { RuleGroup } from '../core/rules';
+import { isThresholdRule, type RuleGroup } from '../core/rules';
 import { dispatchGroup, openAlertsOf, type DispatchSummary } from './alerts';
 import { queryRuleGroup } from './clickhouse';
 
@@ -47,7 +47,10 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       const lookbackMs = Math.max(60_000, 2 * request.evaluationIntervalMs);
       const staleAfterMs = 4 * request.evaluationIntervalMs;
       const out: GroupEvaluation[] = [];
-      for (const group of groups) {
+      for (const { name, rules: all } of groups) {
+        // Anomaly rules are the anomaly scan's (activities/anomaly.ts).
+        const group = { name, rules: all.filter(isThresholdRule) };
+        if (group.rules.length === 0) continue;
         const started = performance.now();
         const open = await openAlertsOf(deps.redis, group.rules);
         const window = { database: deps.database, nowMs: request.nowMs, lookbackMs };

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Config } from '../core/config';
+import { createAnomalyActivities } from './anomaly';
 import { createClickHouseActivities } from './clickhouse';
 import { createEvaluationActivities } from './evaluation';
 import { createGroupingActivities } from './grouping';
@@ -29,6 +30,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...rules,
     ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
+    ...createAnomalyActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
     ...createNotifyActivities({ config, redis }),
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis }),

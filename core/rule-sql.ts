@@ -19,6 +19,9 @@ export interface SeriesValue {
   instance: string;
   labels: Labels;
   value: number;
+  /** Set by the anomaly scan: its verdict (instead of comparing `value` with the rule's threshold) and explanation. */
+  breaching?: boolean;
+  annotations?: Labels;
 }
 
 /** EvaluationWindow is where and when an expression is evaluated. */

@@ -4,6 +4,7 @@ import type { Labels, Severity } from './types';
 import { SEVERITIES } from './types';
 import { isRecord } from './guards';
 import { parseCondition, PromqlError, type Condition } from './promql';
+import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD } from './anomaly';
 
 export { compare, type ComparisonOp, type LabelMatcher } from './promql';
 
@@ -31,6 +32,30 @@ export interface Rule {
   severity: Severity;
   labels: Labels;
   annotations: Labels;
+  /**
+   * Set for a rule of `type: anomaly`: instead of comparing an expression with a threshold, the anomaly scan judges
+   * each service's five-minute `statistic` of `metric` with the detector `method` (core/anomaly.ts). Its
+   * `expression` is descriptive and its `condition` is not evaluated.
+   */
+  anomaly?: AnomalySpec;
+}
+
+/** ANOMALY_STATISTICS are the five-minute statistics an anomaly rule can watch (from the 1-minute rollup). */
+export const ANOMALY_STATISTICS = ['avg', 'max', 'min', 'p50', 'p95', 'p99'] as const;
+
+/** AnomalySpec is what an anomaly rule watches and how. */
+export interface AnomalySpec {
+  metric: string;
+  statistic: (typeof ANOMALY_STATISTICS)[number];
+  method: string;
+}
+
+/** isThresholdRule tells the rules the evaluation schedules compare with thresholds (not the anomaly scan's). */
+export const isThresholdRule = (rule: Rule): boolean => rule.anomaly === undefined;
+
+/** evaluatedGroups are the groups with a threshold rule: those that get an evaluation schedule. */
+export function evaluatedGroups(groups: readonly RuleGroup[]): RuleGroup[] {
+  return groups.filter((g) => g.rules.some(isThresholdRule));
 }
 
 /** NoDataPolicy is a rule's answer to a series that stops reporting. */
@@ -81,6 +106,8 @@ function stringMap(value: unknown, field: string): Labels {
 /** parseRule validates one rule object (seed or Prometheus keys) of a group; errors name `field`. */
 export function parseRule(raw: unknown, group: string, field: string): Rule {
   if (!isRecord(raw)) throw new RuleError(field, 'expected a rule object');
+  if (raw.type !== undefined && raw.type !== 'threshold' && raw.type !== 'anomaly') throw new RuleError(`${field}.type`, 'expected threshold or anomaly');
+  if (raw.type === 'anomaly') return parseAnomalyRule(raw, group, field);
   const nameKey = raw.alert !== undefined ? 'alert' : 'name';
   const exprKey = raw.expr !== undefined ? 'expr' : 'expression';
   const forKey = raw.for !== undefined ? 'for' : 'duration';
@@ -125,6 +152,24 @@ export function parseRule(raw: unknown, group: string, field: string): Rule {
     labels,
     annotations: stringMap(raw.annotations, `${field}.annotations`),
   };
+}
+
+/**
+ * parseAnomalyRule reads a rule of `type: anomaly`: {name, type, metric, statistic (avg), method (novelty),
+ * duration, severity, labels, annotations}.
+ */
+function parseAnomalyRule(raw: Record<string, unknown>, group: string, field: string): Rule {
+  const name = raw.name ?? raw.alert;
+  if (typeof name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_:]*$/.test(name)) throw new RuleError(`${field}.name`, 'required rule name matching [a-zA-Z_][a-zA-Z0-9_:]*');
+  const metric = raw.metric;
+  if (typeof metric !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metric)) throw new RuleError(`${field}.metric`, 'required metric name matching [a-zA-Z_:][a-zA-Z0-9_:]*');
+  const statistic = raw.statistic ?? 'avg';
+  if (!ANOMALY_STATISTICS.includes(statistic as AnomalySpec['statistic'])) throw new RuleError(`${field}.statistic`, `expected one of ${ANOMALY_STATISTICS.join(', ')}`);
+  const method = raw.method ?? DEFAULT_ANOMALY_METHOD;
+  if (typeof method !== 'string' || !Object.hasOwn(ANOMALY_METHODS, method)) throw new RuleError(`${field}.method`, `expected one of ${Object.keys(ANOMALY_METHODS).join(', ')}`);
+  // The rest (duration, severity, labels, annotations) reads as a threshold rule's does, on a placeholder expression.
+  const base = parseRule({ ...raw, type: undefined, name, expression: `${metric} != 0` }, group, field);
+  return { ...base, expression: `anomaly(${statistic}(${metric}), ${method})`, anomaly: { metric, statistic: statistic as AnomalySpec['statistic'], method } };
 }
 
 /** parseRuleDocument reads one rule file's text (seed YAML or Prometheus rule file) into groups. */

@@ -46,6 +46,9 @@ export const CAPACITY_PLAN_SCHEDULE_ID = 'capacity-plan';
 /** WEEKLY_REPORT_SCHEDULE_ID is the id of the weekly report's schedule (Mondays 08:00 UTC). */
 export const WEEKLY_REPORT_SCHEDULE_ID = 'weekly-report';
 
+/** ANOMALY_SCAN_SCHEDULE_ID is the id of the anomaly scan's schedule (every minute). */
+export const ANOMALY_SCAN_SCHEDULE_ID = 'anomaly-scan';
+
 /** RETENTION_SCHEDULE_ID is the id of the daily retention schedule. */
 export const RETENTION_SCHEDULE_ID = 'retention';
 
@@ -53,6 +56,13 @@ export const RETENTION_SCHEDULE_ID = 'retention';
 export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<RuleGroup, 'name' | 'intervalMs'>>): ScheduleOptions[] {
   return [
     ...groups.map((group) => ruleGroupSchedule(config, group)),
+    {
+      scheduleId: ANOMALY_SCAN_SCHEDULE_ID,
+      spec: { intervals: [{ every: '1 minute' }] },
+      action: { type: 'startWorkflow', workflowType: 'anomalyScanWorkflow', workflowId: 'anomaly-scan', taskQueue: config.temporal.taskQueue, args: [], workflowExecutionTimeout: '2 minutes' },
+      // A scan still running skips the next; after an outage only the last minute's scan runs (older buckets are history).
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    },
     {
       scheduleId: RETENTION_SCHEDULE_ID,
       spec: { calendars: [{ hour: 3, minute: 15 }] },

@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import { loadConfig, type Config } from '../core/config';
 import { ensureSchedules } from './schedules';
 import { currentRuleGroups } from '../activities/rules';
+import { evaluatedGroups } from '../core/rules';
 import { fromRoot } from '../activities/paths';
 
 /** WorkerHandle is a running worker and what it holds open. */
@@ -28,7 +29,7 @@ export async function startWorker(
   const temporal = await connectTemporal(config);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   if (options.registerSchedules !== false) {
-    await ensureSchedules(temporal.client, config, await currentRuleGroups(fromRoot(config.rulesPath), redis, config.temporal.taskQueue));
+    await ensureSchedules(temporal.client, config, evaluatedGroups(await currentRuleGroups(fromRoot(config.rulesPath), redis, config.temporal.taskQueue)));
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({

@@ -6,3 +6,4 @@ export { silenceWorkflow } from './silence';
 export { alertGroupWorkflow } from './alert-group';
 export { weeklyReportWorkflow } from './weekly-report';
 export { capacityPlanWorkflow } from './capacity-plan';
+export { anomalyScanWorkflow } from './anomaly-scan';

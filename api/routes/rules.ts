@@ -5,7 +5,7 @@ import { syncRuleSchedules } from '../../workers/schedules';
 import { fromRoot } from '../../activities/paths';
 import { createRuleStore } from '../../activities/rule-store';
 import { ApiError } from '../../core/errors';
-import { overlayRules, parseRule, RuleError } from '../../core/rules';
+import { evaluatedGroups, overlayRules, parseRule, RuleError } from '../../core/rules';
 import type { AppDeps } from '../app';
 import { errorResponses, expectedVersion } from '../schemas';
 
@@ -28,7 +28,7 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
     const syncSchedules = async (log: FastifyBaseLogger): Promise<'synced' | 'pending'> => {
       if (!deps.temporal) return 'pending';
       try {
-        await syncRuleSchedules(deps.temporal, deps.config, await currentRuleGroups(fromRoot(deps.config.rulesPath), deps.redis, deps.config.temporal.taskQueue));
+        await syncRuleSchedules(deps.temporal, deps.config, evaluatedGroups(await currentRuleGroups(fromRoot(deps.config.rulesPath), deps.redis, deps.config.temporal.taskQueue)));
         return 'synced';
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'rule schedules not updated; the worker will on its next start');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../../core/duration';
-import { compare, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
+import { compare, evaluatedGroups, isThresholdRule, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
 
 describe('parseExpression (the PromQL subset, parsed by @prometheus-io/lezer-promql)', () => {
   it('parses a threshold with label matchers', () => {
@@ -134,5 +134,27 @@ describe('parseDuration', () => {
       15_000, 300_000, 5_400_000, 250, 300_000,
     ]);
     expect(() => parseDuration('5 minutes')).toThrow('invalid duration');
+  });
+});
+
+describe('anomaly rules (type: anomaly)', () => {
+  const doc = (rule: string) => `anomaly_rules:\n  anomalies:\n    - ${rule}\n  limits:\n    - {name: cpu_high, expression: "cpu_usage_percent > 80"}\n`;
+
+  it('reads the metric, statistic and method, and leaves them out of the evaluation schedules', () => {
+    const groups = parseRuleDocument(doc('{name: latency_anomaly, type: anomaly, metric: response_time_p95_ms, statistic: p95, method: seasonal, duration: 5m, severity: critical}'));
+    const rule = groups[0]!.rules[0]!;
+    expect(rule).toMatchObject({ name: 'latency_anomaly', anomaly: { metric: 'response_time_p95_ms', statistic: 'p95', method: 'seasonal' }, durationMs: 300_000, severity: 'critical' });
+    expect(rule.expression).toBe('anomaly(p95(response_time_p95_ms), seasonal)');
+    expect(isThresholdRule(rule)).toBe(false);
+    expect(evaluatedGroups(groups).map((g) => g.name)).toEqual(['limits']);
+    // Defaults: the average, the novelty detector.
+    expect(parseRuleDocument(doc('{name: a, type: anomaly, metric: m}'))[0]!.rules[0]!.anomaly).toEqual({ metric: 'm', statistic: 'avg', method: 'novelty' });
+  });
+
+  it('names the field of a bad anomaly rule', () => {
+    expect(() => parseRuleDocument(doc('{name: a, type: anomaly}'))).toThrow(/anomalies\[0\]\.metric: required metric name/);
+    expect(() => parseRuleDocument(doc('{name: a, type: anomaly, metric: m, method: magic}'))).toThrow(/\.method: expected one of .*novelty/);
+    expect(() => parseRuleDocument(doc('{name: a, type: anomaly, metric: m, statistic: p42}'))).toThrow(/\.statistic: expected one of avg/);
+    expect(() => parseRuleDocument(doc('{name: a, type: guess, expression: "m > 1"}'))).toThrow(/\.type: expected threshold or anomaly/);
   });
 });

@@ -1,0 +1,129 @@
+import { createAnomalyActivities, BUCKET_MS } from '../../activities/anomaly';
+import { loadRuleFiles } from '../../activities/rules';
+import { ALERT_STATE_QUERY } from '../../core/alert';
+import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
+import { ANOMALY_SCAN_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
+import { bearer } from '../helpers/api';
+import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { eventually, quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
+
+quietTemporalLogs();
+
+const DAY = 288; // five-minute points
+const DAYS = 6;
+const END = Date.parse('2026-11-20T00:00:00Z');
+const START = END - DAYS * DAY * BUCKET_MS;
+
+/**
+ * A generated week of a service's latency, one sample per five minutes: a rising trend (+0.01 ms per point), a daily
+ * wave (±20 ms) and deterministic noise (±3 ms), with three planted anomalies: a spike, a drop below anything seen,
+ * and the metric stuck at one value for 20 points — each more than a day (the suppression) after the one before.
+ */
+function generated(): { values: number[]; planted: Record<string, number> } {
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const values = Array.from({ length: DAYS * DAY }, (_, i) => 100 + 0.01 * i + 20 * Math.sin((2 * Math.PI * (i % DAY)) / DAY) + (random() - 0.5) * 6);
+  const planted = { spike: 3 * DAY + 120, drop: 4 * DAY + 130, stuck: 5 * DAY + 200 };
+  values[planted.spike] = 300;
+  values[planted.drop] = 10;
+  for (let i = planted.stuck; i < planted.stuck + 20; i++) values[i] = 117.5;
+  return { values, planted };
+}
+
+/** The analytics jobs on the real servers: anomalies found in stored series, raised through the alert workflow. */
+describe('anomaly detection on stored series', () => {
+  let stack: AlertingStack;
+  const service = uniqueName('anomalous');
+  const metric = 'anomaly_probe_ms';
+  const { values, planted } = generated();
+  let anomalies: ReturnType<typeof createAnomalyActivities>;
+  // A second service reporting live: two days ending with a spike in the newest complete bucket before `scanAt`.
+  const live = uniqueName('live');
+  const scanAt = Math.floor(Date.now() / BUCKET_MS) * BUCKET_MS + 30_000;
+  const liveStart = scanAt - 30_000 - 2 * DAY * BUCKET_MS;
+  const post = async (service: string, from: number, points: readonly number[]) => {
+    const body = points.map((v, i) => ({
+      application_metrics: { timestamp: new Date(from + i * BUCKET_MS + 60_000).toISOString(), service_name: service, instance_id: `${service}-1`, metrics: { [metric]: v } },
+    }));
+    for (let at = 0; at < body.length; at += 500) {
+      const response = await stack.api.app.inject({ method: 'POST', url: '/api/v1/internal/monitoring/metrics', headers: bearer('service'), payload: body.slice(at, at + 500) });
+      expect(response.statusCode).toBe(202);
+    }
+  };
+
+  beforeAll(async () => {
+    stack = await startAlertingStack({
+      name: 'analytics',
+      service,
+      metric,
+      rulesYaml: `anomaly_rules:\n  anomalies:\n    - {name: probe_anomaly, type: anomaly, metric: ${metric}, statistic: avg, severity: warning, labels: {category: performance}}\n`,
+      escalationYaml: twoStepPolicy('analytics'),
+    });
+    await post(service, START, values);
+    await post(live, liveStart, [...values.slice(0, 2 * DAY - 1), 300]);
+    anomalies = createAnomalyActivities({
+      clickhouse: stack.api.clickhouse,
+      database: stack.api.config.clickhouse.database,
+      temporal: stack.temporal,
+      redis: stack.api.redis,
+      taskQueue: stack.taskQueue,
+      loadRuleGroups: () => loadRuleFiles(stack.env.MONITORING_RULES_PATH!),
+    });
+    // The samples are stored (the batch writer flushes within a second).
+    await eventually(async () => {
+      const found = await anomalies.detectAnomalies({ metric, statistic: 'avg', method: 'zscore', service, fromMs: START, toMs: END });
+      expect(found.length).toBeGreaterThan(0);
+    });
+  }, 120_000);
+  afterAll(() => stack?.close());
+
+  it('finds each planted anomaly with the default method, with at most one false positive a day, and explains it', async () => {
+    const found = await anomalies.detectAnomalies({ metric, statistic: 'avg', method: 'novelty', service, fromMs: START, toMs: END });
+    const index = (atMs: number) => Math.round((atMs - START) / BUCKET_MS);
+    const at = found.map((f) => index(f.atMs));
+    expect(at).toContain(planted.spike);
+    expect(at).toContain(planted.drop);
+    // A stuck value is news once it has lasted longer than any earlier run and at least 12 points (an hour).
+    expect(at).toContain(planted.stuck + 11);
+    const falsePositives = at.filter((i) => ![planted.spike, planted.drop, planted.stuck + 11].includes(i));
+    // The documented bound (core/anomaly.ts, README): at most one false positive per day of data on a seasonal series.
+    expect(falsePositives.length).toBeLessThanOrEqual(DAYS);
+    const spike = found.find((f) => index(f.atMs) === planted.spike)!;
+    expect(spike).toMatchObject({ value: 300, method: 'novelty', reason: expect.stringContaining('above everything in the last') });
+    expect(spike.expected[1]).toBeLessThan(300);
+    expect(found.find((f) => index(f.atMs) === planted.drop)).toMatchObject({ value: 10, reason: expect.stringContaining('below everything') });
+  });
+
+  it('raises an anomaly rule’s alert through the alert workflow with the explanation, and the scan runs every minute', async () => {
+    const schedule = scheduleDefinitions(testConfig(), []).find((s) => s.scheduleId === ANOMALY_SCAN_SCHEDULE_ID)!;
+    expect(schedule.spec.intervals).toEqual([{ every: '1 minute' }]);
+    expect(schedule.action).toMatchObject({ workflowType: 'anomalyScanWorkflow' });
+
+    // The scan 30 s after the live spike's bucket closed (the spike is the newest complete bucket), run by the
+    // scheduled workflow on the worker.
+    const scan = await stack.temporal.workflow.execute('anomalyScanWorkflow', { taskQueue: stack.taskQueue, workflowId: uniqueName('anomaly-scan'), args: [{ nowMs: scanAt }] });
+    // The historical service has no newest bucket: not judged.
+    expect(scan).toMatchObject({ rules: 1, series: 1, anomalies: 1, bucketMs: scanAt - 30_000 - BUCKET_MS });
+    const workflowId = alertWorkflowId(fingerprint('probe_anomaly', { service: live, category: 'performance' }));
+    const view = await eventually(() => stack.temporal.workflow.getHandle(workflowId).query(ALERT_STATE_QUERY));
+    expect(view).toMatchObject({ phase: 'firing' });
+    const message = await eventually(async () => {
+      const m = stack.slack.messages.find((msg) => JSON.stringify(msg.blocks ?? msg.text).includes(live));
+      expect(m).toBeDefined();
+      return m!;
+    });
+    // The explanation — the reason, the expected band, the method — reaches the person paged.
+    expect(JSON.stringify(message.blocks)).toContain('above everything in the last');
+
+    // The next bucket is normal: the scan tells the workflow its condition cleared, and the alert resolves.
+    await post(live, scanAt - 30_000, [values[2 * DAY]!]);
+    const next = await eventually(async () => {
+      const result = await anomalies.scanAnomalies({ nowMs: scanAt + BUCKET_MS });
+      expect(result).toMatchObject({ series: 1, anomalies: 0 });
+      return result;
+    });
+    expect(next.bucketMs).toBe(scanAt - 30_000);
+    await eventually(async () => expect(await stack.temporal.workflow.getHandle(workflowId).query(ALERT_STATE_QUERY)).toMatchObject({ phase: 'resolved' }));
+
+  });
+});

@@ -12,6 +12,7 @@ import { fromRoot } from './paths';
 import { createRedisActivities } from './redis';
 import { createReportActivities } from './report';
 import { createRuleActivities } from './rules';
+import { createTrendActivities } from './trends';
 
 /** ActivityDeps are the shared clients every activity group is built from. */
 export interface ActivityDeps {
@@ -34,6 +35,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createNotifyActivities({ config, redis }),
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis }),
+    ...createTrendActivities({ clickhouse, database: config.clickhouse.database }),
     ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
   };
 }

@@ -1,8 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CAPACITY_RESOURCES, forecastResources } from '../core/capacity';
-import { sqlIdentifier, sqlNumber } from '../core/escape';
+import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
 import { createDashboardQueries } from './dashboard';
+import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
+import type { CapacityForecast } from '../core/capacity';
+import type { TrendDirection } from '../core/trend';
 
 /** ReportDeps are what the report activities need. */
 export interface ReportDeps {
@@ -29,6 +32,31 @@ export interface StoredReport {
 export function createReportActivities({ clickhouse, database, queryTimeoutMs }: ReportDeps) {
   const db = sqlIdentifier(database);
   const queries = createDashboardQueries({ clickhouse, database, queryTimeoutMs });
+  const trends = createTrendActivities({ clickhouse, database });
+
+  /** storedPlan reads the newest daily capacity plan made within two days before `atMs`, by service. */
+  async function storedPlan(atMs: number): Promise<Map<string, Array<{ resource: string; forecast: CapacityForecast }>>> {
+    const day = (ms: number) => sqlString(new Date(ms).toISOString().slice(0, 10));
+    const found = await rows<{ service: string; resource: string; forecast: string }>(
+      `SELECT service_name AS service, resource, argMax(forecast, generated_at) AS forecast FROM ${db}.capacity_forecasts
+       WHERE plan_date = (SELECT max(plan_date) FROM ${db}.capacity_forecasts WHERE plan_date <= toDate(${day(atMs)}) AND plan_date >= toDate(${day(atMs - 2 * 86_400_000)}))
+       GROUP BY service_name, resource ORDER BY service_name, resource`,
+    );
+    const out = new Map<string, Array<{ resource: string; forecast: CapacityForecast }>>();
+    for (const r of found) out.set(r.service, [...(out.get(r.service) ?? []), { resource: r.resource, forecast: JSON.parse(r.forecast) as CapacityForecast }]);
+    return out;
+  }
+
+  /** storedTrends reads the hourly trend job's newest platform analyses of the two hours before `atMs`. */
+  async function storedTrends(atMs: number): Promise<Partial<Record<(typeof TREND_METRICS)[number]['trend'], TrendDirection>>> {
+    const found = await trends.latestTrends({ atMs, maxAgeMs: 2 * HOUR_MS, services: [PLATFORM] });
+    return Object.fromEntries(
+      found.flatMap((a) => {
+        const spec = TREND_METRICS.find((m) => m.metric === a.metric);
+        return spec ? [[spec.trend, a.seasonal?.trend.direction ?? a.direction]] : [];
+      }),
+    );
+  }
   const rows = async <T>(query: string): Promise<T[]> => (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
   const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
 
@@ -109,20 +137,24 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
     async generateWeeklyReport(req: { endMs: number }): Promise<PerformanceReport> {
       const endMs = Math.floor(req.endMs / HOUR_MS) * HOUR_MS;
       const startMs = endMs - WEEK_MS;
-      const [thisWeek, lastWeek, upThis, upLast, bizThis, bizLast] = await Promise.all([
+      const [thisWeek, lastWeek, upThis, upLast, bizThis, bizLast, plan, stored] = await Promise.all([
         hourly(startMs, endMs),
         hourly(startMs - WEEK_MS, startMs),
         availability(startMs, endMs),
         availability(startMs - WEEK_MS, startMs),
         business(startMs, endMs),
         business(startMs - WEEK_MS, startMs),
+        storedPlan(endMs),
+        storedTrends(endMs),
       ]);
       const services = [...new Set([...thisWeek.keys(), ...upThis.keys()])].sort();
       const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), endMs, 30);
       const weeks: ServiceWeek[] = services.map((service) => {
         const series = thisWeek.get(service);
         const hours = (metric: string) => [...(series?.get(metric) ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
-        const capacity = forecastResources((metric) => history.get(`${service}\u0000${metric}`) ?? [], endMs, 30).flatMap(({ resource, forecast }) => (forecast ? [{ resource, forecast }] : []));
+        // The daily plan's forecasts when it covered the service, else computed now.
+        const capacity =
+          plan.get(service) ?? forecastResources((metric) => history.get(`${service}\u0000${metric}`) ?? [], endMs, 30).flatMap(({ resource, forecast }) => (forecast ? [{ resource, forecast }] : []));
         return {
           service,
           thisWeek: figures(series, upThis.get(service)),
@@ -135,7 +167,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
         predictionAccuracy: [bizThis.get('prediction_accuracy') ?? null, bizLast.get('prediction_accuracy') ?? null],
         profitableTradesPercent: [bizThis.get('profitable_trades_percent') ?? null, bizLast.get('profitable_trades_percent') ?? null],
       };
-      return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz });
+      return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz, storedTrends: stored });
     },
 
     /** storeReport writes a report (a second write of the same report_id replaces the first). */

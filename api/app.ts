@@ -11,6 +11,7 @@ import type Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { createAlertCommands } from '../activities/alerts';
 import { createClickHouseActivities } from '../activities/clickhouse';
+import { createTrendActivities } from '../activities/trends';
 import { createDashboardQueries } from '../activities/dashboard';
 import { createReportActivities } from '../activities/report';
 import { linkSecret } from '../activities/ack-links';
@@ -28,6 +29,7 @@ import { Telemetry } from './telemetry';
 import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
 import { capacityRoutes } from './routes/capacity';
+import { trendRoutes } from './routes/trends';
 import { dashboardRoutes } from './routes/dashboard';
 import { pageRoutes } from './routes/page';
 import { reportRoutes } from './routes/reports';
@@ -79,6 +81,7 @@ export interface AppDeps {
   redisActivities: ReturnType<typeof createRedisActivities>;
   dashboardQueries: ReturnType<typeof createDashboardQueries>;
   reports: ReturnType<typeof createReportActivities>;
+  trends: ReturnType<typeof createTrendActivities>;
   /** Bounds the read queries of the dashboard and performance routes (MONITORING_MAX_CONCURRENT_QUERIES, _QUERY_TIMEOUT). */
   queryGate: QueryGate;
   /** The API's /metrics registry and its timer of ClickHouse, Redis and Temporal calls. */
@@ -191,6 +194,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     dashboardQueries: createDashboardQueries({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     reports: createReportActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
+    trends: createTrendActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
     queryGate: new QueryGate(config.monitoring.maxConcurrentQueries, config.monitoring.queryTimeoutMs),
     telemetry: new Telemetry(),
     writer: new SampleWriter(input.clickhouse, config.clickhouse.database, {
@@ -250,6 +254,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(ruleRoutes(deps));
   await app.register(dashboardRoutes(deps));
   await app.register(capacityRoutes(deps));
+  await app.register(trendRoutes(deps));
   await app.register(pageRoutes);
   await app.register(reportRoutes(deps));
   return app;

@@ -13,6 +13,8 @@ export interface Config {
   mailFrom: string;
   /** Where the weekly report goes (REPORT_TARGETS `slack:#channel,email:a@b`); empty: the default policy's first step. */
   reportTargets: EscalationTarget[];
+  /** IANA time zone of the weekly report's Monday 08:00 (REPORT_TIMEZONE, default UTC). */
+  reportTimezone: string;
   /** Secret signing e-mail ack links; when unset, read from (or created in) linkSecretFile. */
   linkSecret: string | undefined;
   linkSecretFile: string;
@@ -79,6 +81,17 @@ function intVar(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
+/** timezoneVar reads an IANA time zone name, refusing one the runtime does not know. */
+function timezoneVar(env: Env, name: string, fallback: string): string {
+  const zone = env[name]?.trim() || fallback;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    throw new ConfigError(name, `unknown time zone ${JSON.stringify(zone)} (an IANA name such as Europe/London)`);
+  }
+  return zone;
+}
+
 /** reportTargetsVar reads REPORT_TARGETS: `slack:#channel` and `email:address` items, comma-separated. */
 function reportTargetsVar(env: Env): EscalationTarget[] {
   const raw = env.REPORT_TARGETS?.trim();
@@ -140,6 +153,7 @@ export function loadConfig(env: Env): Config {
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.ALERT_MAIL_FROM || 'performance-monitoring <alerts@localhost>',
     reportTargets: reportTargetsVar(env),
+    reportTimezone: timezoneVar(env, 'REPORT_TIMEZONE', 'UTC'),
     linkSecret: env.ALERT_LINK_SECRET || undefined,
     linkSecretFile: env.ALERT_LINK_SECRET_FILE || '.local/link-secret',
     linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),

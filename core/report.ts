@@ -40,6 +40,11 @@ export interface ReportInput {
   endMs: number;
   services: ServiceWeek[];
   business: BusinessWeek;
+  /**
+   * The hourly trend job's stored platform directions (seasonal-trend analysis: significant slope) by report trend;
+   * a trend without one is computed here with the seed's window compare on the week's hourly series.
+   */
+  storedTrends?: Partial<Record<keyof PerformanceReport['trends'], TrendDirection>>;
 }
 
 export interface PerformanceReport {
@@ -108,7 +113,9 @@ function label(direction: TrendDirection, kind: 'lower-better' | 'throughput' | 
  * - business impact compares prediction accuracy and profitable trades with the week before (±2 % relative);
  * - throughput improvement is the change of requests against the week before, in %; cost efficiency the average
  *   CPU in use over TARGET_CPU_PERCENT (capped at 100: idle capacity is paid for);
- * - trends run the seed's analyzer on the platform's hourly series (last 24 h against the 24 h before, ±10 %);
+ * - trends are the hourly trend job's stored platform analyses (a significant slope of the deseasonalised series
+ *   over four weeks) when present, else the seed's analyzer on the week's hourly series (last 24 h against the
+ *   24 h before, ±10 %);
  * - recommendations: scale-ups from the capacity forecasts (priority by urgency), scale-downs (low, cost),
  *   error rates ≥ 1 % (high, reliability), and a degrading response time (medium, performance).
  */
@@ -140,8 +147,9 @@ export function buildPerformanceReport(input: ReportInput): PerformanceReport {
   const businessImpact =
     businessChanges.length === 0 ? 'unknown' : businessChanges.some((c) => c < -0.02) ? 'negative' : businessChanges.some((c) => c > 0.02) ? 'positive' : 'neutral';
 
-  const trend = (series: number[][], reduce: 'sum' | 'mean', kind: Parameters<typeof label>[1]) => label(detectTrend(combined(series, reduce), TREND_WINDOW_HOURS, TREND_SENSITIVITY), kind);
-  const responseTrend = trend(services.map((s) => s.hourly.responseTimeMs), 'mean', 'lower-better');
+  const trend = (key: keyof PerformanceReport['trends'], series: number[][], reduce: 'sum' | 'mean', kind: Parameters<typeof label>[1]) =>
+    label(input.storedTrends?.[key] ?? detectTrend(combined(series, reduce), TREND_WINDOW_HOURS, TREND_SENSITIVITY), kind);
+  const responseTrend = trend('response_time_trend', services.map((s) => s.hourly.responseTimeMs), 'mean', 'lower-better');
 
   const recommendations: PerformanceReport['recommendations'] = [];
   for (const s of services) {
@@ -199,9 +207,9 @@ export function buildPerformanceReport(input: ReportInput): PerformanceReport {
     })),
     trends: {
       response_time_trend: responseTrend,
-      error_rate_trend: trend(services.map((s) => s.hourly.errorRatePercent), 'mean', 'lower-better'),
-      throughput_trend: trend(services.map((s) => s.hourly.requestsPerSecond), 'sum', 'throughput'),
-      resource_utilization_trend: trend(services.map((s) => s.hourly.cpuPercent), 'mean', 'utilization'),
+      error_rate_trend: trend('error_rate_trend', services.map((s) => s.hourly.errorRatePercent), 'mean', 'lower-better'),
+      throughput_trend: trend('throughput_trend', services.map((s) => s.hourly.requestsPerSecond), 'sum', 'throughput'),
+      resource_utilization_trend: trend('resource_utilization_trend', services.map((s) => s.hourly.cpuPercent), 'mean', 'utilization'),
     },
     recommendations,
   };

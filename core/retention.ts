@@ -36,6 +36,9 @@ export function retentionPolicies(detailedDays: number, aggregateDays: number): 
     { table: 'performance_rollup_1h', keepDays: aggregateDays, period: 'year' },
     { table: 'alert_history', keepDays: aggregateDays, period: 'month' },
     { table: 'retention_log', keepDays: aggregateDays, period: 'month' },
+    // The analytics jobs' results are aggregates too.
+    { table: 'capacity_forecasts', keepDays: aggregateDays, period: 'month' },
+    { table: 'trend_analyses', keepDays: aggregateDays, period: 'month' },
   ];
 }
 

@@ -43,11 +43,14 @@ function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'inte
 /** CAPACITY_PLAN_SCHEDULE_ID is the id of the daily capacity plan's schedule (04:30 UTC). */
 export const CAPACITY_PLAN_SCHEDULE_ID = 'capacity-plan';
 
-/** WEEKLY_REPORT_SCHEDULE_ID is the id of the weekly report's schedule (Mondays 08:00 UTC). */
+/** WEEKLY_REPORT_SCHEDULE_ID is the id of the weekly report's schedule (Mondays 08:00 in REPORT_TIMEZONE, default UTC). */
 export const WEEKLY_REPORT_SCHEDULE_ID = 'weekly-report';
 
 /** ANOMALY_SCAN_SCHEDULE_ID is the id of the anomaly scan's schedule (every minute). */
 export const ANOMALY_SCAN_SCHEDULE_ID = 'anomaly-scan';
+
+/** TREND_ANALYSIS_SCHEDULE_ID is the id of the hourly trend job's schedule (five past every hour). */
+export const TREND_ANALYSIS_SCHEDULE_ID = 'trend-analysis';
 
 /** RETENTION_SCHEDULE_ID is the id of the daily retention schedule. */
 export const RETENTION_SCHEDULE_ID = 'retention';
@@ -77,6 +80,13 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
     },
     {
+      scheduleId: TREND_ANALYSIS_SCHEDULE_ID,
+      spec: { calendars: [{ minute: 5, hour: '*' }] },
+      action: { type: 'startWorkflow', workflowType: 'trendAnalysisWorkflow', workflowId: 'trend-analysis', taskQueue: config.temporal.taskQueue, args: [{}] },
+      // An hour missed runs once when the worker is back (within the hour); two never overlap.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    },
+    {
       scheduleId: CAPACITY_PLAN_SCHEDULE_ID,
       spec: { calendars: [{ hour: 4, minute: 30 }] },
       action: { type: 'startWorkflow', workflowType: 'capacityPlanWorkflow', workflowId: 'capacity-plan', taskQueue: config.temporal.taskQueue, args: [{}] },
@@ -84,7 +94,7 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
     },
     {
       scheduleId: WEEKLY_REPORT_SCHEDULE_ID,
-      spec: { calendars: [{ dayOfWeek: 'MONDAY', hour: 8, minute: 0 }] },
+      spec: { calendars: [{ dayOfWeek: 'MONDAY', hour: 8, minute: 0 }], timezone: config.reportTimezone },
       action: { type: 'startWorkflow', workflowType: 'weeklyReportWorkflow', workflowId: 'weekly-report', taskQueue: config.temporal.taskQueue, args: [{}] },
       // A Monday missed by less than a day still gets its report when the worker is back.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },

@@ -7,3 +7,4 @@ export { alertGroupWorkflow } from './alert-group';
 export { weeklyReportWorkflow } from './weekly-report';
 export { capacityPlanWorkflow } from './capacity-plan';
 export { anomalyScanWorkflow } from './anomaly-scan';
+export { trendAnalysisWorkflow } from './trend-analysis';

@@ -1,8 +1,9 @@
 import { createAnomalyActivities, BUCKET_MS } from '../../activities/anomaly';
 import { loadRuleFiles } from '../../activities/rules';
+import { createTrendActivities } from '../../activities/trends';
 import { ALERT_STATE_QUERY } from '../../core/alert';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
-import { ANOMALY_SCAN_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
+import { ANOMALY_SCAN_SCHEDULE_ID, TREND_ANALYSIS_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { eventually, quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
@@ -125,5 +126,71 @@ describe('anomaly detection on stored series', () => {
     expect(next.bucketMs).toBe(scanAt - 30_000);
     await eventually(async () => expect(await stack.temporal.workflow.getHandle(workflowId).query(ALERT_STATE_QUERY)).toMatchObject({ phase: 'resolved' }));
 
+  });
+});
+
+/** The hourly trend job on the real servers: three weeks of a service's hourly CPU with a known trend and daily wave. */
+describe('trend analysis', () => {
+  let stack: AlertingStack;
+  const service = uniqueName('trending');
+  const HOUR = 3_600_000;
+  const AT = Date.parse('2026-11-09T00:00:00Z'); // a Monday
+  beforeAll(async () => {
+    stack = await startAlertingStack({
+      name: 'trends',
+      service,
+      metric: 'unused_metric',
+      rulesYaml: 'trends:\n  trends:\n    - {name: trends_unused, expression: "trends_unused_metric > 1e12", severity: info}\n',
+      escalationYaml: twoStepPolicy('trends'),
+    });
+    // 21 days: CPU rising 30 → 51 % (+0.04 %/h), a daily wave of ±8 % peaking at 06:00 UTC; latency flat at 20 ms.
+    let seed = 5;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const body = Array.from({ length: 21 * 24 }, (_, h) => {
+      const timestamp = new Date(AT - (21 * 24 - h) * HOUR + 60_000).toISOString();
+      const cpu = 30 + 0.04 * h + 8 * Math.sin((2 * Math.PI * (h % 24)) / 24) + (random() - 0.5) * 2;
+      return [
+        { system_metrics: { timestamp, service_name: service, instance_id: `${service}-1`, metrics: { cpu_usage_percent: cpu, memory_usage_percent: 40 } } },
+        { application_metrics: { timestamp, service_name: service, instance_id: `${service}-1`, metrics: { response_time_p50_ms: 20 + (random() - 0.5), requests_per_second: 10, error_rate_percent: 0.1 } } },
+      ];
+    }).flat();
+    for (let at = 0; at < body.length; at += 500) {
+      const response = await stack.api.app.inject({ method: 'POST', url: '/api/v1/internal/monitoring/metrics', headers: bearer('service'), payload: body.slice(at, at + 500) });
+      expect(response.statusCode).toBe(202);
+    }
+  }, 120_000);
+  afterAll(() => stack?.close());
+
+  it('finds the trend direction with its significance and the daily seasonality, stores them hourly, and serves them', async () => {
+    const schedule = scheduleDefinitions(testConfig(), []).find((s) => s.scheduleId === TREND_ANALYSIS_SCHEDULE_ID)!;
+    expect(schedule.spec.calendars).toEqual([{ minute: 5, hour: '*' }]);
+    const outcome = await eventually(async () => {
+      const run = await stack.temporal.workflow.execute('trendAnalysisWorkflow', { taskQueue: stack.taskQueue, workflowId: uniqueName('trend-analysis'), args: [{ nowMs: AT + 5 * 60_000 }] });
+      expect(run.analyses).toBeGreaterThanOrEqual(4);
+      return run;
+    }, 30_000, 1_000);
+    expect(outcome.analyses).toBeGreaterThanOrEqual(4);
+    const stored = await createTrendActivities({ clickhouse: stack.api.clickhouse, database: stack.api.config.clickhouse.database }).latestTrends({ atMs: AT, maxAgeMs: HOUR, services: [service] });
+    expect(stored.map((a) => a.metric).sort()).toEqual(['cpu_usage_percent', 'error_rate_percent', 'requests_per_second', 'response_time_p50_ms']);
+    const cpu = stored.find((a) => a.metric === 'cpu_usage_percent')!;
+    expect(cpu.seasonal!.trend).toMatchObject({ direction: 'Increasing', significant: true });
+    expect(cpu.seasonal!.trend.slopePerPoint).toBeCloseTo(0.04, 2);
+    expect(cpu.seasonal!.seasonality.daily!.strength).toBeGreaterThan(0.8);
+    const profile = cpu.seasonal!.seasonality.daily!.profile;
+    expect(Math.abs(profile.indexOf(Math.max(...profile)) - 6)).toBeLessThanOrEqual(1);
+    // The forecast of the next hours follows the trend and the wave, inside its band.
+    const truth = (h: number) => 30 + 0.04 * (21 * 24 + h - 1) + 8 * Math.sin((2 * Math.PI * ((h - 1) % 24)) / 24);
+    for (const f of cpu.seasonal!.forecast.slice(0, 6)) {
+      expect(truth(f.step)).toBeGreaterThanOrEqual(f.lower - 1);
+      expect(truth(f.step)).toBeLessThanOrEqual(f.upper + 1);
+    }
+    const latency = stored.find((a) => a.metric === 'response_time_p50_ms')!;
+    expect(latency.seasonal!.trend.direction).toBe('Stable');
+
+    // The API serves the same analyses (newest at or before `at`).
+    const served = await stack.api.app.inject({ url: `/api/v1/admin/monitoring/trends?service=${service}&at=${new Date(AT).toISOString()}`, headers: bearer('admin') });
+    expect(served.statusCode).toBe(200);
+    expect(served.json().analyses.find((a: { metric: string }) => a.metric === 'cpu_usage_percent')).toMatchObject({ service, direction: cpu.direction, seasonal: { trend: { direction: 'Increasing' } } });
+    expect((await stack.api.app.inject({ url: '/api/v1/admin/monitoring/trends?at=yesterday', headers: bearer('admin') })).json()).toMatchObject({ error: 'validation_failed', field: 'querystring.at' });
   });
 });

@@ -21,7 +21,7 @@ describe('ClickHouse migrations (db/)', () => {
   const rows = async <T>(query: string) => (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
 
   it('creates the seed tables and rollups on a fresh database, and a second run applies nothing', async () => {
-    expect(await applyMigrations(server, database)).toEqual(['001_performance_events.sql', '002_alert_history.sql', '003_business_events.sql', '004_rollups.sql', '005_retention_log.sql', '006_performance_reports.sql', '007_capacity_forecasts.sql']);
+    expect(await applyMigrations(server, database)).toEqual(['001_performance_events.sql', '002_alert_history.sql', '003_business_events.sql', '004_rollups.sql', '005_retention_log.sql', '006_performance_reports.sql', '007_capacity_forecasts.sql', '008_trend_analyses.sql']);
     expect(await applyMigrations(server, database)).toEqual([]);
     const tables = await rows<{ name: string; engine: string }>(`SELECT name, engine FROM system.tables WHERE database = ${sqlString(database)} ORDER BY name`);
     expect(tables).toEqual([
@@ -36,6 +36,7 @@ describe('ClickHouse migrations (db/)', () => {
       { name: 'performance_rollup_1m_mv', engine: 'MaterializedView' },
       { name: 'retention_log', engine: 'MergeTree' },
       { name: 'schema_migrations', engine: 'TinyLog' },
+      { name: 'trend_analyses', engine: 'ReplacingMergeTree' },
     ]);
     const columns = await rows<{ name: string }>(`SELECT name FROM system.columns WHERE database = ${sqlString(database)} AND table = 'performance_events'`);
     expect(columns.map((c) => c.name)).toEqual(

@@ -1,0 +1,51 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { AppDeps } from '../app';
+import { errorResponses, listParam, storageReadError } from '../schemas';
+
+const TrendsQuery = Type.Object(
+  {
+    service: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated services, `platform` for all together (default: every analysed one)' })),
+    at: Type.Optional(Type.String({ format: 'date-time', description: 'the newest analyses at or before this instant, within a week (default: now)' })),
+  },
+  { additionalProperties: false },
+);
+const TrendsSchema = Type.Object({
+  analyses: Type.Array(
+    Type.Object(
+      {
+        service: Type.String(),
+        metric: Type.String(),
+        analyzedAt: Type.String(),
+        direction: Type.String({ description: "the seed's window compare: last 24 h against the 24 h before, ±10 %" }),
+        seasonal: Type.Union([Type.Null(), Type.Object({}, { additionalProperties: true, description: 'trend slope with significance, daily and weekly seasonality, a day of forecast with its 95 % band' })]),
+      },
+    ),
+  ),
+});
+
+/** trendRoutes serves GET /api/v1/admin/monitoring/trends: the hourly trend job's newest analyses (of the last week). */
+export function trendRoutes(deps: AppDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Querystring: { service?: string; at?: string } }>(
+      '/api/v1/admin/monitoring/trends',
+      {
+        config: { access: 'admin' },
+        schema: {
+          description: 'The hourly trend job’s newest analysis per service and metric (response time, error rate, throughput, CPU): the seed’s direction, the deseasonalised slope with its p-value, the daily and weekly profiles and their strength, and the next 24 hours forecast with a 95 % band.',
+          querystring: TrendsQuery,
+          response: { 200: TrendsSchema, ...errorResponses(400, 401, 403, 429, 503) },
+        },
+      },
+      async (request) => {
+        const services = listParam(request.query.service, 'service');
+        const analyses = await deps.queryGate
+          .run(() => deps.telemetry.timed('clickhouse', 'trends', () => deps.trends.latestTrends({ atMs: request.query.at ? Date.parse(request.query.at) : Date.now(), maxAgeMs: 7 * 86_400_000, ...(services ? { services } : {}) })))
+          .catch((err: unknown) => {
+            throw storageReadError(err, request.log, 'trend analyses');
+          });
+        return { analyses };
+      },
+    );
+  };
+}

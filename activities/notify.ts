@@ -4,6 +4,8 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { WebClient } from '@slack/web-api';
 import type Redis from 'ioredis';
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
+import { renderReportCharts, type ReportChart, type ReportChartData } from './report-charts';
 import type { AlertInput } from '../core/alert';
 import type { Config } from '../core/config';
 import type { FiringMemory } from '../core/dedup';
@@ -180,10 +182,10 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
   }
 
   /** sendEmail sends a message with one Message-ID per key: a resend after a lost record is the same message to mail clients. */
-  async function sendEmail(key: string, to: string, message: EmailMessage, headers: Record<string, string>): Promise<Delivery> {
+  async function sendEmail(key: string, to: string, message: EmailMessage, headers: Record<string, string>, attachments: Mail.Attachment[] = []): Promise<Delivery> {
     if (!mailer) throw notConfigured('E-mail (SMTP_URL)');
     const messageId = `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}@performance-monitoring>`;
-    await mailer.sendMail({ from: config.mailFrom, to, subject: message.subject, text: message.text, html: message.html, messageId, headers: { ...headers, 'X-Notification-Key': key } });
+    await mailer.sendMail({ from: config.mailFrom, to, subject: message.subject, text: message.text, html: message.html, messageId, headers: { ...headers, 'X-Notification-Key': key }, attachments });
     return { key, channel: 'email', to, messageId };
   }
 
@@ -278,20 +280,35 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
      * deliverReport sends a weekly report to one target, at most once per (run, target): a Slack summary with a
      * link to the full report, or an e-mail with its tables. A target whose channel is not configured is skipped.
      */
-    async deliverReport(req: { report: PerformanceReport; target: EscalationTarget; runId: string }): Promise<Delivery | undefined> {
+    async deliverReport(req: { report: PerformanceReport; target: EscalationTarget; runId: string; charts?: ReportChartData }): Promise<Delivery | undefined> {
       const { report, target } = req;
       const key = `report:${req.runId}:${target.channel}:${target.to}`;
-      const done = await recorded(key);
-      if (done) return done;
-      if ((target.channel === 'slack' && !slack) || (target.channel === 'email' && !mailer)) return undefined;
-      const url = `${config.publicBaseUrl}/api/v1/admin/monitoring/reports?id=${encodeURIComponent(report.report_id)}`;
-      return counted(target.channel, async () =>
-        record(
-          target.channel === 'slack'
-            ? await postSlack(key, target.to, reportSlackMessage(report, url), { report_id: report.report_id })
-            : await sendEmail(key, target.to, reportEmailMessage(report, url, escapeHtml), { 'X-Report-Id': report.report_id }),
-        ),
-      );
+      let images: ReportChart[] | undefined;
+      const charts = () => (images ??= req.charts ? renderReportCharts(req.charts) : []);
+      let delivery = await recorded(key);
+      if (!delivery) {
+        if ((target.channel === 'slack' && !slack) || (target.channel === 'email' && !mailer)) return undefined;
+        const url = `${config.publicBaseUrl}/api/v1/admin/monitoring/reports?id=${encodeURIComponent(report.report_id)}`;
+        delivery = await counted(target.channel, async () =>
+          record(
+            target.channel === 'slack'
+              ? await postSlack(key, target.to, reportSlackMessage(report, url, charts().length), { report_id: report.report_id })
+              : await sendEmail(key, target.to, reportEmailMessage(report, url, escapeHtml, charts()), { 'X-Report-Id': report.report_id }, charts().map((c) => ({ filename: `${c.name}.png`, content: c.png, cid: `${c.name}@report`, contentType: 'image/png' }))),
+          ),
+        );
+      }
+      // Slack: the charts go into the summary's thread, once (their own ledger entry, so a retry after the summary was
+      // posted still uploads them; a worker dying between the upload and its record can repeat them, never the summary).
+      if (delivery.channel === 'slack' && slack && charts().length > 0 && !(await recorded(`${key}:charts`))) {
+        await slack.filesUploadV2({
+          channel_id: delivery.slackChannel,
+          thread_ts: delivery.ts,
+          initial_comment: `Charts of ${report.report_id}`,
+          file_uploads: charts().map((c) => ({ file: c.png, filename: `${c.name}.png`, title: c.title, alt_text: c.title })),
+        });
+        await record({ ...delivery, key: `${key}:charts` });
+      }
+      return delivery;
     },
 
     /**

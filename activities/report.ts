@@ -6,6 +6,7 @@ import { createDashboardQueries } from './dashboard';
 import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
 import type { CapacityForecast } from '../core/capacity';
 import type { TrendDirection } from '../core/trend';
+import type { ReportChartData } from './report-charts';
 
 /** ReportDeps are what the report activities need. */
 export interface ReportDeps {
@@ -168,6 +169,57 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
         profitableTradesPercent: [bizThis.get('profitable_trades_percent') ?? null, bizLast.get('profitable_trades_percent') ?? null],
       };
       return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz, storedTrends: stored });
+    },
+
+    /**
+     * reportCharts gathers what the report's charts draw: the week's hourly latency, error rate and throughput of
+     * the busiest services (at most 8), and the capacity forecast most in need of attention (the soonest limit, else
+     * the highest use of a limit) with its 30 days of history.
+     */
+    async reportCharts(req: { endMs: number }): Promise<ReportChartData> {
+      const endMs = Math.floor(req.endMs / HOUR_MS) * HOUR_MS;
+      const week = await hourly(endMs - WEEK_MS, endMs);
+      const busiest = [...week.entries()]
+        .map(([service, series]) => [service, [...(series.get('requests_per_second')?.values() ?? [])].reduce((a, b) => a + b, 0)] as const)
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .slice(0, 8)
+        .map(([service]) => service)
+        .sort();
+      const series = (metric: string) => busiest.map((service) => ({ name: service, points: [...(week.get(service)?.get(metric) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]) }));
+      const metrics: ReportChartData['metrics'] = [
+        { key: 'latency', title: 'Response time p50 (hourly average)', unit: 'ms', series: series('response_time_p50_ms') },
+        { key: 'errors', title: 'Error rate (hourly average)', unit: '%', series: series('error_rate_percent') },
+        { key: 'throughput', title: 'Throughput (hourly average)', unit: 'req/s', series: series('requests_per_second') },
+      ];
+      const plan = await storedPlan(endMs);
+      const services = [...week.keys()];
+      const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), endMs, 30);
+      const candidates = services.flatMap((service) =>
+        (plan.get(service) ?? forecastResources((metric) => history.get(`${service}\u0000${metric}`) ?? [], endMs, 30).flatMap(({ resource, forecast }) => (forecast ? [{ resource, forecast }] : []))).map((f) => ({ service, ...f })),
+      );
+      const limitOf = (resource: string) => CAPACITY_RESOURCES.find((r) => r.resource === resource)?.threshold ?? null;
+      const urgency = (c: (typeof candidates)[number]) => {
+        const limit = limitOf(c.resource);
+        if (c.forecast.days_until_threshold !== null) return 1000 - c.forecast.days_until_threshold;
+        return limit ? c.forecast.predicted_usage / limit : -1;
+      };
+      const pick = candidates.sort((a, b) => urgency(b) - urgency(a))[0];
+      const metricOf = (resource: string) => CAPACITY_RESOURCES.find((r) => r.resource === resource)!.metric;
+      return {
+        metrics,
+        capacity: pick
+          ? {
+              service: pick.service,
+              resource: pick.resource,
+              unit: pick.resource === 'request_rate' ? 'req/s' : '%',
+              history: history.get(`${pick.service}\u0000${metricOf(pick.resource)}`) ?? [],
+              atMs: endMs + 30 * 86_400_000,
+              predicted: pick.forecast.predicted_usage,
+              interval: pick.forecast.confidence_interval,
+              limit: limitOf(pick.resource),
+            }
+          : null,
+      };
     },
 
     /** storeReport writes a report (a second write of the same report_id replaces the first). */

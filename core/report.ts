@@ -234,20 +234,29 @@ export const reportTitle = (r: PerformanceReport) =>
   `Weekly performance report ${r.time_range.start.slice(0, 10)} – ${r.time_range.end.slice(0, 10)}: ${r.executive_summary.overall_performance}`;
 
 /** reportSlackMessage draws the report for Slack: a header, the summary lines, a link to the full report. */
-export function reportSlackMessage(r: PerformanceReport, url: string): { text: string; blocks: unknown[] } {
+export function reportSlackMessage(r: PerformanceReport, url: string, charts = 0): { text: string; blocks: unknown[] } {
   const lines = reportLines(r);
+  const link = `<${url}|Full report (${r.report_id})>${charts > 0 ? ` · ${charts} charts in the thread` : ''}`;
   return {
     text: reportTitle(r),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: reportTitle(r).slice(0, 150) } },
       { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 2900) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `<${url}|Full report (${r.report_id})>` }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: link }] },
     ],
   };
 }
 
-/** reportEmailMessage draws the report as an e-mail: the same lines as text, a table per section as HTML. */
-export function reportEmailMessage(r: PerformanceReport, url: string, escapeHtml: (text: string) => string): { subject: string; text: string; html: string } {
+/**
+ * reportEmailMessage draws the report as an e-mail: the same lines as text, a table per section as HTML, and the
+ * charts as images embedded by content id (`cid:<name>@report`, attached by the sender).
+ */
+export function reportEmailMessage(
+  r: PerformanceReport,
+  url: string,
+  escapeHtml: (text: string) => string,
+  charts: ReadonlyArray<{ name: string; title: string }> = [],
+): { subject: string; text: string; html: string } {
   const lines = reportLines(r);
   const rows = r.service_performance
     .map((p) => `<tr><td>${escapeHtml(p.service_name)}</td><td>${p.availability ?? '—'}</td><td>${p.avg_response_time ?? '—'}</td><td>${p.error_rate ?? '—'}</td><td>${p.throughput_improvement ?? '—'}</td><td>${p.cost_efficiency ?? '—'}</td></tr>`)
@@ -259,6 +268,8 @@ export function reportEmailMessage(r: PerformanceReport, url: string, escapeHtml
     html:
       `<h2>${escapeHtml(reportTitle(r))}</h2><p>${escapeHtml(lines[0]!)}<br>${escapeHtml(lines[1]!)}</p>` +
       `<table border="1" cellpadding="4" cellspacing="0"><tr><th>Service</th><th>Availability %</th><th>Avg response ms</th><th>Errors %</th><th>Throughput Δ %</th><th>Cost efficiency</th></tr>${rows}</table>` +
-      `<h3>Recommendations</h3>${recommendations ? `<ul>${recommendations}</ul>` : '<p>None this week.</p>'}<p><a href="${escapeHtml(url)}">Full report (${escapeHtml(r.report_id)})</a></p>`,
+      `<h3>Recommendations</h3>${recommendations ? `<ul>${recommendations}</ul>` : '<p>None this week.</p>'}` +
+      (charts.length ? `<h3>Charts</h3>${charts.map((c) => `<p><img src="cid:${escapeHtml(c.name)}@report" alt="${escapeHtml(c.title)}" width="640"></p>`).join('')}` : '') +
+      `<p><a href="${escapeHtml(url)}">Full report (${escapeHtml(r.report_id)})</a></p>`,
   };
 }

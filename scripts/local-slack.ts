@@ -17,18 +17,32 @@ export interface SlackStoredMessage {
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'files']);
+
+/** SlackStoredFile is a file uploaded through files.getUploadURLExternal → upload → files.completeUploadExternal. */
+export interface SlackStoredFile {
+  id: string;
+  filename: string;
+  title?: string;
+  bytes?: Buffer;
+  /** Set when the upload is completed: where it was shared. */
+  channel?: string;
+  threadTs?: string;
+}
 
 /**
  * FakeSlack is a local Slack-compatible endpoint (SLACK_API_URL): an HTTP server speaking Slack's Web API wire format (form-encoded requests with JSON-encoded
  * blocks and metadata, Bearer token, `{ok, …}` JSON answers) for the methods the module uses — chat.postMessage,
- * chat.update, conversations.history, conversations.list — plus `response_url` endpoints. It keeps channels and
+ * chat.update, conversations.history, conversations.list, files.getUploadURLExternal and files.completeUploadExternal
+ * (with the upload URL they hand out: multipart or raw bytes, as files.uploadV2 sends) — plus `response_url`
+ * endpoints. It keeps channels and
  * messages like Slack does (a channel name resolves to its id; history takes ids only) and records every call.
  */
 export class FakeSlack {
   readonly calls: SlackCall[] = [];
   readonly responses: Array<Record<string, unknown>> = [];
   readonly messages: SlackStoredMessage[] = [];
+  readonly files: SlackStoredFile[] = [];
   /** Methods whose next call is carried out but whose answer is lost (the connection is cut), by method. */
   private readonly dropAnswer = new Map<string, number>();
   /** Delay before answering, by method (the call takes effect at once, as a slow Slack would). */
@@ -70,7 +84,11 @@ export class FakeSlack {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => this.handle(req, res, Buffer.concat(chunks).toString('utf8')));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        if (req.url?.startsWith('/upload/')) void this.upload(req, res, raw);
+        else this.handle(req, res, raw.toString('utf8'));
+      });
     });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -84,6 +102,21 @@ export class FakeSlack {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  /** upload receives a file's bytes at the URL files.getUploadURLExternal gave (multipart field or raw body). */
+  private async upload(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
+    const file = this.files.find((f) => req.url === `/upload/${f.id}`);
+    if (!file) return void res.writeHead(404).end('no such upload');
+    const type = req.headers['content-type'] ?? '';
+    if (type.startsWith('multipart/form-data')) {
+      const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+      const part = [...form.values()].find((v) => typeof v !== 'string') as Blob | undefined;
+      file.bytes = part ? Buffer.from(await part.arrayBuffer()) : Buffer.alloc(0);
+    } else {
+      file.bytes = raw;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${file.bytes.length}`);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
@@ -132,6 +165,20 @@ export class FakeSlack {
         this.messages.push(message);
         this.onMessage?.(message, false);
         return answer({ ok: true, channel, ts: message.ts, message: { type: 'message', text: message.text, ts: message.ts } });
+      }
+      case 'files.getUploadURLExternal': {
+        if (!args.filename || !args.length) return answer({ ok: false, error: 'invalid_arguments' });
+        const id = `F${String(this.files.length + 1).padStart(9, '0')}`;
+        this.files.push({ id, filename: String(args.filename) });
+        return answer({ ok: true, upload_url: `${this.url.replace(/\/api\/$/, '')}/upload/${id}`, file_id: id });
+      }
+      case 'files.completeUploadExternal': {
+        const listed = (args.files as Array<{ id: string; title?: string }>) ?? [];
+        const files = listed.map((f) => this.files.find((x) => x.id === f.id));
+        if (files.some((f) => !f?.bytes)) return answer({ ok: false, error: 'file_not_found' });
+        const channel = String(args.channel_id ?? '');
+        for (const [i, f] of files.entries()) Object.assign(f!, { channel, title: listed[i]!.title ?? f!.filename, ...(args.thread_ts ? { threadTs: String(args.thread_ts) } : {}) });
+        return answer({ ok: true, files: files.map((f) => ({ id: f!.id, title: f!.title })) });
       }
       case 'chat.update': {
         const message = this.messages.find((m) => m.channel === channelArg && m.ts === args.ts);

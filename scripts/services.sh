@@ -20,6 +20,8 @@ install_all() {
   ensure_clickhouse
   ensure_redis
   ensure_temporal
+  # The weekly report's charts are rendered to PNG with DejaVu Sans (without it their text would be blank).
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 }
 
 start_clickhouse() {

@@ -1,14 +1,15 @@
 /**
  * weeklyReportWorkflow generates the weekly performance report (the seed's performance_report), stores it and
- * delivers it to each report target — run every Monday 08:00 UTC by the `weekly-report` Schedule, or at once by
+ * delivers it with its charts (PNG: latency, errors, throughput per service, the capacity forecast with its band) to
+ * each report target — run every Monday 08:00 (REPORT_TIMEZONE) by the `weekly-report` Schedule, or at once by
  * POST /api/v1/admin/monitoring/reports. Each (run, target) is delivered at most once even when an activity is
  * retried or the worker dies mid-send (the notification ledger, keyed by this workflow's id); a target that keeps
  * failing does not keep the others from getting it.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const { generateWeeklyReport, storeReport, reportTargets } = proxyActivities<Activities>({
+const { generateWeeklyReport, storeReport, reportTargets, reportCharts } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '5s', maximumAttempts: 5 },
 });
@@ -34,7 +35,9 @@ export async function weeklyReportWorkflow(input: WeeklyReportInput = {}): Promi
   const report = await generateWeeklyReport({ endMs: input.endMs ?? Date.now() });
   await storeReport(report, workflowId);
   const targets = await reportTargets();
-  const results = await Promise.allSettled(targets.map((target) => deliverReport({ report, target, runId: workflowId })));
+  // Runs started before the charts existed carry on without them (a replay must issue the same commands).
+  const charts = patched('report-charts-v1') ? await reportCharts({ endMs: Date.parse(report.time_range.end) }) : undefined;
+  const results = await Promise.allSettled(targets.map((target) => deliverReport({ report, target, runId: workflowId, ...(charts ? { charts } : {}) })));
   const outcome: WeeklyReportOutcome = { reportId: report.report_id, overall: report.executive_summary.overall_performance, delivered: [], failed: [] };
   results.forEach((result, i) => {
     const { channel, to } = targets[i]!;

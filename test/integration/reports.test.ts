@@ -1,3 +1,4 @@
+import { PNG } from 'pngjs';
 import { sqlString } from '../../core/escape';
 import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { FakeSlack } from '../../scripts/local-slack';
@@ -74,12 +75,36 @@ describe('weekly performance report', () => {
     expect(mails).toHaveLength(1);
     expect(mails[0]!.subject).toContain('Weekly performance report');
     expect(mails[0]!.html).toContain(service);
+    // The e-mail's numbers are the stored report's: this service's row of the table.
+    const row = new RegExp(`<tr><td>${service}</td><td>${mine.availability}</td><td>${mine.avg_response_time}</td><td>${mine.error_rate}</td><td>${mine.throughput_improvement}</td><td>${mine.cost_efficiency}</td></tr>`);
+    expect(mails[0]!.html).toMatch(row);
+    expect(mails[0]!.text).toContain(`${stored.performance_report.executive_summary.total_requests_processed.toLocaleString('en')} requests`);
+    // Four charts embedded by content id, each a PNG that decodes, referenced by the HTML.
+    const images = mails[0]!.attachments.filter((a) => a.contentType === 'image/png');
+    expect(images.map((a) => a.cid).sort()).toEqual(['capacity@report', 'errors@report', 'latency@report', 'throughput@report']);
+    for (const image of images) {
+      const png = PNG.sync.read(image.content);
+      expect(png.width).toBe(640);
+      expect(png.height).toBeGreaterThan(200);
+      // Not blank: a chart draws lines in colour on white.
+      let coloured = 0;
+      for (let i = 0; i < png.data.length; i += 4) if (png.data[i] !== png.data[i + 1] || png.data[i + 1] !== png.data[i + 2]) coloured++;
+      expect(coloured).toBeGreaterThan(100);
+      // Shown inline: referenced by the HTML's cid (mailparser inlines such images as data: URIs).
+      expect(image.related).toBe(true);
+    }
+    expect(String(mails[0]!.html).match(/<img src="data:image\/png;base64,/g)).toHaveLength(4);
+    // The Slack summary has its charts in its thread, uploaded the way files.uploadV2 does it.
+    const shared = stack.slack.files.filter((f) => f.channel === REPORT_CHANNEL && f.threadTs === slack[0]!.ts);
+    expect(shared.map((f) => f.filename).sort()).toEqual(['capacity.png', 'errors.png', 'latency.png', 'throughput.png']);
+    for (const f of shared) expect(PNG.sync.read(f.bytes!).width).toBe(640);
 
     // The same run again (as when its activities are retried after a worker died): stored again, sent nothing more.
     const again = await stack.temporal.workflow.execute('weeklyReportWorkflow', { taskQueue: stack.taskQueue, workflowId: workflow_id, args: [{ endMs: END }] });
     expect(again).toMatchObject({ reportId: 'perf_report_20261123', failed: [] });
     expect(stack.slack.messages.filter((m) => m.channel === REPORT_CHANNEL)).toHaveLength(1);
     expect(stack.smtp.messages.filter((m) => m.headers.get('x-report-id') === 'perf_report_20261123')).toHaveLength(1);
+    expect(stack.slack.files.filter((f) => f.channel === REPORT_CHANNEL)).toHaveLength(4);
     const versions = await stack.api.app.inject({ url: `${REPORTS}?limit=100`, headers: bearer('admin') });
     expect(versions.json().reports.filter((r: { report_id: string }) => r.report_id === 'perf_report_20261123')).toHaveLength(1);
   });

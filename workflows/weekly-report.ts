@@ -6,7 +6,7 @@
  * retried or the worker dies mid-send (the notification ledger, keyed by this workflow's id); a target that keeps
  * failing does not keep the others from getting it.
  */
-import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 const { generateWeeklyReport, storeReport, reportTargets, reportCharts } = proxyActivities<Activities>({
@@ -30,14 +30,37 @@ export interface WeeklyReportOutcome {
   failed: Array<{ channel: string; to: string; error: string }>;
 }
 
+/** ReportProgress is where a run is (the `progress` query; `npm run report` draws it as a bar). */
+export interface ReportProgress {
+  stage: 'generating' | 'storing' | 'charting' | 'delivering' | 'done';
+  step: number;
+  steps: number;
+  delivered: number;
+  targets: number;
+}
+
+export const reportProgressQuery = defineQuery<ReportProgress>('progress');
+
 export async function weeklyReportWorkflow(input: WeeklyReportInput = {}): Promise<WeeklyReportOutcome> {
   const { workflowId } = workflowInfo();
+  const progress: ReportProgress = { stage: 'generating', step: 1, steps: 5, delivered: 0, targets: 0 };
+  setHandler(reportProgressQuery, () => progress);
   const report = await generateWeeklyReport({ endMs: input.endMs ?? Date.now() });
+  Object.assign(progress, { stage: 'storing', step: 2 });
   await storeReport(report, workflowId);
   const targets = await reportTargets();
+  Object.assign(progress, { stage: 'charting', step: 3, targets: targets.length });
   // Runs started before the charts existed carry on without them (a replay must issue the same commands).
   const charts = patched('report-charts-v1') ? await reportCharts({ endMs: Date.parse(report.time_range.end) }) : undefined;
-  const results = await Promise.allSettled(targets.map((target) => deliverReport({ report, target, runId: workflowId, ...(charts ? { charts } : {}) })));
+  Object.assign(progress, { stage: 'delivering', step: 4 });
+  const results = await Promise.allSettled(
+    targets.map(async (target) => {
+      const delivery = await deliverReport({ report, target, runId: workflowId, ...(charts ? { charts } : {}) });
+      progress.delivered++;
+      return delivery;
+    }),
+  );
+  Object.assign(progress, { stage: 'done', step: 5 });
   const outcome: WeeklyReportOutcome = { reportId: report.report_id, overall: report.executive_summary.overall_performance, delivered: [], failed: [] };
   results.forEach((result, i) => {
     const { channel, to } = targets[i]!;

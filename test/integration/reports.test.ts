@@ -2,6 +2,7 @@ import { PNG } from 'pngjs';
 import { sqlString } from '../../core/escape';
 import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { FakeSlack } from '../../scripts/local-slack';
+import { parseReportArgs, progressBar, runReportCli } from '../../workers/report-cli';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
@@ -126,6 +127,33 @@ describe('weekly performance report', () => {
     // Flat at 35 %: 42 % recommended with the margin, within the 80 % limit and above its scale-down floor (32 %).
     expect(cpu).toMatchObject({ predicted_usage: expect.any(Number), scaling_recommendation: { type: 'NoAction' } });
     expect(cpu.predicted_usage).toBeCloseTo(35, 0);
+  });
+
+  it('npm run report -- --now runs the report on the stack with a progress bar and prints where it went', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, stack.env);
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void out.push(text));
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+    let code: number;
+    try {
+      code = await runReportCli(['--now', '--end', new Date(END).toISOString()]);
+    } finally {
+      log.mockRestore();
+      write.mockRestore();
+      process.env = saved;
+    }
+    expect(code).toBe(0);
+    const outcome = JSON.parse(out.join('\n'));
+    expect(outcome).toMatchObject({ reportId: 'perf_report_20261123', failed: [] });
+    expect(outcome.delivered).toHaveLength(2);
+    // The bar ends full, every target delivered.
+    expect(err.join('')).toContain('[##############################] 5/5 done 2/2');
+    expect(err.join('')).toMatch(/report workflow weekly-report-manual-/);
+    expect(progressBar({ stage: 'delivering', step: 4, steps: 5, delivered: 1, targets: 2 }, 10)).toBe('[########..] 4/5 delivering 1/2 targets');
+    expect(parseReportArgs(['--now', '--end', 'monday'], 0)).toMatchObject({ error: expect.stringContaining('--end: expected an ISO time') });
+    expect(parseReportArgs([], 0)).toMatchObject({ error: expect.stringContaining('usage: npm run report') });
   });
 
   it('refuses a bad end, a bad id, and non-admins', async () => {

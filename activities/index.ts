@@ -12,6 +12,7 @@ import { fromRoot } from './paths';
 import { createRedisActivities } from './redis';
 import { createReportActivities } from './report';
 import { createRuleActivities } from './rules';
+import { createSloActivities } from './slo';
 import { createTrendActivities } from './trends';
 
 /** ActivityDeps are the shared clients every activity group is built from. */
@@ -26,6 +27,7 @@ export interface ActivityDeps {
 export function createActivities({ config, clickhouse, redis, temporal }: ActivityDeps) {
   const taskQueue = config.temporal.taskQueue;
   const rules = createRuleActivities({ rulesPath: fromRoot(config.rulesPath), redis, taskQueue });
+  const slo = createSloActivities({ clickhouse, database: config.clickhouse.database, redis, temporal, taskQueue, sloPath: fromRoot(config.sloPath) });
   return {
     ...createClickHouseActivities({ clickhouse, database: config.clickhouse.database }),
     ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
@@ -36,7 +38,8 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis }),
     ...createTrendActivities({ clickhouse, database: config.clickhouse.database }),
-    ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
+    ...slo,
+    ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs, measureSlos: slo.measureSlos }),
   };
 }
 

@@ -7,12 +7,15 @@ import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
 import type { CapacityForecast } from '../core/capacity';
 import type { TrendDirection } from '../core/trend';
 import type { ReportChartData } from './report-charts';
+import type { SloStatus } from '../core/slo';
 
 /** ReportDeps are what the report activities need. */
 export interface ReportDeps {
   clickhouse: ClickHouseClient;
   database: string;
   queryTimeoutMs: number;
+  /** SLO statuses as of an instant (activities/slo.ts); the report has no SLO section without it. */
+  measureSlos?: (req: { nowMs: number }) => Promise<SloStatus[]>;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -30,7 +33,7 @@ export interface StoredReport {
  * createReportActivities builds the weekly report's activities: gather the two weeks' figures from the rollups and
  * assemble the report (core/report.ts), store it in performance_reports, list the stored ones.
  */
-export function createReportActivities({ clickhouse, database, queryTimeoutMs }: ReportDeps) {
+export function createReportActivities({ clickhouse, database, queryTimeoutMs, measureSlos }: ReportDeps) {
   const db = sqlIdentifier(database);
   const queries = createDashboardQueries({ clickhouse, database, queryTimeoutMs });
   const trends = createTrendActivities({ clickhouse, database });
@@ -138,7 +141,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
     async generateWeeklyReport(req: { endMs: number }): Promise<PerformanceReport> {
       const endMs = Math.floor(req.endMs / HOUR_MS) * HOUR_MS;
       const startMs = endMs - WEEK_MS;
-      const [thisWeek, lastWeek, upThis, upLast, bizThis, bizLast, plan, stored] = await Promise.all([
+      const [thisWeek, lastWeek, upThis, upLast, bizThis, bizLast, plan, stored, slo] = await Promise.all([
         hourly(startMs, endMs),
         hourly(startMs - WEEK_MS, startMs),
         availability(startMs, endMs),
@@ -147,6 +150,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
         business(startMs - WEEK_MS, startMs),
         storedPlan(endMs),
         storedTrends(endMs),
+        measureSlos ? measureSlos({ nowMs: endMs }) : Promise.resolve(undefined),
       ]);
       const services = [...new Set([...thisWeek.keys(), ...upThis.keys()])].sort();
       const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), endMs, 30);
@@ -168,7 +172,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs }:
         predictionAccuracy: [bizThis.get('prediction_accuracy') ?? null, bizLast.get('prediction_accuracy') ?? null],
         profitableTradesPercent: [bizThis.get('profitable_trades_percent') ?? null, bizLast.get('profitable_trades_percent') ?? null],
       };
-      return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz, storedTrends: stored });
+      return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz, storedTrends: stored, ...(slo ? { slo } : {}) });
     },
 
     /**

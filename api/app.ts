@@ -12,6 +12,8 @@ import type { Client } from '@temporalio/client';
 import { createAlertCommands } from '../activities/alerts';
 import { createClickHouseActivities } from '../activities/clickhouse';
 import { createTrendActivities } from '../activities/trends';
+import { createSloActivities } from '../activities/slo';
+import { fromRoot } from '../activities/paths';
 import { createDashboardQueries } from '../activities/dashboard';
 import { createReportActivities } from '../activities/report';
 import { linkSecret } from '../activities/ack-links';
@@ -30,6 +32,7 @@ import { registerAuth } from './plugins/auth';
 import { alertActionRoutes } from './routes/alert-actions';
 import { capacityRoutes } from './routes/capacity';
 import { trendRoutes } from './routes/trends';
+import { sloRoutes } from './routes/slo';
 import { dashboardRoutes } from './routes/dashboard';
 import { pageRoutes } from './routes/page';
 import { reportRoutes } from './routes/reports';
@@ -82,6 +85,7 @@ export interface AppDeps {
   dashboardQueries: ReturnType<typeof createDashboardQueries>;
   reports: ReturnType<typeof createReportActivities>;
   trends: ReturnType<typeof createTrendActivities>;
+  slo: ReturnType<typeof createSloActivities>;
   /** Bounds the read queries of the dashboard and performance routes (MONITORING_MAX_CONCURRENT_QUERIES, _QUERY_TIMEOUT). */
   queryGate: QueryGate;
   /** The API's /metrics registry and its timer of ClickHouse, Redis and Temporal calls. */
@@ -195,6 +199,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     dashboardQueries: createDashboardQueries({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     reports: createReportActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     trends: createTrendActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
+    slo: createSloActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, redis: input.redis, taskQueue: config.temporal.taskQueue, sloPath: fromRoot(config.sloPath) }),
     queryGate: new QueryGate(config.monitoring.maxConcurrentQueries, config.monitoring.queryTimeoutMs),
     telemetry: new Telemetry(),
     writer: new SampleWriter(input.clickhouse, config.clickhouse.database, {
@@ -255,6 +260,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(dashboardRoutes(deps));
   await app.register(capacityRoutes(deps));
   await app.register(trendRoutes(deps));
+  await app.register(sloRoutes(deps));
   await app.register(pageRoutes);
   await app.register(reportRoutes(deps));
   return app;

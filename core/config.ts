@@ -22,6 +22,8 @@ export interface Config {
   linkTtlMs: number;
   escalationPath: string;
   inhibitPath: string;
+  /** Service level objectives (MONITORING_SLO_FILE, default config/slo.yaml). */
+  sloPath: string;
   slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
   publicBaseUrl: string;
   apiKeysFile: string;
@@ -159,6 +161,7 @@ export function loadConfig(env: Env): Config {
     linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),
     escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
     inhibitPath: env.ALERT_INHIBIT_FILE || 'config/inhibit.yaml',
+    sloPath: env.MONITORING_SLO_FILE || 'config/slo.yaml',
     slack: {
       botToken: env.SLACK_BOT_TOKEN || undefined,
       signingSecret: env.SLACK_SIGNING_SECRET || undefined,

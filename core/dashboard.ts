@@ -43,7 +43,7 @@ export const OVERVIEW_METRICS = [
 ] as const;
 
 /** DASHBOARD_SECTIONS are the values of the dashboard's `type` parameter; `all` is every section. */
-export const DASHBOARD_SECTIONS = ['all', 'system', 'services', 'business', 'alerts'] as const;
+export const DASHBOARD_SECTIONS = ['all', 'system', 'services', 'business', 'slo', 'alerts'] as const;
 export type DashboardSection = (typeof DASHBOARD_SECTIONS)[number];
 
 export interface ServiceHealthRow {

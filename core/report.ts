@@ -1,5 +1,6 @@
 import type { CapacityForecast } from './capacity';
 import { detectTrend, type TrendDirection } from './trend';
+import type { SloStatus } from './slo';
 
 /**
  * The weekly performance report in the seed's `performance_report` shape, assembled from each service's figures for
@@ -45,6 +46,8 @@ export interface ReportInput {
    * a trend without one is computed here with the seed's window compare on the week's hourly series.
    */
   storedTrends?: Partial<Record<keyof PerformanceReport['trends'], TrendDirection>>;
+  /** Each service's SLO status as of the report's end (its 7-day window is the report's week). */
+  slo?: readonly SloStatus[];
 }
 
 export interface PerformanceReport {
@@ -72,6 +75,18 @@ export interface PerformanceReport {
     resource_utilization_trend: string;
   };
   recommendations: Array<{ priority: 'high' | 'medium' | 'low'; category: string; description: string; expected_impact: string }>;
+  /**
+   * Beyond the seed's shape: each service's SLO compliance over the report's week (config/slo.yaml), in %, whether
+   * every objective was met, and the 30-day error budget left.
+   */
+  sla_compliance?: Array<{
+    service_name: string;
+    availability: number | null;
+    latency: number | null;
+    error_free_requests: number | null;
+    objectives_met: boolean | null;
+    error_budget_remaining: number | null;
+  }>;
 }
 
 /** The trend analyzer's settings for a week of hourly points: the last day against the day before, ±10 %. */
@@ -212,6 +227,22 @@ export function buildPerformanceReport(input: ReportInput): PerformanceReport {
       resource_utilization_trend: trend('resource_utilization_trend', services.map((s) => s.hourly.cpuPercent), 'mean', 'utilization'),
     },
     recommendations,
+    ...(input.slo
+      ? {
+          sla_compliance: input.slo.map((st) => {
+            const w = st.window7d;
+            const verdicts = [w.availability.met, w.latency.met, w.errors.met].filter((m): m is boolean => m !== null);
+            return {
+              service_name: st.service,
+              availability: w.availability.measured,
+              latency: w.latency.measured,
+              error_free_requests: w.errors.measured,
+              objectives_met: verdicts.length === 0 ? null : verdicts.every(Boolean),
+              error_budget_remaining: st.errorBudgetRemaining,
+            };
+          }),
+        }
+      : {}),
   };
 }
 
@@ -225,6 +256,12 @@ function reportLines(r: PerformanceReport): string[] {
     ...r.service_performance.map(
       (p) => `• ${p.service_name}: availability ${fmt(p.availability, '%')}, ${fmt(p.avg_response_time, ' ms')}, errors ${fmt(p.error_rate, '%')}, throughput ${p.throughput_improvement === null ? '—' : `${p.throughput_improvement > 0 ? '+' : ''}${p.throughput_improvement}%`}, cost efficiency ${fmt(p.cost_efficiency)}`,
     ),
+    ...(r.sla_compliance?.length
+      ? [
+          `SLOs: ${r.sla_compliance.filter((c) => c.objectives_met).length} of ${r.sla_compliance.length} services met every objective this week` +
+            (r.sla_compliance.some((c) => c.objectives_met === false) ? ` (missed: ${r.sla_compliance.filter((c) => c.objectives_met === false).map((c) => `${c.service_name}, ${fmt(c.error_budget_remaining, '%')} of its error budget left`).join('; ')})` : ''),
+        ]
+      : []),
     ...(r.recommendations.length ? ['Recommendations:', ...r.recommendations.map((x) => `• [${x.priority}] ${x.description} — ${x.expected_impact}`)] : ['No recommendations this week.']),
   ];
 }

@@ -49,6 +49,9 @@ export const WEEKLY_REPORT_SCHEDULE_ID = 'weekly-report';
 /** ANOMALY_SCAN_SCHEDULE_ID is the id of the anomaly scan's schedule (every minute). */
 export const ANOMALY_SCAN_SCHEDULE_ID = 'anomaly-scan';
 
+/** SLO_CHECK_SCHEDULE_ID is the id of the SLO check's schedule (every minute: statuses and burn-rate alerts). */
+export const SLO_CHECK_SCHEDULE_ID = 'slo-check';
+
 /** TREND_ANALYSIS_SCHEDULE_ID is the id of the hourly trend job's schedule (five past every hour). */
 export const TREND_ANALYSIS_SCHEDULE_ID = 'trend-analysis';
 
@@ -78,6 +81,12 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
       },
       // A day missed (worker or Temporal down) still runs once when it comes back; two never overlap.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    },
+    {
+      scheduleId: SLO_CHECK_SCHEDULE_ID,
+      spec: { intervals: [{ every: '1 minute', offset: '20 seconds' }] },
+      action: { type: 'startWorkflow', workflowType: 'sloCheckWorkflow', workflowId: 'slo-check', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '2 minutes' },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     },
     {
       scheduleId: TREND_ANALYSIS_SCHEDULE_ID,

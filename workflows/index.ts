@@ -8,3 +8,4 @@ export { weeklyReportWorkflow } from './weekly-report';
 export { capacityPlanWorkflow } from './capacity-plan';
 export { anomalyScanWorkflow } from './anomaly-scan';
 export { trendAnalysisWorkflow } from './trend-analysis';
+export { sloCheckWorkflow } from './slo-check';

@@ -18,6 +18,7 @@ import {
   type WindowStat,
 } from '../../core/dashboard';
 import { ApiError } from '../../core/errors';
+import type { SloStatus } from '../../core/slo';
 import { serviceHealth } from '../../core/health';
 import type { Series } from '../../activities/dashboard';
 import type { AppDeps } from '../app';
@@ -56,6 +57,26 @@ const DashboardSchema = Type.Object({
           healthy_instances: Type.Integer(),
           reasons: Type.Array(Type.String()),
         }),
+      ),
+    ),
+    slo: Type.Optional(
+      Type.Array(
+        Type.Object({
+          service_name: Type.String(),
+          availability_7d: NullableNumber,
+          availability_30d: NullableNumber,
+          latency_7d: NullableNumber,
+          latency_30d: NullableNumber,
+          errors_7d: NullableNumber,
+          errors_30d: NullableNumber,
+          objectives: Type.Object({ availability: Type.Number(), latency: Type.Number(), latency_threshold_ms: Type.Number(), errors: Type.Number() }),
+          error_budget_remaining: NullableNumber,
+          burn_rate_1h: NullableNumber,
+          burn_rate_6h: NullableNumber,
+          fast_burn: Type.Boolean(),
+          slow_burn: Type.Boolean(),
+        }),
+        { description: 'the SLO check of the last minute: compliance in % over 7 and 30 days, error budget left in %, burn rates' },
       ),
     ),
     business_metrics: Type.Optional(
@@ -159,7 +180,27 @@ interface Platform {
   stats: WindowStat[];
   uptime: Uptime[];
   predictions: Map<string, number>;
+  slo: SloStatus[];
   degraded: string[];
+}
+
+/** sloRow is a service's SLO status as the dashboard shows it. */
+function sloRow(s: SloStatus) {
+  return {
+    service_name: s.service,
+    availability_7d: s.window7d.availability.measured,
+    availability_30d: s.window30d.availability.measured,
+    latency_7d: s.window7d.latency.measured,
+    latency_30d: s.window30d.latency.measured,
+    errors_7d: s.window7d.errors.measured,
+    errors_30d: s.window30d.errors.measured,
+    objectives: { availability: s.slo.availability, latency: s.slo.latency.objective, latency_threshold_ms: s.slo.latency.thresholdMs, errors: s.slo.errors.objective },
+    error_budget_remaining: s.errorBudgetRemaining,
+    burn_rate_1h: s.burnRates['1h'],
+    burn_rate_6h: s.burnRates['6h'],
+    fast_burn: s.fastBurn,
+    slow_burn: s.slowBurn,
+  };
 }
 
 /**
@@ -227,8 +268,14 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
         degraded.push('storage');
         return [[], [], new Map<string, number>()] as const;
       });
-    const [states, [stats, uptime, predictions]] = await Promise.all([statesRead, storageRead]);
-    return { nowMs, fromMs, toMs, states, stats: [...stats], uptime: [...uptime], predictions, degraded };
+    // The SLO check keeps its statuses in Redis every minute (activities/slo.ts).
+    const sloRead = deps.slo.latestSloStatus().catch((err: unknown) => {
+      log.warn({ err }, 'SLO status read failed');
+      degraded.push('realtime_cache');
+      return [] as SloStatus[];
+    });
+    const [states, [stats, uptime, predictions], slo] = await Promise.all([statesRead, storageRead, sloRead]);
+    return { nowMs, fromMs, toMs, states, stats: [...stats], uptime: [...uptime], predictions, slo, degraded };
   }
 
   /** dashboardOf cuts the platform's data to a scope and assembles the sections asked for. */
@@ -249,6 +296,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       ...(wants('system') ? { system_overview: systemOverview(stats, platform.uptime.filter((u) => wanted.has(u.service))) } : {}),
       ...(wants('services') ? { service_health: rows } : {}),
       ...(wants('business') ? { business_metrics: businessTiles(stats, predictions, activeStrategies(states.map((s) => s.snapshot))) } : {}),
+      ...(wants('slo') ? { slo: platform.slo.filter((s) => wanted.has(s.service)).map(sloRow) } : {}),
       ...(wants('alerts') ? { alerts: dashboardAlerts(states.flatMap((s) => s.alerts)).map((a) => ({ ...a, workflow_url: workflowUrl(a.workflow_id) })) } : {}),
       temporal_ui: ui,
     };

@@ -1,6 +1,8 @@
 import { createAnomalyActivities, BUCKET_MS } from '../../activities/anomaly';
 import { loadRuleFiles } from '../../activities/rules';
 import { createTrendActivities } from '../../activities/trends';
+import { createSloActivities } from '../../activities/slo';
+import path from 'node:path';
 import { ALERT_STATE_QUERY } from '../../core/alert';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { ANOMALY_SCAN_SCHEDULE_ID, TREND_ANALYSIS_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
@@ -192,5 +194,71 @@ describe('trend analysis', () => {
     expect(served.statusCode).toBe(200);
     expect(served.json().analyses.find((a: { metric: string }) => a.metric === 'cpu_usage_percent')).toMatchObject({ service, direction: cpu.direction, seasonal: { trend: { direction: 'Increasing' } } });
     expect((await stack.api.app.inject({ url: '/api/v1/admin/monitoring/trends?at=yesterday', headers: bearer('admin') })).json()).toMatchObject({ error: 'validation_failed', field: 'querystring.at' });
+  });
+});
+
+/** SLOs on the real servers: two hours of a service's minutes, the last 90 at 2 % errors (20× the 0.1 % budget rate). */
+describe('SLO compliance and burn-rate alerts', () => {
+  let stack: AlertingStack;
+  const service = uniqueName('slo');
+  const MINUTE = 60_000;
+  const nowMs = Math.floor(Date.now() / MINUTE) * MINUTE;
+  beforeAll(async () => {
+    stack = await startAlertingStack({
+      name: 'slo',
+      service,
+      metric: 'unused_metric',
+      rulesYaml: 'slo:\n  slo:\n    - {name: slo_unused, expression: "slo_unused_metric > 1e12", severity: info}\n',
+      escalationYaml: twoStepPolicy('slo'),
+    });
+    const body = Array.from({ length: 120 }, (_, m) => ({
+      application_metrics: {
+        timestamp: new Date(nowMs - (120 - m) * MINUTE + 1_000).toISOString(),
+        service_name: service,
+        instance_id: `${service}-1`,
+        metrics: { requests_per_second: 10, error_rate_percent: m >= 30 ? 2 : 0, response_time_p95_ms: m % 10 === 0 ? 1500 : 300 },
+      },
+    }));
+    const response = await stack.api.app.inject({ method: 'POST', url: '/api/v1/internal/monitoring/metrics', headers: bearer('service'), payload: body });
+    expect(response.statusCode).toBe(202);
+  }, 120_000);
+  afterAll(() => stack?.close());
+
+  it('measures compliance and the budget, raises the fast and slow burn alerts, and shows them in the dashboard data', async () => {
+    const slo = createSloActivities({ clickhouse: stack.api.clickhouse, database: stack.api.config.clickhouse.database, redis: stack.api.redis, temporal: stack.temporal, taskQueue: stack.taskQueue, sloPath: path.join(__dirname, '..', '..', 'config', 'slo.yaml') });
+    const [status] = await eventually(async () => {
+      const found = await slo.measureSlos({ nowMs, services: [service] });
+      expect(found[0]?.window7d.availability.measured).toBe(100);
+      return found;
+    });
+    // 120 minutes reported of 120; 12 of 120 minutes over the 1,000 ms p95 threshold; 90 × 2 % of 120 equal minutes failed.
+    expect(status!.window7d).toEqual({
+      availability: { measured: 100, objective: 99.9, met: true },
+      latency: { measured: 90, objective: 99, met: false },
+      errors: { measured: 98.5, objective: 99.9, met: false },
+    });
+    expect(status!.burnRates).toEqual({ '5m': 20, '30m': 20, '1h': 20, '6h': 15 });
+    expect(status!).toMatchObject({ fastBurn: true, slowBurn: true, errorBudgetRemaining: -1400 });
+
+    // The scheduled check (through the worker) raises both alerts through the alert workflow.
+    const checked = await stack.temporal.workflow.execute('sloCheckWorkflow', { taskQueue: stack.taskQueue, workflowId: uniqueName('slo-check'), args: [{ nowMs }] });
+    expect(checked.fastBurn).toBeGreaterThanOrEqual(1);
+    for (const rule of ['slo_error_budget_fast_burn', 'slo_error_budget_slow_burn']) {
+      const workflowId = alertWorkflowId(fingerprint(rule, { service, category: 'slo' }));
+      await eventually(async () => expect(await stack.temporal.workflow.getHandle(workflowId).query(ALERT_STATE_QUERY)).toMatchObject({ phase: 'firing' }));
+    }
+    const paged = await eventually(async () => {
+      const m = stack.slack.messages.find((msg) => JSON.stringify(msg.blocks).includes(service) && JSON.stringify(msg.blocks).includes('faster than sustainable'));
+      expect(m).toBeDefined();
+      return m!;
+    });
+    expect(JSON.stringify(paged.blocks)).toContain('20× faster than sustainable over 1h');
+
+    // The dashboard data shows the check's statuses; the API measures the same.
+    const dashboard = await stack.api.app.inject({ url: `/api/v1/public/monitoring/dashboard?type=slo`, headers: bearer('admin') });
+    expect(dashboard.statusCode).toBe(200);
+    expect(dashboard.json().dashboard_data.slo.find((s: { service_name: string }) => s.service_name === service)).toMatchObject({ errors_7d: 98.5, latency_7d: 90, fast_burn: true, slow_burn: true, burn_rate_1h: 20, error_budget_remaining: -1400 });
+    const served = await stack.api.app.inject({ url: `/api/v1/admin/monitoring/slo?service=${service}&at=${new Date(nowMs).toISOString()}`, headers: bearer('admin') });
+    expect(served.json().services[0]).toMatchObject({ service, fastBurn: true, window7d: { errors: { measured: 98.5 } } });
   });
 });

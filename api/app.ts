@@ -13,6 +13,7 @@ import { createAlertCommands } from '../activities/alerts';
 import { createClickHouseActivities } from '../activities/clickhouse';
 import { createTrendActivities } from '../activities/trends';
 import { createSloActivities } from '../activities/slo';
+import { createBusinessActivities } from '../activities/business';
 import { fromRoot } from '../activities/paths';
 import { createDashboardQueries } from '../activities/dashboard';
 import { createReportActivities } from '../activities/report';
@@ -33,6 +34,7 @@ import { alertActionRoutes } from './routes/alert-actions';
 import { capacityRoutes } from './routes/capacity';
 import { trendRoutes } from './routes/trends';
 import { sloRoutes } from './routes/slo';
+import { businessRoutes } from './routes/business';
 import { dashboardRoutes } from './routes/dashboard';
 import { pageRoutes } from './routes/page';
 import { reportRoutes } from './routes/reports';
@@ -86,6 +88,7 @@ export interface AppDeps {
   reports: ReturnType<typeof createReportActivities>;
   trends: ReturnType<typeof createTrendActivities>;
   slo: ReturnType<typeof createSloActivities>;
+  business: ReturnType<typeof createBusinessActivities>;
   /** Bounds the read queries of the dashboard and performance routes (MONITORING_MAX_CONCURRENT_QUERIES, _QUERY_TIMEOUT). */
   queryGate: QueryGate;
   /** The API's /metrics registry and its timer of ClickHouse, Redis and Temporal calls. */
@@ -199,6 +202,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     dashboardQueries: createDashboardQueries({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     reports: createReportActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     trends: createTrendActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
+    business: createBusinessActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, pricesPath: fromRoot(config.businessPath) }),
     slo: createSloActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, redis: input.redis, taskQueue: config.temporal.taskQueue, sloPath: fromRoot(config.sloPath) }),
     queryGate: new QueryGate(config.monitoring.maxConcurrentQueries, config.monitoring.queryTimeoutMs),
     telemetry: new Telemetry(),
@@ -261,6 +265,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(capacityRoutes(deps));
   await app.register(trendRoutes(deps));
   await app.register(sloRoutes(deps));
+  await app.register(businessRoutes(deps));
   await app.register(pageRoutes);
   await app.register(reportRoutes(deps));
   return app;

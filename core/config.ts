@@ -24,6 +24,8 @@ export interface Config {
   inhibitPath: string;
   /** Service level objectives (MONITORING_SLO_FILE, default config/slo.yaml). */
   sloPath: string;
+  /** The business tracker's settings: API tier prices (MONITORING_BUSINESS_FILE, default config/business.yaml). */
+  businessPath: string;
   slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
   publicBaseUrl: string;
   apiKeysFile: string;
@@ -162,6 +164,7 @@ export function loadConfig(env: Env): Config {
     escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
     inhibitPath: env.ALERT_INHIBIT_FILE || 'config/inhibit.yaml',
     sloPath: env.MONITORING_SLO_FILE || 'config/slo.yaml',
+    businessPath: env.MONITORING_BUSINESS_FILE || 'config/business.yaml',
     slack: {
       botToken: env.SLACK_BOT_TOKEN || undefined,
       signingSecret: env.SLACK_SIGNING_SECRET || undefined,

@@ -262,3 +262,84 @@ describe('SLO compliance and burn-rate alerts', () => {
     expect(served.json().services[0]).toMatchObject({ service, fastBurn: true, window7d: { errors: { measured: 98.5 } } });
   });
 });
+
+/** The business intelligence tracker on the real servers: a day of events and a day of business-metric gauges. */
+describe('business intelligence', () => {
+  let stack: AlertingStack;
+  const service = uniqueName('trading');
+  const DAY1 = Date.parse('2026-11-10T00:00:00Z');
+  const DAY2 = DAY1 + 86_400_000;
+  beforeAll(async () => {
+    stack = await startAlertingStack({
+      name: 'business',
+      service,
+      metric: 'unused_metric',
+      rulesYaml: 'biz:\n  biz:\n    - {name: biz_unused, expression: "biz_unused_metric > 1e12", severity: info}\n',
+      escalationYaml: twoStepPolicy('business'),
+    });
+    const at = (minute: number) => new Date(DAY1 + 3_600_000 + minute * 60_000).toISOString();
+    const event = (i: number, event_type: string, attributes: Record<string, string | number | boolean>, user = `u${i % 3}`) => ({ event_id: `${service}-${i}`, event_type, timestamp: at(i), service_name: service, user_id: user, attributes });
+    const events = [
+      // 10 momentum predictions (8 right, confidence 0.7) and 10 mean-reversion ones (5 right, confidence 0.5).
+      ...Array.from({ length: 10 }, (_, i) => event(i, 'prediction', { strategy: 'momentum', success: i < 8, confidence: 0.7 })),
+      ...Array.from({ length: 10 }, (_, i) => event(10 + i, 'prediction', { strategy: 'mean_reversion', success: i < 5, confidence: 0.5 })),
+      // Trades: momentum +100, +50, −20, +30; mean reversion −10, −5; each 1,000 in volume.
+      ...[[100, 'AAPL'], [50, 'MSFT'], [-20, 'AAPL'], [30, 'TSLA']].map(([profit, symbol], i) => event(20 + i, 'trade', { strategy: 'momentum', profit: profit!, symbol: symbol!, volume: 1000 })),
+      ...[[-10, 'GOOG'], [-5, 'GOOG']].map(([profit, symbol], i) => event(24 + i, 'trade', { strategy: 'mean_reversion', profit: profit!, symbol: symbol!, volume: 1000 })),
+      // API requests: 5 basic, 2 premium.
+      ...Array.from({ length: 7 }, (_, i) => event(26 + i, 'api_request', { tier: i < 5 ? 'basic' : 'premium' })),
+    ];
+    const posted = await stack.api.app.inject({ method: 'POST', url: '/api/v1/internal/monitoring/events', headers: bearer('service'), payload: { events } });
+    expect(posted.statusCode).toBe(202);
+    // Day 2: no events, only the services' gauges.
+    const gauges = [
+      { timestamp: new Date(DAY2 + 3_600_000).toISOString(), metrics: { prediction_accuracy: 0.7, active_users: 100, api_usage_by_tier: { free: 10 } } },
+      { timestamp: new Date(DAY2 + 7_200_000).toISOString(), metrics: { prediction_accuracy: 0.74, active_users: 234, api_usage_by_tier: { free: 20 } } },
+    ].map((g) => ({ business_metrics: { ...g, service_name: service } }));
+    const metrics = await stack.api.app.inject({ method: 'POST', url: '/api/v1/internal/monitoring/metrics', headers: bearer('service'), payload: gauges });
+    expect(metrics.statusCode).toBe(202);
+  }, 120_000);
+  afterAll(() => stack?.close());
+
+  it('reports trading KPIs per day, each strategy’s effectiveness, and usage and revenue by API tier', async () => {
+    const url = `/api/v1/admin/monitoring/business?granularity=day&service=${service}&from=${new Date(DAY1).toISOString()}&to=${new Date(DAY2 + 86_400_000).toISOString()}`;
+    const body = await eventually(async () => {
+      const response = await stack.api.app.inject({ url, headers: bearer('admin') });
+      expect(response.statusCode).toBe(200);
+      expect(response.json().periods).toHaveLength(2);
+      return response.json();
+    });
+    const [day1, day2] = body.periods;
+    expect(day1.start).toBe('2026-11-10T00:00:00.000Z');
+    // 13 of 20 predictions right; confidence (10 × 0.7 + 10 × 0.5) / 20; 3 of 6 trades profitable; (160 − 15) / 6 profit each.
+    expect(day1.kpis).toEqual({
+      prediction_accuracy: 0.65,
+      average_confidence: 0.6,
+      successful_trades_percent: 50,
+      profitable_trades_percent: 50,
+      average_profit_per_trade: 24.1667,
+      predictions: 20,
+      trades: 6,
+      trading_volume: 6000,
+      unique_symbols: 4,
+      active_users: 3,
+    });
+    expect(day1.strategies).toEqual([
+      { strategy: 'mean_reversion', predictions: 10, success_rate: 0.5, trades: 2, profitable_trades_percent: 0, total_profit: -15, average_profit_per_trade: -7.5 },
+      { strategy: 'momentum', predictions: 10, success_rate: 0.8, trades: 4, profitable_trades_percent: 75, total_profit: 160, average_profit_per_trade: 40 },
+    ]);
+    // config/business.yaml: basic 0.0004, premium 0.0015 per request.
+    expect(day1.api_tiers).toEqual([
+      { tier: 'basic', requests: 5, reported_usage: null, revenue: 0.002 },
+      { tier: 'premium', requests: 2, reported_usage: null, revenue: 0.003 },
+    ]);
+    // Day 2 from the gauges: mean accuracy, peak active users, the tier gauge's mean.
+    expect(day2.kpis).toMatchObject({ prediction_accuracy: 0.72, active_users: 234, predictions: null, trades: null });
+    expect(day2.api_tiers).toEqual([{ tier: 'free', requests: 0, reported_usage: 15, revenue: 0 }]);
+
+    const hourly = await stack.api.app.inject({ url: url.replace('granularity=day', 'granularity=hour'), headers: bearer('admin') });
+    expect(hourly.json().periods.map((p: { start: string }) => p.start)).toEqual(['2026-11-10T01:00:00.000Z', '2026-11-11T01:00:00.000Z', '2026-11-11T02:00:00.000Z']);
+    expect((await stack.api.app.inject({ url: url.replace('granularity=day', 'granularity=month'), headers: bearer('admin') })).json()).toMatchObject({ error: 'validation_failed', field: 'querystring.granularity' });
+    expect((await stack.api.app.inject({ url: `/api/v1/admin/monitoring/business?from=2026-11-10T00:00:00Z&to=2026-11-01T00:00:00Z`, headers: bearer('admin') })).json()).toMatchObject({ field: 'querystring.from' });
+  });
+});

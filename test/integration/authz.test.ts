@@ -35,6 +35,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/admin/monitoring/capacity': 'admin',
   'GET /api/v1/admin/monitoring/trends': 'admin',
   'GET /api/v1/admin/monitoring/slo': 'admin',
+  'GET /api/v1/admin/monitoring/business': 'admin',
   'GET /api/v1/admin/monitoring/reports': 'admin',
   'POST /api/v1/admin/monitoring/reports': 'admin',
   'GET /api/v1/admin/monitoring/alerts/rules': 'admin',

@@ -46,7 +46,10 @@ export async function startTestApi(overrides: Record<string, string> = {}, rules
     clickhouse,
     redis,
     close: async () => {
+      // A slow step is named (a scraper test's teardown once outlasted its hook's minute under the full run's load).
+      const started = Date.now();
       await app.close();
+      if (Date.now() - started > 5_000) console.warn(`[test-api] app.close() took ${Date.now() - started} ms`);
       redis.disconnect();
       await clickhouse.close();
     },

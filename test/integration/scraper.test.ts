@@ -60,7 +60,7 @@ describe('Scraper against a real node-exporter and the module\'s own /metrics', 
     scraper?.stop();
     exporter?.kill('SIGKILL');
     await api?.close();
-  });
+  }, 120_000);
 
   const upOf = async (service: string, since = 0) =>
     (

@@ -5,27 +5,19 @@
  * explanation — expected band, actual value, score, method, reason — in the opening alert's annotations. The
  * `anomaly-scan` Schedule runs it every minute; it judges the newest complete five-minute bucket.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
-import type { Client } from '@temporalio/client';
-import type Redis from 'ioredis';
 import { ANOMALY_METHODS, NOVELTY_DEFAULTS, noveltyVerdict, type AnomalyVerdict } from '../core/anomaly';
 import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
 import type { SeriesValue } from '../core/rule-sql';
-import type { AnomalySpec, Rule, RuleGroup } from '../core/rules';
+import type { AnomalySpec, Rule } from '../core/rules';
 import type { Labels } from '../core/types';
 import { dispatchGroup, openAlertsOf } from './alerts';
+import type { EvaluationDeps } from './evaluation';
 
 /** BUCKET_MS is the detectors' point spacing: five minutes (their windows count these points). */
 export const BUCKET_MS = 300_000;
 
-export interface AnomalyDeps {
-  clickhouse: ClickHouseClient;
-  database: string;
-  temporal: Client;
-  redis: Redis;
-  taskQueue: string;
-  loadRuleGroups: () => Promise<RuleGroup[]>;
-}
+/** AnomalyDeps are rule evaluation's: the rules, ClickHouse to read the series, Temporal and Redis to raise alerts. */
+export type AnomalyDeps = EvaluationDeps;
 
 /** AnomalyFinding is one anomaly in a stored series, with its explanation. */
 export interface AnomalyFinding {

@@ -123,3 +123,18 @@ export function twoStepPolicy(name: string, firstWait = '4s'): string {
     '      - wait: 1h\n        targets: [{slack: "#ml-alerts"}, {email: lead@example.com}]\n'
   );
 }
+
+/**
+ * startJobStack is an alerting stack for tests of the recurring jobs (reports, trends, SLOs, business): its one rule
+ * never fires, so nothing but the job under test notifies.
+ */
+export function startJobStack(name: string, service: string, env: Record<string, string> = {}) {
+  return startAlertingStack({
+    name,
+    service,
+    metric: 'unused_metric',
+    rulesYaml: `${name}:\n  ${name}:\n    - {name: ${name}_unused, expression: "${name}_unused_metric > 1e12", severity: info}\n`,
+    escalationYaml: twoStepPolicy(name),
+    env,
+  });
+}

@@ -7,7 +7,7 @@ import { ALERT_STATE_QUERY } from '../../core/alert';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { ANOMALY_SCAN_SCHEDULE_ID, TREND_ANALYSIS_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { bearer } from '../helpers/api';
-import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { startAlertingStack, startJobStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { eventually, quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();
@@ -138,13 +138,7 @@ describe('trend analysis', () => {
   const HOUR = 3_600_000;
   const AT = Date.parse('2026-11-09T00:00:00Z'); // a Monday
   beforeAll(async () => {
-    stack = await startAlertingStack({
-      name: 'trends',
-      service,
-      metric: 'unused_metric',
-      rulesYaml: 'trends:\n  trends:\n    - {name: trends_unused, expression: "trends_unused_metric > 1e12", severity: info}\n',
-      escalationYaml: twoStepPolicy('trends'),
-    });
+    stack = await startJobStack('trends', service);
     // 21 days: CPU rising 30 → 51 % (+0.04 %/h), a daily wave of ±8 % peaking at 06:00 UTC; latency flat at 20 ms.
     let seed = 5;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -204,13 +198,7 @@ describe('SLO compliance and burn-rate alerts', () => {
   const MINUTE = 60_000;
   const nowMs = Math.floor(Date.now() / MINUTE) * MINUTE;
   beforeAll(async () => {
-    stack = await startAlertingStack({
-      name: 'slo',
-      service,
-      metric: 'unused_metric',
-      rulesYaml: 'slo:\n  slo:\n    - {name: slo_unused, expression: "slo_unused_metric > 1e12", severity: info}\n',
-      escalationYaml: twoStepPolicy('slo'),
-    });
+    stack = await startJobStack('slo', service);
     const body = Array.from({ length: 120 }, (_, m) => ({
       application_metrics: {
         timestamp: new Date(nowMs - (120 - m) * MINUTE + 1_000).toISOString(),
@@ -270,13 +258,7 @@ describe('business intelligence', () => {
   const DAY1 = Date.parse('2026-11-10T00:00:00Z');
   const DAY2 = DAY1 + 86_400_000;
   beforeAll(async () => {
-    stack = await startAlertingStack({
-      name: 'business',
-      service,
-      metric: 'unused_metric',
-      rulesYaml: 'biz:\n  biz:\n    - {name: biz_unused, expression: "biz_unused_metric > 1e12", severity: info}\n',
-      escalationYaml: twoStepPolicy('business'),
-    });
+    stack = await startJobStack('business', service);
     const at = (minute: number) => new Date(DAY1 + 3_600_000 + minute * 60_000).toISOString();
     const event = (i: number, event_type: string, attributes: Record<string, string | number | boolean>, user = `u${i % 3}`) => ({ event_id: `${service}-${i}`, event_type, timestamp: at(i), service_name: service, user_id: user, attributes });
     const events = [

@@ -4,7 +4,7 @@ import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitio
 import { FakeSlack } from '../../scripts/local-slack';
 import { parseReportArgs, progressBar, runReportCli } from '../../workers/report-cli';
 import { bearer } from '../helpers/api';
-import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { startJobStack, type AlertingStack } from '../helpers/alerting';
 import { quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();
@@ -22,14 +22,7 @@ describe('weekly performance report', () => {
   const service = uniqueName('report');
   const END = Date.parse('2026-11-23T08:00:00Z');
   beforeAll(async () => {
-    stack = await startAlertingStack({
-      name: 'report',
-      service,
-      metric: 'unused_metric',
-      rulesYaml: 'report:\n  report:\n    - {name: report_unused, expression: "report_unused_metric > 1e12", severity: info}\n',
-      escalationYaml: twoStepPolicy('report'),
-      env: { REPORT_TARGETS: 'slack:#weekly-reports,email:reports@example.com' },
-    });
+    stack = await startJobStack('report', service, { REPORT_TARGETS: 'slack:#weekly-reports,email:reports@example.com' });
     // Two weeks of hourly samples: 10 req/s the week before, 12 this week; 0.2 % errors; CPU at 35 %.
     const body: unknown[] = [];
     for (let h = 14 * 24; h >= 1; h--) {

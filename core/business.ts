@@ -52,6 +52,7 @@ export interface Kpis {
   average_profit_per_trade: number | null;
   predictions: number | null;
   trades: number | null;
+  successful_trades: number | null;
   trading_volume: number | null;
   unique_symbols: number | null;
   active_users: number | null;
@@ -69,11 +70,13 @@ export function kpis(events: EventSums | undefined, gauges: MetricGauges): Kpis 
     prediction_accuracy: predicted ? ratio(e.successfulPredictions, e.predictions) : rounded(gauges.prediction_accuracy),
     average_confidence: e && e.confidenceCount > 0 ? ratio(e.confidenceSum, e.confidenceCount) : rounded(gauges.average_confidence_score),
     // A successful trade is a profitable one in the seed's metrics (successful_trades); the share is of all trades.
-    successful_trades_percent: traded ? ratio(e.profitableTrades, e.trades, 100) : gauges.successful_trades !== undefined && gauges.predictions_generated ? ratio(gauges.successful_trades, gauges.predictions_generated, 100) : null,
+    // The gauges count successful trades but not all trades: the share needs the events.
+    successful_trades_percent: traded ? ratio(e.profitableTrades, e.trades, 100) : null,
     profitable_trades_percent: traded ? ratio(e.profitableTrades, e.trades, 100) : rounded(gauges.profitable_trades_percent),
     average_profit_per_trade: traded ? ratio(e.profitSum, e.trades) : rounded(gauges.average_profit_per_trade),
     predictions: predicted ? e.predictions : rounded(gauges.predictions_generated),
-    trades: traded ? e.trades : rounded(gauges.successful_trades),
+    trades: traded ? e.trades : null,
+    successful_trades: traded ? e.profitableTrades : rounded(gauges.successful_trades),
     trading_volume: traded ? rounded(e.volume) : rounded(gauges.total_trading_volume),
     unique_symbols: traded ? e.symbols : rounded(gauges.unique_symbols_traded),
     active_users: e && e.users > 0 ? e.users : rounded(gauges.active_users),

@@ -28,6 +28,7 @@ const BusinessSchema = Type.Object({
         average_profit_per_trade: N,
         predictions: N,
         trades: N,
+        successful_trades: N,
         trading_volume: N,
         unique_symbols: N,
         active_users: N,

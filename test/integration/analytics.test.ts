@@ -302,6 +302,7 @@ describe('business intelligence', () => {
       average_profit_per_trade: 24.1667,
       predictions: 20,
       trades: 6,
+      successful_trades: 3,
       trading_volume: 6000,
       unique_symbols: 4,
       active_users: 3,

@@ -67,14 +67,22 @@ function optionalString(obj: Record<string, unknown>, key: string, path: string,
 }
 
 /** parseTimestamp reads an RFC 3339 string or epoch milliseconds; anything else is an error naming the field. */
+/**
+ * The timestamps a sample or event may carry: from 2000-01-01 to a day ahead of the receiving clock. ClickHouse's
+ * DateTime ends in 2106 and its zero is a special value; a row outside would fail the insert of the whole batch it
+ * shares with other requests (found by the bad-input fuzzer), so it is refused here, naming the field.
+ */
+export const MIN_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+export const MAX_FUTURE_MS = 86_400_000;
+
 export function parseTimestamp(value: unknown, field: string, now: number): number {
   if (value === undefined) return now;
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 8.64e15) return Math.round(value);
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
-    const ms = Date.parse(value);
-    if (Number.isFinite(ms) && ms >= 0) return ms;
-  }
-  throw new ItemError(field, 'expected an RFC 3339 timestamp such as 2025-07-26T10:30:00Z, or epoch milliseconds');
+  let ms: number | undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) ms = Math.round(value);
+  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) ms = Date.parse(value);
+  if (ms === undefined || !Number.isFinite(ms)) throw new ItemError(field, 'expected an RFC 3339 timestamp such as 2025-07-26T10:30:00Z, or epoch milliseconds');
+  if (ms < MIN_TIMESTAMP_MS || ms > now + MAX_FUTURE_MS) throw new ItemError(field, 'timestamp out of range: from 2000-01-01 to 24 hours from now');
+  return ms;
 }
 
 function mapDimension(mapKey: string): { name: string; label: string } {

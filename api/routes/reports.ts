@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../../core/errors';
@@ -60,17 +62,19 @@ export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post<{ Body: { end?: string } | undefined }>(
       PATH,
-      { config: { access: 'admin' }, schema: { description: 'Generate and deliver a weekly report now.', body: CreateBody, response: { 202: StartedSchema, ...errorResponses(400, 401, 403, 429, 503) } } },
+      { config: { access: 'admin' }, schema: { description: 'Generate and deliver a weekly report now.', body: CreateBody, response: { 202: StartedSchema, ...errorResponses(400, 401, 403, 409, 429, 503) } } },
       async (request, reply) => {
         const endMs = request.body?.end === undefined ? Date.now() : Date.parse(request.body.end);
         if (!Number.isFinite(endMs)) throw new ApiError(400, 'validation_failed', 'end must be an ISO-8601 time', 'body.end');
         if (!deps.temporal) throw new ApiError(503, 'workflows_unavailable', 'workflows are unavailable; retry later', undefined, 5);
-        const workflowId = `weekly-report/manual-${new Date().toISOString()}`;
+        // Unique per request: two reports asked for in the same millisecond are two runs.
+        const workflowId = `weekly-report/manual-${new Date().toISOString()}-${randomUUID().slice(0, 8)}`;
         try {
           await deps.telemetry.timed('temporal', 'start_report', () =>
             deps.temporal!.workflow.start('weeklyReportWorkflow', { taskQueue: deps.config.temporal.taskQueue, workflowId, args: [{ endMs }] }),
           );
         } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'conflict', `report run ${workflowId} already exists`);
           request.log.error({ err }, 'report workflow start failed');
           throw new ApiError(503, 'workflows_unavailable', 'workflows are unavailable; retry later', undefined, 5);
         }

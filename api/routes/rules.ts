@@ -61,7 +61,7 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
     /** storeRule validates and stores one rule as its next version (PUT by name, or POST with the name in the body). */
     const storeRule = async (request: FastifyRequest, name: string, body: Record<string, unknown>) => {
       const { group, ...raw } = body as { group: string } & Record<string, unknown>;
-      if (raw.name !== undefined && raw.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${String(raw.name)}, the path ${name}`, 'body.name');
+      if (raw.name !== undefined && raw.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${JSON.stringify(raw.name)?.slice(0, 200)}, the path ${name}`, 'body.name');
       let rule;
       try {
         rule = parseRule({ ...raw, name }, group, 'body');

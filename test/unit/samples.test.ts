@@ -1,4 +1,4 @@
-import { flattenIngestBody } from '../../core/samples';
+import { flattenIngestBody, parseTimestamp } from '../../core/samples';
 import { seedBusinessMetrics, seedDatabaseMetrics, seedSystemMetrics } from '../fixtures/seed';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -93,5 +93,17 @@ describe('flattenIngestBody', () => {
       ['body.samples[0].labels.__proto__', 'label names starting with __ are reserved'],
       ['body.samples[1].labels.__name__', 'label names starting with __ are reserved'],
     ]);
+  });
+});
+
+describe('sample and event timestamps', () => {
+  const now = Date.UTC(2026, 10, 29);
+  it('refuses a timestamp before 2000 or more than a day ahead, naming the field (ClickHouse would refuse the batch)', () => {
+    for (const timestamp of [0, 1, '1969-12-31T23:59:59Z', Date.UTC(1999, 11, 31), now + 86_400_001, '2200-01-01T00:00:00Z', 8.64e15]) {
+      expect(() => parseTimestamp(timestamp, 'body.timestamp', now)).toThrow(expect.objectContaining({ field: 'body.timestamp', message: 'timestamp out of range: from 2000-01-01 to 24 hours from now' }));
+    }
+    expect(parseTimestamp('2025-07-26T10:30:00Z', 'body.timestamp', now)).toBe(Date.UTC(2025, 6, 26, 10, 30));
+    expect(parseTimestamp(now + 86_400_000, 'body.timestamp', now)).toBe(now + 86_400_000);
+    expect(() => parseTimestamp('yesterday', 'body.timestamp', now)).toThrow(/expected an RFC 3339 timestamp/);
   });
 });

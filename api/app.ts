@@ -119,14 +119,28 @@ function createParsePool(config: Config, options: AppInput['parsePool'] = {}): P
   return new ParsePool({ threads, workerFile, inlineBelowBytes: options.inlineBelowBytes ?? 64 * 1024 });
 }
 
+/** redactUrl hides the value of a `token` query parameter (an e-mail link's credential) in a logged URL. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
+}
+
 /** buildApp assembles the Fastify app (without listening): auth, error shape, routes. */
 export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   const { config } = input;
   const app = Fastify({
     logger: input.logger ?? false,
     bodyLimit: config.monitoring.maxBodyBytes,
-    // Redact credentials from request logs.
-    ...(input.logger ? { logger: { redact: ['req.headers.authorization'] } } : {}),
+    // Credentials stay out of the logs: the Authorization header, and the signed token of an e-mail link's URL.
+    ...(input.logger
+      ? {
+          logger: {
+            redact: ['req.headers.authorization'],
+            serializers: {
+              req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), hostname: req.hostname, remoteAddress: req.ip }),
+            },
+          },
+        }
+      : {}),
   });
   app.addSchema(ErrorBody);
 

@@ -72,3 +72,27 @@ export async function privateClickHouse(): Promise<PrivateClickHouse> {
     },
   };
 }
+
+/** PrivateRedis is a Redis server of one test, which it may stop and start (outage tests). */
+export interface PrivateRedis {
+  url: string;
+  stop: () => void;
+  start: () => void;
+  dispose: () => void;
+}
+
+/** privateRedis starts a Redis server of its own on a free port in a temporary folder (no persistence). */
+export async function privateRedis(): Promise<PrivateRedis> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-redis-'));
+  const env = { MONITORING_LOCAL_DIR: dir, MONITORING_EPHEMERAL: '1', REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
+  services(['start', 'redis'], env);
+  return {
+    url: env.REDIS_URL,
+    stop: () => services(['stop', 'redis'], env),
+    start: () => services(['start', 'redis'], env),
+    dispose: () => {
+      services(['stop', 'redis'], env);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -44,7 +44,7 @@ export function policyRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (request) => {
         const { name } = request.params;
-        if (request.body.name !== undefined && request.body.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${String(request.body.name)}, the path ${name}`, 'body.name');
+        if (request.body.name !== undefined && request.body.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${JSON.stringify(request.body.name)?.slice(0, 200)}, the path ${name}`, 'body.name');
         let policy;
         try {
           policy = parseEscalationPolicy({ ...request.body, name }, 'body');

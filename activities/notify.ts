@@ -278,7 +278,8 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
 
     /**
      * deliverReport sends a weekly report to one target, at most once per (run, target): a Slack summary with a
-     * link to the full report, or an e-mail with its tables. A target whose channel is not configured is skipped.
+     * link to the full report and its charts uploaded into the thread, or an e-mail with its tables and the charts
+     * embedded. A target whose channel is not configured is skipped.
      */
     async deliverReport(req: { report: PerformanceReport; target: EscalationTarget; runId: string; charts?: ReportChartData }): Promise<Delivery | undefined> {
       const { report, target } = req;
@@ -299,7 +300,7 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
       }
       // Slack: the charts go into the summary's thread, once (their own ledger entry, so a retry after the summary was
       // posted still uploads them; a worker dying between the upload and its record can repeat them, never the summary).
-      if (delivery.channel === 'slack' && slack && charts().length > 0 && !(await recorded(`${key}:charts`))) {
+      if (delivery.channel === 'slack' && slack && req.charts && !(await recorded(`${key}:charts`)) && charts().length > 0) {
         await slack.filesUploadV2({
           channel_id: delivery.slackChannel,
           thread_ts: delivery.ts,

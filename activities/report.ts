@@ -150,7 +150,13 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
         business(startMs - WEEK_MS, startMs),
         storedPlan(endMs),
         storedTrends(endMs),
-        measureSlos ? measureSlos({ nowMs: endMs }) : Promise.resolve(undefined),
+        // A broken config/slo.yaml costs the report its SLO section, not the report.
+        measureSlos
+          ? measureSlos({ nowMs: endMs }).catch((err: unknown) => {
+              console.warn(`[report] SLO measurement failed; the report goes without it: ${(err as Error).message}`);
+              return undefined;
+            })
+          : Promise.resolve(undefined),
       ]);
       const services = [...new Set([...thisWeek.keys(), ...upThis.keys()])].sort();
       const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), endMs, 30);

@@ -71,7 +71,8 @@ export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
         const workflowId = `weekly-report/manual-${new Date().toISOString()}-${randomUUID().slice(0, 8)}`;
         try {
           await deps.telemetry.timed('temporal', 'start_report', () =>
-            deps.temporal!.workflow.start('weeklyReportWorkflow', { taskQueue: deps.config.temporal.taskQueue, workflowId, args: [{ endMs }] }),
+            // A deadline: with Temporal down the caller gets its 503 in seconds, not after gRPC's own ~20 s.
+            deps.temporal!.withDeadline(Date.now() + 5_000, () => deps.temporal!.workflow.start('weeklyReportWorkflow', { taskQueue: deps.config.temporal.taskQueue, workflowId, args: [{ endMs }] })),
           );
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'conflict', `report run ${workflowId} already exists`);

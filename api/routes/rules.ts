@@ -28,7 +28,9 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
     const syncSchedules = async (log: FastifyBaseLogger): Promise<'synced' | 'pending'> => {
       if (!deps.temporal) return 'pending';
       try {
-        await syncRuleSchedules(deps.temporal, deps.config, evaluatedGroups(await currentRuleGroups(fromRoot(deps.config.rulesPath), deps.redis, deps.config.temporal.taskQueue)));
+        const groups = evaluatedGroups(await currentRuleGroups(fromRoot(deps.config.rulesPath), deps.redis, deps.config.temporal.taskQueue));
+        // A deadline: with Temporal down the edit is stored and answered in seconds ('pending').
+        await deps.temporal.withDeadline(Date.now() + 5_000, () => syncRuleSchedules(deps.temporal!, deps.config, groups));
         return 'synced';
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'rule schedules not updated; the worker will on its next start');

@@ -139,7 +139,8 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
         const { id } = request.params;
         const existed = await store.expireSilence(id);
         try {
-          await temporalOf(deps).workflow.getHandle(silenceWorkflowId(id)).signal('expire', { by: request.apiKey?.name ?? 'unknown' });
+          const temporal = temporalOf(deps);
+          await temporal.withDeadline(Date.now() + 5_000, () => temporal.workflow.getHandle(silenceWorkflowId(id)).signal('expire', { by: request.apiKey?.name ?? 'unknown' }));
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError) && !(err instanceof ApiError)) request.log.warn({ err }, 'silence workflow not signalled');
           if (!existed) throw new ApiError(404, 'not_found', `no silence ${id}`, 'id');

@@ -42,57 +42,41 @@ export function services(args: string[], env: Record<string, string>): void {
   execFileSync('bash', [SERVICES_SH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** PrivateClickHouse is a ClickHouse server of one test, which it may stop and start (outage tests). */
-export interface PrivateClickHouse {
+/** PrivateServer is a server of one test (ClickHouse or Redis), which it may stop and start (outage tests). */
+export interface PrivateServer {
   url: string;
   stop: () => void;
   start: () => void;
   dispose: () => void;
+}
+export type PrivateClickHouse = PrivateServer;
+export type PrivateRedis = PrivateServer;
+
+/** privateServer starts one server of scripts/services.sh with its own folder and the env's ports. */
+function privateServer(name: 'clickhouse' | 'redis', dir: string, env: Record<string, string>, url: string): PrivateServer {
+  const all = { MONITORING_LOCAL_DIR: dir, MONITORING_EPHEMERAL: '1', ...env };
+  services(['start', name], all);
+  return {
+    url,
+    stop: () => services(['stop', name], all),
+    start: () => services(['start', name], all),
+    dispose: () => {
+      services(['stop', name], all);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** privateClickHouse starts a ClickHouse server of its own on free ports in a temporary folder. */
 export async function privateClickHouse(): Promise<PrivateClickHouse> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-ch-'));
   const [http, tcp, inter] = await Promise.all([freePort(), freePort(), freePort()]);
-  const env = {
-    MONITORING_LOCAL_DIR: dir,
-    MONITORING_EPHEMERAL: '1',
-    CLICKHOUSE_URL: `http://127.0.0.1:${http}`,
-    CLICKHOUSE_TCP_PORT: String(tcp),
-    CLICKHOUSE_INTERSERVER_PORT: String(inter),
-  };
-  services(['start', 'clickhouse'], env);
-  return {
-    url: env.CLICKHOUSE_URL,
-    stop: () => services(['stop', 'clickhouse'], env),
-    start: () => services(['start', 'clickhouse'], env),
-    dispose: () => {
-      services(['stop', 'clickhouse'], env);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** PrivateRedis is a Redis server of one test, which it may stop and start (outage tests). */
-export interface PrivateRedis {
-  url: string;
-  stop: () => void;
-  start: () => void;
-  dispose: () => void;
+  const url = `http://127.0.0.1:${http}`;
+  return privateServer('clickhouse', dir, { CLICKHOUSE_URL: url, CLICKHOUSE_TCP_PORT: String(tcp), CLICKHOUSE_INTERSERVER_PORT: String(inter) }, url);
 }
 
 /** privateRedis starts a Redis server of its own on a free port in a temporary folder (no persistence). */
 export async function privateRedis(): Promise<PrivateRedis> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-redis-'));
-  const env = { MONITORING_LOCAL_DIR: dir, MONITORING_EPHEMERAL: '1', REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
-  services(['start', 'redis'], env);
-  return {
-    url: env.REDIS_URL,
-    stop: () => services(['stop', 'redis'], env),
-    start: () => services(['start', 'redis'], env),
-    dispose: () => {
-      services(['stop', 'redis'], env);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const url = `redis://127.0.0.1:${await freePort()}`;
+  return privateServer('redis', mkdtempSync(path.join(os.tmpdir(), 'pm-redis-')), { REDIS_URL: url }, url);
 }

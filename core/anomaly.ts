@@ -21,6 +21,10 @@
  * Every anomaly carries its explanation: the expected band, the actual value, the score, the method and a reason.
  */
 
+import { kmeans } from './kmeans';
+
+export { kmeans } from './kmeans';
+
 export type AnomalySeverity = 'Medium' | 'High';
 
 export type AnomalyVerdict =
@@ -81,48 +85,6 @@ const median = (sorted: readonly number[]) => {
   return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
 };
 
-/** robustDetector streams the median/MAD detector with alert suppression (see the file's comment). */
-export function robustDetector(options: Partial<RobustOptions> = {}): Detector {
-  const { window, threshold, suppressPoints, minRelativeSpread, longWindow, longThreshold } = { ...ROBUST_DEFAULTS, ...options };
-  const history: number[] = [];
-  const long: number[] = [];
-  /** baseline is a window's median and its spread (the scaled MAD, at least the floor). */
-  const baseline = (values: readonly number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const m = median(sorted);
-    const mad = median(sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b)) * 1.4826;
-    return { m, spread: Math.max(mad, minRelativeSpread * Math.abs(m), 1e-9) };
-  };
-  const remember = (values: number[], value: number, size: number) => {
-    values.push(value);
-    if (values.length > size) values.shift();
-  };
-  let lastAlert = -Infinity;
-  let seen = 0;
-  return {
-    method: 'robust',
-    next(value) {
-      seen++;
-      const ready = history.length >= window;
-      const day = ready ? baseline(history) : undefined;
-      // The long baseline is asked only about a point the day's already finds anomalous (most points are not).
-      const score = day ? (value - day.m) / day.spread : 0;
-      const beyond = day !== undefined && Math.abs(score) > threshold;
-      const weeks = beyond && longWindow > 0 && long.length >= window ? baseline(long) : undefined;
-      const longAgrees = !weeks || Math.abs((value - weeks.m) / weeks.spread) > longThreshold;
-      remember(history, value, window);
-      if (longWindow > 0) remember(long, value, longWindow);
-      if (!day) return { kind: 'InsufficientData' };
-      const expected: [number, number] = [day.m - threshold * day.spread, day.m + threshold * day.spread];
-      if (!beyond || !longAgrees) return { kind: 'Normal', score, expected };
-      // Suppressed: too soon after the last alert (the same incident).
-      if (seen - lastAlert < suppressPoints) return { kind: 'Normal', score, expected };
-      lastAlert = seen;
-      return { kind: 'Anomaly', severity: Math.abs(score) > 1.5 * threshold ? 'High' : 'Medium', score, expected, method: 'robust' };
-    },
-  };
-}
-
 /** suppressor answers whether an alert may be raised now: none within `points` of the last one (one incident). */
 function suppressor(points: number) {
   let seen = 0;
@@ -152,6 +114,43 @@ function robustBaseline(values: readonly number[], minRelativeSpread: number): R
 
 const round = (v: number) => Number(v.toPrecision(6));
 
+/** remember appends a value to a bounded history. */
+const remember = (values: number[], value: number, size: number) => {
+  values.push(value);
+  if (values.length > size) values.shift();
+};
+
+/** robustDetector streams the median/MAD detector with alert suppression (see the file's comment). */
+export function robustDetector(options: Partial<RobustOptions> = {}): Detector {
+  const { window, threshold, suppressPoints, minRelativeSpread, longWindow, longThreshold } = { ...ROBUST_DEFAULTS, ...options };
+  const history: number[] = [];
+  const long: number[] = [];
+  const baseline = (values: readonly number[]) => robustBaseline(values, minRelativeSpread);
+  const gate = suppressor(suppressPoints);
+  return {
+    method: 'robust',
+    next(value) {
+      gate.tick();
+      const ready = history.length >= window;
+      const day = ready ? baseline(history) : undefined;
+      // The long baseline is asked only about a point the day's already finds anomalous (most points are not).
+      const score = day ? (value - day.m) / day.spread : 0;
+      const beyond = day !== undefined && Math.abs(score) > threshold;
+      const weeks = beyond && longWindow > 0 && long.length >= window ? baseline(long) : undefined;
+      const longAgrees = !weeks || Math.abs((value - weeks.m) / weeks.spread) > longThreshold;
+      remember(history, value, window);
+      if (longWindow > 0) remember(long, value, longWindow);
+      if (!day) return { kind: 'InsufficientData' };
+      const expected: [number, number] = [day.m - threshold * day.spread, day.m + threshold * day.spread];
+      if (!beyond || !longAgrees) return { kind: 'Normal', score, expected };
+      // Suppressed: too soon after the last alert (the same incident).
+      if (!gate.allow()) return { kind: 'Normal', score, expected };
+      return { kind: 'Anomaly', severity: Math.abs(score) > 1.5 * threshold ? 'High' : 'Medium', score, expected, method: 'robust' };
+    },
+  };
+}
+
+
 export interface NoveltyOptions {
   /** Points of the day baseline (288 five-minute points). */
   window: number;
@@ -171,8 +170,9 @@ export interface NoveltyOptions {
 
 export const NOVELTY_DEFAULTS: NoveltyOptions = { window: 288, threshold: 3, levelPoints: 12, levelThreshold: 2, longWindow: 4032, minRun: 12, minRelativeSpread: 0.02, suppressPoints: 288 };
 
-const beyondAll = (values: readonly number[], v: number, up: boolean) => {
-  for (const x of values) if (up ? x >= v : x <= v) return false;
+/** beyondAll tells whether v is above (up) or below every value of values[from, to). */
+const beyondAll = (values: readonly number[], v: number, up: boolean, from = 0, to = values.length) => {
+  for (let k = from; k < to; k++) if (up ? values[k]! >= v : values[k]! <= v) return false;
   return true;
 };
 
@@ -209,12 +209,14 @@ function judgeNovelty(series: readonly number[], o: NoveltyOptions, priorLevels?
   const i = series.length - 1;
   if (i < o.window) return { kind: 'InsufficientData' };
   const value = series[i]!;
-  const memory = series.slice(Math.max(0, i - o.longWindow), i);
+  // The two weeks before the point, scanned in place (most points never need them).
+  const memoryFrom = Math.max(0, i - o.longWindow);
+  const memory = { length: i - memoryFrom };
   const day = robustBaseline(series.slice(i - o.window, i), o.minRelativeSpread);
   const expected: [number, number] = [round(day.m - o.threshold * day.spread), round(day.m + o.threshold * day.spread)];
   const score = (value - day.m) / day.spread;
   const anomaly = (s: number, reason: string, severity: AnomalySeverity = Math.abs(s) > 2 * o.threshold ? 'High' : 'Medium'): AnomalyVerdict => ({ kind: 'Anomaly', severity, score: s, expected, method: 'novelty', reason });
-  if (Math.abs(score) > o.threshold && beyondAll(memory, value, score > 0)) {
+  if (Math.abs(score) > o.threshold && beyondAll(series, value, score > 0, memoryFrom, i)) {
     return anomaly(score, `${round(value)} is ${round(Math.abs(score))} spreads ${score > 0 ? 'above' : 'below'} the day's median ${round(day.m)} and ${score > 0 ? 'above' : 'below'} everything in the last ${memory.length} points`);
   }
   const run = runEnding(series, i);
@@ -226,7 +228,7 @@ function judgeNovelty(series: readonly number[], o: NoveltyOptions, priorLevels?
     const levelScore = (level - day.m) / day.spread;
     if (Math.abs(levelScore) > o.levelThreshold) {
       const before = priorLevels ?? levels(series.slice(Math.max(0, i - o.longWindow - o.levelPoints + 1), i), o.levelPoints);
-      if (beyondAll(before.length > o.longWindow ? before.slice(-o.longWindow) : before, level, levelScore > 0)) {
+      if (beyondAll(before, level, levelScore > 0, Math.max(0, before.length - o.longWindow))) {
         return anomaly(levelScore, `the median of the last ${o.levelPoints} points, ${round(level)}, is ${round(Math.abs(levelScore))} spreads ${levelScore > 0 ? 'above' : 'below'} the day's median ${round(day.m)}: a level not seen in the last ${memory.length} points`);
       }
     }
@@ -363,34 +365,6 @@ export interface KMeansOptions {
 }
 
 export const KMEANS_DEFAULTS: KMeansOptions = { lags: 6, trainPoints: 2016, retrainEvery: 288, clusters: 2, factor: 1, suppressPoints: 288 };
-
-/** kmeans clusters vectors (k-means++ seeded deterministically, Lloyd's iterations); returns the centroids. */
-export function kmeans(vectors: readonly number[][], k: number, iterations = 20): number[][] {
-  const dist = (a: readonly number[], b: readonly number[]) => a.reduce((s, v, j) => s + (v - b[j]!) ** 2, 0);
-  let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const centroids: number[][] = [vectors[Math.floor(random() * vectors.length)]!.slice()];
-  while (centroids.length < k) {
-    const d = vectors.map((v) => Math.min(...centroids.map((c) => dist(v, c))));
-    const total = d.reduce((a, b) => a + b, 0);
-    let pick = random() * total;
-    let at = 0;
-    while (at < d.length - 1 && (pick -= d[at]!) > 0) at++;
-    centroids.push(vectors[at]!.slice());
-  }
-  for (let it = 0; it < iterations; it++) {
-    const sums = centroids.map((c) => c.map(() => 0));
-    const counts = centroids.map(() => 0);
-    for (const v of vectors) {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (dist(v, centroids[c]!) < dist(v, centroids[best]!)) best = c;
-      counts[best]!++;
-      v.forEach((x, j) => (sums[best]![j]! += x));
-    }
-    centroids.forEach((c, ci) => counts[ci]! > 0 && c.forEach((_, j) => (c[j] = sums[ci]![j]! / counts[ci]!)));
-  }
-  return centroids;
-}
 
 /** kmeansDetector is the learned pattern method (see the file's comment); ready after its first training week. */
 export function kmeansDetector(options: Partial<KMeansOptions> = {}): Detector {

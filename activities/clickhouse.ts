@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { HistoryRow } from '../core/alert';
-import { sqlIdentifier, sqlString } from '../core/escape';
+import { sqlIdentifier, sqlNumber, sqlString, sqlStringArray } from '../core/escape';
 import type { ExpiredPartition, PartitionInfo } from '../core/retention';
 import type { BusinessEvent } from '../core/events';
 import { ruleGroupSql, type EvaluationWindow, type SeriesValue } from '../core/rule-sql';
@@ -77,6 +77,31 @@ export function createClickHouseActivities({ clickhouse, database }: ClickHouseD
         }),
       });
       return events.length;
+    },
+
+    /**
+     * storedIngestSeqs lists the positions of the samples already stored under a keyed request's ingest id, read
+     * between the request's earliest and latest sample second (the partition and key range a retry looks in).
+     */
+    async storedIngestSeqs(ingestId: string, fromSecond: number, toSecond: number): Promise<Set<number>> {
+      const result = await clickhouse.query({
+        query: `SELECT DISTINCT ingest_seq AS seq FROM ${db}.performance_events
+          WHERE timestamp >= toDateTime(${sqlNumber(fromSecond)}) AND timestamp <= toDateTime(${sqlNumber(toSecond)}) AND ingest_id = ${sqlString(ingestId)}`,
+        format: 'JSONEachRow',
+      });
+      return new Set((await result.json<{ seq: number }>()).map((r) => Number(r.seq)));
+    },
+
+    /** storedEventIds says which of the given event ids are already stored between two seconds. */
+    async storedEventIds(eventIds: readonly string[], fromSecond: number, toSecond: number): Promise<Set<string>> {
+      if (eventIds.length === 0) return new Set();
+      const result = await clickhouse.query({
+        query: `SELECT DISTINCT event_id FROM ${db}.business_events
+          WHERE timestamp >= toDateTime(${sqlNumber(fromSecond)}) AND timestamp <= toDateTime(${sqlNumber(toSecond)}) AND has(${sqlStringArray(eventIds)}, event_id)`,
+        format: 'JSONEachRow',
+        clickhouse_settings: { max_query_size: String(262_144 + eventIds.length * 80) },
+      });
+      return new Set((await result.json<{ event_id: string }>()).map((r) => r.event_id));
     },
 
     /** listPartitions reports every active partition of the module's tables with its rows and bytes. */

@@ -30,22 +30,42 @@ async function readMigrations(dir: string, db: string): Promise<MigrationFile[]>
 }
 
 /**
+ * runStatement runs one migration statement, so that two processes migrating at once both succeed: a table that
+ * another process created between the check and the creation, or a column it added (18.16 has no
+ * `ADD COLUMN IF NOT EXISTS`), counts as done.
+ */
+async function runStatement(client: ClickHouseClient, statement: string): Promise<void> {
+  try {
+    await client.command({ query: statement });
+  } catch (err) {
+    const message = (err as Error).message;
+    const raced =
+      (/^ALTER\s+TABLE\s.*\bADD\s+COLUMN\b/is.test(statement) && /column with this name already exists/i.test(message)) ||
+      (/^CREATE\s.*\bIF\s+NOT\s+EXISTS\b/is.test(statement) && /already exists/i.test(message));
+    if (!raced) throw err;
+  }
+}
+
+/**
  * applyMigrations creates the database and applies each db/ file not yet recorded in schema_migrations.
- * Statements are idempotent (IF NOT EXISTS), so two processes migrating at once end in the same schema.
+ * Statements are idempotent (IF NOT EXISTS; see runStatement), so two processes migrating at once end in the same schema.
  * Returns the names of the files it applied.
  */
 export async function applyMigrations(client: ClickHouseClient, database: string, dir = MIGRATIONS_DIR): Promise<string[]> {
   const db = sqlIdentifier(database);
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = TinyLog`,
-  });
+  await runStatement(client, `CREATE DATABASE IF NOT EXISTS ${db}`);
+  // MergeTree, not TinyLog: two processes starting together (scale-out) insert into it at once, which TinyLog
+  // cannot take. A version recorded twice is harmless.
+  await runStatement(
+    client,
+    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree() ORDER BY version`,
+  );
   const result = await client.query({ query: `SELECT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const applied = new Set((await result.json<{ version: number }>()).map((r) => Number(r.version)));
   const done: string[] = [];
   for (const migration of await readMigrations(dir, db)) {
     if (applied.has(migration.version)) continue;
-    for (const statement of migration.statements) await client.command({ query: statement });
+    for (const statement of migration.statements) await runStatement(client, statement);
     await client.command({
       query: `INSERT INTO ${db}.schema_migrations VALUES (${sqlNumber(migration.version)}, ${sqlString(migration.name)}, now())`,
     });

@@ -14,6 +14,8 @@ export const PERFORMANCE_EVENT_COLUMNS = [
   'metric_value',
   'labels.key',
   'labels.value',
+  'ingest_id',
+  'ingest_seq',
 ] as const;
 
 // Service, instance and metric names repeat in every batch: escape each once (bounded, cleared when full).
@@ -35,10 +37,34 @@ function labelColumns(labels: Sample['labels']): string {
   return `${tsvStringArray(keys)}\t${tsvStringArray(keys.map((k) => labels[k]!))}`;
 }
 
-/** sampleTsv serializes a sample as one TabSeparated row of performance_events — its only serialization. */
-export function sampleTsv(sample: Sample): string {
+/**
+ * sampleTsv serializes a sample as one TabSeparated row of performance_events — its only serialization. `ingestId`
+ * (a hex hash, never escaped) and `seq` identify a sample of a request that carried an Idempotency-Key.
+ */
+export function sampleTsv(sample: Sample, ingestId = '', seq = 0): string {
   const ms = sample.timestampMs;
-  return `${Math.floor(ms / 1000)}\t${((ms % 1000) + 1000) % 1000}\t${tsvName(sample.service)}\t${tsvName(sample.instance)}\tmetric\t${tsvName(sample.name)}\t${tsvNumber(sample.value)}\t${labelColumns(sample.labels)}\n`;
+  return `${Math.floor(ms / 1000)}\t${((ms % 1000) + 1000) % 1000}\t${tsvName(sample.service)}\t${tsvName(sample.instance)}\tmetric\t${tsvName(sample.name)}\t${tsvNumber(sample.value)}\t${labelColumns(sample.labels)}\t${ingestId}\t${seq}\n`;
+}
+
+/** rowsExcept keeps the TabSeparated rows whose position (0-based, one row a line) is not in `skip`. */
+export function rowsExcept(rows: Uint8Array, skip: ReadonlySet<number>): { rows: Buffer; count: number } {
+  const parts: Buffer[] = [];
+  const all = Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength);
+  let start = 0;
+  let seq = 0;
+  let count = 0;
+  while (start < all.length) {
+    // TabSeparated escapes a newline inside a value, so every raw 0x0a ends a row.
+    let end = all.indexOf(10, start);
+    if (end < 0) end = all.length - 1;
+    if (!skip.has(seq)) {
+      parts.push(all.subarray(start, end + 1));
+      count++;
+    }
+    seq++;
+    start = end + 1;
+  }
+  return { rows: Buffer.concat(parts), count };
 }
 
 /** QueueFullError says the writer holds as many rows as it may; the caller should answer 503 and let the client retry. */

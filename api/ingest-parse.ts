@@ -19,6 +19,8 @@ export interface ParseJob {
   /** Service and instance for text samples without those labels (query parameters). */
   service?: string;
   instance?: string;
+  /** Stamped on every row (with the row's position) when the request carries an Idempotency-Key. */
+  ingestId?: string;
 }
 
 /** ParsedBody is a parsed body: `rows` holds `count` TabSeparated rows of performance_events as UTF-8. */
@@ -27,6 +29,9 @@ export interface ParsedBody {
   count: number;
   rejected: Rejection[];
   latest: LatestValues;
+  /** Earliest and latest sample second (0 when there is no sample): where a retry looks for rows already stored. */
+  fromSecond: number;
+  toSecond: number;
 }
 
 /** ParseError says the body as a whole is not parseable (a 400 naming `body`). */
@@ -69,7 +74,16 @@ export function parseBody(job: ParseJob): ParsedBody {
   }
   const { samples, rejected } = result;
   const rows = new Array<string>(samples.length);
-  for (let i = 0; i < samples.length; i++) rows[i] = sampleTsv(samples[i]!);
+  const ingestId = job.ingestId ?? '';
+  let fromMs = Infinity;
+  let toMs = -Infinity;
+  for (let i = 0; i < samples.length; i++) {
+    const sample = samples[i]!;
+    rows[i] = sampleTsv(sample, ingestId, i);
+    if (sample.timestampMs < fromMs) fromMs = sample.timestampMs;
+    if (sample.timestampMs > toMs) toMs = sample.timestampMs;
+  }
+  const seconds = (ms: number) => (Number.isFinite(ms) ? Math.floor(ms / 1000) : 0);
   // TextEncoder gives the rows their own ArrayBuffer, which a parse thread can transfer rather than copy.
-  return { rows: encoder.encode(rows.join('')), count: samples.length, rejected, latest: latestValues(samples) };
+  return { rows: encoder.encode(rows.join('')), count: samples.length, rejected, latest: latestValues(samples), fromSecond: seconds(fromMs), toSecond: seconds(toMs) };
 }

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { validateEvents } from '../../core/events';
 import type { AppDeps } from '../app';
-import { idempotent } from '../idempotent';
+import { idempotent, ingestIdentity } from '../idempotent';
 import { errorResponses } from '../schemas';
 
 const Accepted = Type.Object({
@@ -12,6 +12,12 @@ const Accepted = Type.Object({
   event_ids: Type.Array(Type.String()),
   rejected: Type.Array(Type.Object({ index: Type.Integer(), field: Type.String(), error: Type.String() })),
 });
+
+/** derivedEventId is the UUID-shaped id of the event at `position` of a keyed request (same key, same ids). */
+export function derivedEventId(ingestId: string, position: number): string {
+  const h = createHash('sha256').update(`${ingestId}:${position}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 
 /** eventsRoutes serves POST /api/v1/internal/monitoring/events: business events with their context into ClickHouse. */
 export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
@@ -26,16 +32,33 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const { events, rejected } = validateEvents(request.body, Date.now(), randomUUID);
+        // With an Idempotency-Key, an event without its own id gets one derived from the key and its position, so a
+        // retry after the API died recognises what landed.
+        const ingestId = ingestIdentity(request);
+        let position = 0;
+        const newId = ingestId ? () => derivedEventId(ingestId, position++) : randomUUID;
+        const { events, rejected } = validateEvents(request.body, Date.now(), newId);
         if (events.length === 0) {
           throw nothingValid(rejected, 'events');
         }
         if (events.length > deps.config.monitoring.maxSamplesPerRequest) {
           throw new ApiError(413, 'payload_too_large', `more than ${deps.config.monitoring.maxSamplesPerRequest} events in one request`, 'body');
         }
-        const response = await idempotent(deps.idempotency, request, reply, async () => {
+        const response = await idempotent(deps.idempotency, request, reply, async (recovering) => {
           try {
-            await deps.clickhouseActivities.insertEvents(events);
+            let missing = events;
+            if (recovering) {
+              let from = Infinity;
+              let to = -Infinity;
+              for (const e of events) {
+                from = Math.min(from, Math.floor(e.timestampMs / 1000));
+                to = Math.max(to, Math.floor(e.timestampMs / 1000));
+              }
+              const stored = await deps.clickhouseActivities.storedEventIds(events.map((e) => e.eventId), from, to);
+              missing = events.filter((e) => !stored.has(e.eventId));
+              request.log.info({ stored: stored.size, missing: missing.length }, 'idempotent retry recovered');
+            }
+            await deps.clickhouseActivities.insertEvents(missing);
           } catch (err) {
             request.log.error({ err }, 'insert into business_events failed');
             throw storageUnavailable();

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { QueueFullError } from '../../activities/sample-writer';
+import { QueueFullError, rowsExcept } from '../../activities/sample-writer';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import type { AppDeps } from '../app';
-import { idempotent } from '../idempotent';
+import { idempotent, ingestIdentity, nothingStored } from '../idempotent';
 import { BodyParseError, type ParseJob } from '../ingest-parse';
 import { errorResponses } from '../schemas';
 
@@ -52,6 +52,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
       async (request, reply) => {
         const now = Date.now();
         const { service, instance } = request.query;
+        const ingestId = ingestIdentity(request);
         let parsed;
         try {
           parsed = await deps.parsePool.parse({
@@ -60,6 +61,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
             now,
             ...(service ? { service } : {}),
             ...(instance ? { instance } : {}),
+            ...(ingestId ? { ingestId } : {}),
           });
         } catch (err) {
           if (err instanceof BodyParseError) throw new ApiError(400, 'invalid_json', err.message, 'body');
@@ -67,20 +69,27 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
         }
         // The route keeps only the rows (bytes off the JS heap), the rejections and the latest values.
         request.body = undefined;
-        const { rows, count, rejected, latest } = parsed;
+        const { rows, count, rejected, latest, fromSecond, toSecond } = parsed;
         if (count > deps.config.monitoring.maxSamplesPerRequest) {
           throw new ApiError(413, 'payload_too_large', `more than ${deps.config.monitoring.maxSamplesPerRequest} samples in one request; split the batch`, 'body');
         }
         if (count === 0) {
           throw nothingValid(rejected, 'samples');
         }
-        const response = await idempotent(deps.idempotency, request, reply, async () => {
+        const response = await idempotent(deps.idempotency, request, reply, async (recovering) => {
           try {
-            await deps.writer.writeRows(rows, count);
+            let missing = { rows, count };
+            if (recovering) {
+              // An earlier attempt under this key may have stored some or all rows before its process died.
+              const stored = await deps.clickhouseActivities.storedIngestSeqs(ingestId!, fromSecond, toSecond);
+              missing = rowsExcept(rows, stored);
+              request.log.info({ stored: stored.size, missing: missing.count }, 'idempotent retry recovered');
+            }
+            await deps.writer.writeRows(missing.rows, missing.count);
           } catch (err) {
             if (err instanceof QueueFullError) {
               request.log.warn({ queued: err.queuedRows }, 'ingest queue full');
-              throw new ApiError(503, 'ingest_queue_full', 'ingest queue is full; nothing was stored, retry later', undefined, 1);
+              throw nothingStored(new ApiError(503, 'ingest_queue_full', 'ingest queue is full; nothing was stored, retry later', undefined, 1));
             }
             request.log.error({ err }, 'insert into performance_events failed');
             throw storageUnavailable();

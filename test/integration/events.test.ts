@@ -82,4 +82,24 @@ describe('POST /api/v1/internal/monitoring/events', () => {
     const viewer = await api.app.inject({ method: 'POST', url: EVENTS, headers: bearer('viewer'), payload });
     expect(viewer.statusCode).toBe(403);
   });
+
+  it('stores events once when the process that inserted them died before recording its answer', async () => {
+    const service = uniqueName('idem-dead');
+    const payload = [
+      { event_type: 'signup', timestamp: '2025-07-26T10:30:00Z', service_name: service, user_id: 'u1' },
+      { event_type: 'trade', timestamp: '2025-07-26T10:31:00Z', service_name: service, user_id: 'u2' },
+    ];
+    const key = uniqueName('k');
+    const headers = { ...bearer('service'), 'idempotency-key': key };
+    const first = await api.app.inject({ method: 'POST', url: EVENTS, headers, payload });
+    expect(first.statusCode).toBe(202);
+    // What a process killed between the insert and the record of its answer leaves: the key in progress, no lease.
+    await api.redis.set(`idem:svc:${EVENTS}:${key}`, '"__in_progress__"', 'EX', 600);
+    const retry = await api.app.inject({ method: 'POST', url: EVENTS, headers, payload });
+    expect(retry.statusCode).toBe(202);
+    expect(retry.headers['idempotent-recovered']).toBe('true');
+    // Events without their own id got ids derived from the key: the same ones again, stored once.
+    expect(retry.json().event_ids).toEqual(first.json().event_ids);
+    expect((await eventsOf(service)).map((e) => e.event_id).sort()).toEqual([...first.json().event_ids].sort());
+  });
 });

@@ -21,7 +21,7 @@ describe('ClickHouse migrations (db/)', () => {
   const rows = async <T>(query: string) => (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
 
   it('creates the seed tables and rollups on a fresh database, and a second run applies nothing', async () => {
-    expect(await applyMigrations(server, database)).toEqual(['001_performance_events.sql', '002_alert_history.sql', '003_business_events.sql', '004_rollups.sql', '005_retention_log.sql', '006_performance_reports.sql', '007_capacity_forecasts.sql', '008_trend_analyses.sql']);
+    expect(await applyMigrations(server, database)).toEqual(['001_performance_events.sql', '002_alert_history.sql', '003_business_events.sql', '004_rollups.sql', '005_retention_log.sql', '006_performance_reports.sql', '007_capacity_forecasts.sql', '008_trend_analyses.sql', '009_ingest_id.sql']);
     expect(await applyMigrations(server, database)).toEqual([]);
     const tables = await rows<{ name: string; engine: string }>(`SELECT name, engine FROM system.tables WHERE database = ${sqlString(database)} ORDER BY name`);
     expect(tables).toEqual([
@@ -35,17 +35,31 @@ describe('ClickHouse migrations (db/)', () => {
       { name: 'performance_rollup_1m', engine: 'AggregatingMergeTree' },
       { name: 'performance_rollup_1m_mv', engine: 'MaterializedView' },
       { name: 'retention_log', engine: 'MergeTree' },
-      { name: 'schema_migrations', engine: 'TinyLog' },
+      { name: 'schema_migrations', engine: 'MergeTree' },
       { name: 'trend_analyses', engine: 'ReplacingMergeTree' },
     ]);
     const columns = await rows<{ name: string }>(`SELECT name FROM system.columns WHERE database = ${sqlString(database)} AND table = 'performance_events'`);
     expect(columns.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['timestamp', 'timestamp_ms', 'service_name', 'instance_id', 'event_type', 'metric_name', 'metric_value', 'labels.key', 'labels.value', 'duration_ms', 'user_id', 'correlation_id']),
+      expect.arrayContaining(['timestamp', 'timestamp_ms', 'service_name', 'instance_id', 'event_type', 'metric_name', 'metric_value', 'labels.key', 'labels.value', 'duration_ms', 'user_id', 'correlation_id', 'ingest_id', 'ingest_seq']),
     );
     const history = await rows<{ name: string }>(`SELECT name FROM system.columns WHERE database = ${sqlString(database)} AND table = 'alert_history'`);
     expect(history.map((c) => c.name)).toEqual(
       expect.arrayContaining(['alert_id', 'timestamp', 'service_name', 'severity', 'metric_name', 'threshold_value', 'actual_value', 'status', 'duration_minutes', 'acknowledged_by', 'resolution_notes']),
     );
+  });
+
+  it('ends in the same schema when two processes migrate a fresh database at once (ADD COLUMN has no IF NOT EXISTS on 18.16)', async () => {
+    const other = `${database}_twice`;
+    try {
+      const [a, b, c] = await Promise.all([applyMigrations(server, other), applyMigrations(server, other), applyMigrations(server, other)]);
+      expect(a).toContain('009_ingest_id.sql');
+      expect(b).toContain('009_ingest_id.sql');
+      expect(c).toContain('009_ingest_id.sql');
+      const columns = await rows<{ name: string }>(`SELECT name FROM system.columns WHERE database = ${sqlString(other)} AND table = 'performance_events'`);
+      expect(columns.map((c) => c.name)).toEqual(expect.arrayContaining(['ingest_id', 'ingest_seq']));
+    } finally {
+      await server.command({ query: `DROP DATABASE IF EXISTS ${other}` });
+    }
   });
 
   it('fills the 1-minute and 1-hour rollups as samples arrive', async () => {

@@ -298,15 +298,23 @@ export function createNotifyActivities({ config, redis }: NotifyDeps) {
           ),
         );
       }
-      // Slack: the charts go into the summary's thread, once (their own ledger entry, so a retry after the summary was
-      // posted still uploads them; a worker dying between the upload and its record can repeat them, never the summary).
+      // Slack: the charts go into the summary's thread, once: their own ledger entry (a retry after the summary was
+      // posted still uploads them) and, on a retry, a look at the thread for the share an earlier attempt completed
+      // but did not record (its worker died).
       if (delivery.channel === 'slack' && slack && req.charts && !(await recorded(`${key}:charts`)) && charts().length > 0) {
-        await slack.filesUploadV2({
-          channel_id: delivery.slackChannel,
-          thread_ts: delivery.ts,
-          initial_comment: `Charts of ${report.report_id}`,
-          file_uploads: charts().map((c) => ({ file: c.png, filename: `${c.name}.png`, title: c.title, alt_text: c.title })),
-        });
+        const comment = `Charts of ${report.report_id}`;
+        const firstAttempt = (await redis.set(ledger.attempt(`${key}:charts`), '1', 'EX', ATTEMPT_TTL_SECONDS, 'NX')) === 'OK';
+        const shared =
+          !firstAttempt &&
+          (await slack.conversations.replies({ channel: delivery.slackChannel, ts: delivery.ts, limit: 200 })).messages?.some((m) => m.text === comment && (m.files?.length ?? 0) > 0);
+        if (!shared) {
+          await slack.filesUploadV2({
+            channel_id: delivery.slackChannel,
+            thread_ts: delivery.ts,
+            initial_comment: comment,
+            file_uploads: charts().map((c) => ({ file: c.png, filename: `${c.name}.png`, title: c.title, alt_text: c.title })),
+          });
+        }
         await record({ ...delivery, key: `${key}:charts` });
       }
       return delivery;

@@ -33,7 +33,7 @@ export interface SlackStoredFile {
 /**
  * FakeSlack is a local Slack-compatible endpoint (SLACK_API_URL): an HTTP server speaking Slack's Web API wire format (form-encoded requests with JSON-encoded
  * blocks and metadata, Bearer token, `{ok, …}` JSON answers) for the methods the module uses — chat.postMessage,
- * chat.update, conversations.history, conversations.list, files.getUploadURLExternal and files.completeUploadExternal
+ * chat.update, conversations.history, conversations.replies, conversations.list, files.getUploadURLExternal and files.completeUploadExternal
  * (with the upload URL they hand out: multipart or raw bytes, as files.uploadV2 sends) — plus `response_url`
  * endpoints. It keeps channels and
  * messages like Slack does (a channel name resolves to its id; history takes ids only) and records every call.
@@ -43,6 +43,9 @@ export class FakeSlack {
   readonly responses: Array<Record<string, unknown>> = [];
   readonly messages: SlackStoredMessage[] = [];
   readonly files: SlackStoredFile[] = [];
+  /** Thread replies that share files (files.completeUploadExternal with thread_ts and initial_comment). */
+  readonly fileShares: Array<{ channel: string; ts: string; threadTs: string; text: string; fileIds: string[] }> = [];
+  private readonly channelNames = new Map<string, string>();
   /** Methods whose next call is carried out but whose answer is lost (the connection is cut), by method. */
   private readonly dropAnswer = new Map<string, number>();
   /** Delay before answering, by method (the call takes effect at once, as a slow Slack would). */
@@ -83,6 +86,9 @@ export class FakeSlack {
   async start(port = 0): Promise<void> {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
+      // A caller killed mid-request resets the connection; its call simply never completes.
+      req.on('error', () => undefined);
+      res.on('error', () => undefined);
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks);
@@ -155,6 +161,7 @@ export class FakeSlack {
       case 'chat.postMessage': {
         const channel = channelArg.startsWith('#') ? FakeSlack.channelId(channelArg) : channelArg;
         if (!channel) return answer({ ok: false, error: 'channel_not_found' });
+        if (channelArg.startsWith('#')) this.channelNames.set(channel, channelArg.slice(1));
         const message: SlackStoredMessage = {
           channel,
           ts: `${++this.clock}.000100`,
@@ -178,6 +185,10 @@ export class FakeSlack {
         if (files.some((f) => !f?.bytes)) return answer({ ok: false, error: 'file_not_found' });
         const channel = String(args.channel_id ?? '');
         for (const [i, f] of files.entries()) Object.assign(f!, { channel, title: listed[i]!.title ?? f!.filename, ...(args.thread_ts ? { threadTs: String(args.thread_ts) } : {}) });
+        // Like Slack: the share is a message in the thread, its text the initial comment, carrying the files.
+        if (args.thread_ts) {
+          this.fileShares.push({ channel, ts: `${++this.clock}.000100`, threadTs: String(args.thread_ts), text: String(args.initial_comment ?? ''), fileIds: files.map((f) => f!.id) });
+        }
         return answer({ ok: true, files: files.map((f) => ({ id: f!.id, title: f!.title })) });
       }
       case 'chat.update': {
@@ -199,10 +210,20 @@ export class FakeSlack {
           .map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) }));
         return answer({ ok: true, messages, has_more: false });
       }
+      case 'conversations.replies': {
+        // The parent first, then its replies (here: the file shares of the thread).
+        const parent = this.messages.find((m) => m.channel === channelArg && m.ts === args.ts);
+        if (!parent) return answer({ ok: false, error: 'thread_not_found' });
+        const replies = this.fileShares
+          .filter((r) => r.channel === channelArg && r.threadTs === parent.ts)
+          .map((r) => ({ type: 'message', ts: r.ts, thread_ts: r.threadTs, text: r.text, files: r.fileIds.map((id) => ({ id, title: this.files.find((f) => f.id === id)?.title })) }));
+        return answer({ ok: true, messages: [{ type: 'message', ts: parent.ts, thread_ts: parent.ts, text: parent.text }, ...replies], has_more: false });
+      }
       case 'conversations.list': {
-        const names = [...new Set(this.messages.map((m) => m.channel))];
-        const known = ['#ml-alerts', '#trading-desk'].map((n) => ({ id: FakeSlack.channelId(n), name: n.slice(1) }));
-        const channels = [...known, ...names.filter((id) => !known.some((k) => k.id === id)).map((id) => ({ id, name: id.toLowerCase() }))];
+        // The channels of the default policy, and every channel a message was posted to (by its #name when known).
+        for (const n of ['ml-alerts', 'trading-desk']) this.channelNames.set(FakeSlack.channelId(`#${n}`), n);
+        for (const m of this.messages) if (!this.channelNames.has(m.channel)) this.channelNames.set(m.channel, m.channel.toLowerCase());
+        const channels = [...this.channelNames].map(([id, name]) => ({ id, name }));
         return answer({ ok: true, channels, response_metadata: { next_cursor: '' } });
       }
       default:

@@ -3,6 +3,7 @@ import { migrate } from '../activities/migrations';
 import { connectRedis, connectTemporal, createClickHouse } from '../activities/clients';
 import { createActivities } from '../activities';
 import { loadConfig, type Config } from '../core/config';
+import { heartbeatInterceptor } from './heartbeat';
 import { ensureSchedules } from './schedules';
 import { currentRuleGroups } from '../activities/rules';
 import { evaluatedGroups } from '../core/rules';
@@ -36,6 +37,7 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
+    interceptors: { activity: [heartbeatInterceptor] },
     activities: createActivities({ config: { ...config, temporal: { ...config.temporal, taskQueue } }, clickhouse, redis, temporal: temporal.client }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
   });
@@ -54,7 +56,10 @@ export async function startWorker(
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   // WORKER_SCHEDULES=off: poll only (a second worker, or a test's worker process, leaves the schedules alone).
-  const handle = await startWorker(config, { registerSchedules: process.env.WORKER_SCHEDULES !== 'off' });
+  // WORKFLOW_BUNDLE: a prebuilt workflow bundle (bundleWorkflowCode's output) instead of bundling at start — a
+  // restarted worker polls in a second rather than after webpack's ~10 s.
+  const codePath = process.env.WORKFLOW_BUNDLE;
+  const handle = await startWorker(config, { registerSchedules: process.env.WORKER_SCHEDULES !== 'off', ...(codePath ? { workflowBundle: { codePath } } : {}) });
   console.log(`[worker] polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void handle.close());
   await handle.run;

@@ -7,7 +7,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const { planCapacity } = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '10s', maximumAttempts: 5 } });
+const { planCapacity } = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '20s', retry: { initialInterval: '10s', maximumAttempts: 5 } });
 
 export async function capacityPlanWorkflow(input: { days?: number } = {}): Promise<{ forecasts: number }> {
   return { forecasts: await planCapacity({ nowMs: Date.now(), days: input.days ?? 30, workflowId: workflowInfo().workflowId }) };

@@ -11,6 +11,7 @@ import { expiredPartitions, retentionPolicies, type ExpiredPartition } from '../
 
 const { listPartitions, dropPartition } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '5s', maximumAttempts: 5 },
 });
 

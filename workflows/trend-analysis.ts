@@ -6,7 +6,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const { analyzeTrends } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', retry: { initialInterval: '10s', maximumAttempts: 5 } });
+const { analyzeTrends } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '20s', retry: { initialInterval: '10s', maximumAttempts: 5 } });
 
 export async function trendAnalysisWorkflow(input: { nowMs?: number } = {}): Promise<{ analyses: number }> {
   return { analyses: await analyzeTrends({ nowMs: input.nowMs ?? Date.now(), workflowId: workflowInfo().workflowId }) };

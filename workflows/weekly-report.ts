@@ -11,6 +11,8 @@ import type { Activities } from '../activities';
 
 const { generateWeeklyReport, storeReport, reportTargets, reportCharts } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  // Heartbeats come from the worker (workers/heartbeat.ts): a killed worker's attempt is retried within 20 s.
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '5s', maximumAttempts: 5 },
 });
 const { deliverReport } = proxyActivities<Activities>({

@@ -17,7 +17,7 @@ import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { seriesLabels, type SeriesValue } from '../core/rule-sql';
 import { compare, type Rule } from '../core/rules';
 import { mustSignal, type Heartbeat } from '../core/dedup';
-import { redisKeys } from './redis';
+import { nextCoverage, redisKeys, type RuleCoverage } from './redis';
 
 /** AlertDispatchDeps are what the alert dispatch activity needs: a Temporal client to reach alert workflows. */
 export interface AlertDispatchDeps {
@@ -38,20 +38,24 @@ export interface DispatchSummary {
 export interface OpenAlerts {
   open: Set<string>;
   beats: Map<string, Heartbeat>;
+  /** The rule's stretch of evaluations so far (see redisKeys.ruleCoverage). */
+  coverage?: RuleCoverage;
 }
 
-/** openAlertsOf reads, per rule, its open alerts and their heartbeats, in one round trip. */
+/** openAlertsOf reads, per rule, its open alerts, their heartbeats and the rule's evaluation stretch, in one round trip. */
 export async function openAlertsOf(redis: Redis, rules: readonly Rule[]): Promise<OpenAlerts[]> {
   const pipeline = redis.pipeline();
-  for (const rule of rules) pipeline.smembers(redisKeys.openAlerts(rule.name)).hgetall(redisKeys.alertHeartbeats(rule.name));
+  for (const rule of rules) pipeline.smembers(redisKeys.openAlerts(rule.name)).hgetall(redisKeys.alertHeartbeats(rule.name)).hget(redisKeys.ruleCoverage, rule.name);
   const replies = (await pipeline.exec()) ?? [];
   return rules.map((_, i) => {
-    const [membersErr, members] = replies[2 * i] ?? [new Error('no reply'), null];
-    const [beatsErr, beats] = replies[2 * i + 1] ?? [new Error('no reply'), null];
-    if (membersErr || beatsErr) throw membersErr ?? beatsErr;
+    const [membersErr, members] = replies[3 * i] ?? [new Error('no reply'), null];
+    const [beatsErr, beats] = replies[3 * i + 1] ?? [new Error('no reply'), null];
+    const [coverageErr, coverage] = replies[3 * i + 2] ?? [new Error('no reply'), null];
+    if (membersErr || beatsErr || coverageErr) throw membersErr ?? beatsErr ?? coverageErr;
     return {
       open: new Set(members as string[]),
       beats: new Map(Object.entries(beats as Record<string, string>).map(([fp, json]) => [fp, JSON.parse(json) as Heartbeat])),
+      ...(coverage ? { coverage: JSON.parse(coverage as string) as RuleCoverage } : {}),
     };
   });
 }
@@ -79,7 +83,8 @@ export async function dispatchGroup(
   const firingNow = redis.pipeline();
   const summaries = rules.map((rule, index) => {
     const summary: DispatchSummary = { rule: rule.name, series: 0, breaching: 0, cleared: 0 };
-    const { open, beats } = openAlerts[index]!;
+    const { open, beats, coverage } = openAlerts[index]!;
+    records.hset(redisKeys.ruleCoverage, rule.name, JSON.stringify(nextCoverage(coverage, nowMs, intervalMs)));
     const openKey = redisKeys.openAlerts(rule.name);
     const beatsKey = redisKeys.alertHeartbeats(rule.name);
     for (const s of seriesPerRule[index] ?? []) {

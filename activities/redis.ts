@@ -19,10 +19,30 @@ export const redisKeys = {
    * mutes it even before the source's workflow has recorded itself as firing.
    */
   firingNow: (service: string) => `alerts:firing-now:${service}`,
+  /**
+   * Each rule's stretch of uninterrupted evaluation (rule → {sinceMs, lastMs}): a series is stale only when its rule
+   * was evaluated without seeing it for the stale period, never because nothing evaluated (Temporal or workers down).
+   */
+  ruleCoverage: 'rules:coverage',
   /** Notification deliveries of all workers, `{channel}:{sent|failed}` → count (the API's /metrics reads it). */
   notificationStats: 'stats:notifications',
   services: 'services:known',
 };
+
+/** RuleCoverage is a rule's current stretch of evaluations without a gap longer than COVERAGE_GAP_INTERVALS intervals. */
+export interface RuleCoverage {
+  sinceMs: number;
+  lastMs: number;
+}
+
+/** COVERAGE_GAP_INTERVALS: evaluations further apart than this many intervals start a new stretch. */
+export const COVERAGE_GAP_INTERVALS = 2.5;
+
+/** nextCoverage extends a rule's stretch of evaluations with one at nowMs, or starts a new one after a gap. */
+export function nextCoverage(previous: RuleCoverage | undefined, nowMs: number, intervalMs: number): RuleCoverage {
+  if (previous && nowMs - previous.lastMs <= COVERAGE_GAP_INTERVALS * intervalMs) return { sinceMs: Math.min(previous.sinceMs, nowMs), lastMs: Math.max(previous.lastMs, nowMs) };
+  return { sinceMs: nowMs, lastMs: nowMs };
+}
 
 /** INSTANCE_MEMORY_SECONDS is how long an instance that stopped reporting is still counted (as unhealthy). */
 export const INSTANCE_MEMORY_SECONDS = 3600;
@@ -91,6 +111,15 @@ export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) 
     /** setActiveAlert stores or replaces an alert in `alerts:active:{service}`. */
     async setActiveAlert(alert: ActiveAlert): Promise<void> {
       await redis.hset(redisKeys.activeAlerts(alert.service), alert.alert_id, JSON.stringify(alert));
+    },
+
+    /**
+     * ruleCoverage says since when a rule has been evaluated without a gap, and when last (undefined when no
+     * evaluation was ever recorded).
+     */
+    async ruleCoverage(rule: string): Promise<RuleCoverage | undefined> {
+      const stored = await redis.hget(redisKeys.ruleCoverage, rule);
+      return stored ? (JSON.parse(stored) as RuleCoverage) : undefined;
     },
 
     /** closeActiveAlert removes an ended alert from the active list and from its rule's open set. */

@@ -56,6 +56,8 @@ export interface Config {
   };
   alert: {
     evaluationIntervalMs: number;
+    /** How far back a rule group's evaluation schedule catches up ticks missed while Temporal or the workers were down. */
+    evaluationCatchupMs: number;
     notificationTimeoutMs: number;
     maxRetries: number;
     deduplicationWindowMs: number;
@@ -196,6 +198,7 @@ export function loadConfig(env: Env): Config {
     },
     alert: {
       evaluationIntervalMs: durationVar(env, 'ALERT_EVALUATION_INTERVAL', '30s'),
+      evaluationCatchupMs: durationVar(env, 'ALERT_EVALUATION_CATCHUP', '1m'),
       notificationTimeoutMs: durationVar(env, 'ALERT_NOTIFICATION_TIMEOUT', '30s'),
       maxRetries: intVar(env, 'ALERT_MAX_RETRIES', 3, 0),
       deduplicationWindowMs: durationVar(env, 'ALERT_DEDUPLICATION_WINDOW', '300s'),

@@ -34,8 +34,9 @@ function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'inte
     policies: {
       // A tick still running when the next is due means ClickHouse is slow: skip rather than pile up.
       overlap: ScheduleOverlapPolicy.SKIP,
-      // After an outage, run at most the ticks of the last minute; older ones would evaluate stale windows.
-      catchupWindow: '1 minute',
+      // After an outage, run at most the ticks of the last minute (ALERT_EVALUATION_CATCHUP); older ones would
+      // evaluate stale windows. Temporal's minimum catch-up window is 10 s.
+      catchupWindow: Math.max(10_000, config.alert.evaluationCatchupMs),
     },
   };
 }

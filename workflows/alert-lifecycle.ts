@@ -61,6 +61,16 @@ const {
 });
 
 
+// Asked only when an alert would go stale: a quick answer or none (then the alert waits another stale period).
+const { ruleCoverage } = proxyActivities<Activities>({ startToCloseTimeout: '5s', retry: { initialInterval: '1s', maximumAttempts: 3 } });
+
+/**
+ * STALE_COVERAGE_PATCH marks runs that call a series stale only when its rule was evaluated without seeing it for
+ * the stale period: an outage of Temporal or of the workers (no evaluation at all) no longer resolves every open
+ * alert, to page again as a new alert once evaluation resumes.
+ */
+const STALE_COVERAGE_PATCH = 'stale-needs-evaluations-v1';
+
 /** MUTE_RECHECK_MS is how often a muted alert asks again whether it may notify (an inhibiting alert may end). */
 const MUTE_RECHECK_MS = 60_000;
 
@@ -225,17 +235,26 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   const firesAtOnce = !carried && state.phase === 'pending' && state.lastObservedMs >= firesAtMs;
   if (!(fastPage && (firesAtOnce || carried))) await publish(Date.now());
 
+  // A stale verdict deferred because the rule was not evaluated meanwhile: not asked again before this.
+  let staleNotBeforeMs = 0;
   for (;;) {
     const now = Date.now();
-    const reason: AlertEndReason | undefined = state.resolution
+    let reason: AlertEndReason | undefined = state.resolution
       ? 'resolved-by-hand'
       : !state.breaching
         ? holding(now)
           ? undefined
           : 'condition-cleared'
-        : now - state.lastObservedMs >= input.staleAfterMs && input.rule.noData !== 'keep'
+        : now - state.lastObservedMs >= input.staleAfterMs && now >= staleNotBeforeMs && input.rule.noData !== 'keep'
           ? 'stale'
           : undefined;
+    if (reason === 'stale' && patched(STALE_COVERAGE_PATCH)) {
+      const unseenMs = await evaluatedWithoutSeries();
+      if (unseenMs !== undefined && unseenMs < input.staleAfterMs) {
+        staleNotBeforeMs = Date.now() + input.staleAfterMs - unseenMs;
+        reason = undefined;
+      }
+    }
     if (reason) return end(reason);
     // As in Prometheus, a pending alert fires on an evaluation that still sees the breach once `for` has passed,
     // never on a timer alone: the condition must be confirmed at or after firesAtMs.
@@ -296,11 +315,24 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     }
     const seen = { observations: state.observations, changes: state.changes };
     // Wake for the next message, or when the series goes stale, or when keep_firing_for runs out.
-    let wakeInMs = input.rule.noData === 'keep' ? Infinity : state.lastObservedMs + input.staleAfterMs - now;
+    let wakeInMs = input.rule.noData === 'keep' ? Infinity : Math.max(state.lastObservedMs + input.staleAfterMs, staleNotBeforeMs) - now;
     if (holding(now)) wakeInMs = Math.min(wakeInMs, state.clearedSinceMs! + keepFiringForMs - now);
     const changed = () => state.observations !== seen.observations || state.changes !== seen.changes;
     const woke = wakeInMs === Infinity ? (await condition(changed), true) : await condition(changed, Math.max(wakeInMs, 1));
     if (!fastPage && woke && state.breaching && state.observations !== seen.observations) await publish(Date.now());
+  }
+
+  /**
+   * evaluatedWithoutSeries is how long the rule has been evaluated, without a gap, since the series was last seen;
+   * undefined when no evaluation was ever recorded (the clock decides, as before); 0 when Redis cannot say.
+   */
+  async function evaluatedWithoutSeries(): Promise<number | undefined> {
+    try {
+      const coverage = await ruleCoverage(input.rule.name);
+      return coverage ? Math.max(0, coverage.lastMs - Math.max(coverage.sinceMs, state.lastObservedMs)) : undefined;
+    } catch {
+      return 0;
+    }
   }
 
   async function end(reason: AlertEndReason): Promise<AlertOutcome> {

@@ -53,7 +53,7 @@ export type PrivateClickHouse = PrivateServer;
 export type PrivateRedis = PrivateServer;
 
 /** privateServer starts one server of scripts/services.sh with its own folder and the env's ports. */
-function privateServer(name: 'clickhouse' | 'redis', dir: string, env: Record<string, string>, url: string): PrivateServer {
+function privateServer(name: 'clickhouse' | 'redis' | 'temporal', dir: string, env: Record<string, string>, url: string): PrivateServer {
   const all = { MONITORING_LOCAL_DIR: dir, MONITORING_EPHEMERAL: '1', ...env };
   services(['start', name], all);
   return {
@@ -79,4 +79,16 @@ export async function privateClickHouse(): Promise<PrivateClickHouse> {
 export async function privateRedis(): Promise<PrivateRedis> {
   const url = `redis://127.0.0.1:${await freePort()}`;
   return privateServer('redis', mkdtempSync(path.join(os.tmpdir(), 'pm-redis-')), { REDIS_URL: url }, url);
+}
+
+/**
+ * privateTemporal starts a Temporal dev server of its own on a free port that keeps its state in a SQLite file
+ * (as `npm start` runs it), so it can be stopped and started again with its workflows and schedules intact.
+ */
+export async function privateTemporal(): Promise<PrivateServer & { address: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-temporal-'));
+  const [port, ui] = await Promise.all([freePort(), freePort()]);
+  const address = `127.0.0.1:${port}`;
+  const server = privateServer('temporal', dir, { TEMPORAL_ADDRESS: address, TEMPORAL_UI_PORT: String(ui), MONITORING_EPHEMERAL: '0' }, address);
+  return { ...server, address };
 }

@@ -53,12 +53,15 @@ export async function timeSkippingEnv(): Promise<import('@temporalio/testing').T
   throw lastError;
 }
 
-/** quietTemporalLogs keeps the Temporal SDK's runtime at WARN in tests (it can be installed once per process). */
+/**
+ * quietTemporalLogs keeps the Temporal SDK's runtime at WARN in tests, and its native core at ERROR (an outage test
+ * would otherwise print every retried poll); it can be installed once per process.
+ */
 export function quietTemporalLogs(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, console: {} } } });
   } catch {
     // Already installed by an earlier test file in this jest worker.
   }

@@ -40,7 +40,15 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
   async function runAlert(
     script: (signal: (o: Omit<Observation, 'atMs'>) => Promise<void>, handle: Handle, active: Map<string, ActiveAlert>) => Promise<void>,
     extra: Partial<AlertInput> = {},
-    options: { policy?: EscalationPolicy; failChannel?: 'slack' | 'email'; memory?: Map<string, FiringMemory>; mutedUntilMs?: number; snapshotFails?: boolean } = {},
+    options: {
+      policy?: EscalationPolicy;
+      failChannel?: 'slack' | 'email';
+      memory?: Map<string, FiringMemory>;
+      mutedUntilMs?: number;
+      snapshotFails?: boolean;
+      /** The rule's evaluation stretch at a given time (redisKeys.ruleCoverage); none recorded by default. */
+      coverage?: (nowMs: number) => { sinceMs: number; lastMs: number } | undefined;
+    } = {},
   ) {
     const history: HistoryRow[] = [];
     const active = new Map<string, ActiveAlert>();
@@ -59,7 +67,11 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
       | 'rememberNotified'
       | 'rememberResolved'
       | 'notificationGate'
+      | 'ruleCoverage'
     > = {
+      async ruleCoverage() {
+        return options.coverage?.(await env.currentTimeMs());
+      },
       async notificationGate() {
         const until = options.mutedUntilMs;
         if (until === undefined) return { muted: false, reason: 'not silenced or inhibited' };
@@ -175,6 +187,50 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
       ['firing', ''],
       ['resolved', 'no data: series not reported'],
     ]);
+  });
+
+  it('does not call a firing alert stale while nothing evaluated its rule (Temporal or the workers down)', async () => {
+    // Evaluations every 30 s until 5.5 m, none for the next 10 m, then again from 15.5 m.
+    let startMs = 0;
+    let resumedAtMs = Infinity;
+    const coverage = (nowMs: number) => {
+      const lastBeforeGap = startMs + 330_000;
+      return nowMs < resumedAtMs ? { sinceMs: startMs, lastMs: Math.min(nowMs, lastBeforeGap) } : { sinceMs: resumedAtMs, lastMs: nowMs };
+    };
+    const { outcome, history } = await runAlert(
+      async (observe, handle) => {
+        startMs = (await env.currentTimeMs()) - 1;
+        for (let i = 0; i < 11; i++) {
+          await env.sleep('30s');
+          await observe({ breaching: true, value: 90 });
+        }
+        // Ten minutes without any evaluation: by the clock alone it would have ended as stale after 2.
+        await env.sleep('10m');
+        expect(await handle.query('state')).toMatchObject({ phase: 'firing' });
+        // Evaluation resumes and still sees the breach: the same alert goes on; then it clears.
+        resumedAtMs = await env.currentTimeMs();
+        await observe({ breaching: true, value: 93 });
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 40 });
+      },
+      {},
+      { coverage },
+    );
+    expect(outcome).toMatchObject({ phase: 'resolved', reason: 'condition-cleared', fired: true });
+    expect(history.map((r) => r.status)).toEqual(['firing', 'resolved']);
+  });
+
+  it('still calls it stale when its rule was evaluated without seeing the series for the stale period', async () => {
+    let startMs = 0;
+    const { outcome } = await runAlert(
+      async (observe) => {
+        startMs = (await env.currentTimeMs()) - 1;
+        await fireFor(observe);
+      },
+      {},
+      { coverage: (nowMs) => ({ sinceMs: startMs, lastMs: nowMs }) },
+    );
+    expect(outcome).toMatchObject({ phase: 'resolved', reason: 'stale', fired: true });
   });
 
   const fireFor = async (observe: (o: Omit<Observation, 'atMs'>) => Promise<void>) => {

@@ -82,13 +82,13 @@ export async function privateRedis(): Promise<PrivateRedis> {
 }
 
 /**
- * privateTemporal starts a Temporal dev server of its own on a free port that keeps its state in a SQLite file
- * (as `npm start` runs it), so it can be stopped and started again with its workflows and schedules intact.
+ * privateTemporal starts a Temporal dev server of its own on a free port; `persistent` keeps its state in a SQLite
+ * file (as `npm start` runs it), so it can be stopped and started again with its workflows and schedules intact.
  */
-export async function privateTemporal(): Promise<PrivateServer & { address: string }> {
+export async function privateTemporal(persistent = true): Promise<PrivateServer & { address: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-temporal-'));
   const [port, ui] = await Promise.all([freePort(), freePort()]);
   const address = `127.0.0.1:${port}`;
-  const server = privateServer('temporal', dir, { TEMPORAL_ADDRESS: address, TEMPORAL_UI_PORT: String(ui), MONITORING_EPHEMERAL: '0' }, address);
+  const server = privateServer('temporal', dir, { TEMPORAL_ADDRESS: address, TEMPORAL_UI_PORT: String(ui), MONITORING_EPHEMERAL: persistent ? '0' : '1' }, address);
   return { ...server, address };
 }

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,11 +5,11 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '../../activities/clients';
 import { sqlString } from '../../core/escape';
 import { TEST_KEYS } from '../helpers/api';
+import { startApiProcess, type Proc } from '../helpers/processes';
 import { pausableProxy, type PausableProxy } from '../helpers/proxy';
 import { freePort } from '../helpers/servers';
 import { eventually, testConfig, uniqueName } from '../helpers/stack';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const METRICS = '/api/v1/internal/monitoring/metrics';
 const auth = { authorization: `Bearer ${TEST_KEYS.service.token}`, 'content-type': 'application/json' };
 
@@ -25,24 +24,13 @@ describe('API killed mid-ingest, clients retrying with the same Idempotency-Key'
   let clickhouse: ClickHouseClient;
   let proxy: PausableProxy;
   let port: number;
-  let api: ChildProcess | undefined;
+  let api: Proc | undefined;
   const base = () => `http://127.0.0.1:${port}`;
 
   const startApi = async (env: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'api', 'server.js')], {
-      env: { ...process.env, API_PORT: String(port), MONITORING_API_KEYS_FILE: path.join(dir, 'keys.json'), REDIS_URL: proxy.url, ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    api = child;
-    await eventually(async () => expect((await fetch(`${base()}/healthz`).catch(() => undefined))?.status).toBe(200), 60_000, 100);
-    return child;
+    api = await startApiProcess({ API_PORT: String(port), MONITORING_API_KEYS_FILE: path.join(dir, 'keys.json'), REDIS_URL: proxy.url, ...env });
   };
-  const killApi = async () => {
-    const child = api!;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const killApi = () => api!.kill();
 
   const stored = async (service: string) => {
     const result = await clickhouse.query({
@@ -78,7 +66,7 @@ describe('API killed mid-ingest, clients retrying with the same Idempotency-Key'
     port = await freePort();
   }, 60_000);
   afterAll(async () => {
-    api?.kill('SIGKILL');
+    await api?.kill();
     await proxy?.close();
     await clickhouse?.close();
   });

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { startWorkerProcess, type Proc } from '../helpers/processes';
 import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const ALERTS = 100;
 
 /**
@@ -18,41 +16,21 @@ const ALERTS = 100;
 describe('workers killed (kill -9) at random moments', () => {
   const service = uniqueName('wk');
   const rule = uniqueName('wk_rule').replaceAll('-', '_');
-  const workers: (ChildProcess | undefined)[] = [undefined, undefined];
+  const workers: (Proc | undefined)[] = [undefined, undefined];
   let stack: AlertingStack;
   let kills = 0;
 
-  /** startWorker runs worker process `slot` and resolves once it polls. */
+  /** startWorker runs worker process `slot` (prebuilt workflow bundle, no schedules) and resolves once it polls. */
   const startWorker = async (slot: number): Promise<void> => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'workers', 'worker.js')], {
-      env: { ...process.env, ...stack.env, WORKER_SCHEDULES: 'off', WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE! },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    workers[slot] = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('[worker] polling')) resolve();
-      });
-      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before polling:\n${output.slice(-2000)}`)));
-    });
+    workers[slot] = await startWorkerProcess({ ...stack.env, WORKER_SCHEDULES: 'off', WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE! });
   };
 
   /** kill kills the workers in `slots` at the same moment with SIGKILL and starts them again; one kill at a time. */
   let killing = Promise.resolve();
   const kill = (...slots: number[]): Promise<void> =>
     (killing = killing.then(async () => {
-      await Promise.all(
-        slots.map(async (slot) => {
-          const child = workers[slot]!;
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGKILL');
-          await exited;
-          kills++;
-        }),
-      );
+      await Promise.all(slots.map((slot) => workers[slot]!.kill()));
+      kills += slots.length;
       await Promise.all(slots.map(startWorker));
     }));
 
@@ -85,7 +63,7 @@ describe('workers killed (kill -9) at random moments', () => {
     await Promise.all([startWorker(0), startWorker(1)]);
   }, 120_000);
   afterAll(async () => {
-    for (const w of workers) if (w?.exitCode === null) w.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w?.kill()));
     await stack?.close();
   });
 

@@ -14,6 +14,8 @@ export interface DashboardQueryDeps {
   database: string;
   /** MONITORING_QUERY_TIMEOUT: the server stops a query running longer (max_execution_time). */
   queryTimeoutMs: number;
+  /** CLICKHOUSE_CLUSTER: table sizes are summed over its shards' local tables. */
+  cluster?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
 const until = (ms: number) => sqlNumber(Math.ceil(ms / 1000));
 
 /** createDashboardQueries builds the dashboard's and performance endpoint's ClickHouse reads. */
-export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }: DashboardQueryDeps) {
+export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, cluster }: DashboardQueryDeps) {
   const db = sqlIdentifier(database);
   const settings = { max_execution_time: Math.max(1, Math.ceil(queryTimeoutMs / 1000)) };
   const rows = async <T>(query: string, signal?: AbortSignal): Promise<T[]> => {
@@ -186,14 +188,18 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs }:
       return out;
     },
 
-    /** tableSizes returns the active parts' rows and bytes of this database's tables (the admin overview). */
+    /**
+     * tableSizes returns the active parts' rows and bytes of this database's tables (the admin overview); on a
+     * cluster, of every shard, each table's `_local` part counted under its name.
+     */
     async tableSizes(signal?: AbortSignal): Promise<Array<{ table: string; rows: number; bytes: number }>> {
-      const found = await rows<{ table: string; rows: string; bytes: string }>(
-        `SELECT table, sum(rows) AS rows, sum(bytes) AS bytes FROM system.parts
-         WHERE database = ${sqlString(database)} AND active GROUP BY table ORDER BY table`,
+      const parts = cluster ? `cluster(${sqlIdentifier(cluster)}, system, parts)` : 'system.parts';
+      const found = await rows<{ name: string; rows: string; bytes: string }>(
+        `SELECT replaceRegexpOne(table, '_local$', '') AS name, sum(rows) AS rows, sum(bytes) AS bytes FROM ${parts}
+         WHERE database = ${sqlString(database)} AND active GROUP BY name ORDER BY name`,
         signal,
       );
-      return found.map((r) => ({ table: r.table, rows: Number(r.rows), bytes: Number(r.bytes) }));
+      return found.map((r) => ({ table: r.name, rows: Number(r.rows), bytes: Number(r.bytes) }));
     },
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
 import type { Config } from '../core/config';
+import { clusterStatements } from '../core/cluster-ddl';
 import { createClickHouse } from './clients';
 import { fromRoot } from './paths';
 
@@ -15,11 +16,12 @@ interface MigrationFile {
   statements: string[];
 }
 
-async function readMigrations(dir: string, db: string): Promise<MigrationFile[]> {
+/** readMigrations reads the numbered files, split into statements that still hold `${db}`. */
+async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
   return Promise.all(
     files.map(async (name) => {
-      const text = (await readFile(path.join(dir, name), 'utf8')).replaceAll('${db}', db);
+      const text = await readFile(path.join(dir, name), 'utf8');
       const statements = text
         .split(/;\s*$/m)
         .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
@@ -47,11 +49,12 @@ async function runStatement(client: ClickHouseClient, statement: string): Promis
 }
 
 /**
- * applyMigrations creates the database and applies each db/ file not yet recorded in schema_migrations.
+ * applyMigrations creates the database and applies each db/ file not yet recorded in schema_migrations; with a
+ * `cluster`, in the form of a shard of it (core/cluster-ddl.ts).
  * Statements are idempotent (IF NOT EXISTS; see runStatement), so two processes migrating at once end in the same schema.
  * Returns the names of the files it applied.
  */
-export async function applyMigrations(client: ClickHouseClient, database: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+export async function applyMigrations(client: ClickHouseClient, database: string, dir = MIGRATIONS_DIR, cluster?: string): Promise<string[]> {
   const db = sqlIdentifier(database);
   await runStatement(client, `CREATE DATABASE IF NOT EXISTS ${db}`);
   // MergeTree, not TinyLog: two processes starting together (scale-out) insert into it at once, which TinyLog
@@ -63,9 +66,11 @@ export async function applyMigrations(client: ClickHouseClient, database: string
   const result = await client.query({ query: `SELECT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const applied = new Set((await result.json<{ version: number }>()).map((r) => Number(r.version)));
   const done: string[] = [];
-  for (const migration of await readMigrations(dir, db)) {
+  for (const migration of await readMigrations(dir)) {
     if (applied.has(migration.version)) continue;
-    for (const statement of migration.statements) await runStatement(client, statement);
+    for (const statement of migration.statements) {
+      for (const sql of cluster ? clusterStatements(statement, cluster, database) : [statement]) await runStatement(client, sql.replaceAll('${db}', db));
+    }
     await client.command({
       query: `INSERT INTO ${db}.schema_migrations VALUES (${sqlNumber(migration.version)}, ${sqlString(migration.name)}, now())`,
     });
@@ -74,12 +79,20 @@ export async function applyMigrations(client: ClickHouseClient, database: string
   return done;
 }
 
-/** migrate applies the migrations to the configured database over a connection of its own, closed afterwards. */
+/**
+ * migrate applies the migrations to the configured database over a connection of its own, closed afterwards; on a
+ * cluster (CLICKHOUSE_CLUSTER), to every shard of CLICKHOUSE_SHARD_URLS, each with its own schema_migrations.
+ */
 export async function migrate(config: Config): Promise<string[]> {
-  const client = createClickHouse(config, { withDatabase: false });
-  try {
-    return await applyMigrations(client, config.clickhouse.database);
-  } finally {
-    await client.close();
+  const { cluster, shardUrls, database } = config.clickhouse;
+  const applied = new Set<string>();
+  for (const url of cluster ? shardUrls : [config.clickhouse.url]) {
+    const client = createClickHouse({ ...config, clickhouse: { ...config.clickhouse, url } }, { withDatabase: false });
+    try {
+      for (const name of await applyMigrations(client, database, MIGRATIONS_DIR, cluster)) applied.add(name);
+    } finally {
+      await client.close();
+    }
   }
+  return [...applied];
 }

@@ -213,7 +213,12 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     config,
     clickhouseActivities: createClickHouseActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
     redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
-    dashboardQueries: createDashboardQueries({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
+    dashboardQueries: createDashboardQueries({
+      clickhouse: input.clickhouse,
+      database: config.clickhouse.database,
+      queryTimeoutMs: config.monitoring.queryTimeoutMs,
+      ...(config.clickhouse.cluster ? { cluster: config.clickhouse.cluster } : {}),
+    }),
     reports: createReportActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     trends: createTrendActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
     business: createBusinessActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, pricesPath: fromRoot(config.businessPath) }),

@@ -6,7 +6,11 @@ export interface Config {
   apiPort: number;
   apiHost: string;
   temporal: { address: string; namespace: string; uiPort: number; uiBaseUrl: string; taskQueue: string };
-  clickhouse: { url: string; database: string };
+  /**
+   * ClickHouse: the server the module talks to; on a cluster (`cluster`, CLICKHOUSE_CLUSTER) its tables are
+   * Distributed over `shardUrls` (every shard, for migrations), inserts wait for the shards (insert_distributed_sync).
+   */
+  clickhouse: { url: string; database: string; cluster?: string; shardUrls: string[] };
   redisUrl: string;
   smtpUrl: string | undefined;
   /** Sender of alert e-mail. */
@@ -128,6 +132,21 @@ function portOf(address: string, name: string): number {
   return port;
 }
 
+function clusterVars(env: Env, url: string): { cluster?: string; shardUrls: string[] } {
+  const cluster = env.CLICKHOUSE_CLUSTER?.trim();
+  if (!cluster) return { shardUrls: [url] };
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(cluster)) throw new ConfigError('CLICKHOUSE_CLUSTER', 'letters, digits and _ only');
+  const shardUrls = (env.CLICKHOUSE_SHARD_URLS || url).split(',').map((u) => u.trim()).filter(Boolean);
+  for (const shard of shardUrls) {
+    try {
+      new URL(shard);
+    } catch {
+      throw new ConfigError('CLICKHOUSE_SHARD_URLS', `not a URL: "${shard}"`);
+    }
+  }
+  return { cluster, shardUrls };
+}
+
 /** loadConfig builds the Config from an environment, applying the defaults of DESIGN.md and naming any bad variable. */
 export function loadConfig(env: Env): Config {
   const temporalAddress = env.TEMPORAL_ADDRESS || '127.0.0.1:7233';
@@ -154,7 +173,7 @@ export function loadConfig(env: Env): Config {
       uiBaseUrl: env.TEMPORAL_UI_URL || `http://127.0.0.1:${uiPort}`,
       taskQueue: env.TEMPORAL_TASK_QUEUE || 'monitoring',
     },
-    clickhouse: { url: clickhouseUrl, database },
+    clickhouse: { url: clickhouseUrl, database, ...clusterVars(env, clickhouseUrl) },
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.ALERT_MAIL_FROM || 'performance-monitoring <alerts@localhost>',

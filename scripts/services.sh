@@ -31,10 +31,28 @@ start_clickhouse() {
   sed -e "s#@DATA@#$dir/data#g" -e "s#@HTTP_PORT@#$CH_HTTP_PORT#g" -e "s#@TCP_PORT@#$CH_TCP_PORT#g" \
     -e "s#@INTERSERVER_PORT@#$CH_INTERSERVER_PORT#g" "$ROOT/scripts/clickhouse/config.xml" >"$dir/config.xml"
   cp "$ROOT/scripts/clickhouse/users.xml" "$dir/users.xml"
+  write_clickhouse_cluster "$dir"
   # shellcheck disable=SC2046
   start_daemon clickhouse $(clickhouse_server_bin) --config-file="$dir/config.xml"
   wait_port 127.0.0.1 "$CH_HTTP_PORT" 60 ClickHouse
   log "ClickHouse on http://127.0.0.1:$CH_HTTP_PORT"
+}
+
+# A server of a sharded deployment (DESIGN.md's cluster path, without replication): CLICKHOUSE_CLUSTER names the
+# cluster and CLICKHOUSE_CLUSTER_SHARDS lists every shard's host:tcp_port; each server gets the same remote_servers.
+write_clickhouse_cluster() {
+  local dir="$1"
+  rm -f "$dir/config.d/cluster.xml"
+  [ -n "${CLICKHOUSE_CLUSTER:-}" ] && [ -n "${CLICKHOUSE_CLUSTER_SHARDS:-}" ] || return 0
+  mkdir -p "$dir/config.d"
+  {
+    echo "<yandex><remote_servers><$CLICKHOUSE_CLUSTER>"
+    local shard
+    for shard in ${CLICKHOUSE_CLUSTER_SHARDS//,/ }; do
+      echo "<shard><replica><host>${shard%:*}</host><port>${shard##*:}</port></replica></shard>"
+    done
+    echo "</$CLICKHOUSE_CLUSTER></remote_servers></yandex>"
+  } >"$dir/config.d/cluster.xml"
 }
 
 start_redis() {

@@ -92,3 +92,26 @@ export async function privateTemporal(persistent = true): Promise<PrivateServer 
   const server = privateServer('temporal', dir, { TEMPORAL_ADDRESS: address, TEMPORAL_UI_PORT: String(ui), MONITORING_EPHEMERAL: persistent ? '0' : '1' }, address);
   return { ...server, address };
 }
+
+/**
+ * privateClickHouseCluster starts two ClickHouse servers of its own as the shards of cluster `name` (each with the
+ * same remote_servers) and returns the env overrides that point the module at shard 1 with the cluster configured.
+ */
+export async function privateClickHouseCluster(name = 'pm_private'): Promise<{ env: Record<string, string>; shardUrls: string[]; dispose: () => void }> {
+  const shards = await Promise.all(
+    [0, 1].map(async () => {
+      const [http, tcp, inter] = await Promise.all([freePort(), freePort(), freePort()]);
+      return { dir: mkdtempSync(path.join(os.tmpdir(), 'pm-shard-')), url: `http://127.0.0.1:${http}`, tcp, inter };
+    }),
+  );
+  const cluster = { CLICKHOUSE_CLUSTER: name, CLICKHOUSE_CLUSTER_SHARDS: shards.map((s) => `127.0.0.1:${s.tcp}`).join(',') };
+  const servers = shards.map((s) =>
+    privateServer('clickhouse', s.dir, { ...cluster, CLICKHOUSE_URL: s.url, CLICKHOUSE_TCP_PORT: String(s.tcp), CLICKHOUSE_INTERSERVER_PORT: String(s.inter) }, s.url),
+  );
+  const shardUrls = shards.map((s) => s.url);
+  return {
+    env: { CLICKHOUSE_CLUSTER: name, CLICKHOUSE_URL: shardUrls[0]!, CLICKHOUSE_SHARD_URLS: shardUrls.join(',') },
+    shardUrls,
+    dispose: () => servers.forEach((s) => s.dispose()),
+  };
+}

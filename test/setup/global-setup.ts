@@ -24,9 +24,12 @@ export default async function globalSetup(): Promise<void> {
     TEMPORAL_UI_PORT: uiPort,
     TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
   };
+  // TEST_CLICKHOUSE_CLUSTER=1 (npm run test:cluster): ClickHouse as two shards behind Distributed tables.
+  const shard2 = process.env.TEST_CLICKHOUSE_CLUSTER === '1' ? await clusterEnv(dir, env) : undefined;
   Object.assign(process.env, env);
   const started = Date.now();
   execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (shard2) execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start', 'clickhouse'], { env: { ...process.env, ...shard2 }, stdio: ['ignore', 'inherit', 'inherit'] });
   const config = loadConfig(process.env);
   await migrate(config);
   // The API's parse threads run compiled code (dist/api/parse-worker.js): build it from the sources under test.
@@ -41,6 +44,22 @@ export default async function globalSetup(): Promise<void> {
   }).trim();
   process.env.TEST_STACK_DIR = dir;
   process.stderr.write(`\n[test-setup] servers up and workflows bundled in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})\n`);
+}
+
+/**
+ * clusterEnv makes the run's ClickHouse the first shard of cluster `pm_test` and returns the env that starts the
+ * second (its own ports and folder, the same cluster); both shards' URLs go to the migrations.
+ */
+async function clusterEnv(dir: string, env: Record<string, string>): Promise<Record<string, string>> {
+  const [http, tcp, inter] = await Promise.all([freePort(), freePort(), freePort()]);
+  const url2 = `http://127.0.0.1:${http}`;
+  Object.assign(env, {
+    CLICKHOUSE_CLUSTER: 'pm_test',
+    CLICKHOUSE_CLUSTER_SHARDS: `127.0.0.1:${env.CLICKHOUSE_TCP_PORT},127.0.0.1:${tcp}`,
+    CLICKHOUSE_SHARD_URLS: `${env.CLICKHOUSE_URL},${url2}`,
+    TEST_SHARD2_DIR: path.join(dir, 'shard2'),
+  });
+  return { MONITORING_LOCAL_DIR: path.join(dir, 'shard2'), CLICKHOUSE_URL: url2, CLICKHOUSE_TCP_PORT: String(tcp), CLICKHOUSE_INTERSERVER_PORT: String(inter) };
 }
 
 const quietLogger = {

@@ -138,3 +138,21 @@ export function startJobStack(name: string, service: string, env: Record<string,
     env,
   });
 }
+
+/**
+ * startErrorRateStack is an alerting stack whose one rule pages when `service`'s error_rate_percent exceeds 3
+ * (after `duration`, if given) through the two-step policy (`firstWait` between the steps), with no worker in this
+ * process: the fault tests run worker processes they can kill, or a worker of their own.
+ */
+export function startErrorRateStack(opts: { name: string; service: string; rule: string; duration?: string; firstWait?: string; env?: Record<string, string> }) {
+  const duration = opts.duration ? `      duration: ${opts.duration}\n` : '';
+  return startAlertingStack({
+    name: opts.name,
+    service: opts.service,
+    metric: 'error_rate_percent',
+    worker: false,
+    rulesYaml: `${opts.name}_rules:\n  errors:\n    - name: ${opts.rule}\n      expression: 'error_rate_percent{service="${opts.service}"} > 3'\n${duration}      severity: critical\n`,
+    escalationYaml: twoStepPolicy(opts.name, opts.firstWait),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
+}

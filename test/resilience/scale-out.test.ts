@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sqlString } from '../../core/escape';
 import { TEST_KEYS } from '../helpers/api';
-import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { startErrorRateStack, type AlertingStack } from '../helpers/alerting';
 import { startApiProcess, startWorkerProcess, type Proc } from '../helpers/processes';
 import { freePort, privateTemporal } from '../helpers/servers';
 import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
@@ -30,15 +30,7 @@ describe('two APIs and two workers on the same engines', () => {
   beforeAll(async () => {
     // A Temporal of its own: the workers register every schedule, which must not outlive the test elsewhere.
     temporal = await privateTemporal(false);
-    stack = await startAlertingStack({
-      name: 'scale',
-      service,
-      metric: 'error_rate_percent',
-      worker: false,
-      rulesYaml: `scale_rules:\n  errors:\n    - name: ${rule}\n      expression: 'error_rate_percent{service="${service}"} > 3'\n      duration: 4s\n      severity: critical\n`,
-      escalationYaml: twoStepPolicy('scale', '3s'),
-      env: { TEMPORAL_ADDRESS: temporal.address, ALERT_EVALUATION_INTERVAL: '2s' },
-    });
+    stack = await startErrorRateStack({ name: 'scale', service, rule, duration: '4s', firstWait: '3s', env: { TEMPORAL_ADDRESS: temporal.address, ALERT_EVALUATION_INTERVAL: '2s' } });
     writeFileSync(path.join(dir, 'keys.json'), JSON.stringify({ keys: Object.values(TEST_KEYS) }));
     const env = { ...stack.env, MONITORING_API_KEYS_FILE: path.join(dir, 'keys.json'), WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE! };
     const ports = await Promise.all([freePort(), freePort()]);

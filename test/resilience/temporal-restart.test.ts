@@ -3,7 +3,7 @@ import { createClickHouse } from '../../activities/clients';
 import type { AlertView } from '../../core/alert';
 import { sqlString } from '../../core/escape';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
-import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { startErrorRateStack, type AlertingStack } from '../helpers/alerting';
 import { privateTemporal } from '../helpers/servers';
 import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
 
@@ -30,15 +30,7 @@ describe('Temporal stopped and started again', () => {
 
   beforeAll(async () => {
     temporal = await privateTemporal();
-    stack = await startAlertingStack({
-      name: 'tr',
-      service,
-      metric: 'error_rate_percent',
-      worker: false,
-      rulesYaml: `tr_rules:\n  errors:\n    - name: ${rule}\n      expression: 'error_rate_percent{service="${service}"} > 3'\n      severity: critical\n`,
-      escalationYaml: twoStepPolicy('tr', '1h'),
-      env: { TEMPORAL_ADDRESS: temporal.address, ALERT_EVALUATION_INTERVAL: `${INTERVAL_MS / 1000}s`, ALERT_EVALUATION_CATCHUP: `${CATCHUP_MS / 1000}s` },
-    });
+    stack = await startErrorRateStack({ name: 'tr', service, rule, firstWait: '1h', env: { TEMPORAL_ADDRESS: temporal.address, ALERT_EVALUATION_INTERVAL: `${INTERVAL_MS / 1000}s`, ALERT_EVALUATION_CATCHUP: `${CATCHUP_MS / 1000}s` } });
     // The worker registers the schedules, as `npm start`'s does.
     worker = await startWorker(testConfig(stack.env), { workflowBundle: workflowBundle(), registerSchedules: true });
     clickhouse = createClickHouse(testConfig());

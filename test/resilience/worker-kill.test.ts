@@ -1,5 +1,5 @@
 import { bearer } from '../helpers/api';
-import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { startErrorRateStack, type AlertingStack } from '../helpers/alerting';
 import { startWorkerProcess, type Proc } from '../helpers/processes';
 import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
 
@@ -51,15 +51,7 @@ describe('workers killed (kill -9) at random moments', () => {
   };
 
   beforeAll(async () => {
-    stack = await startAlertingStack({
-      name: 'wk',
-      service,
-      metric: 'error_rate_percent',
-      worker: false,
-      rulesYaml: `wk_rules:\n  errors:\n    - name: ${rule}\n      expression: 'error_rate_percent{service="${service}"} > 3'\n      severity: critical\n`,
-      escalationYaml: twoStepPolicy('wk', '3s'),
-      env: { REPORT_TARGETS: 'slack:#wk-reports,email:wk-reports@example.com' },
-    });
+    stack = await startErrorRateStack({ name: 'wk', service, rule, firstWait: '3s', env: { REPORT_TARGETS: 'slack:#wk-reports,email:wk-reports@example.com' } });
     await Promise.all([startWorker(0), startWorker(1)]);
   }, 120_000);
   afterAll(async () => {

@@ -1,4 +1,5 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { localTable, partsSql } from '../core/cluster-ddl';
 import type { HistoryRow } from '../core/alert';
 import { sqlIdentifier, sqlNumber, sqlString, sqlStringArray } from '../core/escape';
 import type { ExpiredPartition, PartitionInfo } from '../core/retention';
@@ -11,6 +12,8 @@ import type { Labels } from '../core/types';
 export interface ClickHouseDeps {
   clickhouse: ClickHouseClient;
   database: string;
+  /** CLICKHOUSE_CLUSTER and every shard's URL: retention reads and drops partitions on each shard. */
+  cluster?: { name: string; shardUrls: string[] };
 }
 
 function nested(labels: Labels): { keys: string[]; values: string[] } {
@@ -51,7 +54,7 @@ export async function queryRuleGroup(
 }
 
 /** createClickHouseActivities builds the activities that read and write ClickHouse. */
-export function createClickHouseActivities({ clickhouse, database }: ClickHouseDeps) {
+export function createClickHouseActivities({ clickhouse, database, cluster }: ClickHouseDeps) {
   const db = sqlIdentifier(database);
   return {
     /** insertEvents stores business events; each carries its event_id, so a replayed insert is recognisable. */
@@ -104,20 +107,31 @@ export function createClickHouseActivities({ clickhouse, database }: ClickHouseD
       return new Set((await result.json<{ event_id: string }>()).map((r) => r.event_id));
     },
 
-    /** listPartitions reports every active partition of the module's tables with its rows and bytes. */
+    /** listPartitions reports every active partition of the module's tables with its rows and bytes (on a cluster, all shards'). */
     async listPartitions(): Promise<PartitionInfo[]> {
-      const result = await clickhouse.query({
-        query: `SELECT table, partition_id, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts
-                WHERE database = ${sqlString(database)} AND active GROUP BY table, partition_id ORDER BY table, partition_id`,
-        format: 'JSONEachRow',
-      });
-      const rows = await result.json<{ table: string; partition_id: string; rows: string; bytes: string }>();
-      return rows.map((r) => ({ table: r.table, partitionId: r.partition_id, rows: Number(r.rows), bytes: Number(r.bytes) }));
+      const result = await clickhouse.query({ query: partsSql(database, cluster?.name, true), format: 'JSONEachRow' });
+      const rows = await result.json<{ name: string; partition_id: string; rows: string; bytes: string }>();
+      return rows.map((r) => ({ table: r.name, partitionId: r.partition_id, rows: Number(r.rows), bytes: Number(r.bytes) }));
     },
 
-    /** dropPartition drops one partition and logs it in retention_log; dropping a partition already gone is a no-op. */
+    /**
+     * dropPartition drops one partition (on a cluster, the `_local` table's on every shard) and logs it in
+     * retention_log; dropping a partition already gone is a no-op.
+     */
     async dropPartition(partition: ExpiredPartition, workflowId: string): Promise<void> {
-      await clickhouse.command({ query: `ALTER TABLE ${db}.${sqlIdentifier(partition.table)} DROP PARTITION ID ${sqlString(partition.partitionId)}` });
+      const drop = (table: string) => `ALTER TABLE ${db}.${sqlIdentifier(table)} DROP PARTITION ID ${sqlString(partition.partitionId)}`;
+      if (cluster) {
+        for (const url of cluster.shardUrls) {
+          const shard = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+          try {
+            await shard.command({ query: drop(localTable(partition.table)) });
+          } finally {
+            await shard.close();
+          }
+        }
+      } else {
+        await clickhouse.command({ query: drop(partition.table) });
+      }
       await clickhouse.insert({
         table: `${db}.retention_log`,
         format: 'JSONEachRow',

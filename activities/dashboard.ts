@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Resolution, Uptime, WindowStat } from '../core/dashboard';
+import { partsSql } from '../core/cluster-ddl';
 import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
 
 /**
@@ -193,12 +194,7 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
      * cluster, of every shard, each table's `_local` part counted under its name.
      */
     async tableSizes(signal?: AbortSignal): Promise<Array<{ table: string; rows: number; bytes: number }>> {
-      const parts = cluster ? `cluster(${sqlIdentifier(cluster)}, system, parts)` : 'system.parts';
-      const found = await rows<{ name: string; rows: string; bytes: string }>(
-        `SELECT replaceRegexpOne(table, '_local$', '') AS name, sum(rows) AS rows, sum(bytes) AS bytes FROM ${parts}
-         WHERE database = ${sqlString(database)} AND active GROUP BY name ORDER BY name`,
-        signal,
-      );
+      const found = await rows<{ name: string; rows: string; bytes: string }>(partsSql(database, cluster, false), signal);
       return found.map((r) => ({ table: r.name, rows: Number(r.rows), bytes: Number(r.bytes) }));
     },
   };

@@ -29,7 +29,11 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
   const rules = createRuleActivities({ rulesPath: fromRoot(config.rulesPath), redis, taskQueue });
   const slo = createSloActivities({ clickhouse, database: config.clickhouse.database, redis, temporal, taskQueue, sloPath: fromRoot(config.sloPath) });
   return {
-    ...createClickHouseActivities({ clickhouse, database: config.clickhouse.database }),
+    ...createClickHouseActivities({
+      clickhouse,
+      database: config.clickhouse.database,
+      ...(config.clickhouse.cluster ? { cluster: { name: config.clickhouse.cluster, shardUrls: config.clickhouse.shardUrls } } : {}),
+    }),
     ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...rules,
     ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),

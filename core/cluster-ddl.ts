@@ -6,7 +6,7 @@
  * ZooKeeper, so the migration runner runs them on every shard itself.
  */
 
-import { sqlString } from './escape';
+import { sqlIdentifier, sqlString } from './escape';
 
 const CREATE_TABLE = /^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{db\}\.(\w+)\s*\(/i;
 const CREATE_VIEW = /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+\$\{db\}\.(\w+)\s+TO\s+\$\{db\}\.(\w+)\s+AS\s/i;
@@ -55,4 +55,17 @@ export function clusterStatements(statement: string, cluster: string, database: 
     return [sql.replace(`\${db}.${name}`, `\${db}.${localTable(name)}`), sql];
   }
   throw new ClusterStatementError(`no cluster form for: ${sql.slice(0, 80)}`);
+}
+
+/**
+ * partsSql reads the active parts of `database` (its tables' rows and bytes, per partition) as `name`,
+ * `partition_id`, `rows`, `bytes`: from system.parts, or on a cluster from every shard's, each `_local` table under
+ * its plain name.
+ */
+export function partsSql(database: string, cluster: string | undefined, perPartition: boolean): string {
+  const from = cluster ? `cluster(${sqlIdentifier(cluster)}, system, parts)` : 'system.parts';
+  const keys = perPartition ? 'name, partition_id' : 'name';
+  return `SELECT replaceRegexpOne(table, '_local$', '') AS name,${perPartition ? ' partition_id,' : ''} sum(rows) AS rows, sum(bytes_on_disk) AS bytes
+    FROM ${from} WHERE database = ${sqlString(database)} AND active${cluster ? " AND endsWith(table, '_local')" : ''}
+    GROUP BY ${keys} ORDER BY ${keys}`;
 }

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import { connectTemporal, createClickHouse } from '../../activities/clients';
 import { migrate } from '../../activities/migrations';
+import { localTable } from '../../core/cluster-ddl';
 import type { ExpiredPartition } from '../../core/retention';
 import { RETENTION_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
@@ -30,11 +31,14 @@ describe('retentionWorkflow on the real ClickHouse and Temporal', () => {
     await temporal?.connection.close();
   });
 
+  // On a cluster (npm run test:cluster) the partitions live in every shard's `_local` table.
+  const { cluster } = config.clickhouse;
   const partitions = async (table: string) =>
     (
       await (
         await clickhouse.query({
-          query: `SELECT DISTINCT partition_id FROM system.parts WHERE database = '${database}' AND table = '${table}' AND active ORDER BY partition_id`,
+          query: `SELECT DISTINCT partition_id FROM ${cluster ? `cluster(${cluster}, system, parts)` : 'system.parts'}
+                  WHERE database = '${database}' AND table = '${cluster ? localTable(table) : table}' AND active ORDER BY partition_id`,
           format: 'JSONEachRow',
         })
       ).json<{ partition_id: string }>()

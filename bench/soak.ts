@@ -38,7 +38,13 @@ export function slope(points: ReadonlyArray<readonly [number, number]>): number 
   return sxx === 0 ? 0 : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
 }
 
-const sparkline = (values: readonly number[]) => {
+/** sparkline draws at most 60 bars (means of equal stretches of the samples). */
+const sparkline = (all: readonly number[]) => {
+  const width = Math.min(60, all.length);
+  const values = Array.from({ length: width }, (_, i) => {
+    const part = all.slice(Math.floor((i * all.length) / width), Math.floor(((i + 1) * all.length) / width));
+    return part.reduce((a, v) => a + v, 0) / part.length;
+  });
   const bars = '▁▂▃▄▅▆▇█';
   const lo = Math.min(...values);
   const hi = Math.max(...values);

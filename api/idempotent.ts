@@ -61,7 +61,9 @@ export async function idempotent<T>(
     await store.complete(scope, key, response);
     return response;
   } catch (err) {
-    await store.abort(scope, key, (err as { [NOTHING_STORED]?: true })[NOTHING_STORED] === true);
+    // A recovering attempt never releases the key: an earlier attempt may have stored part of the batch, which
+    // the next retry must find again.
+    await store.abort(scope, key, !recovering && (err as { [NOTHING_STORED]?: true })[NOTHING_STORED] === true);
     throw err;
   } finally {
     stop();

@@ -138,6 +138,19 @@ describe('ingest limits and back-pressure', () => {
       expect(refused.json()).toMatchObject({ error: 'ingest_queue_full' });
       const count = await api.clickhouse.query({ query: `SELECT count() AS n FROM performance_events WHERE service_name = ${sqlString(service)}`, format: 'JSONEachRow' });
       expect(Number((await count.json<{ n: string }>())[0]?.n)).toBe(8);
+
+      // A recovering retry (its key left in progress by a dead process) refused by the full queue keeps the key in
+      // progress: what the dead process stored must still be found by the next retry, not written again.
+      const key = uniqueName('k');
+      const redisKey = `idem:svc:${METRICS}:${key}`;
+      await api.redis.set(redisKey, '"__in_progress__"', 'EX', 600);
+      const keyed = { ...bearer('service'), 'idempotency-key': key };
+      const [, recovering] = await Promise.all([
+        api.app.inject({ method: 'POST', url: METRICS, headers: bearer('service'), payload: few }),
+        api.app.inject({ method: 'POST', url: METRICS, headers: keyed, payload: few }),
+      ]);
+      expect(recovering.json()).toMatchObject({ error: 'ingest_queue_full' });
+      expect(await api.redis.get(redisKey)).toBe('"__in_progress__"');
     } finally {
       await api.close();
     }

@@ -249,7 +249,10 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
           ? 'stale'
           : undefined;
     if (reason === 'stale' && patched(STALE_COVERAGE_PATCH)) {
+      const seen = { observations: state.observations, changes: state.changes };
       const unseenMs = await evaluatedWithoutSeries();
+      // An observation or a hand resolution that arrived meanwhile decides instead: judge again.
+      if (state.observations !== seen.observations || state.changes !== seen.changes || state.resolution) continue;
       if (unseenMs !== undefined && unseenMs < input.staleAfterMs) {
         staleNotBeforeMs = Date.now() + input.staleAfterMs - unseenMs;
         reason = undefined;

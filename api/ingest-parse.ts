@@ -79,7 +79,7 @@ export function parseBody(job: ParseJob): ParsedBody {
   let toMs = -Infinity;
   for (let i = 0; i < samples.length; i++) {
     const sample = samples[i]!;
-    rows[i] = sampleTsv(sample, ingestId, i);
+    rows[i] = sampleTsv(sample, ingestId, ingestId ? i : 0);
     if (sample.timestampMs < fromMs) fromMs = sample.timestampMs;
     if (sample.timestampMs > toMs) toMs = sample.timestampMs;
   }

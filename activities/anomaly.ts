@@ -6,7 +6,7 @@
  * `anomaly-scan` Schedule runs it every minute; it judges the newest complete five-minute bucket.
  */
 import { ANOMALY_METHODS, NOVELTY_DEFAULTS, noveltyVerdict, type AnomalyVerdict } from '../core/anomaly';
-import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { sqlIdentifier } from '../core/escape';
 import type { SeriesValue } from '../core/rule-sql';
 import type { AnomalySpec, Rule } from '../core/rules';
 import type { Labels } from '../core/types';
@@ -79,9 +79,10 @@ export function createAnomalyActivities(deps: AnomalyDeps) {
     const result = await deps.clickhouse.query({
       query: `SELECT service_name AS service, toUInt32(toStartOfFiveMinute(bucket)) AS t, ${STATISTIC_SQL[spec.statistic]} AS v
         FROM ${db}.performance_rollup_1m
-        WHERE metric_name = ${sqlString(spec.metric)}${service !== undefined ? ` AND service_name = ${sqlString(service)}` : ''}
-          AND bucket >= toDateTime(${sqlNumber(Math.floor(fromMs / 1000))}) AND bucket < toDateTime(${sqlNumber(Math.floor(toMs / 1000))})
+        WHERE metric_name = {metric:String}${service !== undefined ? ' AND service_name = {service:String}' : ''}
+          AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')
         GROUP BY service_name, t ORDER BY service_name, t`,
+      query_params: { metric: spec.metric, service: service ?? '', from: Math.floor(fromMs / 1000), to: Math.floor(toMs / 1000) },
       format: 'JSONEachRow',
     });
     const out = new Map<string, { t: number[]; v: number[] }>();

@@ -1,8 +1,8 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { localTable, partsSql } from '../core/cluster-ddl';
+import { localTable } from '../core/cluster-ddl';
 import type { HistoryRow } from '../core/alert';
-import { sqlIdentifier, sqlNumber, sqlString, sqlStringArray } from '../core/escape';
-import type { ExpiredPartition, PartitionInfo } from '../core/retention';
+import { QueryParams, dateTime64Text, sqlIdentifier } from '../core/escape';
+import { expiredByTtl, ttlClause, ttlMatches, type ExpiredPartition, type PartSize, type RetentionPolicy, type TtlMerge } from '../core/retention';
 import type { BusinessEvent } from '../core/events';
 import { ruleGroupSql, type EvaluationWindow, type SeriesValue } from '../core/rule-sql';
 import type { Rule } from '../core/rules';
@@ -16,9 +16,9 @@ export interface ClickHouseDeps {
   cluster?: { name: string; shardUrls: string[] };
 }
 
-function nested(labels: Labels): { keys: string[]; values: string[] } {
-  const keys = Object.keys(labels).sort();
-  return { keys, values: keys.map((k) => labels[k]!) };
+/** sortedMap is a label map with its keys in order, as every writer stores labels (a series' identity). */
+function sortedMap(labels: Labels): Labels {
+  return Object.fromEntries(Object.keys(labels).sort().map((k) => [k, labels[k]!]));
 }
 
 /**
@@ -35,9 +35,11 @@ export async function queryRuleGroup(
 ): Promise<SeriesValue[][]> {
   const out: SeriesValue[][] = rules.map(() => []);
   if (rules.length === 0) return out;
-  const query = ruleGroupSql(rules, window, allSeries);
+  const params = new QueryParams();
+  const query = ruleGroupSql(rules, window, params, allSeries);
   const result = await clickhouse.query({
     query,
+    query_params: params.values,
     format: 'JSONEachRow',
     clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
   });
@@ -53,9 +55,62 @@ export async function queryRuleGroup(
   return out;
 }
 
+/**
+ * ttlMergesOf reads one server's TTL merges of `database` logged in (sinceMs, untilMs] and the sizes of the parts
+ * they read, or undefined when the server keeps no part log. Tables of a shard (`_local`) are named as the plain ones.
+ */
+async function ttlMergesOf(server: ClickHouseClient, database: string, sinceMs: number, untilMs: number, sharded: boolean): Promise<{ merges: TtlMerge[]; parts: Map<string, PartSize> } | undefined> {
+  try {
+    await server.command({ query: 'SYSTEM FLUSH LOGS' });
+    const name = sharded ? "replaceRegexpOne(table, '_local$', '')" : 'table';
+    const merges = await (
+      await server.query({
+        query: `SELECT ${name} AS t, partition_id, rows, size_in_bytes AS bytes, merged_from FROM system.part_log
+          WHERE database = {db:String} AND event_type = 'MergeParts' AND merge_reason IN ('TTLDeleteMerge', 'TTLDropMerge')
+            AND event_time_microseconds > fromUnixTimestamp64Milli({since:Int64}) AND event_time_microseconds <= fromUnixTimestamp64Milli({until:Int64})`,
+        query_params: { db: database, since: sinceMs, until: untilMs },
+        format: 'JSONEachRow',
+      })
+    ).json<{ t: string; partition_id: string; rows: number | string; bytes: number | string; merged_from: string[] }>();
+    const sources = [...new Set(merges.flatMap((m) => m.merged_from))];
+    const parts = new Map<string, PartSize>();
+    if (sources.length > 0) {
+      const found = await (
+        await server.query({
+          query: `SELECT ${name} AS t, part_name, argMax(rows, event_time_microseconds) AS rows, argMax(size_in_bytes, event_time_microseconds) AS bytes
+            FROM system.part_log WHERE database = {db:String} AND part_name IN {names:Array(String)} AND event_type IN ('NewPart', 'MergeParts', 'MutatePart', 'DownloadPart')
+            GROUP BY t, part_name`,
+          query_params: { db: database, names: sources },
+          format: 'JSONEachRow',
+        })
+      ).json<{ t: string; part_name: string; rows: number | string; bytes: number | string }>();
+      for (const p of found) parts.set(`${p.t}/${p.part_name}`, { rows: Number(p.rows), bytes: Number(p.bytes) });
+    }
+    return {
+      merges: merges.map((m) => ({ table: m.t, partitionId: m.partition_id, rows: Number(m.rows), bytes: Number(m.bytes), mergedFrom: m.merged_from })),
+      parts,
+    };
+  } catch (err) {
+    if (/UNKNOWN_TABLE|part_log/i.test((err as Error).message)) return undefined;
+    throw err;
+  }
+}
+
 /** createClickHouseActivities builds the activities that read and write ClickHouse. */
 export function createClickHouseActivities({ clickhouse, database, cluster }: ClickHouseDeps) {
   const db = sqlIdentifier(database);
+  /** eachServer runs `fn` on the server, or on a cluster on every shard in turn (each with a client of its own). */
+  const eachServer = async (fn: (server: ClickHouseClient) => Promise<void>) => {
+    if (!cluster) return fn(clickhouse);
+    for (const url of cluster.shardUrls) {
+      const shard = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+      try {
+        await fn(shard);
+      } finally {
+        await shard.close();
+      }
+    }
+  };
   return {
     /** insertEvents stores business events; each carries its event_id, so a replayed insert is recognisable. */
     async insertEvents(events: BusinessEvent[]): Promise<number> {
@@ -64,17 +119,14 @@ export function createClickHouseActivities({ clickhouse, database, cluster }: Cl
         table: `${db}.business_events`,
         format: 'JSONEachRow',
         values: events.map((e) => {
-          const { keys, values } = nested(e.attributes);
           return {
             event_id: e.eventId,
-            timestamp: Math.floor(e.timestampMs / 1000),
-            timestamp_ms: e.timestampMs % 1000,
+            timestamp: dateTime64Text(e.timestampMs),
             event_type: e.eventType,
             service_name: e.service,
             user_id: e.userId,
             correlation_id: e.correlationId,
-            'attributes.key': keys,
-            'attributes.value': values,
+            attributes: sortedMap(e.attributes),
             value: e.value,
           };
         }),
@@ -89,7 +141,8 @@ export function createClickHouseActivities({ clickhouse, database, cluster }: Cl
     async storedIngestSeqs(ingestId: string, fromSecond: number, toSecond: number): Promise<Set<number>> {
       const result = await clickhouse.query({
         query: `SELECT DISTINCT ingest_seq AS seq FROM ${db}.performance_events
-          WHERE timestamp >= toDateTime(${sqlNumber(fromSecond)}) AND timestamp <= toDateTime(${sqlNumber(toSecond)}) AND ingest_id = ${sqlString(ingestId)}`,
+          WHERE timestamp >= toDateTime64({from:Int64}, 3, 'UTC') AND timestamp < toDateTime64({to:Int64} + 1, 3, 'UTC') AND ingest_id = {id:String}`,
+        query_params: { from: fromSecond, to: toSecond, id: ingestId },
         format: 'JSONEachRow',
       });
       return new Set((await result.json<{ seq: number }>()).map((r) => Number(r.seq)));
@@ -100,70 +153,82 @@ export function createClickHouseActivities({ clickhouse, database, cluster }: Cl
       if (eventIds.length === 0) return new Set();
       const result = await clickhouse.query({
         query: `SELECT DISTINCT event_id FROM ${db}.business_events
-          WHERE timestamp >= toDateTime(${sqlNumber(fromSecond)}) AND timestamp <= toDateTime(${sqlNumber(toSecond)}) AND has(${sqlStringArray(eventIds)}, event_id)`,
+          WHERE timestamp >= toDateTime64({from:Int64}, 3, 'UTC') AND timestamp < toDateTime64({to:Int64} + 1, 3, 'UTC') AND has({ids:Array(String)}, event_id)`,
+        query_params: { from: fromSecond, to: toSecond, ids: [...eventIds] },
         format: 'JSONEachRow',
-        clickhouse_settings: { max_query_size: String(262_144 + eventIds.length * 80) },
       });
       return new Set((await result.json<{ event_id: string }>()).map((r) => r.event_id));
     },
 
-    /** listPartitions reports every active partition of the module's tables with its rows and bytes (on a cluster, all shards'). */
-    async listPartitions(): Promise<PartitionInfo[]> {
-      const result = await clickhouse.query({ query: partsSql(database, cluster?.name, true), format: 'JSONEachRow' });
-      const rows = await result.json<{ name: string; partition_id: string; rows: string; bytes: string }>();
-      return rows.map((r) => ({ table: r.name, partitionId: r.partition_id, rows: Number(r.rows), bytes: Number(r.bytes) }));
+    /**
+     * alignRetentionTtls sets each table's TTL to its policy where it differs (the retention days changed since the
+     * table was made; on a cluster, the `_local` table on every shard) and returns the tables it changed.
+     */
+    async alignRetentionTtls(policies: readonly RetentionPolicy[]): Promise<string[]> {
+      const changed = new Set<string>();
+      await eachServer(async (server) => {
+        const tables = await (
+          await server.query({ query: 'SELECT name, engine_full FROM system.tables WHERE database = {db:String}', query_params: { db: database }, format: 'JSONEachRow' })
+        ).json<{ name: string; engine_full: string }>();
+        for (const policy of policies) {
+          const name = cluster ? localTable(policy.table) : policy.table;
+          const table = tables.find((t) => t.name === name);
+          if (!table || ttlMatches(table.engine_full, policy)) continue;
+          await server.command({ query: `ALTER TABLE ${db}.${sqlIdentifier(name)} MODIFY TTL ${ttlClause(policy)}` });
+          changed.add(policy.table);
+        }
+      });
+      return [...changed].sort();
     },
 
     /**
-     * dropPartition drops one partition (on a cluster, the `_local` table's on every shard) and logs it in
-     * retention_log; dropping a partition already gone is a no-op.
+     * auditExpiredRows records in retention_log what the tables' TTLs removed since the previous audit, read from
+     * the server's part log (every shard's on a cluster), and returns it. Each audit also writes a marker row
+     * (table '*'), the point the next one starts from. Without system.part_log (a server that keeps none) the TTLs
+     * still apply and the audit returns undefined.
      */
-    async dropPartition(partition: ExpiredPartition, workflowId: string): Promise<void> {
-      const drop = (table: string) => `ALTER TABLE ${db}.${sqlIdentifier(table)} DROP PARTITION ID ${sqlString(partition.partitionId)}`;
-      if (cluster) {
-        for (const url of cluster.shardUrls) {
-          const shard = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
-          try {
-            await shard.command({ query: drop(localTable(partition.table)) });
-          } finally {
-            await shard.close();
-          }
-        }
-      } else {
-        await clickhouse.command({ query: drop(partition.table) });
-      }
-      await clickhouse.insert({
-        table: `${db}.retention_log`,
-        format: 'JSONEachRow',
-        values: [
-          {
-            timestamp: Math.floor(Date.now() / 1000),
-            table_name: partition.table,
-            partition_id: partition.partitionId,
-            rows: partition.rows,
-            bytes: partition.bytes,
-            reason: partition.reason,
-            workflow_id: workflowId,
-          },
-        ],
+    async auditExpiredRows(policies: readonly RetentionPolicy[], workflowId: string): Promise<ExpiredPartition[] | undefined> {
+      const since = await (
+        await clickhouse.query({ query: `SELECT toUnixTimestamp64Milli(max(timestamp)) AS at FROM ${db}.retention_log WHERE table_name = '*'`, format: 'JSONEachRow' })
+      ).json<{ at: number | string }>();
+      const sinceMs = Number(since[0]?.at ?? 0);
+      const untilMs = Date.now();
+      const found: ExpiredPartition[] = [];
+      let logged = true;
+      await eachServer(async (server) => {
+        const audit = await ttlMergesOf(server, database, sinceMs, untilMs, cluster !== undefined);
+        if (!audit) logged = false;
+        else found.push(...expiredByTtl(audit.merges, audit.parts, policies));
       });
+      if (!logged) return undefined;
+      // One entry per table and partition, the shards' added up.
+      const byPartition = new Map<string, ExpiredPartition>();
+      for (const e of found) {
+        const key = `${e.table}/${e.partitionId}`;
+        const seen = byPartition.get(key);
+        byPartition.set(key, seen ? { ...seen, rows: seen.rows + e.rows, bytes: seen.bytes + e.bytes } : e);
+      }
+      const expired = [...byPartition.values()];
+      const row = (e: ExpiredPartition) => ({
+        timestamp: dateTime64Text(untilMs),
+        table_name: e.table,
+        partition_id: e.partitionId,
+        rows: e.rows,
+        bytes: e.bytes,
+        reason: e.reason,
+        workflow_id: workflowId,
+      });
+      const marker = { table: '*', partitionId: '', rows: expired.reduce((n, e) => n + e.rows, 0), bytes: expired.reduce((n, e) => n + e.bytes, 0), reason: 'audit: TTL expirations recorded up to here' };
+      await clickhouse.insert({ table: `${db}.retention_log`, format: 'JSONEachRow', values: [...expired, marker].map(row) });
+      return expired;
     },
 
     /** recordAlertTransition writes one alert_history row; a retried call writes an identical row that the table collapses. */
     async recordAlertTransition(row: HistoryRow): Promise<void> {
-      const { keys, values } = nested(row.labels);
-      const { timestampMs, labels: _labels, ...columns } = row;
+      const { timestampMs, labels, ...columns } = row;
       await clickhouse.insert({
         table: `${db}.alert_history`,
-        values: [
-          {
-            ...columns,
-            timestamp: Math.floor(timestampMs / 1000),
-            timestamp_ms: timestampMs % 1000,
-            'labels.key': keys,
-            'labels.value': values,
-          },
-        ],
+        values: [{ ...columns, timestamp: dateTime64Text(timestampMs), labels: sortedMap(labels) }],
         format: 'JSONEachRow',
       });
     },

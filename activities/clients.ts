@@ -12,9 +12,13 @@ export function createClickHouse(config: Config, options: { withDatabase?: boole
     ...(options.withDatabase === false ? {} : { database: config.clickhouse.database }),
     request_timeout: config.monitoring.queryTimeoutMs,
     max_open_connections: config.monitoring.maxConcurrentQueries,
-    // 18.16 accepts only settings it knows; send none by default. On a cluster an insert into a Distributed table
-    // answers once every shard has its rows (not once queued on the receiving server), so a 202 still means stored.
-    clickhouse_settings: config.clickhouse.cluster ? { insert_distributed_sync: 1 } : {},
+    // 64-bit integers answer as JSON numbers on every server (the default changed between 24.8 and 25.x), so
+    // readers see one shape. On a cluster an insert into a Distributed table answers once every shard has its rows
+    // (not once queued on the receiving server), so a 202 still means stored.
+    clickhouse_settings: {
+      output_format_json_quote_64bit_integers: 0,
+      ...(config.clickhouse.cluster ? { distributed_foreground_insert: 1 } : {}),
+    },
     // Callers log failures with their context (and answer 503); the driver's own error log would double them.
     log: { level: ClickHouseLogLevel.OFF },
   });

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Resolution, Uptime, WindowStat } from '../core/dashboard';
 import { partsSql } from '../core/cluster-ddl';
-import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { QueryParams, sqlIdentifier } from '../core/escape';
 
 /**
  * The ClickHouse reads of the dashboard and performance endpoints. Every query names its metrics and services, so
@@ -33,16 +33,14 @@ export interface Series {
   p95: number[];
 }
 
-const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
-/** until is a range's exclusive upper bound in whole seconds: the second `ms` falls in is included. */
-const until = (ms: number) => sqlNumber(Math.ceil(ms / 1000));
 
 /** createDashboardQueries builds the dashboard's and performance endpoint's ClickHouse reads. */
 export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, cluster }: DashboardQueryDeps) {
   const db = sqlIdentifier(database);
   const settings = { max_execution_time: Math.max(1, Math.ceil(queryTimeoutMs / 1000)) };
-  const rows = async <T>(query: string, signal?: AbortSignal): Promise<T[]> => {
-    const result = await clickhouse.query({ query, format: 'JSONEachRow', clickhouse_settings: settings, ...(signal ? { abort_signal: signal } : {}) });
+  const rows = async <T>(query: string, params: QueryParams | Record<string, unknown>, signal?: AbortSignal): Promise<T[]> => {
+    const query_params = params instanceof QueryParams ? params.values : params;
+    const result = await clickhouse.query({ query, query_params, format: 'JSONEachRow', clickhouse_settings: settings, ...(signal ? { abort_signal: signal } : {}) });
     return result.json<T>();
   };
 
@@ -54,21 +52,22 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
     async windowStats(services: readonly string[], metrics: readonly string[], fromMs: number, toMs: number, signal?: AbortSignal): Promise<WindowStat[]> {
       if (services.length === 0 || metrics.length === 0) return [];
       const raw = toMs - fromMs <= 3_600_000;
+      const p = new QueryParams();
       const query = raw
         ? `SELECT service_name AS service, metric_name AS metric, instance_id AS instance,
-                  avg(metric_value) AS avg, argMax(metric_value, toUInt64(timestamp) * 1000 + timestamp_ms) AS last
+                  avg(metric_value) AS avg, argMax(metric_value, timestamp) AS last
            FROM ${db}.performance_events
-           WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
-             AND timestamp >= toDateTime(${seconds(fromMs)}) AND timestamp < toDateTime(${until(toMs)})
+           WHERE metric_name IN ${p.strings(metrics)} AND service_name IN ${p.strings(services)}
+             AND timestamp >= ${p.timeMs(fromMs)} AND timestamp < ${p.timeMs(toMs)}
              AND event_type = 'metric'
            GROUP BY service_name, metric_name, instance_id`
         : `SELECT service_name AS service, metric_name AS metric, '' AS instance,
                   avgMerge(avg_value) AS avg, argMaxMerge(last_value) AS last
            FROM ${db}.performance_rollup_1m
-           WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
-             AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${until(toMs)})
+           WHERE metric_name IN ${p.strings(metrics)} AND service_name IN ${p.strings(services)}
+             AND bucket >= ${p.timeMs(fromMs)} AND bucket < ${p.timeMs(toMs)}
            GROUP BY service_name, metric_name`;
-      const found = await rows<{ service: string; metric: string; instance: string; avg: number; last: number }>(query, signal);
+      const found = await rows<{ service: string; metric: string; instance: string; avg: number; last: number }>(query, p, signal);
       return found.map((r) => ({ service: r.service, metric: r.metric, instance: r.instance, avg: Number(r.avg), last: Number(r.last) }));
     },
 
@@ -78,15 +77,15 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
      */
     async uptime(services: readonly string[], nowMs: number, signal?: AbortSignal): Promise<Uptime[]> {
       if (services.length === 0) return [];
-      const dayAgo = nowMs - 86_400_000;
       const found = await rows<{ service: string; minutes: string; first: string }>(
         `SELECT service, count() AS minutes, min(b) AS first FROM (
            SELECT service_name AS service, toUInt32(bucket) AS b
            FROM ${db}.performance_rollup_1m
-           WHERE metric_name IN ('cpu_usage_percent', 'requests_per_second') AND service_name IN ${inList(services)}
-             AND bucket >= toDateTime(${seconds(dayAgo)}) AND bucket <= toDateTime(${seconds(nowMs)})
+           WHERE metric_name IN ('cpu_usage_percent', 'requests_per_second') AND service_name IN {services:Array(String)}
+             AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket <= toDateTime({to:Int64}, 'UTC')
            GROUP BY service_name, bucket
          ) GROUP BY service`,
+        { services, from: Math.floor((nowMs - 86_400_000) / 1000), to: Math.floor(nowMs / 1000) },
         signal,
       );
       const currentMinute = Math.floor(nowMs / 60_000) * 60;
@@ -105,10 +104,11 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
         `SELECT service, sum(s) AS total FROM (
            SELECT service_name AS service, avgMerge(avg_value) * countMerge(samples) AS s
            FROM ${db}.performance_rollup_1m
-           WHERE metric_name = 'predictions_generated' AND service_name IN ${inList(services)}
-             AND bucket >= toDateTime(${seconds(midnight)})
+           WHERE metric_name = 'predictions_generated' AND service_name IN {services:Array(String)}
+             AND bucket >= toDateTime({from:Int64}, 'UTC')
            GROUP BY service_name, bucket
          ) GROUP BY service`,
+        { services, from: midnight / 1000 },
         signal,
       );
       return new Map(found.map((r) => [r.service, Number(r.total)]));
@@ -120,25 +120,26 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
      */
     async series(services: readonly string[], metrics: readonly string[], fromMs: number, toMs: number, resolution: Resolution, signal?: AbortSignal): Promise<Series[]> {
       if (services.length === 0 || metrics.length === 0) return [];
-      const step = sqlNumber(resolution.stepSeconds);
+      const p = new QueryParams();
+      const step = p.int(resolution.stepSeconds);
       const bucket = (column: string) => `intDiv(toUInt32(${column}), ${step}) * ${step}`;
       const query =
         resolution.source === 'raw'
           ? `SELECT service_name AS service, metric_name AS metric, ${bucket('timestamp')} AS t,
                     avg(metric_value) AS avg, min(metric_value) AS min, max(metric_value) AS max, quantile(0.95)(metric_value) AS p95
              FROM ${db}.performance_events
-             WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
-               AND timestamp >= toDateTime(${seconds(fromMs)}) AND timestamp < toDateTime(${until(toMs)})
+             WHERE metric_name IN ${p.strings(metrics)} AND service_name IN ${p.strings(services)}
+               AND timestamp >= ${p.timeMs(fromMs)} AND timestamp < ${p.timeMs(toMs)}
                AND event_type = 'metric'
              GROUP BY service_name, metric_name, t ORDER BY service_name, metric_name, t`
           : `SELECT service_name AS service, metric_name AS metric, ${bucket('bucket')} AS t,
                     avgMerge(avg_value) AS avg, minMerge(min_value) AS min, maxMerge(max_value) AS max,
                     quantilesMerge(0.5, 0.95, 0.99)(quantiles)[2] AS p95
              FROM ${db}.${resolution.source === '1m' ? 'performance_rollup_1m' : 'performance_rollup_1h'}
-             WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
-               AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${until(toMs)})
+             WHERE metric_name IN ${p.strings(metrics)} AND service_name IN ${p.strings(services)}
+               AND bucket >= ${p.timeMs(fromMs)} AND bucket < ${p.timeMs(toMs)}
              GROUP BY service_name, metric_name, t ORDER BY service_name, metric_name, t`;
-      const found = await rows<{ service: string; metric: string; t: string; avg: number; min: number; max: number; p95: number }>(query, signal);
+      const found = await rows<{ service: string; metric: string; t: string; avg: number; min: number; max: number; p95: number }>(query, p, signal);
       const out = new Map<string, Series>();
       for (const r of found) {
         const key = `${r.service}\u0000${r.metric}`;
@@ -165,9 +166,10 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
         const found = await rows<{ service: string; metric: string; t: string; v: number }>(
           `SELECT service_name AS service, metric_name AS metric, toUInt32(bucket) AS t, avgMerge(avg_value) AS v
            FROM ${db}.${table}
-           WHERE metric_name IN ${inList(metrics)} AND service_name IN ${inList(services)}
-             AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket <= toDateTime(${seconds(nowMs)})
+           WHERE metric_name IN {metrics:Array(String)} AND service_name IN {services:Array(String)}
+             AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket <= toDateTime({to:Int64}, 'UTC')
            GROUP BY service_name, metric_name, bucket ORDER BY service_name, metric_name, bucket`,
+          { metrics, services, from: Math.floor(fromMs / 1000), to: Math.floor(nowMs / 1000) },
           signal,
         );
         const series = new Map<string, Array<[number, number]>>();
@@ -194,7 +196,8 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
      * cluster, of every shard, each table's `_local` part counted under its name.
      */
     async tableSizes(signal?: AbortSignal): Promise<Array<{ table: string; rows: number; bytes: number }>> {
-      const found = await rows<{ name: string; rows: string; bytes: string }>(partsSql(database, cluster, false), signal);
+      const { query, query_params } = partsSql(database, cluster, false);
+      const found = await rows<{ name: string; rows: string; bytes: string }>(query, query_params, signal);
       return found.map((r) => ({ table: r.name, rows: Number(r.rows), bytes: Number(r.bytes) }));
     },
   };
@@ -205,7 +208,3 @@ function roundValue(value: number): number {
   return Number.isFinite(value) ? Number(value.toPrecision(6)) : value;
 }
 
-/** inList writes a non-empty list of strings as a SQL `IN` tuple. */
-function inList(values: readonly string[]): string {
-  return `(${values.map(sqlString).join(', ')})`;
-}

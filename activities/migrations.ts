@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { sqlIdentifier } from '../core/escape';
 import type { Config } from '../core/config';
 import { clusterStatements } from '../core/cluster-ddl';
 import { createClickHouse } from './clients';
@@ -16,7 +16,7 @@ interface MigrationFile {
   statements: string[];
 }
 
-/** readMigrations reads the numbered files, split into statements that still hold `${db}`. */
+/** readMigrations reads the numbered files, split into statements that still hold `${db}` and the TTL days. */
 async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
   return Promise.all(
@@ -33,35 +33,46 @@ async function readMigrations(dir: string): Promise<MigrationFile[]> {
 
 /**
  * runStatement runs one migration statement, so that two processes migrating at once both succeed: a table that
- * another process created between the check and the creation, or a column it added (18.16 has no
- * `ADD COLUMN IF NOT EXISTS`), counts as done.
+ * another process created between the server's existence check and its creation counts as done.
  */
 async function runStatement(client: ClickHouseClient, statement: string): Promise<void> {
   try {
     await client.command({ query: statement });
   } catch (err) {
-    const message = (err as Error).message;
-    const raced =
-      (/^ALTER\s+TABLE\s.*\bADD\s+COLUMN\b/is.test(statement) && /column with this name already exists/i.test(message)) ||
-      (/^CREATE\s.*\bIF\s+NOT\s+EXISTS\b/is.test(statement) && /already exists/i.test(message));
+    const raced = /^CREATE\s.*\bIF\s+NOT\s+EXISTS\b/is.test(statement) && /already exists/i.test((err as Error).message);
     if (!raced) throw err;
   }
 }
 
+/** MigrationOptions say where the files are, the cluster (if any) and the retention the tables' TTLs start with. */
+export interface MigrationOptions {
+  dir?: string;
+  cluster?: string;
+  /** MONITORING_RETENTION_DAYS and MONITORING_AGGREGATE_RETENTION_DAYS; the retention job keeps the TTLs in line later. */
+  retention?: { detailedDays: number; aggregateDays: number };
+}
+
 /**
  * applyMigrations creates the database and applies each db/ file not yet recorded in schema_migrations; with a
- * `cluster`, in the form of a shard of it (core/cluster-ddl.ts).
- * Statements are idempotent (IF NOT EXISTS; see runStatement), so two processes migrating at once end in the same schema.
- * Returns the names of the files it applied.
+ * `cluster`, in the form of a shard of it (core/cluster-ddl.ts). `${detailed_days}` and `${aggregate_days}` in a file
+ * are the retention's TTLs (whole numbers, checked by the config). Statements are idempotent (IF NOT EXISTS; see
+ * runStatement), so two processes migrating at once end in the same schema. Returns the names of the files it applied.
  */
-export async function applyMigrations(client: ClickHouseClient, database: string, dir = MIGRATIONS_DIR, cluster?: string): Promise<string[]> {
+export async function applyMigrations(client: ClickHouseClient, database: string, options: MigrationOptions = {}): Promise<string[]> {
+  const { dir = MIGRATIONS_DIR, cluster, retention = { detailedDays: 365, aggregateDays: 3 * 365 } } = options;
   const db = sqlIdentifier(database);
+  const days = (n: number) => {
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`retention days must be a whole number >= 1, got ${n}`);
+    return String(n);
+  };
+  const fill = (sql: string) =>
+    sql.replaceAll('${db}', db).replaceAll('${detailed_days}', days(retention.detailedDays)).replaceAll('${aggregate_days}', days(retention.aggregateDays));
   await runStatement(client, `CREATE DATABASE IF NOT EXISTS ${db}`);
   // MergeTree, not TinyLog: two processes starting together (scale-out) insert into it at once, which TinyLog
   // cannot take. A version recorded twice is harmless.
   await runStatement(
     client,
-    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree() ORDER BY version`,
+    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, applied_at DateTime('UTC')) ENGINE = MergeTree() ORDER BY version`,
   );
   const result = await client.query({ query: `SELECT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const applied = new Set((await result.json<{ version: number }>()).map((r) => Number(r.version)));
@@ -69,10 +80,12 @@ export async function applyMigrations(client: ClickHouseClient, database: string
   for (const migration of await readMigrations(dir)) {
     if (applied.has(migration.version)) continue;
     for (const statement of migration.statements) {
-      for (const sql of cluster ? clusterStatements(statement, cluster, database) : [statement]) await runStatement(client, sql.replaceAll('${db}', db));
+      for (const sql of cluster ? clusterStatements(statement, cluster, database) : [statement]) await runStatement(client, fill(sql));
     }
-    await client.command({
-      query: `INSERT INTO ${db}.schema_migrations VALUES (${sqlNumber(migration.version)}, ${sqlString(migration.name)}, now())`,
+    await client.insert({
+      table: `${db}.schema_migrations`,
+      values: [{ version: migration.version, name: migration.name, applied_at: Math.floor(Date.now() / 1000) }],
+      format: 'JSONEachRow',
     });
     done.push(migration.name);
   }
@@ -89,7 +102,8 @@ export async function migrate(config: Config): Promise<string[]> {
   for (const url of cluster ? shardUrls : [config.clickhouse.url]) {
     const client = createClickHouse({ ...config, clickhouse: { ...config.clickhouse, url } }, { withDatabase: false });
     try {
-      for (const name of await applyMigrations(client, database, MIGRATIONS_DIR, cluster)) applied.add(name);
+      const retention = { detailedDays: config.monitoring.retentionDays, aggregateDays: config.monitoring.aggregateRetentionDays };
+      for (const name of await applyMigrations(client, database, { cluster, retention })) applied.add(name);
     } finally {
       await client.close();
     }

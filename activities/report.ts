@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CAPACITY_RESOURCES, forecastResources } from '../core/capacity';
-import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { sqlIdentifier } from '../core/escape';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
 import { createDashboardQueries } from './dashboard';
 import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
@@ -40,11 +40,12 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
 
   /** storedPlan reads the newest daily capacity plan made within two days before `atMs`, by service. */
   async function storedPlan(atMs: number): Promise<Map<string, Array<{ resource: string; forecast: CapacityForecast }>>> {
-    const day = (ms: number) => sqlString(new Date(ms).toISOString().slice(0, 10));
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     const found = await rows<{ service: string; resource: string; forecast: string }>(
       `SELECT service_name AS service, resource, argMax(forecast, generated_at) AS forecast FROM ${db}.capacity_forecasts
-       WHERE plan_date = (SELECT max(plan_date) FROM ${db}.capacity_forecasts WHERE plan_date <= toDate(${day(atMs)}) AND plan_date >= toDate(${day(atMs - 2 * 86_400_000)}))
+       WHERE plan_date = (SELECT max(plan_date) FROM ${db}.capacity_forecasts WHERE plan_date <= {last:Date} AND plan_date >= {first:Date})
        GROUP BY service_name, resource ORDER BY service_name, resource`,
+      { last: day(atMs), first: day(atMs - 2 * 86_400_000) },
     );
     const out = new Map<string, Array<{ resource: string; forecast: CapacityForecast }>>();
     for (const r of found) out.set(r.service, [...(out.get(r.service) ?? []), { resource: r.resource, forecast: JSON.parse(r.forecast) as CapacityForecast }]);
@@ -61,8 +62,11 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
       }),
     );
   }
-  const rows = async <T>(query: string): Promise<T[]> => (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
-  const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
+  const rows = async <T>(query: string, query_params: Record<string, unknown> = {}): Promise<T[]> =>
+    (await clickhouse.query({ query, query_params, format: 'JSONEachRow' })).json<T>();
+  /** range binds [fromMs, toMs) as the whole seconds `{from:Int64}` and `{to:Int64}`. */
+  const range = (fromMs: number, toMs: number) => ({ from: Math.floor(fromMs / 1000), to: Math.floor(toMs / 1000) });
+  const BUCKET_IN_RANGE = "bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')";
 
   /** hourly reads each service's hourly averages of the report's metrics over [fromMs, toMs). */
   async function hourly(fromMs: number, toMs: number) {
@@ -70,8 +74,9 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
       `SELECT service_name AS service, metric_name AS metric, toUInt32(bucket) AS t, avgMerge(avg_value) AS v
        FROM ${db}.performance_rollup_1h
        WHERE metric_name IN ('response_time_p50_ms', 'error_rate_percent', 'requests_per_second', 'cpu_usage_percent')
-         AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${seconds(toMs)})
+         AND ${BUCKET_IN_RANGE}
        GROUP BY service_name, metric_name, bucket ORDER BY service_name, metric_name, bucket`,
+      range(fromMs, toMs),
     );
     const out = new Map<string, Map<string, Map<number, number>>>();
     for (const r of found) {
@@ -89,9 +94,10 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
       `SELECT service, count() AS minutes, min(b) AS first FROM (
          SELECT service_name AS service, toUInt32(bucket) AS b FROM ${db}.performance_rollup_1m
          WHERE metric_name IN ('cpu_usage_percent', 'requests_per_second')
-           AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${seconds(toMs)})
+           AND ${BUCKET_IN_RANGE}
          GROUP BY service_name, bucket
        ) GROUP BY service`,
+      range(fromMs, toMs),
     );
     const endMinute = Math.floor(Math.min(toMs, Date.now()) / 60_000);
     return new Map(found.map((r) => [r.service, Math.min(100, (100 * Number(r.minutes)) / Math.max(1, endMinute - Number(r.first) / 60 + 1))]));
@@ -102,8 +108,9 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
     const found = await rows<{ metric: string; v: number }>(
       `SELECT metric_name AS metric, avgMerge(avg_value) AS v FROM ${db}.performance_rollup_1h
        WHERE metric_name IN ('prediction_accuracy', 'profitable_trades_percent')
-         AND bucket >= toDateTime(${seconds(fromMs)}) AND bucket < toDateTime(${seconds(toMs)})
+         AND ${BUCKET_IN_RANGE}
        GROUP BY metric_name`,
+      range(fromMs, toMs),
     );
     return new Map(found.map((r) => [r.metric, Number(r.v)]));
   }
@@ -248,10 +255,11 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
 
     /** listReports returns the latest version of the newest `limit` reports, newest first. */
     async listReports(limit: number): Promise<StoredReport[]> {
-      // (Aliases differ from the columns: 18.16 would read an alias named like a column inside the other aggregates.)
+      // (Aliases differ from the columns, so no aggregate reads another's alias in place of its column.)
       const found = await rows<{ report_id: string; latest: string; made_by: string; latest_body: string }>(
         `SELECT report_id, toUInt32(max(generated_at)) AS latest, argMax(workflow_id, generated_at) AS made_by, argMax(body, generated_at) AS latest_body
-         FROM ${db}.performance_reports GROUP BY report_id ORDER BY report_id DESC LIMIT ${sqlNumber(Math.max(1, Math.floor(limit)))}`,
+         FROM ${db}.performance_reports GROUP BY report_id ORDER BY report_id DESC LIMIT {limit:UInt32}`,
+        { limit: Math.max(1, Math.floor(limit)) },
       );
       return found.map((r) => ({
         report_id: r.report_id,
@@ -268,7 +276,8 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
     async planCapacity(req: { nowMs: number; days: number; workflowId: string }): Promise<number> {
       const services = (await rows<{ service: string }>(
         `SELECT DISTINCT service_name AS service FROM ${db}.performance_rollup_1h
-         WHERE metric_name = 'cpu_usage_percent' AND bucket >= toDateTime(${seconds(req.nowMs - 30 * 86_400_000)})`,
+         WHERE metric_name = 'cpu_usage_percent' AND bucket >= toDateTime({from:Int64}, 'UTC')`,
+        { from: Math.floor((req.nowMs - 30 * 86_400_000) / 1000) },
       )).map((r) => r.service).sort();
       const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), req.nowMs, 30);
       const planDate = new Date(req.nowMs).toISOString().slice(0, 10);

@@ -1,22 +1,10 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { sqlIdentifier, tsvNumber, tsvString, tsvStringArray } from '../core/escape';
+import { sqlIdentifier, tsvNumber, tsvString, tsvStringMap, dateTime64Text } from '../core/escape';
 import type { Sample } from '../core/types';
 
 /** PERFORMANCE_EVENT_COLUMNS are the columns a sample row fills, in TabSeparated order. */
-export const PERFORMANCE_EVENT_COLUMNS = [
-  'timestamp',
-  'timestamp_ms',
-  'service_name',
-  'instance_id',
-  'event_type',
-  'metric_name',
-  'metric_value',
-  'labels.key',
-  'labels.value',
-  'ingest_id',
-  'ingest_seq',
-] as const;
+export const PERFORMANCE_EVENT_COLUMNS = ['timestamp', 'service_name', 'instance_id', 'event_type', 'metric_name', 'metric_value', 'labels', 'ingest_id', 'ingest_seq'] as const;
 
 // Service, instance and metric names repeat in every batch: escape each once (bounded, cleared when full).
 const escaped = new Map<string, string>();
@@ -30,20 +18,12 @@ function tsvName(value: string): string {
   return out;
 }
 
-function labelColumns(labels: Sample['labels']): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return '[]\t[]';
-  if (keys.length > 1) keys.sort();
-  return `${tsvStringArray(keys)}\t${tsvStringArray(keys.map((k) => labels[k]!))}`;
-}
-
 /**
  * sampleTsv serializes a sample as one TabSeparated row of performance_events — its only serialization. `ingestId`
  * (a hex hash, never escaped) and `seq` identify a sample of a request that carried an Idempotency-Key.
  */
 export function sampleTsv(sample: Sample, ingestId = '', seq = 0): string {
-  const ms = sample.timestampMs;
-  return `${Math.floor(ms / 1000)}\t${((ms % 1000) + 1000) % 1000}\t${tsvName(sample.service)}\t${tsvName(sample.instance)}\tmetric\t${tsvName(sample.name)}\t${tsvNumber(sample.value)}\t${labelColumns(sample.labels)}\t${ingestId}\t${seq}\n`;
+  return `${dateTime64Text(sample.timestampMs)}\t${tsvName(sample.service)}\t${tsvName(sample.instance)}\tmetric\t${tsvName(sample.name)}\t${tsvNumber(sample.value)}\t${tsvStringMap(sample.labels)}\t${ingestId}\t${seq}\n`;
 }
 
 /** rowsExcept keeps the TabSeparated rows whose position (0-based, one row a line) is not in `skip`. */

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
-import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { QueryParams, sqlIdentifier } from '../core/escape';
 import type { SeriesValue } from '../core/rule-sql';
 import { BURN_RULES, FAST_BURN, SLOW_BURN, parseSloDocument, sloOf, sloStatus, type BurnRates, type SloConfig, type SloCounts, type SloStatus } from '../core/slo';
 import { dispatchGroup, openAlertsOf } from './alerts';
@@ -38,11 +38,13 @@ export function createSloActivities(deps: SloDeps) {
   async function measure(nowMs: number, only?: readonly string[]): Promise<SloStatus[]> {
     const slos = await loadSlos();
     const end = Math.floor(nowMs / MINUTE) * MINUTE;
-    const from = (w: WindowName) => sqlNumber(Math.floor((end - WINDOWS[w] * MINUTE) / 1000));
+    const p = new QueryParams();
+    const from = (w: WindowName) => p.int(Math.floor((end - WINDOWS[w] * MINUTE) / 1000));
     const named = Object.entries(slos.services);
+    const fallback = p.float(slos.defaults.latency.thresholdMs);
     const threshold = named.length
-      ? `transform(service, [${named.map(([s]) => sqlString(s)).join(', ')}], [${named.map(([, o]) => sqlNumber(o.latency.thresholdMs)).join(', ')}], ${sqlNumber(slos.defaults.latency.thresholdMs)})`
-      : sqlNumber(slos.defaults.latency.thresholdMs);
+      ? `transform(service, ${p.strings(named.map(([s]) => s))}, ${p.add(named.map(([, o]) => o.latency.thresholdMs), 'Array(Float64)')}, ${fallback})`
+      : fallback;
     const perWindow = (Object.keys(WINDOWS) as WindowName[]).map((w) =>
       [
         `countIf(t >= ${from(w)}) AS up_${w}`,
@@ -63,10 +65,11 @@ export function createSloActivities(deps: SloDeps) {
             SELECT service_name AS service, toUInt32(bucket) AS t, metric_name AS metric, avgMerge(avg_value) AS v
             FROM ${db}.performance_rollup_1m
             WHERE metric_name IN ('requests_per_second', 'error_rate_percent', 'response_time_p95_ms', 'cpu_usage_percent')
-              AND bucket >= toDateTime(${from('30d')}) AND bucket < toDateTime(${sqlNumber(end / 1000)})${only ? ` AND service_name IN (${only.map(sqlString).join(', ') || "''"})` : ''}
+              AND bucket >= toDateTime(${from('30d')}, 'UTC') AND bucket < toDateTime(${p.int(end / 1000)}, 'UTC')${only ? ` AND service_name IN ${p.strings(only)}` : ''}
             GROUP BY service_name, bucket, metric_name
           ) GROUP BY service, t
         ) GROUP BY service ORDER BY service`,
+      query_params: p.values,
       format: 'JSONEachRow',
     });
     const rows = await result.json<Record<string, string | number>>();

@@ -4,7 +4,7 @@
  * seasonal-trend analysis of core/trend.ts, stored in trend_analyses; the weekly report and the API read them.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { sqlIdentifier, sqlNumber, sqlString } from '../core/escape';
+import { sqlIdentifier } from '../core/escape';
 import { TREND_SENSITIVITY, TREND_WINDOW_HOURS } from '../core/report';
 import { analyzeSeasonalTrend, detectTrend, type SeasonalTrend, type TrendDirection } from '../core/trend';
 
@@ -68,7 +68,7 @@ export function analyzeHours(series: { firstMs: number; values: number[] }): Pic
 
 export function createTrendActivities({ clickhouse, database }: { clickhouse: ClickHouseClient; database: string }) {
   const db = sqlIdentifier(database);
-  const seconds = (ms: number) => sqlNumber(Math.floor(ms / 1000));
+  const seconds = (ms: number) => Math.floor(ms / 1000);
   return {
     /** analyzeTrends analyses the four weeks before `nowMs`'s hour and stores the results; returns how many. */
     async analyzeTrends(req: { nowMs: number; workflowId: string }): Promise<number> {
@@ -76,9 +76,10 @@ export function createTrendActivities({ clickhouse, database }: { clickhouse: Cl
       const result = await clickhouse.query({
         query: `SELECT service_name AS service, metric_name AS metric, toUInt32(bucket) AS t, avgMerge(avg_value) AS v
           FROM ${db}.performance_rollup_1h
-          WHERE metric_name IN (${TREND_METRICS.map((m) => sqlString(m.metric)).join(', ')})
-            AND bucket >= toDateTime(${seconds(hourMs - 28 * 24 * HOUR_MS)}) AND bucket < toDateTime(${seconds(hourMs)})
+          WHERE metric_name IN {metrics:Array(String)}
+            AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')
           GROUP BY service_name, metric_name, bucket`,
+        query_params: { metrics: TREND_METRICS.map((m) => m.metric), from: seconds(hourMs - 28 * 24 * HOUR_MS), to: seconds(hourMs) },
         format: 'JSONEachRow',
       });
       const series = new Map<string, Map<number, number>>();
@@ -124,12 +125,13 @@ export function createTrendActivities({ clickhouse, database }: { clickhouse: Cl
 
     /** latestTrends reads each (service, metric)'s newest analysis at or before `atMs` (within `maxAgeMs`). */
     async latestTrends(req: { atMs: number; maxAgeMs: number; services?: readonly string[] }): Promise<TrendAnalysis[]> {
-      const filter = req.services ? ` AND service_name IN (${req.services.map(sqlString).join(', ') || "''"})` : '';
+      const filter = req.services ? ' AND service_name IN {services:Array(String)}' : '';
       const result = await clickhouse.query({
         query: `SELECT service_name AS service, metric_name AS metric, toUInt32(max(analyzed_hour)) AS at, argMax(analysis, analyzed_hour) AS body
           FROM ${db}.trend_analyses
-          WHERE analyzed_hour <= toDateTime(${seconds(req.atMs)}) AND analyzed_hour > toDateTime(${seconds(req.atMs - req.maxAgeMs)})${filter}
+          WHERE analyzed_hour <= toDateTime({at:Int64}, 'UTC') AND analyzed_hour > toDateTime({since:Int64}, 'UTC')${filter}
           GROUP BY service_name, metric_name ORDER BY service_name, metric_name`,
+        query_params: { at: seconds(req.atMs), since: seconds(req.atMs - req.maxAgeMs), services: [...(req.services ?? [])] },
         format: 'JSONEachRow',
       });
       return (await result.json<{ service: string; metric: string; at: number | string; body: string }>()).map((r) => {

@@ -7,7 +7,7 @@
 import { sampleTsv } from '../activities/sample-writer';
 import { parsePromText, toSamples } from '../core/prom-text';
 import { latestValues, type LatestValues } from '../core/realtime';
-import { flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';
+import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';
 
 
 /** ParseJob is one body to parse, as the route received it. */
@@ -21,6 +21,8 @@ export interface ParseJob {
   instance?: string;
   /** Stamped on every row (with the row's position) when the request carries an Idempotency-Key. */
   ingestId?: string;
+  /** The retention's cut-off: older samples are refused (the tables' TTL would drop them on arrival). */
+  oldestMs?: number;
 }
 
 /** ParsedBody is a parsed body: `rows` holds `count` TabSeparated rows of performance_events as UTF-8. */
@@ -44,7 +46,8 @@ export class BodyParseError extends Error {
 
 function flattenText(job: ParseJob, text: string): FlattenResult {
   const parsed = parsePromText(text, job.format === 'openmetrics' || undefined);
-  const converted = toSamples(parsed.samples, { ...(job.service ? { service: job.service } : {}), ...(job.instance ? { instance: job.instance } : {}) }, job.now);
+  const identity = { ...(job.service ? { service: job.service } : {}), ...(job.instance ? { instance: job.instance } : {}) };
+  const converted = toSamples(parsed.samples, identity, job.now, { ...DEFAULT_INGEST_LIMITS, ...(job.oldestMs !== undefined ? { oldestMs: job.oldestMs } : {}) });
   return {
     samples: converted.samples,
     rejected: [
@@ -68,7 +71,7 @@ export function parseBody(job: ParseJob): ParsedBody {
     } catch (err) {
       throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
     }
-    result = flattenIngestBody(value, job.now);
+    result = flattenIngestBody(value, job.now, { ...DEFAULT_INGEST_LIMITS, ...(job.oldestMs !== undefined ? { oldestMs: job.oldestMs } : {}) });
   } else {
     result = flattenText(job, text);
   }

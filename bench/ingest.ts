@@ -5,7 +5,10 @@
  *   json    : POST /metrics {"samples": [...]} bodies of 10k samples, 4 connections, answered after the insert
  *   text    : the same as Prometheus text
  *   victoriametrics : the same Prometheus text into Debian's victoria-metrics /api/v1/import/prometheus, then flushed
+ *                     (installed by `npm run bench:ingest` like the project's services; the bench fails without it)
  *   latency : ingest-to-queryable of single probes while a background client keeps pushing
+ *   storage : bytes per sample on disk after the raw phase's merges, in today's schema and in the retired 18.16-era
+ *             schema (DateTime + UInt16 ms, Nested labels, plain String, no codecs) on the same engine and samples
  * BENCH_SAMPLES (default 1.2 M) sets the size. Appends the figures to BENCHMARKS.md.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -84,6 +87,7 @@ async function main(): Promise<void> {
       return seconds;
     };
     const rawFirst = await rawPhase('bench_raw');
+    const storage = await storagePhase(loadConfig({ ...env, CLICKHOUSE_DATABASE: 'bench_raw' }), samples);
 
     // the API, JSON and text
     const bodiesFile = path.join(dir, 'bodies.json');
@@ -149,7 +153,9 @@ async function main(): Promise<void> {
       });
       if (response.status !== 202) throw new Error(`probe answered ${response.status}`);
       for (;;) {
-        const rows = await (await text.clickhouse.query({ query: `SELECT count() AS c FROM performance_events WHERE metric_name = 'bench_probe' AND metric_value = ${value}`, format: 'JSONEachRow' })).json<{ c: string }>();
+        const rows = await (
+          await text.clickhouse.query({ query: "SELECT count() AS c FROM performance_events WHERE metric_name = 'bench_probe' AND metric_value = {value:Float64}", query_params: { value }, format: 'JSONEachRow' })
+        ).json<{ c: string }>();
         if (Number(rows[0]?.c) === 1) break;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
@@ -161,7 +167,6 @@ async function main(): Promise<void> {
     log(`latency: p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
 
     // VictoriaMetrics, the fastest peer, on the same Prometheus text
-    let vmSeconds: number | undefined;
     const vmBin = ['victoria-metrics', '/usr/bin/victoria-metrics'].find((b) => {
       try {
         execFileSync('bash', ['-c', `command -v ${b}`], { stdio: 'ignore' });
@@ -170,7 +175,11 @@ async function main(): Promise<void> {
         return false;
       }
     });
-    if (vmBin) {
+    // The baseline is part of the measurement: without it there is no ratio to report.
+    if (!vmBin) throw new Error('victoria-metrics is not installed; run the bench with `npm run bench:ingest`, which installs it (apt-get install victoria-metrics)');
+    const vmVersion = execFileSync(vmBin, ['-version'], { encoding: 'utf8' }).trim().split('\n')[0] ?? 'victoria-metrics';
+    let vmSeconds: number;
+    {
       vm = spawn(vmBin, [`-httpListenAddr=127.0.0.1:${vmPort}`, `-storageDataPath=${path.join(dir, 'vm')}`, '-retentionPeriod=100y'], { stdio: 'ignore' });
       for (let i = 0; i < 100; i++) {
         if (await fetch(`http://127.0.0.1:${vmPort}/health`).then((r) => r.ok, () => false)) break;
@@ -183,8 +192,6 @@ async function main(): Promise<void> {
       await fetch(`http://127.0.0.1:${vmPort}/internal/force_flush`);
       vmSeconds = (performance.now() - started) / 1000;
       log(`victoriametrics: ${rate(n, vmSeconds)} samples/s`);
-    } else {
-      log('victoriametrics: not installed (apt-get install victoria-metrics); skipped');
     }
 
     const rawSeconds = Math.min(rawFirst, await rawPhase('bench_raw_again'));
@@ -194,16 +201,19 @@ async function main(): Promise<void> {
       samples_per_s: rate(n, json.seconds),
       json_samples_per_s: rate(n, jsonSamples.seconds),
       text_samples_per_s: rate(n, text.seconds),
-      victoriametrics_samples_per_s: vmSeconds ? rate(n, vmSeconds) : null,
+      victoriametrics_samples_per_s: rate(n, vmSeconds),
       ratio_vs_raw: Number((rawSeconds / json.seconds).toFixed(2)),
       json_samples_ratio_vs_raw: Number((rawSeconds / jsonSamples.seconds).toFixed(2)),
       text_ratio_vs_raw: Number((rawSeconds / text.seconds).toFixed(2)),
-      ratio_vs_victoriametrics: vmSeconds ? Number((vmSeconds / json.seconds).toFixed(2)) : null,
+      ratio_vs_victoriametrics: Number((vmSeconds / json.seconds).toFixed(2)),
+      text_ratio_vs_victoriametrics: Number((vmSeconds / text.seconds).toFixed(2)),
+      bytes_per_sample: storage.now,
+      bytes_per_sample_old_schema: storage.old,
       p50_ms: Math.round(percentile(latencies, 50)),
       p99_ms: Math.round(percentile(latencies, 99)),
     };
     console.log(JSON.stringify(figures, null, 2));
-    const result = `RESULT samples_per_s=${figures.samples_per_s} ratio_vs_raw=${figures.ratio_vs_raw} ratio_vs_victoriametrics=${figures.ratio_vs_victoriametrics} p99_ms=${figures.p99_ms}`;
+    const result = `RESULT samples_per_s=${figures.samples_per_s} ratio_vs_raw=${figures.ratio_vs_raw} ratio_vs_victoriametrics=${figures.ratio_vs_victoriametrics} p99_ms=${figures.p99_ms} bytes_per_sample=${storage.now} bytes_per_sample_old_schema=${storage.old}`;
     console.log(result);
     appendBenchmark('bench:ingest', `BENCH_SAMPLES=${target} BENCH_CONNECTIONS=${CONNECTIONS} npm run bench:ingest`, [
         '| path | samples/s | vs raw ClickHouse |',
@@ -212,14 +222,57 @@ async function main(): Promise<void> {
         `| API, JSON seed envelopes (system_metrics, 60 metrics each), bodies of ~10k samples | ${figures.samples_per_s} | ${figures.ratio_vs_raw} |`,
         `| API, JSON {"samples"} with labels per sample, bodies of 10k | ${figures.json_samples_per_s} | ${figures.json_samples_ratio_vs_raw} |`,
         `| API, Prometheus text bodies of 10k | ${figures.text_samples_per_s} | ${figures.text_ratio_vs_raw} |`,
-        `| VictoriaMetrics 1.79 import (Prometheus text) | ${figures.victoriametrics_samples_per_s ?? 'n/a'} | ${vmSeconds ? (rawSeconds / vmSeconds).toFixed(2) : 'n/a'} |`,
+        `| ${vmVersion} import (Prometheus text) | ${figures.victoriametrics_samples_per_s} | ${(rawSeconds / vmSeconds).toFixed(2)} |`,
         '',
+        `Against VictoriaMetrics in the same run: seed envelopes ${figures.ratio_vs_victoriametrics}×, Prometheus text ${figures.text_ratio_vs_victoriametrics}×.`,
         `Ingest-to-queryable (single-sample probes under a background push): p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms.`,
+        `Storage, the raw phase's ${n} samples after OPTIMIZE FINAL: ${storage.now} bytes/sample on disk in today's schema (DateTime64 + DoubleDelta, Gorilla, LowCardinality, Map), ${storage.old} in the retired 18.16-era schema on the same engine (${storage.detail}).`,
     ], result);
   } finally {
     vm?.kill('SIGKILL');
     services(['stop', 'clickhouse', 'redis'], env);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * storagePhase measures bytes per sample on disk: the raw phase's table, and the same samples in the 18.16-era schema
+ * (the baseline this project ran on until the move to current ClickHouse), each merged to one part per partition.
+ */
+async function storagePhase(config: ReturnType<typeof loadConfig>, samples: ReturnType<typeof scrapeSamples>): Promise<{ now: number; old: number; detail: string }> {
+  const clickhouse = createClickHouse(config);
+  try {
+    await clickhouse.command({
+      query: `CREATE TABLE IF NOT EXISTS performance_events_old (timestamp DateTime, timestamp_ms UInt16, service_name String, instance_id String, event_type String,
+        metric_name String, metric_value Float64, labels Nested(key String, value String), duration_ms UInt32, user_id String, correlation_id String,
+        ingest_id String, ingest_seq UInt32) ENGINE = MergeTree() PARTITION BY toYYYYMM(timestamp) ORDER BY (metric_name, service_name, instance_id, timestamp)`,
+    });
+    for (const part of chunk(samples, 100_000)) {
+      const rows = part.map((s) => {
+        const keys = Object.keys(s.labels).sort();
+        return `${Math.floor(s.timestampMs / 1000)}\t${s.timestampMs % 1000}\t${s.service}\t${s.instance}\tmetric\t${s.name}\t${s.value}\t[${keys.map((k) => `'${k}'`).join(',')}]\t[${keys.map((k) => `'${s.labels[k]}'`).join(',')}]\t0\t\t\t\t0\n`;
+      });
+      await clickhouse.insert({ table: 'performance_events_old', values: Readable.from([rows.join('')], { objectMode: false }), format: 'TabSeparated' });
+    }
+    const perSample = async (table: string) => {
+      await clickhouse.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+      const [row] = await (
+        await clickhouse.query({
+          query: 'SELECT sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = {db:String} AND table = {table:String} AND active',
+          query_params: { db: config.clickhouse.database, table },
+          format: 'JSONEachRow',
+        })
+      ).json<{ rows: number; bytes: number }>();
+      return { rows: Number(row?.rows), bytes: Number(row?.bytes) };
+    };
+    const now = await perSample('performance_events');
+    const old = await perSample('performance_events_old');
+    if (now.rows !== samples.length || old.rows !== samples.length) throw new Error(`storage: ${now.rows} and ${old.rows} rows of ${samples.length}`);
+    const round = (x: number) => Number(x.toFixed(2));
+    log(`storage: ${round(now.bytes / now.rows)} bytes/sample now, ${round(old.bytes / old.rows)} in the 18.16-era schema`);
+    return { now: round(now.bytes / now.rows), old: round(old.bytes / old.rows), detail: `${(now.bytes / 1048576).toFixed(1)} MiB against ${(old.bytes / 1048576).toFixed(1)} MiB` };
+  } finally {
+    await clickhouse.close();
   }
 }
 

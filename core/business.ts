@@ -134,7 +134,7 @@ export function tierUsage(tier: string, requests: number, reported: number | und
   return { tier, requests, reported_usage: rounded(reported), revenue: price === undefined ? null : rounded(requests * price) };
 }
 
-/** periodStartSql is the ClickHouse expression of a period's start for a DateTime column (18.16 and current). */
+/** periodStartSql is the ClickHouse expression of a period's start for a DateTime or DateTime64 column. */
 export function periodStartSql(granularity: Granularity, column: string): string {
   return granularity === 'hour' ? `toStartOfHour(${column})` : granularity === 'day' ? `toStartOfDay(${column})` : `toDateTime(toMonday(${column}))`;
 }

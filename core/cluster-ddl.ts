@@ -1,17 +1,18 @@
 /**
- * The cluster path of DESIGN.md for ClickHouse, without ZooKeeper: every server (shard) holds the data tables as
- * `<name>_local` and, under the plain name, a `Distributed` table over all shards — so the application's SQL, which
- * names the plain tables, runs unchanged on one server or on a cluster. `clusterStatements` rewrites one statement
- * of a db/ migration (with `${db}` still in it) into what each shard runs; 18.16 has no `ON CLUSTER` without
- * ZooKeeper, so the migration runner runs them on every shard itself.
+ * The sharded path of DESIGN.md for ClickHouse: every server (shard) holds the data tables as `<name>_local` and,
+ * under the plain name, a `Distributed` table over all shards — so the application's SQL, which names the plain
+ * tables, runs unchanged on one server or on a cluster. `clusterStatements` rewrites one statement of a db/
+ * migration (with `${db}` still in it) into what each shard runs; the migration runner runs them on every shard
+ * itself, which needs no `ON CLUSTER` (and so no Keeper) and works on the embedded engine as on clickhouse-server.
  */
 
-import { sqlIdentifier, sqlString } from './escape';
+import { QueryParams, sqlIdentifier } from './escape';
 
 const CREATE_TABLE = /^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{db\}\.(\w+)\s*\(/i;
 const CREATE_VIEW = /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+\$\{db\}\.(\w+)\s+TO\s+\$\{db\}\.(\w+)\s+AS\s/i;
 const ALTER_TABLE = /^ALTER\s+TABLE\s+\$\{db\}\.(\w+)\s/i;
-const ORDER_BY = /\bORDER\s+BY\s+(\([^)]*\)|\w+)/i;
+// A sorting key in parentheses may hold calls of its own (cityHash64(labels)): one level of nesting.
+const ORDER_BY = /\bORDER\s+BY\s+(\((?:[^()]|\([^()]*\))*\)|\w+)/i;
 
 /** localTable is the name of a table's shard-local part. */
 export const localTable = (name: string) => `${name}_local`;
@@ -35,7 +36,7 @@ export function clusterStatements(statement: string, cluster: string, database: 
     const columns = orderBy.startsWith('(') ? orderBy.slice(1, -1) : orderBy;
     return [
       sql.replace(CREATE_TABLE, (m) => m.replace(`\${db}.${name}`, `\${db}.${localTable(name)}`)),
-      `CREATE TABLE IF NOT EXISTS \${db}.${name} AS \${db}.${localTable(name)} ENGINE = Distributed(${cluster}, ${sqlString(database)}, ${sqlString(localTable(name))}, cityHash64(${columns}))`,
+      `CREATE TABLE IF NOT EXISTS \${db}.${name} AS \${db}.${localTable(name)} ENGINE = Distributed(${sqlIdentifier(cluster)}, ${sqlIdentifier(database)}, ${sqlIdentifier(localTable(name))}, cityHash64(${columns}))`,
     ];
   }
   const view = CREATE_VIEW.exec(sql);
@@ -62,10 +63,12 @@ export function clusterStatements(statement: string, cluster: string, database: 
  * `partition_id`, `rows`, `bytes`: from system.parts, or on a cluster from every shard's, each `_local` table under
  * its plain name.
  */
-export function partsSql(database: string, cluster: string | undefined, perPartition: boolean): string {
+export function partsSql(database: string, cluster: string | undefined, perPartition: boolean): { query: string; query_params: Record<string, unknown> } {
+  const params = new QueryParams();
   const from = cluster ? `cluster(${sqlIdentifier(cluster)}, system, parts)` : 'system.parts';
   const keys = perPartition ? 'name, partition_id' : 'name';
-  return `SELECT replaceRegexpOne(table, '_local$', '') AS name,${perPartition ? ' partition_id,' : ''} sum(rows) AS rows, sum(bytes_on_disk) AS bytes
-    FROM ${from} WHERE database = ${sqlString(database)} AND active${cluster ? " AND endsWith(table, '_local')" : ''}
+  const query = `SELECT replaceRegexpOne(table, '_local$', '') AS name,${perPartition ? ' partition_id,' : ''} sum(rows) AS rows, sum(bytes_on_disk) AS bytes
+    FROM ${from} WHERE database = ${params.string(database)} AND active${cluster ? " AND endsWith(table, '_local')" : ''}
     GROUP BY ${keys} ORDER BY ${keys}`;
+  return { query, query_params: params.values };
 }

@@ -147,6 +147,11 @@ function clusterVars(env: Env, url: string): { cluster?: string; shardUrls: stri
   return { cluster, shardUrls };
 }
 
+/** oldestStorableMs is the retention's cut-off at `now`: a sample or event older than it is refused at ingestion. */
+export function oldestStorableMs(config: Pick<Config, 'monitoring'>, now: number): number {
+  return now - config.monitoring.retentionDays * 86_400_000;
+}
+
 /** loadConfig builds the Config from an environment, applying the defaults of DESIGN.md and naming any bad variable. */
 export function loadConfig(env: Env): Config {
   const temporalAddress = env.TEMPORAL_ADDRESS || '127.0.0.1:7233';

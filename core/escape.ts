@@ -1,40 +1,68 @@
 /**
- * The one place SQL literals and identifiers are written. ClickHouse 18.16 has no server-side query
- * parameters, so every value that reaches SQL text goes through these functions; a property test
- * round-trips arbitrary strings through a real server (test/integration/escape.test.ts).
+ * The one place values and names meet SQL. Values never enter SQL text: they travel as ClickHouse query parameters
+ * (`{p0:String}` in the text, the value in `query_params`), collected by QueryParams. Identifiers cannot be
+ * parameters, so sqlIdentifier admits only names the schema could hold. The TabSeparated helpers write rows of
+ * data (inserts), not SQL. A property test round-trips arbitrary strings through a real server
+ * (test/integration/escape.test.ts).
  */
 
-const STRING_ESCAPES: Record<string, string> = {
-  '\\': '\\\\',
-  "'": "\\'",
-  '\0': '\\0',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\r': '\\r',
-  '\n': '\\n',
-  '\t': '\\t',
-};
+/** SQL_NAME is what a database, table or column name of ours may be. */
+const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-/** sqlString quotes a string as a ClickHouse string literal. */
-export function sqlString(value: string): string {
-  return `'${value.replace(/[\\'\0\b\f\r\n\t]/g, (ch) => STRING_ESCAPES[ch]!)}'`;
-}
-
-/** sqlIdentifier quotes a table, column or database name with backquotes. */
+/** sqlIdentifier quotes a database, table or column name with backquotes after checking that it is a plain name. */
 export function sqlIdentifier(name: string): string {
-  if (name.length === 0) throw new Error('empty SQL identifier');
-  return `\`${name.replace(/[\\`\0\b\f\r\n\t]/g, (ch) => (ch === '`' ? '\\`' : STRING_ESCAPES[ch]!))}\``;
+  if (!SQL_NAME.test(name)) throw new Error(`not a valid SQL identifier: ${JSON.stringify(name)}`);
+  return `\`${name}\``;
 }
 
-/** sqlNumber writes a finite number as a Float64 literal; NaN and Infinity are refused, not silently written. */
-export function sqlNumber(value: number): string {
-  if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
-  return Number.isInteger(value) && Math.abs(value) < 2 ** 53 ? String(value) : value.toExponential();
-}
+/**
+ * QueryParams collects the values of one query and hands back their placeholders. Each method returns the text to
+ * put in the SQL; `values` goes to `query_params`.
+ */
+export class QueryParams {
+  readonly values: Record<string, unknown> = {};
+  // A value bound twice (a metric a group's rules share) gets one placeholder: long rule groups send less.
+  private readonly bound = new Map<string, string>();
 
-/** sqlStringArray writes a ClickHouse Array(String) literal. */
-export function sqlStringArray(values: readonly string[]): string {
-  return `[${values.map(sqlString).join(', ')}]`;
+  /** add binds a value of a ClickHouse type and returns its placeholder. */
+  add(value: unknown, type: string): string {
+    const key = `${type}\u0000${JSON.stringify(value)}`;
+    let placeholder = this.bound.get(key);
+    if (placeholder === undefined) {
+      const name = `p${this.bound.size}`;
+      this.values[name] = value;
+      placeholder = `{${name}:${type}}`;
+      this.bound.set(key, placeholder);
+    }
+    return placeholder;
+  }
+
+  /** string binds a String. */
+  string(value: string): string {
+    return this.add(value, 'String');
+  }
+
+  /** float binds a finite Float64; NaN and the infinities are refused, not silently written. */
+  float(value: number): string {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    return this.add(value, 'Float64');
+  }
+
+  /** int binds an Int64 (a whole, safe number). */
+  int(value: number): string {
+    if (!Number.isSafeInteger(value)) throw new Error(`not a safe integer: ${value}`);
+    return this.add(value, 'Int64');
+  }
+
+  /** strings binds an Array(String). */
+  strings(values: readonly string[]): string {
+    return this.add([...values], 'Array(String)');
+  }
+
+  /** timeMs binds an instant in epoch milliseconds as a DateTime64(3, 'UTC') expression. */
+  timeMs(ms: number): string {
+    return `fromUnixTimestamp64Milli(${this.int(Math.round(ms))}, 'UTC')`;
+  }
 }
 
 const TSV_ESCAPES: Record<string, string> = {
@@ -52,9 +80,19 @@ export function tsvString(value: string): string {
   return value.replace(/[\\\t\n\r\0\b\f]/g, (ch) => TSV_ESCAPES[ch]!);
 }
 
-/** tsvStringArray writes an Array(String) field of a TabSeparated row: a quoted array literal. */
-export function tsvStringArray(values: readonly string[]): string {
-  return `[${values.map(sqlString).join(',')}]`;
+const QUOTED_ESCAPES: Record<string, string> = { ...TSV_ESCAPES, "'": "\\'" };
+
+/** tsvQuoted writes a string as the quoted element of a composite TabSeparated field (an array or a map). */
+function tsvQuoted(value: string): string {
+  return `'${value.replace(/[\\'\t\n\r\0\b\f]/g, (ch) => QUOTED_ESCAPES[ch]!)}'`;
+}
+
+/** tsvStringMap writes a Map(String, String) field of a TabSeparated row, keys sorted. */
+export function tsvStringMap(map: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(map);
+  if (keys.length === 0) return '{}';
+  if (keys.length > 1) keys.sort();
+  return `{${keys.map((k) => `${tsvQuoted(k)}:${tsvQuoted(map[k]!)}`).join(',')}}`;
 }
 
 /** tsvNumber writes a Float64 field of a TabSeparated row, with ClickHouse's spelling of the infinities. */
@@ -63,4 +101,31 @@ export function tsvNumber(value: number): string {
   if (value === Number.POSITIVE_INFINITY) return 'inf';
   if (value === Number.NEGATIVE_INFINITY) return '-inf';
   return 'nan';
+}
+
+/** dateTime64Text writes epoch milliseconds as DateTime64(3) input text (seconds with a fraction), for TabSeparated and JSON rows. */
+export function dateTime64Text(ms: number): string {
+  const whole = Math.floor(ms / 1000);
+  return `${whole}.${String(ms - whole * 1000).padStart(3, '0')}`;
+}
+
+/** BoundQuery is SQL text with its parameters, as `@clickhouse/client`'s query() and command() take them. */
+export interface BoundQuery {
+  query: string;
+  query_params: Record<string, unknown>;
+}
+
+/**
+ * sql is a tagged template that binds every interpolated value as a query parameter: strings as String, whole
+ * numbers as Int64, other numbers as Float64, string arrays as Array(String).
+ */
+export function sql(strings: TemplateStringsArray, ...values: Array<string | number | readonly string[]>): BoundQuery {
+  const params = new QueryParams();
+  let query = strings[0]!;
+  values.forEach((value, i) => {
+    const placeholder =
+      typeof value === 'string' ? params.string(value) : typeof value === 'number' ? (Number.isSafeInteger(value) ? params.int(value) : params.float(value)) : params.strings(value);
+    query += placeholder + strings[i + 1]!;
+  });
+  return { query, query_params: params.values };
 }

@@ -19,7 +19,7 @@ const MAX_ATTRIBUTES = 64;
 const MAX_STRING = 1024;
 
 
-function validateEvent(raw: unknown, path: string, now: number, newId: () => string): BusinessEvent {
+function validateEvent(raw: unknown, path: string, now: number, newId: () => string, oldestMs?: number): BusinessEvent {
   const fail = (field: string, error: string): never => {
     throw Object.assign(new Error(error), { field: `${path}${field ? `.${field}` : ''}` });
   };
@@ -36,7 +36,7 @@ function validateEvent(raw: unknown, path: string, now: number, newId: () => str
   if (raw.timestamp === undefined) fail('timestamp', 'required');
   let timestampMs = 0;
   try {
-    timestampMs = parseTimestamp(raw.timestamp, `${path}.timestamp`, now);
+    timestampMs = parseTimestamp(raw.timestamp, `${path}.timestamp`, now, oldestMs);
   } catch (err) {
     fail('timestamp', (err as Error).message);
   }
@@ -71,7 +71,7 @@ function validateEvent(raw: unknown, path: string, now: number, newId: () => str
  * validateEvents reads an events POST body (one event, an array, or {"events": [...]}), keeping every valid event
  * and naming every invalid one. `newId` gives events without an event_id one (the caller's id makes a retry harmless).
  */
-export function validateEvents(body: unknown, now: number, newId: () => string): { events: BusinessEvent[]; rejected: Rejection[] } {
+export function validateEvents(body: unknown, now: number, newId: () => string, oldestMs?: number): { events: BusinessEvent[]; rejected: Rejection[] } {
   const [list, prefix]: [unknown[], string | null] = Array.isArray(body)
     ? [body, 'body']
     : isRecord(body) && Array.isArray(body.events)
@@ -81,7 +81,7 @@ export function validateEvents(body: unknown, now: number, newId: () => string):
   const rejected: Rejection[] = [];
   list.forEach((raw, index) => {
     try {
-      events.push(validateEvent(raw, prefix ? `${prefix}[${index}]` : 'body', now, newId));
+      events.push(validateEvent(raw, prefix ? `${prefix}[${index}]` : 'body', now, newId, oldestMs));
     } catch (err) {
       rejected.push({ index, field: (err as { field?: string }).field ?? 'body', error: (err as Error).message });
     }

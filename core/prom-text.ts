@@ -1,4 +1,5 @@
 import type { Labels, Sample } from './types';
+import { timestampProblem } from './samples';
 
 /**
  * Parser of the Prometheus text exposition format 0.0.4 and OpenMetrics 1.0 text: HELP/TYPE/UNIT comments,
@@ -161,7 +162,7 @@ export function toSamples(
   parsed: PromSample[],
   identity: SeriesIdentity,
   nowMs: number,
-  limits: { maxLabels: number; maxLabelLength: number } = { maxLabels: 32, maxLabelLength: 1024 },
+  limits: { maxLabels: number; maxLabelLength: number; oldestMs?: number } = { maxLabels: 32, maxLabelLength: 1024 },
 ): { samples: Sample[]; errors: Array<{ index: number; error: string }> } {
   const samples: Sample[] = [];
   const errors: Array<{ index: number; error: string }> = [];
@@ -184,6 +185,11 @@ export function toSamples(
     const long = names.find((k) => own[k]!.length > limits.maxLabelLength);
     if (long !== undefined) {
       errors.push({ index, error: `${p.name}: label ${long} longer than ${limits.maxLabelLength} characters` });
+      return;
+    }
+    const problem = p.timestampMs === undefined ? undefined : timestampProblem(p.timestampMs, nowMs, limits.oldestMs);
+    if (problem) {
+      errors.push({ index, error: `${p.name}: ${problem}` });
       return;
     }
     samples.push({

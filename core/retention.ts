@@ -1,71 +1,90 @@
 /**
- * Retention: which monthly (or yearly) partitions have aged out. Detailed rows are kept MONITORING_RETENTION_DAYS
- * (365), aggregates and alert history MONITORING_AGGREGATE_RETENTION_DAYS (3 years); a partition goes only when
- * every row in it is older than its table's limit, i.e. when the period it covers ended before the cut-off.
+ * Retention: every table deletes its own aged rows by a ClickHouse TTL (db/ migrations), detailed rows after
+ * MONITORING_RETENTION_DAYS (365), aggregates and alert history after MONITORING_AGGREGATE_RETENTION_DAYS (3 years).
+ * The daily retention job keeps each TTL in line with the configuration and audits what the TTLs removed, from the
+ * server's own record of its TTL merges (system.part_log), into retention_log. This file holds the pure parts: the
+ * policies, the TTL clause of each, and the arithmetic of an audit.
  */
 
-/** RetentionPolicy says how long a table keeps rows and how its partitions are cut. */
+/** RetentionPolicy says how long a table keeps rows and which of its columns (as DateTime or Date) ages them. */
 export interface RetentionPolicy {
   table: string;
   keepDays: number;
-  /** How the table is partitioned: toYYYYMM (month) or toYear (year). */
-  period: 'month' | 'year';
+  ttlColumn: string;
 }
 
-/** PartitionInfo is one active partition of a table, as system.parts reports it. */
-export interface PartitionInfo {
+/** ExpiredPartition is what a table's TTL removed from one partition since the last audit, and why. */
+export interface ExpiredPartition {
   table: string;
   partitionId: string;
   rows: number;
   bytes: number;
-}
-
-/** ExpiredPartition is a partition to drop and why. */
-export interface ExpiredPartition extends PartitionInfo {
   reason: string;
 }
-
-const DAY_MS = 86_400_000;
 
 /** retentionPolicies lists every table with rows that age out, for the configured detailed and aggregate limits. */
 export function retentionPolicies(detailedDays: number, aggregateDays: number): RetentionPolicy[] {
   return [
-    { table: 'performance_events', keepDays: detailedDays, period: 'month' },
-    { table: 'business_events', keepDays: detailedDays, period: 'month' },
-    { table: 'performance_rollup_1m', keepDays: aggregateDays, period: 'month' },
-    { table: 'performance_rollup_1h', keepDays: aggregateDays, period: 'year' },
-    { table: 'alert_history', keepDays: aggregateDays, period: 'month' },
-    { table: 'retention_log', keepDays: aggregateDays, period: 'month' },
+    { table: 'performance_events', keepDays: detailedDays, ttlColumn: 'toDateTime(timestamp)' },
+    { table: 'business_events', keepDays: detailedDays, ttlColumn: 'toDateTime(timestamp)' },
+    { table: 'performance_rollup_1m', keepDays: aggregateDays, ttlColumn: 'bucket' },
+    { table: 'performance_rollup_1h', keepDays: aggregateDays, ttlColumn: 'bucket' },
+    { table: 'alert_history', keepDays: aggregateDays, ttlColumn: 'toDateTime(timestamp)' },
+    { table: 'retention_log', keepDays: aggregateDays, ttlColumn: 'toDateTime(timestamp)' },
     // The analytics jobs' results are aggregates too.
-    { table: 'capacity_forecasts', keepDays: aggregateDays, period: 'month' },
-    { table: 'trend_analyses', keepDays: aggregateDays, period: 'month' },
+    { table: 'capacity_forecasts', keepDays: aggregateDays, ttlColumn: 'plan_date' },
+    { table: 'trend_analyses', keepDays: aggregateDays, ttlColumn: 'analyzed_hour' },
+    { table: 'performance_reports', keepDays: aggregateDays, ttlColumn: 'range_end' },
   ];
 }
 
-/** partitionEndMs is the first instant after the period a partition id (YYYYMM or YYYY) covers, or undefined if it is not one. */
-export function partitionEndMs(partitionId: string, period: RetentionPolicy['period']): number | undefined {
-  if (period === 'month') {
-    const match = /^(\d{4})(\d{2})$/.exec(partitionId);
-    if (!match) return undefined;
-    const month = Number(match[2]);
-    if (month < 1 || month > 12) return undefined;
-    return Date.UTC(Number(match[1]), month, 1);
-  }
-  return /^\d{4}$/.test(partitionId) ? Date.UTC(Number(partitionId) + 1, 0, 1) : undefined;
+/** ttlClause is a policy's TTL expression, as MODIFY TTL takes it (the days a whole number, checked here). */
+export function ttlClause(policy: RetentionPolicy): string {
+  if (!Number.isSafeInteger(policy.keepDays) || policy.keepDays < 1) throw new Error(`${policy.table}: retention days must be a whole number >= 1`);
+  return `${policy.ttlColumn} + INTERVAL ${policy.keepDays} DAY`;
 }
 
-/** expiredPartitions picks the partitions whose whole period ended before their table's cut-off at `nowMs`. */
-export function expiredPartitions(partitions: readonly PartitionInfo[], policies: readonly RetentionPolicy[], nowMs: number): ExpiredPartition[] {
-  const byTable = new Map(policies.map((p) => [p.table, p]));
-  const out: ExpiredPartition[] = [];
-  for (const partition of partitions) {
-    const policy = byTable.get(partition.table);
-    if (!policy) continue;
-    const end = partitionEndMs(partition.partitionId, policy.period);
-    const cutoff = nowMs - policy.keepDays * DAY_MS;
-    if (end !== undefined && end <= cutoff) {
-      out.push({ ...partition, reason: `all rows older than ${policy.keepDays} days (cut-off ${new Date(cutoff).toISOString().slice(0, 10)})` });
+/** ttlMatches says whether a table's engine description (system.tables.engine_full) already has the policy's TTL. */
+export function ttlMatches(engineFull: string, policy: RetentionPolicy): boolean {
+  const ttl = /\bTTL\s+(.+?)(?:\s+SETTINGS\s|$)/is.exec(engineFull)?.[1];
+  return ttl !== undefined && new RegExp(`\\+\\s*(?:toIntervalDay\\(${policy.keepDays}\\)|INTERVAL\\s+${policy.keepDays}\\s+DAY)\\s*$`, 'i').test(ttl.trim());
+}
+
+/** TtlMerge is one merge the server made to apply a TTL (system.part_log), with the parts it read. */
+export interface TtlMerge {
+  table: string;
+  partitionId: string;
+  /** Rows and bytes of the part it wrote (0 when it dropped whole parts). */
+  rows: number;
+  bytes: number;
+  mergedFrom: string[];
+}
+
+/** PartSize is the rows and bytes of a part when it was written (a NewPart or an earlier merge in part_log). */
+export type PartSize = { rows: number; bytes: number };
+
+/**
+ * expiredByTtl sums, per table and partition, what the TTL merges removed: the rows and bytes of the parts each merge
+ * read, less what it wrote. A merge whose source parts the log no longer knows counts what it knows (never below 0).
+ */
+export function expiredByTtl(merges: readonly TtlMerge[], parts: ReadonlyMap<string, PartSize>, policies: readonly RetentionPolicy[]): ExpiredPartition[] {
+  const keep = new Map(policies.map((p) => [p.table, p.keepDays]));
+  const out = new Map<string, ExpiredPartition>();
+  for (const merge of merges) {
+    const days = keep.get(merge.table);
+    if (days === undefined) continue;
+    let rows = 0;
+    let bytes = 0;
+    for (const name of merge.mergedFrom) {
+      const part = parts.get(`${merge.table}/${name}`);
+      rows += part?.rows ?? 0;
+      bytes += part?.bytes ?? 0;
     }
+    const key = `${merge.table}/${merge.partitionId}`;
+    const entry = out.get(key) ?? { table: merge.table, partitionId: merge.partitionId, rows: 0, bytes: 0, reason: `TTL: rows older than ${days} days` };
+    entry.rows += Math.max(0, rows - merge.rows);
+    entry.bytes += Math.max(0, bytes - merge.bytes);
+    out.set(key, entry);
   }
-  return out;
+  return [...out.values()].filter((e) => e.rows > 0).sort((a, b) => `${a.table}/${a.partitionId}`.localeCompare(`${b.table}/${b.partitionId}`));
 }

@@ -1,11 +1,11 @@
-import { sqlIdentifier, sqlNumber, sqlString, sqlStringArray } from './escape';
+import { QueryParams, sqlIdentifier } from './escape';
 import type { Expr, LabelMatcher } from './promql';
 import type { Rule } from './rules';
 import type { Labels } from './types';
 
 /**
- * Compiles the PromQL subset (core/promql.ts) to ClickHouse SQL that runs on 18.16 and on current servers: no
- * parameters (every literal through core/escape.ts), no window functions, arrays and lambdas for counter resets.
+ * Compiles the PromQL subset (core/promql.ts) to ClickHouse SQL for current servers (>= 24.8): every value a query
+ * parameter (core/escape.ts QueryParams), no window functions, arrays and lambdas for counter resets.
  *
  * Every compiled expression is a subquery with the same five columns — `service`, `instance`, `label_keys`,
  * `label_values` (the series' identity, as performance_events stores it) and `value` (Float64) — so selectors,
@@ -32,47 +32,44 @@ export interface EvaluationWindow {
   lookbackMs: number;
 }
 
-const TIME_MS = '(toUInt64(timestamp) * 1000 + timestamp_ms)';
+const TIME_MS = 'toUnixTimestamp64Milli(timestamp)';
 
-function matcherSql(matcher: LabelMatcher): string {
+function matcherSql(matcher: LabelMatcher, params: QueryParams): string {
   const column =
     matcher.label === 'service' || matcher.label === 'service_name'
       ? 'service_name'
       : matcher.label === 'instance' || matcher.label === 'instance_id'
         ? 'instance_id'
-        : `labels.value[indexOf(labels.key, ${sqlString(matcher.label)})]`;
-  const value = sqlString(matcher.value);
+        : `labels[${params.string(matcher.label)}]`;
   switch (matcher.op) {
     case '=':
-      return `${column} = ${value}`;
+      return `${column} = ${params.string(matcher.value)}`;
     case '!=':
-      return `${column} != ${value}`;
+      return `${column} != ${params.string(matcher.value)}`;
     case '=~':
-      return `match(${column}, ${sqlString(`^(?:${matcher.value})$`)})`;
+      return `match(${column}, ${params.string(`^(?:${matcher.value})$`)})`;
     case '!~':
-      return `NOT match(${column}, ${sqlString(`^(?:${matcher.value})$`)})`;
+      return `NOT match(${column}, ${params.string(`^(?:${matcher.value})$`)})`;
   }
 }
 
 /**
- * samplesWhere selects a metric's samples in (nowMs − rangeMs, nowMs], left-open as in Prometheus. The whole-second
- * bounds on `timestamp` let ClickHouse use the (metric_name, service_name, instance_id, timestamp) key; the
- * millisecond bounds make the range exact.
+ * samplesWhere selects a metric's samples in (nowMs − rangeMs, nowMs], left-open as in Prometheus; the millisecond
+ * bounds on `timestamp` use the (metric_name, service_name, instance_id, timestamp) key.
  */
-function samplesWhere(metric: string, matchers: readonly LabelMatcher[], nowMs: number, rangeMs: number): string {
-  const fromMs = nowMs - rangeMs;
+function samplesWhere(metric: string, matchers: readonly LabelMatcher[], nowMs: number, rangeMs: number, params: QueryParams): string {
   return [
-    `metric_name = ${sqlString(metric)}`,
-    `timestamp >= toDateTime(${sqlNumber(Math.floor(fromMs / 1000))})`,
-    `timestamp <= toDateTime(${sqlNumber(Math.floor(nowMs / 1000))})`,
-    `${TIME_MS} > ${sqlNumber(fromMs)}`,
-    `${TIME_MS} <= ${sqlNumber(nowMs)}`,
-    ...matchers.map(matcherSql),
+    `metric_name = ${params.string(metric)}`,
+    `timestamp > ${params.timeMs(nowMs - rangeMs)}`,
+    `timestamp <= ${params.timeMs(nowMs)}`,
+    ...matchers.map((m) => matcherSql(m, params)),
   ].join(' AND ');
 }
 
-const SERIES_COLUMNS = 'service_name AS service, instance_id AS instance, labels.key AS label_keys, labels.value AS label_values';
-const SERIES_GROUP = 'GROUP BY service_name, instance_id, labels.key, labels.value';
+// The label map's keys are sorted by the writer, so its keys and values are the series' identity as two arrays.
+const SERIES_COLUMNS =
+  "service_name AS service, instance_id AS instance, CAST(mapKeys(labels), 'Array(String)') AS label_keys, mapValues(labels) AS label_values";
+const SERIES_GROUP = 'GROUP BY service, instance, label_keys, label_values';
 
 /** Aggregates over a range's samples, per range function (rate and increase are computed from the sorted points). */
 const OVER_TIME: Record<string, string> = {
@@ -90,7 +87,7 @@ function renamed(sql: string, valueAs = 'x'): string {
 }
 
 /** compileExpr compiles a vector expression to a subquery of (service, instance, label_keys, label_values, value). */
-export function compileExpr(expr: Expr, window: EvaluationWindow): string {
+export function compileExpr(expr: Expr, window: EvaluationWindow, params: QueryParams): string {
   const table = `${sqlIdentifier(window.database)}.performance_events`;
   switch (expr.kind) {
     case 'number':
@@ -99,11 +96,11 @@ export function compileExpr(expr: Expr, window: EvaluationWindow): string {
       return [
         `SELECT ${SERIES_COLUMNS}, toFloat64(argMax(metric_value, ${TIME_MS})) AS value`,
         `FROM ${table}`,
-        `WHERE ${samplesWhere(expr.metric, expr.matchers, window.nowMs, window.lookbackMs)}`,
+        `WHERE ${samplesWhere(expr.metric, expr.matchers, window.nowMs, window.lookbackMs, params)}`,
         SERIES_GROUP,
       ].join(' ');
     case 'range': {
-      const where = samplesWhere(expr.metric, expr.matchers, window.nowMs, expr.rangeMs);
+      const where = samplesWhere(expr.metric, expr.matchers, window.nowMs, expr.rangeMs, params);
       if (expr.fn !== 'rate' && expr.fn !== 'increase') {
         return `SELECT ${SERIES_COLUMNS}, toFloat64(${OVER_TIME[expr.fn]}) AS value FROM ${table} WHERE ${where} ${SERIES_GROUP}`;
       }
@@ -118,34 +115,34 @@ export function compileExpr(expr: Expr, window: EvaluationWindow): string {
       const increase = 'arraySum(arrayMap((val, n) -> if(n = 1, 0, if(val >= vals[n - 1], val - vals[n - 1], val)), vals, arrayEnumerate(vals)))';
       const span = '((ts[length(ts)] - ts[1]) / 1000)';
       const perSecond = `${increase} / ${span}`;
-      const value = expr.fn === 'rate' ? perSecond : `${perSecond} * ${sqlNumber(expr.rangeMs / 1000)}`;
+      const value = expr.fn === 'rate' ? perSecond : `${perSecond} * ${params.float(expr.rangeMs / 1000)}`;
       return `SELECT service, instance, label_keys, label_values, toFloat64(${value}) AS value FROM (${points}) WHERE ts[length(ts)] > ts[1]`;
     }
     case 'aggregate': {
       const keep = expr.by.filter((l) => !['service', 'service_name', 'instance', 'instance_id'].includes(l));
       const service = expr.by.includes('service') || expr.by.includes('service_name') ? 's' : "''";
       const instance = expr.by.includes('instance') || expr.by.includes('instance_id') ? 'i' : "''";
-      const keys = keep.length ? sqlStringArray(keep) : 'emptyArrayString()';
-      const values = keep.length ? `[${keep.map((l) => `v[indexOf(k, ${sqlString(l)})]`).join(', ')}]` : 'emptyArrayString()';
+      const keys = keep.length ? params.strings(keep) : 'emptyArrayString()';
+      const values = keep.length ? `[${keep.map((l) => `v[indexOf(k, ${params.string(l)})]`).join(', ')}]` : 'emptyArrayString()';
       return [
         `SELECT ${service} AS service, ${instance} AS instance, ${keys} AS label_keys, ${values} AS label_values,`,
         `toFloat64(${expr.op}(x)) AS value`,
-        `FROM ${renamed(compileExpr(expr.expr, window))}`,
+        `FROM ${renamed(compileExpr(expr.expr, window, params))}`,
         'GROUP BY service, instance, label_keys, label_values',
       ].join(' ');
     }
     case 'binary': {
       const { left, right, op } = expr;
       if (left.kind === 'number' || right.kind === 'number') {
-        const value = left.kind === 'number' ? `(${sqlNumber(left.value)}) ${op} x` : right.kind === 'number' ? `x ${op} (${sqlNumber(right.value)})` : '';
+        const value = left.kind === 'number' ? `(${params.float(left.value)}) ${op} x` : right.kind === 'number' ? `x ${op} (${params.float(right.value)})` : '';
         const vector = left.kind === 'number' ? right : left;
-        return `SELECT s AS service, i AS instance, k AS label_keys, v AS label_values, toFloat64(${value}) AS value FROM ${renamed(compileExpr(vector, window))}`;
+        return `SELECT s AS service, i AS instance, k AS label_keys, v AS label_values, toFloat64(${value}) AS value FROM ${renamed(compileExpr(vector, window, params))}`;
       }
       // Two vectors: one-to-one matching on the whole label set, as PromQL does without on()/ignoring().
       return [
         `SELECT s AS service, i AS instance, k AS label_keys, v AS label_values, toFloat64(x ${op} y) AS value`,
-        `FROM ${renamed(compileExpr(left, window))}`,
-        `ANY INNER JOIN ${renamed(compileExpr(right, window), 'y')} USING (s, i, k, v)`,
+        `FROM ${renamed(compileExpr(left, window, params))} AS l`,
+        `ANY INNER JOIN ${renamed(compileExpr(right, window, params), 'y')} AS r USING (s, i, k, v)`,
       ].join(' ');
     }
   }
@@ -158,7 +155,7 @@ export function compileExpr(expr: Expr, window: EvaluationWindow): string {
  * open alerts gets all its series back — the caller needs the clear ones to resolve those alerts —; any other rule
  * only its breaching series, so a quiet group of a thousand rules over a thousand series each returns next to nothing.
  */
-export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow, allSeries: readonly boolean[] = []): string {
+export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow, params: QueryParams, allSeries: readonly boolean[] = []): string {
   const byExpression = new Map<string, number[]>();
   rules.forEach((rule, index) => {
     const key = JSON.stringify(rule.condition.expr);
@@ -166,11 +163,11 @@ export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow, a
   });
   const keep = (index: number) => {
     const { op, threshold } = rules[index]!.condition;
-    return allSeries[index] ? `rule = ${index}` : `(rule = ${index} AND value ${op === '==' ? '=' : op} ${sqlNumber(threshold)})`;
+    return allSeries[index] ? `rule = ${index}` : `(rule = ${index} AND value ${op === '==' ? '=' : op} ${params.float(threshold)})`;
   };
   return [...byExpression.values()]
     .map((indices) => {
-      const expr = compileExpr(rules[indices[0]!]!.condition.expr, window);
+      const expr = compileExpr(rules[indices[0]!]!.condition.expr, window, params);
       const rule = indices.length === 1 ? `toUInt32(${indices[0]}) AS rule` : 'rule';
       const fanOut = indices.length === 1 ? '' : ` ARRAY JOIN CAST([${indices.join(', ')}] AS Array(UInt32)) AS rule`;
       return `SELECT ${rule}, service, instance, label_keys, label_values, value FROM (${expr})${fanOut} WHERE isFinite(value) AND (${indices.map(keep).join(' OR ')})`;

@@ -25,10 +25,14 @@ export interface FlattenResult {
   rejected: Rejection[];
 }
 
-/** IngestLimits bounds the labels of one sample (the sample count per request is the route's to check). */
+/**
+ * IngestLimits bounds the labels of one sample (the sample count per request is the route's to check) and how old a
+ * sample may be: `oldestMs` is the retention's cut-off, before which the tables' TTLs would drop a row at once.
+ */
 export interface IngestLimits {
   maxLabels: number;
   maxLabelLength: number;
+  oldestMs?: number;
 }
 
 /** DEFAULT_INGEST_LIMITS are the limits used when the caller gives none. */
@@ -66,22 +70,33 @@ function optionalString(obj: Record<string, unknown>, key: string, path: string,
   return obj[key] === undefined ? undefined : requireString(obj, key, path, limits);
 }
 
-/** parseTimestamp reads an RFC 3339 string or epoch milliseconds; anything else is an error naming the field. */
 /**
- * The timestamps a sample or event may carry: from 2000-01-01 to a day ahead of the receiving clock. ClickHouse's
- * DateTime ends in 2106 and its zero is a special value; a row outside would fail the insert of the whole batch it
- * shares with other requests (found by the bad-input fuzzer), so it is refused here, naming the field.
+ * The timestamps a sample or event may carry: from 2000-01-01 — or the retention's cut-off, if later — to a day
+ * ahead of the receiving clock. A row the storage cannot hold would fail the insert of the whole batch it shares
+ * with other requests (found by the bad-input fuzzer), and one older than the retention would be dropped by the
+ * tables' TTL as soon as it landed, so both are refused here in every input format, naming the field.
  */
 export const MIN_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
 export const MAX_FUTURE_MS = 86_400_000;
 
-export function parseTimestamp(value: unknown, field: string, now: number): number {
+/** timestampProblem says why an instant cannot be stored, or undefined when it can. */
+export function timestampProblem(ms: number, now: number, oldestMs = MIN_TIMESTAMP_MS): string | undefined {
+  const oldest = Math.max(MIN_TIMESTAMP_MS, oldestMs);
+  if (!Number.isFinite(ms) || ms < oldest || ms > now + MAX_FUTURE_MS) {
+    return `timestamp out of range: from ${new Date(oldest).toISOString().slice(0, 10)}${oldest > MIN_TIMESTAMP_MS ? ' (the retention)' : ''} to 24 hours from now`;
+  }
+  return undefined;
+}
+
+/** parseTimestamp reads an RFC 3339 string or epoch milliseconds; anything else, or an instant outside the storable window, is an error naming the field. */
+export function parseTimestamp(value: unknown, field: string, now: number, oldestMs?: number): number {
   if (value === undefined) return now;
   let ms: number | undefined;
   if (typeof value === 'number' && Number.isFinite(value)) ms = Math.round(value);
   else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) ms = Date.parse(value);
   if (ms === undefined || !Number.isFinite(ms)) throw new ItemError(field, 'expected an RFC 3339 timestamp such as 2025-07-26T10:30:00Z, or epoch milliseconds');
-  if (ms < MIN_TIMESTAMP_MS || ms > now + MAX_FUTURE_MS) throw new ItemError(field, 'timestamp out of range: from 2000-01-01 to 24 hours from now');
+  const problem = timestampProblem(ms, now, oldestMs);
+  if (problem) throw new ItemError(field, problem);
   return ms;
 }
 
@@ -135,7 +150,7 @@ function pushMetrics(ctx: EnvelopeContext, metrics: Record<string, unknown>, pat
 function flattenEnvelope(kind: string, body: unknown, index: number, path: string, now: number, limits: IngestLimits, out: FlattenResult): void {
   if (!isRecord(body)) throw new ItemError(path, 'expected an object');
   if (body.timestamp === undefined) throw new ItemError(`${path}.timestamp`, 'required');
-  const timestampMs = parseTimestamp(body.timestamp, `${path}.timestamp`, now);
+  const timestampMs = parseTimestamp(body.timestamp, `${path}.timestamp`, now, limits.oldestMs);
   if (!isRecord(body.metrics)) throw new ItemError(`${path}.metrics`, 'required object of numbers');
   let service: string;
   let instance: string;
@@ -185,7 +200,7 @@ function flattenGenericSample(raw: unknown, path: string, now: number, limits: I
     else labels[key] = value;
   }
   if (!service) throw new ItemError(`${path}.labels.service`, 'required: the service the sample belongs to');
-  const timestampMs = parseTimestamp(raw.timestamp, `${path}.timestamp`, now);
+  const timestampMs = parseTimestamp(raw.timestamp, `${path}.timestamp`, now, limits.oldestMs);
   out.samples.push({ timestampMs, service, instance, name, value: raw.value, labels });
 }
 

@@ -1,25 +1,25 @@
--- alert_history: one row per alert transition (firing, acknowledged, resolved), written by the alert
--- workflow's activities. ReplacingMergeTree keyed on (service_name, alert_id, status, timestamp) makes a
--- retried activity's identical row collapse into one; queries read per service and per alert.
+-- alert_history: one row per alert transition (firing, acknowledged, resolved), written by the alert workflow's
+-- activities. ReplacingMergeTree keyed on (service_name, alert_id, status, timestamp): a retried activity's identical
+-- row collapses into one; the reads are per service and per alert, then in time order.
 CREATE TABLE IF NOT EXISTS ${db}.alert_history (
     alert_id String,
-    timestamp DateTime,
-    timestamp_ms UInt16,
-    service_name String,
-    severity String,
-    metric_name String,
+    timestamp DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    service_name LowCardinality(String),
+    severity LowCardinality(String),
+    metric_name LowCardinality(String),
     threshold_value Float64,
     actual_value Float64,
-    status String,
+    status LowCardinality(String),
     duration_minutes UInt32,
     acknowledged_by String,
-    resolution_notes String,
+    resolution_notes String CODEC(ZSTD(1)),
     fingerprint String,
-    rule_name String,
-    instance_id String,
+    rule_name LowCardinality(String),
+    instance_id LowCardinality(String),
     workflow_id String,
-    labels Nested(key String, value String)
+    labels Map(LowCardinality(String), String) CODEC(ZSTD(1))
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (service_name, alert_id, status, timestamp)
-SETTINGS index_granularity = 8192;
+TTL toDateTime(timestamp) + INTERVAL ${aggregate_days} DAY
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;

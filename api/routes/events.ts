@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { validateEvents } from '../../core/events';
+import { oldestStorableMs } from '../../core/config';
 import type { AppDeps } from '../app';
 import { idempotent, ingestIdentity } from '../idempotent';
 import { errorResponses } from '../schemas';
@@ -37,7 +38,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
         const ingestId = ingestIdentity(request);
         let position = 0;
         const newId = ingestId ? () => derivedEventId(ingestId, position++) : randomUUID;
-        const { events, rejected } = validateEvents(request.body, Date.now(), newId);
+        const { events, rejected } = validateEvents(request.body, Date.now(), newId, oldestStorableMs(deps.config, Date.now()));
         if (events.length === 0) {
           throw nothingValid(rejected, 'events');
         }

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { QueueFullError, rowsExcept } from '../../activities/sample-writer';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
+import { oldestStorableMs } from '../../core/config';
 import type { AppDeps } from '../app';
 import { idempotent, ingestIdentity, nothingStored } from '../idempotent';
 import { BodyParseError, type ParseJob } from '../ingest-parse';
@@ -59,6 +60,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
             body: request.body as Buffer,
             format: formatOf(request.headers['content-type']),
             now,
+            oldestMs: oldestStorableMs(deps.config, now),
             ...(service ? { service } : {}),
             ...(instance ? { instance } : {}),
             ...(ingestId ? { ingestId } : {}),

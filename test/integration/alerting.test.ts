@@ -4,7 +4,7 @@ import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { connectTemporal } from '../../activities/clients';
 import type { GroupEvaluation } from '../../activities/evaluation';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { ensureSchedules, ruleGroupScheduleId, syncRuleSchedules } from '../../workers/schedules';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
@@ -137,7 +137,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     await recordHistory('alert-fire-clear', handle);
     expect((await alertsOf()).alerts).toEqual([]);
     const history = await api.clickhouse.query({
-      query: `SELECT status, actual_value, threshold_value, severity, workflow_id FROM alert_history FINAL WHERE service_name = ${sqlString(service)} ORDER BY timestamp, status`,
+      ...sql`SELECT status, actual_value, threshold_value, severity, workflow_id FROM alert_history FINAL WHERE service_name = ${service} ORDER BY timestamp, status`,
       format: 'JSONEachRow',
     });
     expect(await history.json()).toEqual([
@@ -169,7 +169,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     expect((await act('resolve', 'admin')).statusCode).toBe(409);
     expect((await api.app.inject({ method: 'POST', url: '/api/v1/alerts/alert_0000000000000000_1/ack', headers: bearer('admin') })).statusCode).toBe(404);
     const history = await api.clickhouse.query({
-      query: `SELECT status, acknowledged_by, resolution_notes FROM alert_history FINAL WHERE alert_id = ${sqlString(alert.alert_id)} ORDER BY timestamp, timestamp_ms`,
+      ...sql`SELECT status, acknowledged_by, resolution_notes FROM alert_history FINAL WHERE alert_id = ${alert.alert_id} ORDER BY timestamp`,
       format: 'JSONEachRow',
     });
     await recordHistory('alert-ack-resolve', handle);
@@ -191,7 +191,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     expect([200, 409]).toContain(ack.statusCode);
     expect(await handle.result()).toMatchObject({ phase: 'resolved', reason: 'resolved-by-hand' });
     const statuses = await (
-      await api.clickhouse.query({ query: `SELECT status FROM alert_history FINAL WHERE alert_id = ${sqlString(current)} ORDER BY timestamp, timestamp_ms`, format: 'JSONEachRow' })
+      await api.clickhouse.query({ ...sql`SELECT status FROM alert_history FINAL WHERE alert_id = ${current} ORDER BY timestamp`, format: 'JSONEachRow' })
     ).json<{ status: string }>();
     expect(statuses.map((r) => r.status)).toEqual(ack.statusCode === 200 ? ['firing', 'acknowledged', 'resolved'] : ['firing', 'resolved']);
   });

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { seedSystemMetrics } from '../fixtures/seed';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { uniqueName } from '../helpers/stack';
@@ -19,7 +19,7 @@ describe('metrics ingestion, health and auth over the real ClickHouse and Redis'
 
   const rowsOf = async (service: string) => {
     const result = await api.clickhouse.query({
-      query: `SELECT metric_name, metric_value, instance_id, toUnixTimestamp(timestamp) AS ts FROM performance_events WHERE service_name = ${sqlString(service)} ORDER BY metric_name`,
+      ...sql`SELECT metric_name, metric_value, instance_id, toUnixTimestamp(timestamp) AS ts FROM performance_events WHERE service_name = ${service} ORDER BY metric_name`,
       format: 'JSONEachRow',
     });
     return result.json<{ metric_name: string; metric_value: number; instance_id: string; ts: number }>();
@@ -152,7 +152,7 @@ describe('ingestion when a dependency is down', () => {
       const response = await api.app.inject({ method: 'POST', url: METRICS, headers: bearer('service'), payload: systemMetrics(service, 50) });
       expect(response.statusCode).toBe(202);
       const count = await api.clickhouse.query({
-        query: `SELECT count() AS n FROM performance_events WHERE service_name = ${sqlString(service)}`,
+        ...sql`SELECT count() AS n FROM performance_events WHERE service_name = ${service}`,
         format: 'JSONEachRow',
       });
       expect(Number((await count.json<{ n: string }>())[0]?.n)).toBe(14);

@@ -1,6 +1,6 @@
 import { createClient } from '@clickhouse/client';
 import { migrate } from '../../activities/migrations';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { privateClickHouseCluster } from '../helpers/servers';
 import { testConfig, uniqueName } from '../helpers/stack';
@@ -43,17 +43,17 @@ describe('ClickHouse as two shards behind Distributed tables', () => {
     const perShard: number[] = [];
     for (const url of cluster.shardUrls) {
       const shard = createClient({ url, database });
-      const result = await shard.query({ query: `SELECT count() AS n FROM performance_events_local WHERE service_name = ${sqlString(service)}`, format: 'JSONEachRow' });
+      const result = await shard.query({ ...sql`SELECT count() AS n FROM performance_events_local WHERE service_name = ${service}`, format: 'JSONEachRow' });
       perShard.push(Number((await result.json<{ n: string }>())[0]!.n));
       await shard.close();
     }
     const total = await api.clickhouse.query({
-      query: `SELECT count() AS n, uniqExact(metric_value) AS distinct_values, sum(metric_value) AS s FROM performance_events WHERE service_name = ${sqlString(service)}`,
+      ...sql`SELECT count() AS n, uniqExact(metric_value) AS distinct_values, sum(metric_value) AS s FROM performance_events WHERE service_name = ${service}`,
       format: 'JSONEachRow',
     });
     const [{ n, distinct_values, s }] = await total.json<{ n: string; distinct_values: string; s: number }>();
     const rollup = await api.clickhouse.query({
-      query: `SELECT countMerge(samples) AS n, maxMerge(max_value) AS max FROM performance_rollup_1m WHERE service_name = ${sqlString(service)} AND metric_name = 'cpu_usage_percent'`,
+      ...sql`SELECT countMerge(samples) AS n, maxMerge(max_value) AS max FROM performance_rollup_1m WHERE service_name = ${service} AND metric_name = 'cpu_usage_percent'`,
       format: 'JSONEachRow',
     });
     const [rolled] = await rollup.json<{ n: string; max: number }>();

@@ -1,4 +1,4 @@
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { uniqueName } from '../helpers/stack';
 
@@ -14,8 +14,8 @@ describe('POST /api/v1/internal/monitoring/events', () => {
   const eventsOf = async (service: string) =>
     (
       await api.clickhouse.query({
-        query: `SELECT event_id, event_type, user_id, correlation_id, attributes.key AS k, attributes.value AS v, value, toUnixTimestamp(timestamp) AS s, timestamp_ms AS ms
-                FROM business_events WHERE service_name = ${sqlString(service)} ORDER BY event_type`,
+        ...sql`SELECT event_id, event_type, user_id, correlation_id, CAST(mapKeys(attributes), 'Array(String)') AS k, mapValues(attributes) AS v, value, toUnixTimestamp(timestamp) AS s, toUInt16(toUnixTimestamp64Milli(timestamp) % 1000) AS ms
+                FROM business_events WHERE service_name = ${service} ORDER BY event_type`,
         format: 'JSONEachRow',
       })
     ).json<Record<string, unknown>>();

@@ -1,5 +1,5 @@
 import { migrate } from '../../activities/migrations';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { seedBusinessMetrics, seedDatabaseMetrics, seedSystemMetrics } from '../fixtures/seed';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { privateClickHouse } from '../helpers/servers';
@@ -43,11 +43,11 @@ describe('POST /api/v1/internal/monitoring/metrics: every input shape', () => {
   });
   afterAll(() => api.close());
 
-  const rowsOf = async (service: string, extra = '') =>
+  const rowsOf = async (service: string) =>
     (
       await api.clickhouse.query({
-        query: `SELECT metric_name, metric_value, instance_id, labels.key AS keys, labels.value AS values FROM performance_events
-                WHERE service_name = ${sqlString(service)} ${extra} ORDER BY metric_name, labels.value`,
+        ...sql`SELECT metric_name, metric_value, instance_id, CAST(mapKeys(labels), 'Array(String)') AS keys, mapValues(labels) AS values FROM performance_events
+                WHERE service_name = ${service} ORDER BY metric_name, values`,
         format: 'JSONEachRow',
       })
     ).json<Row>();
@@ -89,7 +89,7 @@ describe('POST /api/v1/internal/monitoring/metrics: every input shape', () => {
     expect(om.json()).toEqual({ accepted: 1, rejected: [] });
     const [row] = await (
       await api.clickhouse.query({
-        query: `SELECT toUnixTimestamp(timestamp) AS s, timestamp_ms AS ms FROM performance_events WHERE service_name = ${sqlString(`${service}-om`)}`,
+        ...sql`SELECT toUnixTimestamp(timestamp) AS s, toUInt16(toUnixTimestamp64Milli(timestamp) % 1000) AS ms FROM performance_events WHERE service_name = ${`${service}-om`}`,
         format: 'JSONEachRow',
       })
     ).json<{ s: number; ms: number }>();
@@ -136,7 +136,7 @@ describe('ingest limits and back-pressure', () => {
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['retry-after']).toBe('1');
       expect(refused.json()).toMatchObject({ error: 'ingest_queue_full' });
-      const count = await api.clickhouse.query({ query: `SELECT count() AS n FROM performance_events WHERE service_name = ${sqlString(service)}`, format: 'JSONEachRow' });
+      const count = await api.clickhouse.query({ ...sql`SELECT count() AS n FROM performance_events WHERE service_name = ${service}`, format: 'JSONEachRow' });
       expect(Number((await count.json<{ n: string }>())[0]?.n)).toBe(8);
 
       // A recovering retry (its key left in progress by a dead process) refused by the full queue keeps the key in
@@ -208,7 +208,7 @@ describe('ClickHouse stopped for 60 s under a steady push', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const result = await api.clickhouse.query({
-        query: `SELECT count() AS n, uniqExact(metric_value) AS distinct_values FROM performance_events WHERE service_name = ${sqlString(service)}`,
+        ...sql`SELECT count() AS n, uniqExact(metric_value) AS distinct_values FROM performance_events WHERE service_name = ${service}`,
         format: 'JSONEachRow',
       });
       const [{ n, distinct_values }] = await result.json<{ n: string; distinct_values: string }>();

@@ -1,7 +1,7 @@
 import type { AlertView } from '../../core/alert';
 import { signLink } from '../../activities/ack-links';
 import { slackSignature } from '../../api/routes/integrations';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { bearer } from '../helpers/api';
 import { FakeSlack, type SlackStoredMessage } from '../../scripts/local-slack';
@@ -132,7 +132,7 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     expect(JSON.stringify(slack.updatesOf(message!.ts).at(-1)?.args.blocks)).toContain('*Resolved*');
     expect(slack.messages.filter((m) => m.metadata?.event_payload.alert_id === alertId)).toHaveLength(1);
     const history = await api.clickhouse.query({
-      query: `SELECT status, acknowledged_by FROM alert_history FINAL WHERE alert_id = ${sqlString(alertId)} ORDER BY timestamp, timestamp_ms`,
+      ...sql`SELECT status, acknowledged_by FROM alert_history FINAL WHERE alert_id = ${alertId} ORDER BY timestamp`,
       format: 'JSONEachRow',
     });
     expect(await history.json()).toEqual([

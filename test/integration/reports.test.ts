@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
 import { FakeSlack } from '../../scripts/local-slack';
 import { parseReportArgs, progressBar, runReportCli } from '../../workers/report-cli';
@@ -110,7 +110,7 @@ describe('weekly performance report', () => {
     expect(outcome.forecasts).toBeGreaterThanOrEqual(2);
     const rows = await (
       await stack.api.clickhouse.query({
-        query: `SELECT resource, argMax(forecast, generated_at) AS f FROM capacity_forecasts WHERE service_name = ${sqlString(service)} GROUP BY resource ORDER BY resource`,
+        ...sql`SELECT resource, argMax(forecast, generated_at) AS f FROM capacity_forecasts WHERE service_name = ${service} GROUP BY resource ORDER BY resource`,
         format: 'JSONEachRow',
       })
     ).json<{ resource: string; f: string }>();

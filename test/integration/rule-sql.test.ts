@@ -4,7 +4,7 @@ import { createClickHouse } from '../../activities/clients';
 import { queryRuleGroup } from '../../activities/clickhouse';
 import { migrate } from '../../activities/migrations';
 import { loadRuleFiles } from '../../activities/rules';
-import { sqlIdentifier } from '../../core/escape';
+import { dateTime64Text, sqlIdentifier } from '../../core/escape';
 import type { Expr } from '../../core/promql';
 import { compare, isThresholdRule, parseRule, type Rule } from '../../core/rules';
 import { seriesLabels, type SeriesValue } from '../../core/rule-sql';
@@ -19,7 +19,7 @@ interface Sample {
   atMs: number;
 }
 
-describe('the PromQL subset compiled to ClickHouse SQL, on the real server (18.16 here)', () => {
+describe('the PromQL subset compiled to ClickHouse SQL, on the real server (the 26.x engine here)', () => {
   const config = testConfig();
   const database = config.clickhouse.database;
   let clickhouse: ClickHouseClient;
@@ -40,15 +40,13 @@ describe('the PromQL subset compiled to ClickHouse SQL, on the real server (18.1
       values: samples.map((s) => {
         const keys = Object.keys(s.labels ?? {}).sort();
         return {
-          timestamp: Math.floor(s.atMs / 1000),
-          timestamp_ms: s.atMs % 1000,
+          timestamp: dateTime64Text(s.atMs),
           service_name: s.service,
           instance_id: s.instance ?? `${s.service}-1`,
           event_type: 'metric',
           metric_name: s.metric,
           metric_value: s.value,
-          'labels.key': keys,
-          'labels.value': keys.map((k) => s.labels![k]!),
+          labels: Object.fromEntries(keys.map((k) => [k, s.labels![k]!])),
           duration_ms: 0,
           user_id: '',
           correlation_id: '',

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SampleWriter } from '../../activities/sample-writer';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { Scraper } from '../../workers/scraper';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
 import { freePort } from '../helpers/servers';
@@ -66,34 +66,43 @@ describe('Scraper against a real node-exporter and the module\'s own /metrics', 
     (
       await (
         await api.clickhouse.query({
-          query: `SELECT metric_value AS up FROM performance_events WHERE metric_name = 'up' AND service_name = ${sqlString(service)}
-                  AND toUInt64(timestamp) * 1000 + timestamp_ms >= ${since} ORDER BY timestamp, timestamp_ms`,
+          ...sql`SELECT metric_value AS up FROM performance_events WHERE metric_name = 'up' AND service_name = ${service}
+                  AND toUnixTimestamp64Milli(timestamp) >= ${since} ORDER BY timestamp`,
           format: 'JSONEachRow',
         })
       ).json<{ up: number }>()
     ).map((r) => r.up);
-  const count = async (where: string) =>
-    Number((await (await api.clickhouse.query({ query: `SELECT count() AS n FROM performance_events WHERE ${where}`, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+  const count = async (service: string, metric: string, minValue = Number.NEGATIVE_INFINITY) =>
+    Number(
+      (
+        await (
+          await api.clickhouse.query({
+            ...sql`SELECT count() AS n FROM performance_events WHERE service_name = ${service} AND metric_name = ${metric} AND metric_value > ${minValue === Number.NEGATIVE_INFINITY ? -1e308 : minValue}`,
+            format: 'JSONEachRow',
+          })
+        ).json<{ n: string }>()
+      )[0]?.n,
+    );
 
   it('stores the exporter\'s series with the job as service, target labels and up=1; a down target yields up=0 without blocking the others', async () => {
     await eventually(async () => {
-      expect(await count(`service_name = ${sqlString(job)} AND metric_name = 'node_load1'`)).toBeGreaterThan(0);
+      expect(await count(job, 'node_load1')).toBeGreaterThan(0);
       expect(await upOf(job)).toContain(1);
       expect(await upOf(selfJob)).toContain(1);
       expect(await upOf(deadJob)).toContain(0);
     }, 15_000);
     const [row] = await (
       await api.clickhouse.query({
-        query: `SELECT instance_id, labels.key AS k, labels.value AS v FROM performance_events WHERE service_name = ${sqlString(job)} AND metric_name = 'node_load1' LIMIT 1`,
+        ...sql`SELECT instance_id, CAST(mapKeys(labels), 'Array(String)') AS k, mapValues(labels) AS v FROM performance_events WHERE service_name = ${job} AND metric_name = 'node_load1' LIMIT 1`,
         format: 'JSONEachRow',
       })
     ).json<{ instance_id: string; k: string[]; v: string[] }>();
     expect(row).toEqual({ instance_id: `127.0.0.1:${exporterPort}`, k: ['tier'], v: ['infra'] });
     // The module's /metrics counts its own scrapes, so from the second scrape on its request histogram has data.
     await eventually(async () =>
-      expect(await count(`service_name = ${sqlString(selfJob)} AND metric_name = 'monitoring_http_request_duration_seconds_count'`)).toBeGreaterThan(0),
+      expect(await count(selfJob, 'monitoring_http_request_duration_seconds_count')).toBeGreaterThan(0),
     );
-    expect(await count(`service_name = ${sqlString(job)} AND metric_name = 'scrape_samples_scraped' AND metric_value > 10`)).toBeGreaterThan(0);
+    expect(await count(job, 'scrape_samples_scraped', 10)).toBeGreaterThan(0);
   });
 
   it('turns up to 0 within one interval of the exporter stopping', async () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '../../activities/clients';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { TEST_KEYS } from '../helpers/api';
 import { startApiProcess, type Proc } from '../helpers/processes';
 import { pausableProxy, type PausableProxy } from '../helpers/proxy';
@@ -34,7 +34,7 @@ describe('API killed mid-ingest, clients retrying with the same Idempotency-Key'
 
   const stored = async (service: string) => {
     const result = await clickhouse.query({
-      query: `SELECT count() AS n, uniqExact(metric_value) AS distinct_values FROM performance_events WHERE service_name = ${sqlString(service)}`,
+      ...sql`SELECT count() AS n, uniqExact(metric_value) AS distinct_values FROM performance_events WHERE service_name = ${service}`,
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ n: string; distinct_values: string }>();

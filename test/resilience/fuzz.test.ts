@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { Client } from '@temporalio/client';
-import { applyMigrations } from '../../activities/migrations';
+import { migrate } from '../../activities/migrations';
 import { connectTemporal } from '../../activities/clients';
 import { slackSignature } from '../../api/routes/integrations';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
@@ -96,10 +96,9 @@ describe('bad input: every POST and PUT route under generated bodies', () => {
   const tallies = new Map<string, Tally>();
 
   beforeAll(async () => {
-    const probe = await startTestApi();
-    await applyMigrations(probe.clickhouse, database);
-    await probe.close();
     const config = testConfig({ CLICKHOUSE_DATABASE: database, TEMPORAL_TASK_QUEUE: taskQueue });
+    // The tables' TTLs follow the configured retention, as at the API's own start.
+    await migrate(config);
     const connected = await connectTemporal(config);
     temporal = connected.client;
     closeTemporal = () => connected.connection.close();

@@ -1,4 +1,4 @@
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { eventually, uniqueName } from '../helpers/stack';
 
@@ -25,13 +25,13 @@ describe('injection strings in fields and path parameters', () => {
 
     const stored = await (
       await api.clickhouse.query({
-        query: `SELECT service_name, instance_id, labels.value[indexOf(labels.key, 'note')] AS note FROM performance_events WHERE startsWith(service_name, ${sqlString(tag)}) ORDER BY metric_value`,
+        ...sql`SELECT service_name, instance_id, labels['note'] AS note FROM performance_events WHERE startsWith(service_name, ${tag}) ORDER BY metric_value`,
         format: 'JSONEachRow',
       })
     ).json<{ service_name: string; instance_id: string; note: string }>();
     expect(stored).toEqual(services.map((service, i) => ({ service_name: service, instance_id: `${service}#1`, note: NASTY[i] })));
     const storedEvents = await (
-      await api.clickhouse.query({ query: `SELECT user_id, attributes.value[indexOf(attributes.key, 'strategy')] AS strategy FROM business_events WHERE startsWith(service_name, ${sqlString(tag)}) ORDER BY user_id`, format: 'JSONEachRow' })
+      await api.clickhouse.query({ ...sql`SELECT user_id, attributes['strategy'] AS strategy FROM business_events WHERE startsWith(service_name, ${tag}) ORDER BY user_id`, format: 'JSONEachRow' })
     ).json<{ user_id: string; strategy: string }>();
     expect(storedEvents.map((e) => e.user_id).sort()).toEqual([...NASTY].sort());
     expect(storedEvents.every((e) => e.user_id === e.strategy)).toBe(true);

@@ -1,4 +1,4 @@
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { privateRedis, type PrivateRedis } from '../helpers/servers';
 import { eventually, uniqueName } from '../helpers/stack';
@@ -61,7 +61,7 @@ describe('Redis stopped under ingestion', () => {
       expect((await push(50)).statusCode).toBe(202);
       expect((await health()).json()).toMatchObject({ status: 'healthy', realtime_cache: expect.not.stringMatching('unavailable') });
     }, 30_000, 500);
-    const stored = await (await api.clickhouse.query({ query: `SELECT count() AS n FROM performance_events WHERE service_name = ${sqlString(service)}`, format: 'JSONEachRow' })).json<{ n: string }>();
+    const stored = await (await api.clickhouse.query({ ...sql`SELECT count() AS n FROM performance_events WHERE service_name = ${service}`, format: 'JSONEachRow' })).json<{ n: string }>();
     // Nothing lost: every push's sample is in ClickHouse, including those of the outage.
     expect(Number(stored[0]!.n)).toBe(sent);
     console.log(`[redis-outage] ${sent} pushes, 5 during the outage (answered in ${outageMs} ms), ${stored[0]!.n} stored; cache refilled after restart`);

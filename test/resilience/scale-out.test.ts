@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { TEST_KEYS } from '../helpers/api';
 import { startErrorRateStack, type AlertingStack } from '../helpers/alerting';
 import { startApiProcess, startWorkerProcess, type Proc } from '../helpers/processes';
@@ -72,7 +72,7 @@ describe('two APIs and two workers on the same engines', () => {
       await new Promise((resolve) => setTimeout(resolve, 10_000));
       const history = await (
         await stack.api.clickhouse.query({
-          query: `SELECT instance_id, uniqExact(alert_id) AS alerts, countIf(status = 'firing') AS firings FROM alert_history WHERE rule_name = ${sqlString(rule)} GROUP BY instance_id`,
+          ...sql`SELECT instance_id, uniqExact(alert_id) AS alerts, countIf(status = 'firing') AS firings FROM alert_history WHERE rule_name = ${rule} GROUP BY instance_id`,
           format: 'JSONEachRow',
         })
       ).json<{ instance_id: string; alerts: string; firings: string }>();

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { freePort } from '../helpers/servers';
 import { uniqueName } from '../helpers/stack';
@@ -33,7 +33,7 @@ describe('Temporal unreachable', () => {
       payload: { system_metrics: { timestamp: new Date().toISOString(), service_name: service, instance_id: `${service}-1`, metrics: { cpu_usage_percent: 99 } } },
     });
     expect(pushed.statusCode).toBe(202);
-    const stored = await (await api.clickhouse.query({ query: `SELECT count() AS n FROM performance_events WHERE service_name = ${sqlString(service)}`, format: 'JSONEachRow' })).json<{ n: string }>();
+    const stored = await (await api.clickhouse.query({ ...sql`SELECT count() AS n FROM performance_events WHERE service_name = ${service}`, format: 'JSONEachRow' })).json<{ n: string }>();
     expect(Number(stored[0]!.n)).toBe(1);
     expect((await api.app.inject({ url: '/api/v1/public/monitoring/dashboard', headers: bearer('admin') })).statusCode).toBe(200);
     expect((await api.app.inject({ url: `/api/v1/internal/monitoring/health/${service}`, headers: bearer('service') })).json()).toMatchObject({ status: 'critical' });

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '../../activities/clients';
 import type { AlertView } from '../../core/alert';
-import { sqlString } from '../../core/escape';
+import { sql } from '../../core/escape';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
 import { startErrorRateStack, type AlertingStack } from '../helpers/alerting';
 import { privateTemporal } from '../helpers/servers';
@@ -96,7 +96,7 @@ describe('Temporal stopped and started again', () => {
       const runAfter = (await handleA.describe()).runId;
       const history = await (
         await clickhouse.query({
-          query: `SELECT alert_id, count() AS n FROM alert_history WHERE rule_name = ${sqlString(rule)} AND status = 'firing' GROUP BY alert_id`,
+          ...sql`SELECT alert_id, count() AS n FROM alert_history WHERE rule_name = ${rule} AND status = 'firing' GROUP BY alert_id`,
           format: 'JSONEachRow',
         })
       ).json<{ alert_id: string; n: string }>();

@@ -19,6 +19,10 @@ export default async function globalSetup(): Promise<void> {
   const env: Record<string, string> = {
     ...(await privateServerEnv(dir)),
     CLICKHOUSE_DATABASE: 'monitoring_test',
+    // The seed's examples are dated 2025: a 10-year retention keeps the tables' TTLs from expiring them on insert
+    // (the retention test sets the defaults on a database of its own).
+    MONITORING_RETENTION_DAYS: '3650',
+    MONITORING_AGGREGATE_RETENTION_DAYS: '3650',
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_UI: '1',
     TEMPORAL_UI_PORT: uiPort,

@@ -10,9 +10,13 @@ describe('clusterStatements: a migration statement as a shard of a cluster runs 
     expect(local).toMatch(/^CREATE TABLE IF NOT EXISTS \$\{db\}\.alert_history_local \(/);
     expect(local).toContain('ENGINE = ReplacingMergeTree()');
     expect(distributed).toBe(
-      "CREATE TABLE IF NOT EXISTS ${db}.alert_history AS ${db}.alert_history_local ENGINE = Distributed(pm, 'monitoring', 'alert_history_local', cityHash64(service_name, alert_id))",
+      "CREATE TABLE IF NOT EXISTS ${db}.alert_history AS ${db}.alert_history_local ENGINE = Distributed(`pm`, `monitoring`, `alert_history_local`, cityHash64(service_name, alert_id))",
     );
     expect(clusterStatements('CREATE TABLE IF NOT EXISTS ${db}.r (id String) ENGINE = MergeTree() ORDER BY report_id', 'pm', 'm')[1]).toContain('cityHash64(report_id)');
+    // A sorting key with a call in it (the rollups key their label set by its hash).
+    expect(clusterStatements('CREATE TABLE IF NOT EXISTS ${db}.r (m String) ENGINE = AggregatingMergeTree() ORDER BY (m, bucket, cityHash64(labels))\nTTL bucket + INTERVAL 3 DAY', 'pm', 'm')[1]).toContain(
+      'cityHash64(m, bucket, cityHash64(labels)))',
+    );
   });
 
   it('points a materialized view at the local tables and applies ALTER to both tables', () => {
@@ -35,8 +39,10 @@ describe('clusterStatements: a migration statement as a shard of a cluster runs 
   });
 
   it('reads parts from system.parts, or from every shard under the plain names', () => {
-    expect(partsSql('m', undefined, true)).toContain('FROM system.parts WHERE database = ');
-    const sql = partsSql('m', 'pm', false);
+    const local = partsSql('m', undefined, true);
+    expect(local.query).toContain('FROM system.parts WHERE database = {p0:String}');
+    expect(local.query_params).toEqual({ p0: 'm' });
+    const sql = partsSql('m', 'pm', false).query;
     expect(sql).toContain('FROM cluster(');
     expect(sql).toContain("endsWith(table, '_local')");
     expect(sql).toContain('GROUP BY name ORDER BY name');

@@ -1,6 +1,6 @@
 import { mayAccess, mayReadService, parseKeysFile } from '../../core/auth';
 import { loadConfig } from '../../core/config';
-import { sqlIdentifier, sqlNumber, sqlString } from '../../core/escape';
+import { QueryParams, sql, sqlIdentifier, tsvStringMap, dateTime64Text } from '../../core/escape';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { serviceHealth } from '../../core/health';
 import { parseRuleDocument } from '../../core/rules';
@@ -17,13 +17,28 @@ describe('fingerprint', () => {
   });
 });
 
-describe('sql escaping', () => {
-  it('quotes strings, identifiers and numbers', () => {
-    expect(sqlString("it's \\ here\n")).toBe("'it\\'s \\\\ here\\n'");
-    expect(sqlIdentifier('a`b')).toBe('`a\\`b`');
-    expect(sqlNumber(3)).toBe('3');
-    expect(() => sqlNumber(Number.NaN)).toThrow('not a finite number');
-    expect(() => sqlIdentifier('')).toThrow('empty');
+describe('query parameters and identifiers', () => {
+  it('binds values as placeholders, one per distinct value, and refuses non-finite numbers', () => {
+    const params = new QueryParams();
+    expect(params.string("it's")).toBe('{p0:String}');
+    expect(params.float(3.5)).toBe('{p1:Float64}');
+    expect(params.string("it's")).toBe('{p0:String}');
+    expect(params.timeMs(1000)).toBe("fromUnixTimestamp64Milli({p2:Int64}, 'UTC')");
+    expect(params.values).toEqual({ p0: "it's", p1: 3.5, p2: 1000 });
+    expect(() => params.float(Number.NaN)).toThrow('not a finite number');
+    expect(sql`SELECT ${'a'}, ${2}, ${0.5}, ${['x']}`).toEqual({ query: 'SELECT {p0:String}, {p1:Int64}, {p2:Float64}, {p3:Array(String)}', query_params: { p0: 'a', p1: 2, p2: 0.5, p3: ['x'] } });
+  });
+
+  it('quotes plain names as identifiers and refuses anything else', () => {
+    expect(sqlIdentifier('performance_events')).toBe('`performance_events`');
+    expect(() => sqlIdentifier('a`b')).toThrow('not a valid SQL identifier');
+    expect(() => sqlIdentifier('')).toThrow('not a valid SQL identifier');
+  });
+
+  it('writes label maps and millisecond instants as TabSeparated fields', () => {
+    expect(tsvStringMap({ b: "it's", a: 'x\ty' })).toBe("{'a':'x\\ty','b':'it\\'s'}");
+    expect(tsvStringMap({})).toBe('{}');
+    expect(dateTime64Text(1_700_000_000_005)).toBe('1700000000.005');
   });
 });
 

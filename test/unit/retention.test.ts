@@ -1,32 +1,46 @@
-import { expiredPartitions, partitionEndMs, retentionPolicies } from '../../core/retention';
+import { expiredByTtl, retentionPolicies, ttlClause, ttlMatches } from '../../core/retention';
 
-describe('expiredPartitions', () => {
-  const now = Date.parse('2026-11-28T12:00:00Z');
+describe('retention by TTL', () => {
   const policies = retentionPolicies(365, 1095);
-  const part = (table: string, partitionId: string) => ({ table, partitionId, rows: 10, bytes: 100 });
+  const events = policies.find((p) => p.table === 'performance_events')!;
+  const hourly = policies.find((p) => p.table === 'performance_rollup_1h')!;
 
-  it('drops a detailed month only once all of it is older than 365 days, aggregates after 3 years', () => {
-    const expired = expiredPartitions(
-      [
-        part('performance_events', '202510'), // ended 2025-11-01, before the 2025-11-28 cut-off
-        part('performance_events', '202511'), // ends 2025-12-01: some rows still within a year
-        part('performance_rollup_1m', '202510'),
-        part('performance_rollup_1m', '202310'),
-        part('performance_rollup_1h', '2023'), // ends 2024-01-01, after the 2023-11-29 cut-off
-        part('performance_rollup_1h', '2022'),
-        part('unknown_table', '200001'),
-        part('performance_events', 'tuple()'),
-      ],
-      policies,
-      now,
-    );
-    expect(expired.map((p) => `${p.table}/${p.partitionId}`)).toEqual(['performance_events/202510', 'performance_rollup_1m/202310', 'performance_rollup_1h/2022']);
-    expect(expired[0]?.reason).toBe('all rows older than 365 days (cut-off 2025-11-28)');
+  it('writes each table\'s TTL from the configured days: detailed tables 365, aggregates 3 years', () => {
+    expect(ttlClause(events)).toBe('toDateTime(timestamp) + INTERVAL 365 DAY');
+    expect(ttlClause(hourly)).toBe('bucket + INTERVAL 1095 DAY');
+    expect(() => ttlClause({ ...events, keepDays: 1.5 })).toThrow('whole number');
   });
 
-  it('reads YYYYMM and YYYY partition ids as the end of their period', () => {
-    expect(partitionEndMs('202412', 'month')).toBe(Date.UTC(2025, 0, 1));
-    expect(partitionEndMs('2024', 'year')).toBe(Date.UTC(2025, 0, 1));
-    expect(partitionEndMs('202413', 'month')).toBeUndefined();
+  it('recognises a TTL already in place, as the server prints it, and a different one', () => {
+    const engine = "MergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (metric_name, service_name, instance_id, timestamp) TTL toDateTime(timestamp) + toIntervalDay(365) SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1";
+    expect(ttlMatches(engine, events)).toBe(true);
+    expect(ttlMatches(engine.replace('365', '400'), events)).toBe(false);
+    expect(ttlMatches(engine.replace('(365)', '(3650)'), events)).toBe(false);
+    expect(ttlMatches('MergeTree ORDER BY x', events)).toBe(false);
+  });
+
+  it('counts what TTL merges removed: the rows of the parts read less the rows written, per table and partition', () => {
+    const parts = new Map([
+      ['performance_events/202510_1_1_0', { rows: 100, bytes: 4000 }],
+      ['performance_events/202510_2_2_0', { rows: 50, bytes: 2000 }],
+      ['performance_events/202511_3_3_0', { rows: 80, bytes: 3000 }],
+    ]);
+    const expired = expiredByTtl(
+      [
+        // Whole parts dropped (ttl_only_drop_parts): an empty part written.
+        { table: 'performance_events', partitionId: '202510', rows: 0, bytes: 120, mergedFrom: ['202510_1_1_0', '202510_2_2_0'] },
+        // A row-level TTL delete that kept 30 of 80 rows.
+        { table: 'performance_events', partitionId: '202511', rows: 30, bytes: 1100, mergedFrom: ['202511_3_3_0'] },
+        // A merge of a table without a policy, and one whose sources the log no longer knows.
+        { table: 'schema_migrations', partitionId: 'all', rows: 0, bytes: 0, mergedFrom: ['all_1_1_0'] },
+        { table: 'performance_events', partitionId: '202509', rows: 0, bytes: 0, mergedFrom: ['202509_9_9_0'] },
+      ],
+      parts,
+      policies,
+    );
+    expect(expired).toEqual([
+      { table: 'performance_events', partitionId: '202510', rows: 150, bytes: 5880, reason: 'TTL: rows older than 365 days' },
+      { table: 'performance_events', partitionId: '202511', rows: 50, bytes: 1900, reason: 'TTL: rows older than 365 days' },
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { parsePromText, toSamples } from '../../core/prom-text';
 import { flattenIngestBody, parseTimestamp } from '../../core/samples';
 import { seedBusinessMetrics, seedDatabaseMetrics, seedSystemMetrics } from '../fixtures/seed';
 
@@ -105,5 +106,21 @@ describe('sample and event timestamps', () => {
     expect(parseTimestamp('2025-07-26T10:30:00Z', 'body.timestamp', now)).toBe(Date.UTC(2025, 6, 26, 10, 30));
     expect(parseTimestamp(now + 86_400_000, 'body.timestamp', now)).toBe(now + 86_400_000);
     expect(() => parseTimestamp('yesterday', 'body.timestamp', now)).toThrow(/expected an RFC 3339 timestamp/);
+  });
+
+  it('refuses a sample older than the retention in every format, naming it (the TTL would drop it on arrival)', () => {
+    const oldestMs = now - 365 * 86_400_000;
+    const message = 'timestamp out of range: from 2025-11-29 (the retention) to 24 hours from now';
+    expect(() => parseTimestamp(oldestMs - 1, 'body.timestamp', now, oldestMs)).toThrow(expect.objectContaining({ field: 'body.timestamp', message }));
+    expect(parseTimestamp(oldestMs, 'body.timestamp', now, oldestMs)).toBe(oldestMs);
+    const json = flattenIngestBody({ samples: [{ name: 'a', value: 1, timestamp: oldestMs - 1000, labels: { service: 's' } }, { name: 'b', value: 2, labels: { service: 's' } }] }, now, { maxLabels: 32, maxLabelLength: 1024, oldestMs });
+    expect(json.samples.map((x) => x.name)).toEqual(['b']);
+    expect(json.rejected).toEqual([{ index: 0, field: 'body.samples[0].timestamp', error: message }]);
+    const text = toSamples(parsePromText('old{service="s"} 1 1000\nnew{service="s"} 2\nfar{service="s"} 3 99999999999999\n').samples, {}, now, { maxLabels: 32, maxLabelLength: 1024, oldestMs });
+    expect(text.samples.map((x) => x.name)).toEqual(['new']);
+    expect(text.errors).toEqual([
+      { index: 0, error: `old: ${message}` },
+      { index: 2, error: `far: ${message}` },
+    ]);
   });
 });

@@ -25,13 +25,12 @@ export async function freePort(): Promise<number> {
  * (ephemeral: no Web UI, nothing kept) — what tests and benchmarks start instead of touching the dev stack.
  */
 export async function privateServerEnv(dir: string): Promise<Record<string, string>> {
-  const [chHttp, chTcp, chInter, redis, temporal] = await Promise.all(Array.from({ length: 5 }, freePort));
+  const [chHttp, chTcp, redis, temporal] = await Promise.all(Array.from({ length: 4 }, freePort));
   return {
     MONITORING_LOCAL_DIR: dir,
     MONITORING_EPHEMERAL: '1',
     CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
     CLICKHOUSE_TCP_PORT: String(chTcp),
-    CLICKHOUSE_INTERSERVER_PORT: String(chInter),
     REDIS_URL: `redis://127.0.0.1:${redis}`,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
   };
@@ -70,9 +69,9 @@ function privateServer(name: 'clickhouse' | 'redis' | 'temporal', dir: string, e
 /** privateClickHouse starts a ClickHouse server of its own on free ports in a temporary folder. */
 export async function privateClickHouse(): Promise<PrivateClickHouse> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-ch-'));
-  const [http, tcp, inter] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [http, tcp] = await Promise.all([freePort(), freePort()]);
   const url = `http://127.0.0.1:${http}`;
-  return privateServer('clickhouse', dir, { CLICKHOUSE_URL: url, CLICKHOUSE_TCP_PORT: String(tcp), CLICKHOUSE_INTERSERVER_PORT: String(inter) }, url);
+  return privateServer('clickhouse', dir, { CLICKHOUSE_URL: url, CLICKHOUSE_TCP_PORT: String(tcp) }, url);
 }
 
 /** privateRedis starts a Redis server of its own on a free port in a temporary folder (no persistence). */
@@ -97,21 +96,22 @@ export async function privateTemporal(persistent = true): Promise<PrivateServer 
  * privateClickHouseCluster starts two ClickHouse servers of its own as the shards of cluster `name` (each with the
  * same remote_servers) and returns the env overrides that point the module at shard 1 with the cluster configured.
  */
-export async function privateClickHouseCluster(name = 'pm_private'): Promise<{ env: Record<string, string>; shardUrls: string[]; dispose: () => void }> {
+export async function privateClickHouseCluster(name = 'pm_private'): Promise<{ env: Record<string, string>; shardUrls: string[]; shards: PrivateServer[]; dispose: () => void }> {
   const shards = await Promise.all(
     [0, 1].map(async () => {
-      const [http, tcp, inter] = await Promise.all([freePort(), freePort(), freePort()]);
-      return { dir: mkdtempSync(path.join(os.tmpdir(), 'pm-shard-')), url: `http://127.0.0.1:${http}`, tcp, inter };
+      const [http, tcp] = await Promise.all([freePort(), freePort()]);
+      return { dir: mkdtempSync(path.join(os.tmpdir(), 'pm-shard-')), url: `http://127.0.0.1:${http}`, tcp };
     }),
   );
   const cluster = { CLICKHOUSE_CLUSTER: name, CLICKHOUSE_CLUSTER_SHARDS: shards.map((s) => `127.0.0.1:${s.tcp}`).join(',') };
   const servers = shards.map((s) =>
-    privateServer('clickhouse', s.dir, { ...cluster, CLICKHOUSE_URL: s.url, CLICKHOUSE_TCP_PORT: String(s.tcp), CLICKHOUSE_INTERSERVER_PORT: String(s.inter) }, s.url),
+    privateServer('clickhouse', s.dir, { ...cluster, CLICKHOUSE_URL: s.url, CLICKHOUSE_TCP_PORT: String(s.tcp) }, s.url),
   );
   const shardUrls = shards.map((s) => s.url);
   return {
     env: { CLICKHOUSE_CLUSTER: name, CLICKHOUSE_URL: shardUrls[0]!, CLICKHOUSE_SHARD_URLS: shardUrls.join(',') },
     shardUrls,
+    shards: servers,
     dispose: () => servers.forEach((s) => s.dispose()),
   };
 }

@@ -169,7 +169,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     expect((await act('resolve', 'admin')).statusCode).toBe(409);
     expect((await api.app.inject({ method: 'POST', url: '/api/v1/alerts/alert_0000000000000000_1/ack', headers: bearer('admin') })).statusCode).toBe(404);
     const history = await api.clickhouse.query({
-      ...sql`SELECT status, acknowledged_by, resolution_notes FROM alert_history FINAL WHERE alert_id = ${alert.alert_id} ORDER BY timestamp`,
+      ...sql`SELECT status, acknowledged_by, resolution_notes FROM alert_history FINAL WHERE alert_id = ${alert.alert_id} ORDER BY timestamp, indexOf(['firing', 'acknowledged', 'resolved'], status)`,
       format: 'JSONEachRow',
     });
     await recordHistory('alert-ack-resolve', handle);
@@ -191,7 +191,7 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     expect([200, 409]).toContain(ack.statusCode);
     expect(await handle.result()).toMatchObject({ phase: 'resolved', reason: 'resolved-by-hand' });
     const statuses = await (
-      await api.clickhouse.query({ ...sql`SELECT status FROM alert_history FINAL WHERE alert_id = ${current} ORDER BY timestamp`, format: 'JSONEachRow' })
+      await api.clickhouse.query({ ...sql`SELECT status FROM alert_history FINAL WHERE alert_id = ${current} ORDER BY timestamp, indexOf(['firing', 'acknowledged', 'resolved'], status)`, format: 'JSONEachRow' })
     ).json<{ status: string }>();
     expect(statuses.map((r) => r.status)).toEqual(ack.statusCode === 200 ? ['firing', 'acknowledged', 'resolved'] : ['firing', 'resolved']);
   });

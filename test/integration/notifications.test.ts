@@ -132,7 +132,7 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     expect(JSON.stringify(slack.updatesOf(message!.ts).at(-1)?.args.blocks)).toContain('*Resolved*');
     expect(slack.messages.filter((m) => m.metadata?.event_payload.alert_id === alertId)).toHaveLength(1);
     const history = await api.clickhouse.query({
-      ...sql`SELECT status, acknowledged_by FROM alert_history FINAL WHERE alert_id = ${alertId} ORDER BY timestamp`,
+      ...sql`SELECT status, acknowledged_by FROM alert_history FINAL WHERE alert_id = ${alertId} ORDER BY timestamp, indexOf(['firing', 'acknowledged', 'resolved'], status)`,
       format: 'JSONEachRow',
     });
     expect(await history.json()).toEqual([

@@ -55,7 +55,7 @@ export default async function globalSetup(): Promise<void> {
  * second (its own ports and folder, the same cluster); both shards' URLs go to the migrations.
  */
 async function clusterEnv(dir: string, env: Record<string, string>): Promise<Record<string, string>> {
-  const [http, tcp, inter] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [http, tcp] = await Promise.all([freePort(), freePort()]);
   const url2 = `http://127.0.0.1:${http}`;
   Object.assign(env, {
     CLICKHOUSE_CLUSTER: 'pm_test',
@@ -63,7 +63,7 @@ async function clusterEnv(dir: string, env: Record<string, string>): Promise<Rec
     CLICKHOUSE_SHARD_URLS: `${env.CLICKHOUSE_URL},${url2}`,
     TEST_SHARD2_DIR: path.join(dir, 'shard2'),
   });
-  return { MONITORING_LOCAL_DIR: path.join(dir, 'shard2'), CLICKHOUSE_URL: url2, CLICKHOUSE_TCP_PORT: String(tcp), CLICKHOUSE_INTERSERVER_PORT: String(inter) };
+  return { MONITORING_LOCAL_DIR: path.join(dir, 'shard2'), CLICKHOUSE_URL: url2, CLICKHOUSE_TCP_PORT: String(tcp) };
 }
 
 const quietLogger = {

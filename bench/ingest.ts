@@ -177,14 +177,17 @@ async function main(): Promise<void> {
     });
     // The baseline is part of the measurement: without it there is no ratio to report.
     if (!vmBin) throw new Error('victoria-metrics is not installed; run the bench with `npm run bench:ingest`, which installs it (apt-get install victoria-metrics)');
-    const vmVersion = execFileSync(vmBin, ['-version'], { encoding: 'utf8' }).trim().split('\n')[0] ?? 'victoria-metrics';
     let vmSeconds: number;
+    let vmVersion = 'VictoriaMetrics';
     {
       vm = spawn(vmBin, [`-httpListenAddr=127.0.0.1:${vmPort}`, `-storageDataPath=${path.join(dir, 'vm')}`, '-retentionPeriod=100y'], { stdio: 'ignore' });
       for (let i = 0; i < 100; i++) {
         if (await fetch(`http://127.0.0.1:${vmPort}/health`).then((r) => r.ok, () => false)) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      // Its own metrics name its version; Debian's build leaves them empty, and its package says it instead.
+      const vmMetrics = await (await fetch(`http://127.0.0.1:${vmPort}/metrics`)).text();
+      vmVersion = /vm_app_version\{[^}]*version="([^"]+)"/.exec(vmMetrics)?.[1] ?? `VictoriaMetrics ${packageVersion('victoria-metrics') ?? ''}`.trim();
       writeFileSync(bodiesFile, JSON.stringify(textBodies));
       log(`victoriametrics: ${textBodies.length} bodies, ${CONNECTIONS} connections, then force_flush`);
       const started = performance.now();
@@ -232,6 +235,15 @@ async function main(): Promise<void> {
     vm?.kill('SIGKILL');
     services(['stop', 'clickhouse', 'redis'], env);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** packageVersion is a Debian package's installed version, if dpkg knows it. */
+function packageVersion(name: string): string | undefined {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f=${Version}', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
   }
 }
 

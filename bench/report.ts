@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../activities/paths';
 
-/** machine describes where a benchmark ran: cores, memory, Node and ClickHouse versions. */
+/** machine describes where a benchmark ran: cores, memory, Node and the ClickHouse engine the stack scripts run. */
 export function machine(): string {
   let clickhouse = 'not installed';
   try {
-    clickhouse = execFileSync('clickhouse-client', ['--version']).toString().trim().replace('ClickHouse client version ', '');
+    const script = `source ${JSON.stringify(path.join(PROJECT_ROOT, 'scripts', 'lib.sh'))} && "$(clickhouse_python)" -c 'import chdb; print(chdb.engine_version)'`;
+    clickhouse = `${execFileSync('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()} (embedded engine)`;
   } catch {
     // (bench:anomaly needs no ClickHouse.)
   }

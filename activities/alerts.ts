@@ -1,11 +1,6 @@
 import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import {
-  ALERT_ACKNOWLEDGE_UPDATE,
-  ALERT_OBSERVE_SIGNAL,
-  ALERT_RESOLVE_UPDATE,
-  ALERT_STATE_QUERY,
-  ALERT_WORKFLOW_TYPE,
   alertLabels,
   workflowIdOfAlert,
   type AlertAction,
@@ -17,7 +12,9 @@ import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { seriesLabels, type SeriesValue } from '../core/rule-sql';
 import { compare, type Rule } from '../core/rules';
 import { mustSignal, type Heartbeat } from '../core/dedup';
-import { nextCoverage, redisKeys, type RuleCoverage } from './redis';
+import { nextCoverage, redisKeys, type RuleCoverage } from '../store/redis';
+import { alertLifecycleWorkflow } from '../workflows/alert-lifecycle';
+import { acknowledgeUpdate, observeSignal, resolveUpdate, stateQuery } from '../workflows/messages';
 
 /** AlertDispatchDeps are what the alert dispatch activity needs: a Temporal client to reach alert workflows. */
 export interface AlertDispatchDeps {
@@ -114,7 +111,7 @@ export async function dispatchGroup(
         const alertRule = s.annotations ? { ...rule, annotations: { ...rule.annotations, ...s.annotations } } : rule;
         const input: AlertInput = { fingerprint: fp, rule: alertRule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
         (open.has(fp) ? known : fresh).push(async () => {
-          await temporal.workflow.signalWithStart(ALERT_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input], signal: ALERT_OBSERVE_SIGNAL, signalArgs: [observation] });
+          await temporal.workflow.signalWithStart(alertLifecycleWorkflow, { workflowId, taskQueue, args: [input], signal: observeSignal, signalArgs: [observation] });
           if (!open.has(fp)) await redis.sadd(openKey, fp);
           signalled();
         });
@@ -122,7 +119,7 @@ export async function dispatchGroup(
         firingNow.hdel(redisKeys.firingNow(service), fp);
         known.push(async () => {
           try {
-            await temporal.workflow.getHandle(workflowId).signal(ALERT_OBSERVE_SIGNAL, observation);
+            await temporal.workflow.getHandle(workflowId).signal(observeSignal, observation);
             summary.cleared++;
             signalled();
           } catch (err) {
@@ -192,7 +189,7 @@ export function createAlertCommands(temporal: Client, deadlineMs = 5000) {
     /** describeAlert reads the current state of an alert's workflow; not-found when it has ended or is another occurrence. */
     async describeAlert(alertId: string): Promise<AlertView> {
       try {
-        const view = await within(() => handleOf(alertId).query<AlertView>(ALERT_STATE_QUERY));
+        const view = await within(() => handleOf(alertId).query(stateQuery));
         if (view.alertId !== alertId) throw new AlertCommandError('not-found', `alert ${alertId} has ended; ${view.alertId} is the current occurrence`);
         return view;
       } catch (err) {
@@ -202,13 +199,13 @@ export function createAlertCommands(temporal: Client, deadlineMs = 5000) {
     },
     /** acknowledgeAlert applies the acknowledge update and returns the alert as it now stands. */
     async acknowledgeAlert(alertId: string, action: AlertAction): Promise<AlertView> {
-      return within(() => handleOf(alertId).executeUpdate<AlertView, [AlertAction]>(ALERT_ACKNOWLEDGE_UPDATE, { args: [{ ...action, alertId }] })).catch(
+      return within(() => handleOf(alertId).executeUpdate(acknowledgeUpdate, { args: [{ ...action, alertId }] })).catch(
         (err: unknown) => translate(alertId, err),
       );
     },
     /** resolveAlert applies the resolve update; the workflow records the resolution and ends. */
     async resolveAlert(alertId: string, action: AlertAction): Promise<AlertView> {
-      return within(() => handleOf(alertId).executeUpdate<AlertView, [AlertAction]>(ALERT_RESOLVE_UPDATE, { args: [{ ...action, alertId }] })).catch(
+      return within(() => handleOf(alertId).executeUpdate(resolveUpdate, { args: [{ ...action, alertId }] })).catch(
         (err: unknown) => translate(alertId, err),
       );
     },

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import { isThresholdRule, type RuleGroup } from '../core/rules';
 import { dispatchGroup, openAlertsOf, type DispatchSummary } from './alerts';
-import { queryRuleGroup } from './clickhouse';
+import { queryRuleGroup } from '../store/clickhouse';
 
 /** EvaluationDeps are what rule evaluation needs: the rules, ClickHouse to evaluate them, Temporal to raise alerts. */
 export interface EvaluationDeps {

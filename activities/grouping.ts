@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { GROUP_ENQUEUE_SIGNAL, GROUP_WORKFLOW_TYPE, type AlertGroupInput, type GroupRequest } from '../core/grouping';
+import type { AlertGroupInput, GroupRequest } from '../core/grouping';
+import { alertGroupWorkflow } from '../workflows/alert-group';
+import { enqueueSignal } from '../workflows/messages';
 
 /** createGroupingActivities builds the activity through which an alert workflow reaches its notification group. */
 export function createGroupingActivities({ temporal, taskQueue }: { temporal: Client; taskQueue: string }) {
@@ -9,11 +11,11 @@ export function createGroupingActivities({ temporal, taskQueue }: { temporal: Cl
      * it is not running (signalWithStart: two alerts joining at once reach one group).
      */
     async joinAlertGroup(input: AlertGroupInput, request: GroupRequest): Promise<void> {
-      await temporal.workflow.signalWithStart(GROUP_WORKFLOW_TYPE, {
+      await temporal.workflow.signalWithStart(alertGroupWorkflow, {
         workflowId: input.group.workflowId,
         taskQueue,
         args: [input],
-        signal: GROUP_ENQUEUE_SIGNAL,
+        signal: enqueueSignal,
         signalArgs: [request],
       });
     },

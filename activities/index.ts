@@ -3,13 +3,13 @@ import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Config } from '../core/config';
 import { createAnomalyActivities } from './anomaly';
-import { createClickHouseActivities } from './clickhouse';
+import { createClickHouseStore } from '../store/clickhouse';
 import { createEvaluationActivities } from './evaluation';
 import { createGroupingActivities } from './grouping';
 import { createNotifyActivities } from './notify';
 import { createSilenceActivities } from './silences';
-import { fromRoot } from './paths';
-import { createRedisActivities } from './redis';
+import { fromRoot } from '../store/paths';
+import { createRedisStore } from '../store/redis';
 import { createReportActivities } from './report';
 import { createRuleActivities } from './rules';
 import { createSloActivities } from './slo';
@@ -29,12 +29,12 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
   const rules = createRuleActivities({ rulesPath: fromRoot(config.rulesPath), redis, taskQueue });
   const slo = createSloActivities({ clickhouse, database: config.clickhouse.database, redis, temporal, taskQueue, sloPath: fromRoot(config.sloPath) });
   return {
-    ...createClickHouseActivities({
+    ...createClickHouseStore({
       clickhouse,
       database: config.clickhouse.database,
       ...(config.clickhouse.cluster ? { cluster: { name: config.clickhouse.cluster, shardUrls: config.clickhouse.shardUrls } } : {}),
     }),
-    ...createRedisActivities({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
+    ...createRedisStore({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...rules,
     ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
     ...createAnomalyActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { redisKeys } from './redis';
+import { redisKeys } from '../store/redis';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { WebClient } from '@slack/web-api';
 import type Redis from 'ioredis';
@@ -28,7 +28,7 @@ import {
 import type { AlertGroup } from '../core/grouping';
 import { reportEmailMessage, reportSlackMessage, type PerformanceReport } from '../core/report';
 import { describeMatchers, type Silence } from '../core/silences';
-import { linkSecret, signLink } from './ack-links';
+import { linkSecret, signLink } from '../store/ack-links';
 import { createPolicyStore } from './policies';
 
 /** NotifyDeps are what the notification activities need. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type Redis from 'ioredis';
 import type { Config } from '../core/config';
 import { parseEscalationConfig, type EscalationConfig, type EscalationPolicy } from '../core/escalation';
-import { fromRoot } from './paths';
+import { fromRoot } from '../store/paths';
 
 /** policiesKey is the Redis hash of policies edited through the admin API, by name, per deployment (task queue). */
 const policiesKey = (config: Pick<Config, 'temporal'>) => `escalation:policies:${config.temporal.taskQueue}`;

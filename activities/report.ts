@@ -1,8 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CAPACITY_RESOURCES, forecastResources } from '../core/capacity';
 import { sqlIdentifier } from '../core/escape';
+import { weightedMean } from '../core/dashboard';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
-import { createDashboardQueries } from './dashboard';
+import { createDashboardQueries } from '../store/dashboard';
 import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
 import type { CapacityForecast } from '../core/capacity';
 import type { TrendDirection } from '../core/trend';
@@ -118,18 +119,8 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
   /** figures reduces one service's hourly series of one week to the report's figures. */
   function figures(series: Map<string, Map<number, number>> | undefined, available: number | undefined): WeekFigures {
     const rps = series?.get('requests_per_second') ?? new Map<number, number>();
-    const weightedBy = (metric: string) => {
-      const values = series?.get(metric);
-      if (!values || values.size === 0) return null;
-      let total = 0;
-      let weight = 0;
-      for (const [t, v] of values) {
-        const w = rps.size > 0 ? (rps.get(t) ?? 0) : 1;
-        total += v * w;
-        weight += w;
-      }
-      return weight > 0 ? total / weight : [...values.values()].reduce((a, b) => a + b, 0) / values.size;
-    };
+    // Each hour weighs by its request rate, so a busy hour's latency counts more than a quiet one's.
+    const weightedBy = (metric: string) => weightedMean(series?.get(metric) ?? new Map<number, number>(), rps);
     const cpu = series?.get('cpu_usage_percent');
     return {
       availability: available ?? null,

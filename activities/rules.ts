@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { mergeRuleGroups, overlayRules, parseRuleDocument, type RuleGroup } from '../core/rules';
-import { createRuleStore } from './rule-store';
+import { createRuleStore } from '../store/rule-store';
 
 /** loadRuleFiles reads every .yml/.yaml rule file at a path (a file or a folder) into validated rule groups. */
 export async function loadRuleFiles(rulesPath: string): Promise<RuleGroup[]> {

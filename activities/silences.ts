@@ -4,8 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import type { Config } from '../core/config';
 import { notificationMute, parseInhibitRules, type InhibitRule, type MuteDecision, type Silence } from '../core/silences';
 import type { ActiveAlert, Labels } from '../core/types';
-import { fromRoot } from './paths';
-import { redisKeys } from './redis';
+import { fromRoot } from '../store/paths';
+import { redisKeys } from '../store/redis';
 
 /** SILENCES_KEY is the Redis hash of silences by id (an expired one is removed by its workflow). */
 export const SILENCES_KEY = 'silences';

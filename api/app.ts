@@ -10,17 +10,17 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { createAlertCommands } from '../activities/alerts';
-import { createClickHouseActivities } from '../activities/clickhouse';
+import { createClickHouseStore } from '../store/clickhouse';
 import { createTrendActivities } from '../activities/trends';
 import { createSloActivities } from '../activities/slo';
-import { createBusinessActivities } from '../activities/business';
-import { fromRoot } from '../activities/paths';
-import { createDashboardQueries } from '../activities/dashboard';
+import { createBusinessStore } from '../store/business';
+import { fromRoot } from '../store/paths';
+import { createDashboardQueries } from '../store/dashboard';
 import { createReportActivities } from '../activities/report';
-import { linkSecret } from '../activities/ack-links';
-import { IdempotencyStore } from '../activities/idempotency';
-import { createRedisActivities } from '../activities/redis';
-import { SampleWriter } from '../activities/sample-writer';
+import { linkSecret } from '../store/ack-links';
+import { IdempotencyStore } from '../store/idempotency';
+import { createRedisStore } from '../store/redis';
+import { SampleWriter } from '../store/sample-writer';
 import type { ApiKey, RouteAccess } from '../core/auth';
 import type { Config } from '../core/config';
 import { ApiError } from '../core/errors';
@@ -82,13 +82,13 @@ export interface AppInput {
 /** AppDeps is what route plugins receive. */
 export interface AppDeps {
   config: Config;
-  clickhouseActivities: ReturnType<typeof createClickHouseActivities>;
-  redisActivities: ReturnType<typeof createRedisActivities>;
+  clickhouseActivities: ReturnType<typeof createClickHouseStore>;
+  redisActivities: ReturnType<typeof createRedisStore>;
   dashboardQueries: ReturnType<typeof createDashboardQueries>;
   reports: ReturnType<typeof createReportActivities>;
   trends: ReturnType<typeof createTrendActivities>;
   slo: ReturnType<typeof createSloActivities>;
-  business: ReturnType<typeof createBusinessActivities>;
+  business: ReturnType<typeof createBusinessStore>;
   /** Bounds the read queries of the dashboard and performance routes (MONITORING_MAX_CONCURRENT_QUERIES, _QUERY_TIMEOUT). */
   queryGate: QueryGate;
   /** The API's /metrics registry and its timer of ClickHouse, Redis and Temporal calls. */
@@ -211,8 +211,8 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
 
   const deps: AppDeps = {
     config,
-    clickhouseActivities: createClickHouseActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
-    redisActivities: createRedisActivities({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
+    clickhouseActivities: createClickHouseStore({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
+    redisActivities: createRedisStore({ redis: input.redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     dashboardQueries: createDashboardQueries({
       clickhouse: input.clickhouse,
       database: config.clickhouse.database,
@@ -221,7 +221,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     }),
     reports: createReportActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs }),
     trends: createTrendActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database }),
-    business: createBusinessActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, pricesPath: fromRoot(config.businessPath) }),
+    business: createBusinessStore({ clickhouse: input.clickhouse, database: config.clickhouse.database, pricesPath: fromRoot(config.businessPath) }),
     slo: createSloActivities({ clickhouse: input.clickhouse, database: config.clickhouse.database, redis: input.redis, taskQueue: config.temporal.taskQueue, sloPath: fromRoot(config.sloPath) }),
     queryGate: new QueryGate(config.monitoring.maxConcurrentQueries, config.monitoring.queryTimeoutMs),
     telemetry: new Telemetry(),

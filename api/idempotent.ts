@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IdempotencyStore } from '../activities/idempotency';
+import type { IdempotencyStore } from '../store/idempotency';
 import { ApiError } from '../core/errors';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -4,7 +4,7 @@
  * request waiting for its group commit holds no object graph. Runs on the request's thread for small bodies and on
  * a parse thread (api/parse-pool.ts) for large ones.
  */
-import { sampleTsv } from '../activities/sample-writer';
+import { sampleTsv } from '../core/sample-row';
 import { parsePromText, toSamples } from '../core/prom-text';
 import { latestValues, type LatestValues } from '../core/realtime';
 import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';

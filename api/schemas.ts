@@ -1,6 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError } from '../core/errors';
+import type { QueryGate } from './query-gate';
+import type { Telemetry } from './telemetry';
 
 /** ErrorBody is the one error shape of the API. */
 export const ErrorBody = Type.Object(
@@ -81,4 +83,22 @@ export function storageReadError(err: unknown, log: FastifyBaseLogger, what: str
   if (err instanceof ApiError) return err;
   log.warn({ err }, `${what} read failed`);
   return new ApiError(503, 'storage_unavailable', 'metrics storage is unavailable; retry later', undefined, 5);
+}
+
+/**
+ * readStorage runs one ClickHouse read of a route: through the query gate (bounded concurrency and time), timed as
+ * `operation` in the module's metrics, a failure answered as storageReadError names `what`.
+ */
+export function readStorage<T>(
+  deps: { queryGate: QueryGate; telemetry: Telemetry },
+  log: FastifyBaseLogger,
+  operation: string,
+  what: string,
+  read: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return deps.queryGate
+    .run((signal) => deps.telemetry.timed('clickhouse', operation, () => read(signal)))
+    .catch((err: unknown) => {
+      throw storageReadError(err, log, what);
+    });
 }

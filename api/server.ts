@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { migrate } from '../activities/migrations';
-import { connectRedis, createClickHouse } from '../activities/clients';
-import { fromRoot } from '../activities/paths';
+import { migrate } from '../store/migrations';
+import { connectRedis, createClickHouse } from '../store/clients';
+import { fromRoot } from '../store/paths';
 import { loadRuleFiles } from '../activities/rules';
 import { loadConfig } from '../core/config';
 import type { Rule } from '../core/rules';

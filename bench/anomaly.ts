@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../activities/paths';
+import { PROJECT_ROOT } from '../store/paths';
 import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD, type Detector } from '../core/anomaly';
 import { appendBenchmark } from './report';
 

@@ -2,7 +2,7 @@
  * Benchmark data: realistic samples of 50 services × 4 instances × 60 metrics at 15 s spacing, as JSON
  * ingest bodies, Prometheus text bodies and TabSeparated rows of the same samples.
  */
-import { sampleTsv } from '../activities/sample-writer';
+import { sampleTsv } from '../core/sample-row';
 import type { Sample } from '../core/types';
 
 const BASE_METRICS = [

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../activities/paths';
+import { PROJECT_ROOT } from '../store/paths';
 
 /** machine describes where a benchmark ran: cores, memory, Node and the ClickHouse engine the stack scripts run. */
 export function machine(): string {

@@ -4,16 +4,6 @@ import type { Rule } from './rules';
 import type { AlertGroup } from './grouping';
 import type { ActiveAlert, Labels } from './types';
 
-/** Wire names of the alert lifecycle workflow's messages, shared by the workflow and its callers. */
-export const ALERT_WORKFLOW_TYPE = 'alertLifecycleWorkflow';
-/** ALERT_OBSERVE_SIGNAL is the wire name of observeSignal. */
-export const ALERT_OBSERVE_SIGNAL = 'observe';
-
-/** ALERT_ACKNOWLEDGE_UPDATE and ALERT_RESOLVE_UPDATE are the wire names of acknowledgeUpdate and resolveUpdate. */
-export const ALERT_ACKNOWLEDGE_UPDATE = 'acknowledge';
-export const ALERT_RESOLVE_UPDATE = 'resolve';
-/** ALERT_STATE_QUERY is the wire name of stateQuery. */
-export const ALERT_STATE_QUERY = 'state';
 
 /** AlertAction is who acknowledges or resolves an alert by hand, and their note. */
 export interface AlertAction {

@@ -1,7 +1,7 @@
 /**
  * The business intelligence tracker's arithmetic: trading KPIs per period from business events (counted) and
  * business metrics (gauges), strategy effectiveness per `strategy`, and usage and revenue per API tier. Pure: the
- * activity (activities/business.ts) reads the sums, this shapes them.
+ * activity (store/business.ts) reads the sums, this shapes them.
  *
  * Event conventions (POST /api/v1/internal/monitoring/events):
  * - `prediction`: attributes `strategy`, `success` (true/false), `confidence` (0–1);

@@ -1,3 +1,4 @@
+import { FieldError } from './errors';
 import { parseDuration } from './duration';
 import { parseTarget, type EscalationTarget } from './escalation';
 
@@ -71,13 +72,10 @@ export interface Config {
 }
 
 /** ConfigError names the environment variable that holds a bad value. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
+export class ConfigError extends FieldError {
+  /** variable is the environment variable at fault (the field). */
+  get variable(): string {
+    return this.field;
   }
 }
 

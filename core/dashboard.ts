@@ -152,15 +152,15 @@ function meanPerService(stats: readonly WindowStat[], metric: string, pick: 'avg
 }
 
 /**
- * weightedMean averages per-service values weighted by each service's request rate (every service counts the same
- * when none reports a rate), so a busy service's latency weighs more than an idle one's.
+ * weightedMean averages values weighted by the request rate under the same key (a service, an hour; every value
+ * counts the same when no rate is reported), so a busy service's or hour's latency weighs more than an idle one's.
  */
-function weightedMean(values: Map<string, number>, weights: Map<string, number>): number | null {
+export function weightedMean<K>(values: ReadonlyMap<K, number>, weights: ReadonlyMap<K, number>): number | null {
   if (values.size === 0) return null;
   let total = 0;
   let weight = 0;
-  for (const [service, value] of values) {
-    const w = weights.size > 0 ? (weights.get(service) ?? 0) : 1;
+  for (const [key, value] of values) {
+    const w = weights.size > 0 ? (weights.get(key) ?? 0) : 1;
     total += value * w;
     weight += w;
   }

@@ -23,6 +23,21 @@ export type ErrorCode =
   | 'not_configured'
   | 'internal_error';
 
+/**
+ * FieldError is bad input that names where it is: a field of a body or file, or a variable of the environment. Its
+ * message leads with the field. Each kind of input has its subclass (ConfigError, EscalationError, SilenceError,
+ * SloError), so callers can tell them apart.
+ */
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = new.target.name;
+  }
+}
+
 /** ApiError is an error with the HTTP status, catalogue code and (for input errors) the field it concerns. */
 export class ApiError extends Error {
   constructor(

@@ -1,3 +1,4 @@
+import { FieldError } from './errors';
 /**
  * Escalation policies (config/escalation.yaml): who is notified when an alert fires and, while nobody acknowledges
  * it, who next. A policy is a list of steps — each notifies its targets, then waits — run in order and repeated
@@ -74,15 +75,7 @@ export interface EscalationSnapshot {
 export type SentNotification = Delivery & { step: Pick<PlannedNotification, 'index' | 'level' | 'round'> };
 
 /** EscalationError names the field of the policy file that is wrong. */
-export class EscalationError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'EscalationError';
-  }
-}
+export class EscalationError extends FieldError {}
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const SLACK_CHANNEL = /^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{6,})$/;

@@ -98,14 +98,6 @@ export function nextGroupSend(clock: GroupClock, spec: GroupingSpec): GroupSend 
   return undefined;
 }
 
-/** GROUP_WORKFLOW_TYPE is the notification group's workflow (`alert-group/<task queue>/<policy>/<hash>`). */
-export const GROUP_WORKFLOW_TYPE = 'alertGroupWorkflow';
-/** GROUP_ENQUEUE_SIGNAL asks the group to deliver an alert's escalation step to the step's targets. */
-export const GROUP_ENQUEUE_SIGNAL = 'enqueue';
-/** GROUP_MEMBER_SIGNAL tells the group an alert's new state (acknowledged, resolved, firing again). */
-export const GROUP_MEMBER_SIGNAL = 'member';
-/** GROUP_DELIVERED_SIGNAL answers an alert workflow with what its step's delivery left behind. */
-export const GROUP_DELIVERED_SIGNAL = 'groupDelivered';
 
 /** GroupRequest is an alert's escalation step, to be delivered through its group. */
 export interface GroupRequest {

@@ -1,3 +1,4 @@
+import { FieldError } from './errors';
 /**
  * Silences and inhibition: the two stages that may mute an alert's notifications, as in Alertmanager. Each is a
  * pure decision returning why it muted (or did not), so the reason can be shown on the alert and in its history.
@@ -42,15 +43,7 @@ export interface MuteDecision {
 }
 
 /** SilenceError names the field of a silence or inhibition rule that is wrong. */
-export class SilenceError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'SilenceError';
-  }
-}
+export class SilenceError extends FieldError {}
 
 const regexCache = new Map<string, RegExp>();
 function anchored(pattern: string): RegExp {

@@ -1,3 +1,4 @@
+import { FieldError } from './errors';
 /**
  * Service level objectives (config/slo.yaml) and what is measured against them. Pure.
  *
@@ -28,15 +29,7 @@ export interface SloConfig {
 
 export const BUILT_IN_SLO: Slo = { availability: 99.9, latency: { thresholdMs: 1000, percentile: 95, objective: 99 }, errors: { objective: 99.9 } };
 
-export class SloError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'SloError';
-  }
-}
+export class SloError extends FieldError {}
 
 const percent = (raw: unknown, field: string, fallback: number): number => {
   if (raw === undefined) return fallback;

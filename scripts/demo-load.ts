@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseKeysFile } from '../core/auth';
 import { loadConfig } from '../core/config';
-import { fromRoot } from '../activities/paths';
+import { fromRoot } from '../store/paths';
 
 interface DemoService {
   name: string;

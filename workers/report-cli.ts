@@ -4,8 +4,9 @@
  * workflow's `progress` query) and prints where it went. Needs the stack (`npm start`) running.
  */
 import { loadConfig } from '../core/config';
-import { connectTemporal } from '../activities/clients';
+import { connectTemporal } from '../store/clients';
 import type { ReportProgress, WeeklyReportOutcome } from '../workflows/weekly-report';
+import { weeklyReportWorkflow } from '../workflows/weekly-report';
 
 const USAGE = `usage: npm run report -- --now [--end <ISO time>]
 
@@ -42,7 +43,7 @@ export async function runReportCli(argv: string[]): Promise<number> {
   const { connection, client } = await connectTemporal(config);
   try {
     const workflowId = `weekly-report-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const handle = await client.workflow.start('weeklyReportWorkflow', { taskQueue: config.temporal.taskQueue, workflowId, args: [{ endMs: args.endMs }] });
+    const handle = await client.workflow.start(weeklyReportWorkflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [{ endMs: args.endMs }] });
     process.stderr.write(`report workflow ${workflowId} (${config.temporal.uiBaseUrl}/namespaces/${config.temporal.namespace}/workflows/${workflowId})\n`);
     const result = handle.result() as Promise<WeeklyReportOutcome>;
     let finished = false;

@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type Redis from 'ioredis';
-import { connectRedis, createClickHouse } from '../activities/clients';
-import { fromRoot } from '../activities/paths';
-import { createRedisActivities } from '../activities/redis';
-import { SampleWriter } from '../activities/sample-writer';
+import { connectRedis, createClickHouse } from '../store/clients';
+import { fromRoot } from '../store/paths';
+import { createRedisStore } from '../store/redis';
+import { SampleWriter } from '../store/sample-writer';
 import { scrapeTarget } from '../activities/scrape';
 import { parseKeysFile } from '../core/auth';
 import { loadConfig, type Config } from '../core/config';
@@ -40,7 +40,7 @@ export class Scraper {
   readonly lastResults = new Map<string, { up: boolean; at: number; error?: string; samples: number }>();
 
   constructor(private readonly options: ScraperOptions) {
-    this.realtime = createRedisActivities({ redis: options.redis, realtimeTtlSeconds: options.realtimeTtlSeconds });
+    this.realtime = createRedisStore({ redis: options.redis, realtimeTtlSeconds: options.realtimeTtlSeconds });
   }
 
   /** start loads the targets and begins scraping. */

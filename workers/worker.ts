@@ -1,13 +1,13 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { migrate } from '../activities/migrations';
-import { connectRedis, connectTemporal, createClickHouse } from '../activities/clients';
+import { migrate } from '../store/migrations';
+import { connectRedis, connectTemporal, createClickHouse } from '../store/clients';
 import { createActivities } from '../activities';
 import { loadConfig, type Config } from '../core/config';
 import { heartbeatInterceptor } from './heartbeat';
-import { ensureSchedules } from './schedules';
+import { ensureSchedules } from '../store/schedules';
 import { currentRuleGroups } from '../activities/rules';
 import { evaluatedGroups } from '../core/rules';
-import { fromRoot } from '../activities/paths';
+import { fromRoot } from '../store/paths';
 
 /** WorkerHandle is a running worker and what it holds open. */
 export interface WorkerHandle {

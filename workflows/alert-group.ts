@@ -9,8 +9,6 @@
 import {
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   log,
   proxyActivities,
@@ -21,24 +19,15 @@ import type { Activities } from '../activities';
 import type { GroupNotificationRequest } from '../activities/notify';
 import { notificationKey, type Delivery, type EscalationTarget } from '../core/escalation';
 import {
-  GROUP_DELIVERED_SIGNAL,
-  GROUP_ENQUEUE_SIGNAL,
-  GROUP_MEMBER_SIGNAL,
   nextGroupSend,
   type AlertGroupInput,
   type GroupDelivered,
-  type GroupMemberUpdate,
   type GroupRequest,
   type GroupSend,
 } from '../core/grouping';
 import { GROUP_ITEMS_SENT, type NotificationState } from '../core/notification';
+import { enqueueSignal, groupDeliveredSignal, groupStateQuery, memberSignal } from './messages';
 
-/** enqueueSignal carries an alert's escalation step to deliver. */
-export const enqueueSignal = defineSignal<[GroupRequest]>(GROUP_ENQUEUE_SIGNAL);
-/** memberSignal carries an alert's new state. */
-export const memberSignal = defineSignal<[GroupMemberUpdate]>(GROUP_MEMBER_SIGNAL);
-/** groupDeliveredSignal is the answer the group sends to an alert workflow (defined here and in alert-lifecycle.ts). */
-const groupDeliveredSignal = defineSignal<[GroupDelivered]>(GROUP_DELIVERED_SIGNAL);
 
 /** Member is an alert of the group: its latest request (what it looks like) and its state. */
 interface Member {
@@ -76,7 +65,6 @@ interface Carried {
   batchNo: number;
 }
 
-export const groupStateQuery = defineQuery<GroupView>('state');
 
 /** alertGroupWorkflow batches its alerts' notifications until every alert of the group has ended. */
 export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batches: number; alerts: number }> {

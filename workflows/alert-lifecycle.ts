@@ -12,9 +12,6 @@ import {
   continueAsNew,
   log,
   patched,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -24,10 +21,6 @@ import type { Activities } from '../activities';
 import {
   actionRefusal,
   activeAlertView,
-  ALERT_ACKNOWLEDGE_UPDATE,
-  ALERT_OBSERVE_SIGNAL,
-  ALERT_RESOLVE_UPDATE,
-  ALERT_STATE_QUERY,
   alertIdOf,
   alertLabels,
   type AlertAction,
@@ -37,12 +30,12 @@ import {
   type AlertPhase,
   type AlertView,
   type HistoryRow,
-  type Observation,
 } from '../core/alert';
 import { refireDecision, type RefireDecision } from '../core/dedup';
 import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
 import type { NotificationState } from '../core/notification';
-import { alertGroup, GROUP_DELIVERED_SIGNAL, GROUP_MEMBER_SIGNAL, type AlertGroup, type GroupDelivered, type GroupMemberUpdate } from '../core/grouping';
+import { alertGroup, type AlertGroup, type GroupDelivered } from '../core/grouping';
+import { acknowledgeUpdate, groupDeliveredSignal, memberSignal, observeSignal, resolveUpdate, stateQuery } from './messages';
 
 const {
   setActiveAlert,
@@ -93,18 +86,6 @@ const GROUPING_PATCH = 'grouping-v1';
  */
 const FAST_PAGE_PATCH = 'fast-page-v1';
 
-/** groupDeliveredSignal carries the notification group's answer to a step handed to it. */
-export const groupDeliveredSignal = defineSignal<[GroupDelivered]>(GROUP_DELIVERED_SIGNAL);
-const groupMemberSignal = defineSignal<[GroupMemberUpdate]>(GROUP_MEMBER_SIGNAL);
-
-/** observeSignal carries each evaluation's verdict on the alert's series. */
-export const observeSignal = defineSignal<[Observation]>(ALERT_OBSERVE_SIGNAL);
-/** acknowledgeUpdate records who took the alert; refused unless the alert is firing. */
-export const acknowledgeUpdate = defineUpdate<AlertView, [AlertAction]>(ALERT_ACKNOWLEDGE_UPDATE);
-/** resolveUpdate ends the alert by hand with a note; refused once it has ended. */
-export const resolveUpdate = defineUpdate<AlertView, [AlertAction]>(ALERT_RESOLVE_UPDATE);
-/** stateQuery reads the alert as an on-call engineer sees it. */
-export const stateQuery = defineQuery<AlertView>(ALERT_STATE_QUERY);
 
 /** alertLifecycleWorkflow runs one alert through pending → firing → (acknowledged) → resolved. */
 export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOutcome> {
@@ -515,7 +496,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
       // The group redraws its batch messages, and stops announcing the alert once it is no longer firing.
       if (escalation.group) {
         await getExternalWorkflowHandle(escalation.group.workflowId)
-          .signal(groupMemberSignal, { alertId, value: state.value, state: drawnState })
+          .signal(memberSignal, { alertId, value: state.value, state: drawnState })
           .catch((err: unknown) => log.info('notification group gone', { group: escalation.group?.workflowId, error: String(err) }));
       }
       const stale = escalation.sent.filter(

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { GRANULARITIES, type Granularity } from '../../core/business';
 import { ApiError } from '../../core/errors';
 import type { AppDeps } from '../app';
-import { errorResponses, listParam, storageReadError } from '../schemas';
+import { errorResponses, listParam, readStorage } from '../schemas';
 
 const BusinessQuery = Type.Object(
   {
@@ -65,11 +65,9 @@ export function businessRoutes(deps: AppDeps): FastifyPluginAsync {
         if (!(fromMs < toMs)) throw new ApiError(400, 'validation_failed', 'from must be before to', 'querystring.from');
         if ((toMs - fromMs) / PERIOD_MS[granularity] > MAX_PERIODS) throw new ApiError(400, 'validation_failed', `more than ${MAX_PERIODS} ${granularity}s; narrow the range or coarsen the granularity`, 'querystring.from');
         const services = listParam(request.query.service, 'service');
-        const periods = await deps.queryGate
-          .run(() => deps.telemetry.timed('clickhouse', 'business', () => deps.business.businessIntelligence({ fromMs, toMs, granularity, ...(services ? { services } : {}) })))
-          .catch((err: unknown) => {
-            throw storageReadError(err, request.log, 'business intelligence');
-          });
+        const periods = await readStorage(deps, request.log, 'business', 'business intelligence', () =>
+          deps.business.businessIntelligence({ fromMs, toMs, granularity, ...(services ? { services } : {}) }),
+        );
         return { granularity, periods };
       },
     );

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, forecastResources } from '../../core/capacity';
 import type { AppDeps } from '../app';
-import { errorResponses, listParam, Nullable, storageReadError } from '../schemas';
+import { errorResponses, listParam, Nullable, readStorage } from '../schemas';
 
 const CapacityQuery = Type.Object(
   {
@@ -78,11 +78,7 @@ export function capacityRoutes(deps: AppDeps): FastifyPluginAsync {
             return [] as string[];
           }));
         const metrics = CAPACITY_RESOURCES.map((r) => r.metric);
-        const history = await deps.queryGate
-          .run((signal) => deps.telemetry.timed('clickhouse', 'capacity_history', () => deps.dashboardQueries.history(services, metrics, nowMs, 30, signal)))
-          .catch((err: unknown) => {
-            throw storageReadError(err, request.log, 'capacity history');
-          });
+        const history = await readStorage(deps, request.log, 'capacity_history', 'capacity history', (signal) => deps.dashboardQueries.history(services, metrics, nowMs, 30, signal));
         return {
           generated_at: new Date(nowMs).toISOString(),
           forecast_days: days,

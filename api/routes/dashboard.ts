@@ -20,7 +20,7 @@ import {
 import { ApiError } from '../../core/errors';
 import type { SloStatus } from '../../core/slo';
 import { serviceHealth } from '../../core/health';
-import type { Series } from '../../activities/dashboard';
+import type { Series } from '../../store/dashboard';
 import type { AppDeps } from '../app';
 import { assertServiceScope } from '../plugins/auth';
 import { SharedResult } from '../query-gate';

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { LinkError, verifyLink, type LinkClaims } from '../../activities/ack-links';
+import { LinkError, verifyLink, type LinkClaims } from '../../store/ack-links';
 import { ApiError } from '../../core/errors';
 import { isRecord } from '../../core/guards';
 import { escapeHtml, SLACK_ACTIONS } from '../../core/notification';

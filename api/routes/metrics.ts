@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { QueueFullError, rowsExcept } from '../../activities/sample-writer';
+import { QueueFullError, rowsExcept } from '../../store/sample-writer';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { oldestStorableMs } from '../../core/config';
 import type { AppDeps } from '../app';

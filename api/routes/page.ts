@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { PROJECT_ROOT } from '../../activities/paths';
+import { PROJECT_ROOT } from '../../store/paths';
 
 /** The page's files: its own (api/static) and uPlot's build from node_modules, read once at start. */
 const FILES: Record<string, { file: string; type: string; cache: string }> = {

@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../../core/errors';
 import type { AppDeps } from '../app';
 import { errorResponses, storageReadError } from '../schemas';
+import { weeklyReportWorkflow } from '../../workflows/weekly-report';
 
 const PATH = '/api/v1/admin/monitoring/reports';
 
@@ -72,7 +73,7 @@ export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
         try {
           await deps.telemetry.timed('temporal', 'start_report', () =>
             // A deadline: with Temporal down the caller gets its 503 in seconds, not after gRPC's own ~20 s.
-            deps.temporal!.withDeadline(Date.now() + 5_000, () => deps.temporal!.workflow.start('weeklyReportWorkflow', { taskQueue: deps.config.temporal.taskQueue, workflowId, args: [{ endMs }] })),
+            deps.temporal!.withDeadline(Date.now() + 5_000, () => deps.temporal!.workflow.start(weeklyReportWorkflow, { taskQueue: deps.config.temporal.taskQueue, workflowId, args: [{ endMs }] })),
           );
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'conflict', `report run ${workflowId} already exists`);

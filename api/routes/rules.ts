@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { currentRuleGroups, loadRuleFiles } from '../../activities/rules';
-import { syncRuleSchedules } from '../../workers/schedules';
-import { fromRoot } from '../../activities/paths';
-import { createRuleStore } from '../../activities/rule-store';
+import { syncRuleSchedules } from '../../store/schedules';
+import { fromRoot } from '../../store/paths';
+import { createRuleStore } from '../../store/rule-store';
 import { ApiError } from '../../core/errors';
 import { evaluatedGroups, overlayRules, parseRule, RuleError } from '../../core/rules';
 import type { AppDeps } from '../app';

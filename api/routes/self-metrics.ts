@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
-import { redisKeys } from '../../activities/redis';
+import { redisKeys } from '../../store/redis';
 import type { AppDeps } from '../app';
 
 /**

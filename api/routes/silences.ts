@@ -7,9 +7,10 @@ import { parseDuration } from '../../core/duration';
 import { EscalationError, parseTarget } from '../../core/escalation';
 import { ApiError } from '../../core/errors';
 import { parseMatchers, SilenceError, type Silence } from '../../core/silences';
-import type { SilenceInput } from '../../workflows/silence';
+import { expireSignal, silenceWorkflow, type SilenceInput } from '../../workflows/silence';
 import type { AppDeps } from '../app';
 import { errorResponses } from '../schemas';
+
 
 const PATH = '/api/v1/admin/monitoring/silences';
 /** MAX_SILENCE_MS bounds a silence: a forgotten one must not mute an alert for ever. */
@@ -116,7 +117,7 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
         };
         try {
           await temporal.withDeadline(Date.now() + 5000, () =>
-            temporal.workflow.start('silenceWorkflow', { taskQueue: deps.config.temporal.taskQueue, workflowId: silenceWorkflowId(silence.id), args: [input] }),
+            temporal.workflow.start(silenceWorkflow, { taskQueue: deps.config.temporal.taskQueue, workflowId: silenceWorkflowId(silence.id), args: [input] }),
           );
         } catch (err) {
           await store.expireSilence(silence.id);
@@ -140,7 +141,7 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
         const existed = await store.expireSilence(id);
         try {
           const temporal = temporalOf(deps);
-          await temporal.withDeadline(Date.now() + 5_000, () => temporal.workflow.getHandle(silenceWorkflowId(id)).signal('expire', { by: request.apiKey?.name ?? 'unknown' }));
+          await temporal.withDeadline(Date.now() + 5_000, () => temporal.workflow.getHandle(silenceWorkflowId(id)).signal(expireSignal, { by: request.apiKey?.name ?? 'unknown' }));
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError) && !(err instanceof ApiError)) request.log.warn({ err }, 'silence workflow not signalled');
           if (!existed) throw new ApiError(404, 'not_found', `no silence ${id}`, 'id');

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../app';
-import { errorResponses, listParam, storageReadError } from '../schemas';
+import { errorResponses, listParam, readStorage } from '../schemas';
 
 const SloQuery = Type.Object(
   {
@@ -44,11 +44,7 @@ export function sloRoutes(deps: AppDeps): FastifyPluginAsync {
       async (request) => {
         const services = listParam(request.query.service, 'service');
         const nowMs = request.query.at ? Date.parse(request.query.at) : Date.now();
-        const statuses = await deps.queryGate
-          .run(() => deps.telemetry.timed('clickhouse', 'slo', () => deps.slo.measureSlos({ nowMs, ...(services ? { services } : {}) })))
-          .catch((err: unknown) => {
-            throw storageReadError(err, request.log, 'SLO measurement');
-          });
+        const statuses = await readStorage(deps, request.log, 'slo', 'SLO measurement', () => deps.slo.measureSlos({ nowMs, ...(services ? { services } : {}) }));
         return { services: statuses };
       },
     );

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../app';
-import { errorResponses, listParam, storageReadError } from '../schemas';
+import { errorResponses, listParam, readStorage } from '../schemas';
 
 const TrendsQuery = Type.Object(
   {
@@ -39,11 +39,10 @@ export function trendRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (request) => {
         const services = listParam(request.query.service, 'service');
-        const analyses = await deps.queryGate
-          .run(() => deps.telemetry.timed('clickhouse', 'trends', () => deps.trends.latestTrends({ atMs: request.query.at ? Date.parse(request.query.at) : Date.now(), maxAgeMs: 7 * 86_400_000, ...(services ? { services } : {}) })))
-          .catch((err: unknown) => {
-            throw storageReadError(err, request.log, 'trend analyses');
-          });
+        const atMs = request.query.at ? Date.parse(request.query.at) : Date.now();
+        const analyses = await readStorage(deps, request.log, 'trends', 'trend analyses', () =>
+          deps.trends.latestTrends({ atMs, maxAgeMs: 7 * 86_400_000, ...(services ? { services } : {}) }),
+        );
         return { analyses };
       },
     );

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
-import { PROJECT_ROOT } from '../../activities/paths';
+import { PROJECT_ROOT } from '../../store/paths';
 import { bearer, TEST_KEYS } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { eventually, uniqueName } from '../helpers/stack';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { connectTemporal } from '../../activities/clients';
+import { connectTemporal } from '../../store/clients';
 import type { AlertView } from '../../core/alert';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import type { Labels } from '../../core/types';

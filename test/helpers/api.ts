@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
-import { createClickHouse, createRedis } from '../../activities/clients';
+import { createClickHouse, createRedis } from '../../store/clients';
 import { loadRuleFiles } from '../../activities/rules';
 import { buildApp } from '../../api/app';
 import type { ApiKey } from '../../core/auth';

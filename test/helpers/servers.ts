@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fromRoot } from '../../activities/paths';
+import { fromRoot } from '../../store/paths';
 
 const SERVICES_SH = fromRoot('scripts/services.sh');
 

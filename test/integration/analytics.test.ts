@@ -3,12 +3,13 @@ import { loadRuleFiles } from '../../activities/rules';
 import { createTrendActivities } from '../../activities/trends';
 import { createSloActivities } from '../../activities/slo';
 import path from 'node:path';
-import { ALERT_STATE_QUERY } from '../../core/alert';
+import { stateQuery } from '../../workflows/messages';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
-import { ANOMALY_SCAN_SCHEDULE_ID, TREND_ANALYSIS_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
+import { ANOMALY_SCAN_SCHEDULE_ID, TREND_ANALYSIS_SCHEDULE_ID, scheduleDefinitions } from '../../store/schedules';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, startJobStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { eventually, quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
+import { anomalyScanWorkflow } from '../../workflows/anomaly-scan';
 
 quietTemporalLogs();
 
@@ -100,7 +101,7 @@ describe('anomaly detection on stored series', () => {
   it('raises an anomaly rule’s alert through the alert workflow with the explanation, and the scan runs every minute', async () => {
     const schedule = scheduleDefinitions(testConfig(), []).find((s) => s.scheduleId === ANOMALY_SCAN_SCHEDULE_ID)!;
     expect(schedule.spec.intervals).toEqual([{ every: '1 minute' }]);
-    expect(schedule.action).toMatchObject({ workflowType: 'anomalyScanWorkflow' });
+    expect(schedule.action).toMatchObject({ workflowType: anomalyScanWorkflow });
 
     // The scan 30 s after the live spike's bucket closed (the spike is the newest complete bucket), run by the
     // scheduled workflow on the worker.
@@ -108,7 +109,7 @@ describe('anomaly detection on stored series', () => {
     // The historical service has no newest bucket: not judged.
     expect(scan).toMatchObject({ rules: 1, series: 1, anomalies: 1, bucketMs: scanAt - 30_000 - BUCKET_MS });
     const workflowId = alertWorkflowId(fingerprint('probe_anomaly', { service: live, category: 'performance' }));
-    const view = await eventually(() => stack.temporal.workflow.getHandle(workflowId).query(ALERT_STATE_QUERY));
+    const view = await eventually(() => stack.temporal.workflow.getHandle(workflowId).query(stateQuery));
     expect(view).toMatchObject({ phase: 'firing' });
     const message = await eventually(async () => {
       const m = stack.slack.messages.find((msg) => JSON.stringify(msg.blocks ?? msg.text).includes(live));
@@ -126,7 +127,7 @@ describe('anomaly detection on stored series', () => {
       return result;
     });
     expect(next.bucketMs).toBe(scanAt - 30_000);
-    await eventually(async () => expect(await stack.temporal.workflow.getHandle(workflowId).query(ALERT_STATE_QUERY)).toMatchObject({ phase: 'resolved' }));
+    await eventually(async () => expect(await stack.temporal.workflow.getHandle(workflowId).query(stateQuery)).toMatchObject({ phase: 'resolved' }));
 
   });
 });
@@ -233,7 +234,7 @@ describe('SLO compliance and burn-rate alerts', () => {
     expect(checked.fastBurn).toBeGreaterThanOrEqual(1);
     for (const rule of ['slo_error_budget_fast_burn', 'slo_error_budget_slow_burn']) {
       const workflowId = alertWorkflowId(fingerprint(rule, { service, category: 'slo' }));
-      await eventually(async () => expect(await stack.temporal.workflow.getHandle(workflowId).query(ALERT_STATE_QUERY)).toMatchObject({ phase: 'firing' }));
+      await eventually(async () => expect(await stack.temporal.workflow.getHandle(workflowId).query(stateQuery)).toMatchObject({ phase: 'firing' }));
     }
     const paged = await eventually(async () => {
       const m = stack.slack.messages.find((msg) => JSON.stringify(msg.blocks).includes(service) && JSON.stringify(msg.blocks).includes('faster than sustainable'));

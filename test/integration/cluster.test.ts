@@ -1,5 +1,5 @@
 import { createClient } from '@clickhouse/client';
-import { migrate } from '../../activities/migrations';
+import { migrate } from '../../store/migrations';
 import { sql } from '../../core/escape';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';
 import { privateClickHouseCluster } from '../helpers/servers';

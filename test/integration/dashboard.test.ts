@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { createRedisActivities } from '../../activities/redis';
+import { createRedisStore } from '../../store/redis';
 import type { ApiKey } from '../../core/auth';
 import type { ActiveAlert } from '../../core/types';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
@@ -69,7 +69,7 @@ describe('dashboard, performance and overview over the real ClickHouse and Redis
     }
     const response = await api.app.inject({ method: 'POST', url: METRICS, headers: service, payload: body });
     expect(response.statusCode).toBe(202);
-    const alerts = createRedisActivities({ redis: api.redis, realtimeTtlSeconds: 60 });
+    const alerts = createRedisStore({ redis: api.redis, realtimeTtlSeconds: 60 });
     await alerts.setActiveAlert(alertOf(A, 'a-2', 'critical', 'firing'));
     await alerts.setActiveAlert(alertOf(B, 'b-1', 'warning', 'firing'));
   });

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import fc from 'fast-check';
-import { createClickHouse } from '../../activities/clients';
+import { createClickHouse } from '../../store/clients';
 import { QueryParams, sql, sqlIdentifier, type BoundQuery } from '../../core/escape';
 import { testConfig } from '../helpers/stack';
 

@@ -1,4 +1,4 @@
-import { migrate } from '../../activities/migrations';
+import { migrate } from '../../store/migrations';
 import { sql } from '../../core/escape';
 import { seedBusinessMetrics, seedDatabaseMetrics, seedSystemMetrics } from '../fixtures/seed';
 import { bearer, startTestApi, type TestApi } from '../helpers/api';

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createClickHouse } from '../../activities/clients';
-import { applyMigrations } from '../../activities/migrations';
+import { createClickHouse } from '../../store/clients';
+import { applyMigrations } from '../../store/migrations';
 import { sql, type BoundQuery } from '../../core/escape';
 import { testConfig, uniqueName } from '../helpers/stack';
 

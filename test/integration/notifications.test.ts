@@ -1,5 +1,5 @@
 import type { AlertView } from '../../core/alert';
-import { signLink } from '../../activities/ack-links';
+import { signLink } from '../../store/ack-links';
 import { slackSignature } from '../../api/routes/integrations';
 import { sql } from '../../core/escape';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';

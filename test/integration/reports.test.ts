@@ -1,11 +1,12 @@
 import { PNG } from 'pngjs';
 import { sql } from '../../core/escape';
-import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
+import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../store/schedules';
 import { FakeSlack } from '../../scripts/local-slack';
 import { parseReportArgs, progressBar, runReportCli } from '../../workers/report-cli';
 import { bearer } from '../helpers/api';
 import { startJobStack, type AlertingStack } from '../helpers/alerting';
 import { quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
+import { weeklyReportWorkflow } from '../../workflows/weekly-report';
 
 quietTemporalLogs();
 
@@ -39,7 +40,7 @@ describe('weekly performance report', () => {
   it('is scheduled every Monday at 08:00 UTC, catching up a missed one within a day', () => {
     const schedule = scheduleDefinitions(testConfig(), []).find((s) => s.scheduleId === WEEKLY_REPORT_SCHEDULE_ID)!;
     expect(schedule.spec.calendars).toEqual([{ dayOfWeek: 'MONDAY', hour: 8, minute: 0 }]);
-    expect(schedule.action).toMatchObject({ workflowType: 'weeklyReportWorkflow' });
+    expect(schedule.action).toMatchObject({ workflowType: weeklyReportWorkflow });
     expect(schedule.policies).toMatchObject({ catchupWindow: '1 day' });
   });
 

@@ -1,10 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
-import { connectTemporal, createClickHouse } from '../../activities/clients';
-import { migrate } from '../../activities/migrations';
+import { connectTemporal, createClickHouse } from '../../store/clients';
+import { migrate } from '../../store/migrations';
 import { localTable } from '../../core/cluster-ddl';
 import type { RetentionResult } from '../../workflows/retention';
-import { RETENTION_SCHEDULE_ID, scheduleDefinitions } from '../../workers/schedules';
+import { RETENTION_SCHEDULE_ID, scheduleDefinitions } from '../../store/schedules';
 import { startWorker, type WorkerHandle } from '../../workers/worker';
 import { eventually, quietTemporalLogs, testConfig, uniqueName, workflowBundle } from '../helpers/stack';
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createClickHouse } from '../../activities/clients';
-import { queryRuleGroup } from '../../activities/clickhouse';
-import { migrate } from '../../activities/migrations';
+import { createClickHouse } from '../../store/clients';
+import { queryRuleGroup } from '../../store/clickhouse';
+import { migrate } from '../../store/migrations';
 import { loadRuleFiles } from '../../activities/rules';
 import { dateTime64Text, sqlIdentifier } from '../../core/escape';
 import type { Expr } from '../../core/promql';

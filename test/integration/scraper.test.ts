@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SampleWriter } from '../../activities/sample-writer';
+import { SampleWriter } from '../../store/sample-writer';
 import { sql } from '../../core/escape';
 import { Scraper } from '../../workers/scraper';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';

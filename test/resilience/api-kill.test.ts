@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createClickHouse } from '../../activities/clients';
+import { createClickHouse } from '../../store/clients';
 import { sql } from '../../core/escape';
 import { TEST_KEYS } from '../helpers/api';
 import { startApiProcess, type Proc } from '../helpers/processes';

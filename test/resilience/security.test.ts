@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { signLink } from '../../activities/ack-links';
+import { signLink } from '../../store/ack-links';
 import { slackSignature } from '../../api/routes/integrations';
 import { freePort, privateClickHouse, type PrivateClickHouse } from '../helpers/servers';
 import { eventually } from '../helpers/stack';
@@ -144,7 +144,7 @@ describe('security: signatures, secrets in logs, error texts', () => {
     for (const [file, compare] of [
       ['api/keys.ts', /timingSafeEqual\(entry\.digest, candidate\)/],
       ['api/routes/integrations.ts', /timingSafeEqual\(given, slackMac\(/],
-      ['activities/ack-links.ts', /timingSafeEqual\(given, expected\)/],
+      ['store/ack-links.ts', /timingSafeEqual\(given, expected\)/],
     ] as const) {
       const source = readFileSync(path.join(ROOT, file), 'utf8');
       expect(source).toMatch(compare);

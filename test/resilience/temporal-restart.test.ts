@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createClickHouse } from '../../activities/clients';
+import { createClickHouse } from '../../store/clients';
 import type { AlertView } from '../../core/alert';
 import { sql } from '../../core/escape';
 import { startWorker, type WorkerHandle } from '../../workers/worker';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { migrate } from '../../activities/migrations';
+import { migrate } from '../../store/migrations';
 import { loadConfig } from '../../core/config';
 import { freePort, privateServerEnv } from '../helpers/servers';
 

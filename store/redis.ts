@@ -53,8 +53,8 @@ export interface RedisDeps {
   realtimeTtlSeconds: number;
 }
 
-/** createRedisActivities builds the realtime cache and active-alert state operations. */
-export function createRedisActivities({ redis, realtimeTtlSeconds }: RedisDeps) {
+/** createRedisStore builds the realtime cache and active-alert state operations. */
+export function createRedisStore({ redis, realtimeTtlSeconds }: RedisDeps) {
   /** writeLatest is writeRealtime for values already reduced with latestValues. */
   async function writeLatest(latest: LatestValues, nowMs: number): Promise<void> {
     if (latest.size === 0) return;

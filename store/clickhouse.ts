@@ -96,8 +96,8 @@ async function ttlMergesOf(server: ClickHouseClient, database: string, sinceMs: 
   }
 }
 
-/** createClickHouseActivities builds the activities that read and write ClickHouse. */
-export function createClickHouseActivities({ clickhouse, database, cluster }: ClickHouseDeps) {
+/** createClickHouseStore builds the activities that read and write ClickHouse. */
+export function createClickHouseStore({ clickhouse, database, cluster }: ClickHouseDeps) {
   const db = sqlIdentifier(database);
   /** eachServer runs `fn` on the server, or on a cluster on every shard in turn (each with a client of its own). */
   const eachServer = async (fn: (server: ClickHouseClient) => Promise<void>) => {

@@ -1,30 +1,8 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { sqlIdentifier, tsvNumber, tsvString, tsvStringMap, dateTime64Text } from '../core/escape';
+import { sqlIdentifier } from '../core/escape';
+import { PERFORMANCE_EVENT_COLUMNS, sampleTsv } from '../core/sample-row';
 import type { Sample } from '../core/types';
-
-/** PERFORMANCE_EVENT_COLUMNS are the columns a sample row fills, in TabSeparated order. */
-export const PERFORMANCE_EVENT_COLUMNS = ['timestamp', 'service_name', 'instance_id', 'event_type', 'metric_name', 'metric_value', 'labels', 'ingest_id', 'ingest_seq'] as const;
-
-// Service, instance and metric names repeat in every batch: escape each once (bounded, cleared when full).
-const escaped = new Map<string, string>();
-function tsvName(value: string): string {
-  let out = escaped.get(value);
-  if (out === undefined) {
-    out = tsvString(value);
-    if (escaped.size >= 50_000) escaped.clear();
-    escaped.set(value, out);
-  }
-  return out;
-}
-
-/**
- * sampleTsv serializes a sample as one TabSeparated row of performance_events — its only serialization. `ingestId`
- * (a hex hash, never escaped) and `seq` identify a sample of a request that carried an Idempotency-Key.
- */
-export function sampleTsv(sample: Sample, ingestId = '', seq = 0): string {
-  return `${dateTime64Text(sample.timestampMs)}\t${tsvName(sample.service)}\t${tsvName(sample.instance)}\tmetric\t${tsvName(sample.name)}\t${tsvNumber(sample.value)}\t${tsvStringMap(sample.labels)}\t${ingestId}\t${seq}\n`;
-}
 
 /** rowsExcept keeps the TabSeparated rows whose position (0-based, one row a line) is not in `skip`. */
 export function rowsExcept(rows: Uint8Array, skip: ReadonlySet<number>): { rows: Buffer; count: number } {

@@ -2,6 +2,13 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import type { Config } from '../core/config';
 import { fnv1a64 } from '../core/fingerprint';
 import type { RuleGroup } from '../core/rules';
+import { evaluateRulesWorkflow } from '../workflows/evaluate-rules';
+import { anomalyScanWorkflow } from '../workflows/anomaly-scan';
+import { retentionWorkflow } from '../workflows/retention';
+import { sloCheckWorkflow } from '../workflows/slo-check';
+import { trendAnalysisWorkflow } from '../workflows/trend-analysis';
+import { capacityPlanWorkflow } from '../workflows/capacity-plan';
+import { weeklyReportWorkflow } from '../workflows/weekly-report';
 
 /** EVALUATE_RULES_SCHEDULE_PREFIX starts the id of every rule group's evaluation schedule, as shown in the Temporal UI. */
 export const EVALUATE_RULES_SCHEDULE_PREFIX = 'evaluate-rules/';
@@ -25,7 +32,7 @@ function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'inte
     spec: { intervals: [{ every, offset }] },
     action: {
       type: 'startWorkflow',
-      workflowType: 'evaluateRulesWorkflow',
+      workflowType: evaluateRulesWorkflow,
       workflowId: ruleGroupScheduleId(config.temporal.taskQueue, group.name),
       taskQueue: config.temporal.taskQueue,
       args: [{ group: group.name, evaluationIntervalMs: every }],
@@ -66,7 +73,7 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
     {
       scheduleId: ANOMALY_SCAN_SCHEDULE_ID,
       spec: { intervals: [{ every: '1 minute' }] },
-      action: { type: 'startWorkflow', workflowType: 'anomalyScanWorkflow', workflowId: 'anomaly-scan', taskQueue: config.temporal.taskQueue, args: [], workflowExecutionTimeout: '2 minutes' },
+      action: { type: 'startWorkflow', workflowType: anomalyScanWorkflow, workflowId: 'anomaly-scan', taskQueue: config.temporal.taskQueue, args: [], workflowExecutionTimeout: '2 minutes' },
       // A scan still running skips the next; after an outage only the last minute's scan runs (older buckets are history).
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     },
@@ -75,7 +82,7 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
       spec: { calendars: [{ hour: 3, minute: 15 }] },
       action: {
         type: 'startWorkflow',
-        workflowType: 'retentionWorkflow',
+        workflowType: retentionWorkflow,
         workflowId: 'retention',
         taskQueue: config.temporal.taskQueue,
         args: [{ retentionDays: config.monitoring.retentionDays, aggregateRetentionDays: config.monitoring.aggregateRetentionDays }],
@@ -86,26 +93,26 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
     {
       scheduleId: SLO_CHECK_SCHEDULE_ID,
       spec: { intervals: [{ every: '1 minute', offset: '20 seconds' }] },
-      action: { type: 'startWorkflow', workflowType: 'sloCheckWorkflow', workflowId: 'slo-check', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '2 minutes' },
+      action: { type: 'startWorkflow', workflowType: sloCheckWorkflow, workflowId: 'slo-check', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '2 minutes' },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     },
     {
       scheduleId: TREND_ANALYSIS_SCHEDULE_ID,
       spec: { calendars: [{ minute: 5, hour: '*' }] },
-      action: { type: 'startWorkflow', workflowType: 'trendAnalysisWorkflow', workflowId: 'trend-analysis', taskQueue: config.temporal.taskQueue, args: [{}] },
+      action: { type: 'startWorkflow', workflowType: trendAnalysisWorkflow, workflowId: 'trend-analysis', taskQueue: config.temporal.taskQueue, args: [{}] },
       // An hour missed runs once when the worker is back (within the hour); two never overlap.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
     },
     {
       scheduleId: CAPACITY_PLAN_SCHEDULE_ID,
       spec: { calendars: [{ hour: 4, minute: 30 }] },
-      action: { type: 'startWorkflow', workflowType: 'capacityPlanWorkflow', workflowId: 'capacity-plan', taskQueue: config.temporal.taskQueue, args: [{}] },
+      action: { type: 'startWorkflow', workflowType: capacityPlanWorkflow, workflowId: 'capacity-plan', taskQueue: config.temporal.taskQueue, args: [{}] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
     },
     {
       scheduleId: WEEKLY_REPORT_SCHEDULE_ID,
       spec: { calendars: [{ dayOfWeek: 'MONDAY', hour: 8, minute: 0 }], timezone: config.reportTimezone },
-      action: { type: 'startWorkflow', workflowType: 'weeklyReportWorkflow', workflowId: 'weekly-report', taskQueue: config.temporal.taskQueue, args: [{}] },
+      action: { type: 'startWorkflow', workflowType: weeklyReportWorkflow, workflowId: 'weekly-report', taskQueue: config.temporal.taskQueue, args: [{}] },
       // A Monday missed by less than a day still gets its report when the worker is back.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
     },

@@ -22,7 +22,7 @@ const GAUGE_MEAN = ['prediction_accuracy', 'average_confidence_score', 'profitab
 /** attr reads one of the attributes the tracker knows (fixed names of ours, not caller input). */
 const attr = (key: 'success' | 'confidence' | 'profit' | 'symbol' | 'strategy' | 'tier') => `attributes['${key}']`;
 
-export function createBusinessActivities({ clickhouse, database, pricesPath }: { clickhouse: ClickHouseClient; database: string; pricesPath: string }) {
+export function createBusinessStore({ clickhouse, database, pricesPath }: { clickhouse: ClickHouseClient; database: string; pricesPath: string }) {
   const db = sqlIdentifier(database);
   const rows = async <T>(query: string, params: Record<string, unknown>): Promise<T[]> =>
     (await clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();

@@ -23,6 +23,8 @@ export interface Config {
   /** Secret signing e-mail ack links; when unset, read from (or created in) linkSecretFile. */
   linkSecret: string | undefined;
   linkSecretFile: string;
+  /** ALERT_WEBHOOK_SECRET signs the generic webhook's payloads (activities/receivers/webhook.ts). */
+  webhookSecret: string | undefined;
   /** How long an e-mail Acknowledge / Resolve link stays valid. */
   linkTtlMs: number;
   escalationPath: string;
@@ -184,6 +186,7 @@ export function loadConfig(env: Env): Config {
     reportTimezone: timezoneVar(env, 'REPORT_TIMEZONE', 'UTC'),
     linkSecret: env.ALERT_LINK_SECRET || undefined,
     linkSecretFile: env.ALERT_LINK_SECRET_FILE || '.local/link-secret',
+    webhookSecret: env.ALERT_WEBHOOK_SECRET || undefined,
     linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),
     escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
     inhibitPath: env.ALERT_INHIBIT_FILE || 'config/inhibit.yaml',

@@ -11,10 +11,10 @@ import { isRecord } from './guards';
 import type { Rule } from './rules';
 import { ALERTMANAGER_DEFAULTS, type GroupingSpec } from './grouping';
 
-/** NotificationChannel is where a notification goes. */
-export type NotificationChannel = 'slack' | 'email';
+/** NotificationChannel is where a notification goes (one receiver each, activities/receivers/). */
+export type NotificationChannel = 'slack' | 'email' | 'webhook';
 
-/** EscalationTarget is one destination: a Slack channel (id or #name) or an e-mail address. */
+/** EscalationTarget is one destination: a Slack channel (id or #name), an e-mail address or a webhook URL. */
 export interface EscalationTarget {
   channel: NotificationChannel;
   to: string;
@@ -60,7 +60,8 @@ export interface PlannedNotification {
  */
 export type Delivery =
   | { key: string; channel: 'slack'; to: string; slackChannel: string; ts: string; group?: string }
-  | { key: string; channel: 'email'; to: string; messageId: string; group?: string };
+  | { key: string; channel: 'email'; to: string; messageId: string; group?: string }
+  | { key: string; channel: 'webhook'; to: string; status: number; group?: string };
 
 /** EscalationSnapshot is the policy an alert escalates along, taken when it fires, and how hard to try each delivery. */
 export interface EscalationSnapshot {
@@ -82,9 +83,9 @@ const SLACK_CHANNEL = /^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{6,})$/;
 /** MAX_REPEAT bounds a policy's repeats: an unacknowledged alert is re-paged at most this many more rounds. */
 export const MAX_REPEAT = 10;
 
-/** parseTarget validates one target: {slack: "#channel" | "C0123ABCD"} or {email: "address"}. */
+/** parseTarget validates one target: {slack: "#channel" | "C0123ABCD"}, {email: "address"} or {webhook: "https://…"}. */
 export function parseTarget(raw: unknown, field: string): EscalationTarget {
-  if (!isRecord(raw) || Object.keys(raw).length !== 1) throw new EscalationError(field, 'expected one of {slack: "#channel"} or {email: "address"}');
+  if (!isRecord(raw) || Object.keys(raw).length !== 1) throw new EscalationError(field, 'expected one of {slack: "#channel"}, {email: "address"} or {webhook: "https://…"}');
   const [channel, to] = Object.entries(raw)[0]!;
   if (channel === 'slack') {
     if (typeof to !== 'string' || !SLACK_CHANNEL.test(to)) throw new EscalationError(`${field}.slack`, 'expected a channel id (C0123ABCD) or #name');
@@ -94,7 +95,20 @@ export function parseTarget(raw: unknown, field: string): EscalationTarget {
     if (typeof to !== 'string' || !EMAIL.test(to)) throw new EscalationError(`${field}.email`, 'expected an e-mail address');
     return { channel, to };
   }
-  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack or email');
+  if (channel === 'webhook') {
+    if (typeof to !== 'string' || !isHttpUrl(to)) throw new EscalationError(`${field}.webhook`, 'expected an http(s) URL');
+    return { channel, to };
+  }
+  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack, email or webhook');
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' && value.length <= 2048;
+  } catch {
+    return false;
+  }
 }
 
 /** parseEscalationPolicy validates one policy (from the file or the admin API). */

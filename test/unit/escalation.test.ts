@@ -30,6 +30,12 @@ describe('escalation policies', () => {
     expect(bad('default_policy: a\npolicies: [{name: a, steps: [{wait: 5m, targets: [{email: nobody}]}]}]')).toThrow('targets[0].email: expected an e-mail address');
     expect(bad('default_policy: b\npolicies: [{name: a, steps: [{wait: 5m, targets: [{slack: "#x"}]}]}]')).toThrow('default_policy');
     expect(bad('default_policy: a\npolicies: [{name: a, repeat: 99, steps: [{wait: 5m, targets: [{slack: "#x"}]}]}]')).toThrow('repeat');
+    expect(bad('default_policy: a\npolicies: [{name: a, steps: [{wait: 5m, targets: [{webhook: "ftp://x"}]}]}]')).toThrow('targets[0].webhook: expected an http(s) URL');
+  });
+
+  it('takes a webhook URL as a target', () => {
+    const config = parseEscalationConfig('default_policy: a\npolicies: [{name: a, steps: [{wait: 5m, targets: [{webhook: "https://hooks.example.com/am"}]}]}]', 'x.yaml');
+    expect(config.policies[0]!.steps[0]!.targets).toEqual([{ channel: 'webhook', to: 'https://hooks.example.com/am' }]);
   });
 
   it('picks the policy a rule names (label or annotation), else the default', () => {

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fast
 import { AlertCommandError, type createAlertCommands } from '../../activities/alerts';
 import { actionRefusal, type AlertView } from '../../core/alert';
 import { ApiError } from '../../core/errors';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { assertServiceScope } from '../plugins/auth';
 import { errorResponses } from '../schemas';
 

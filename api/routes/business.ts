@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { GRANULARITIES, type Granularity } from '../../core/business';
 import { ApiError } from '../../core/errors';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses, listParam, readStorage } from '../schemas';
 
 const BusinessQuery = Type.Object(

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, forecastResources } from '../../core/capacity';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses, listParam, Nullable, readStorage } from '../schemas';
 
 const CapacityQuery = Type.Object(
@@ -72,7 +72,7 @@ export function capacityRoutes(deps: AppDeps): FastifyPluginAsync {
         const days = request.query.days ?? 30;
         const services =
           listParam(request.query.service, 'service') ??
-          (await deps.telemetry.timed('redis', 'known_services', () => deps.redisActivities.knownServices()).catch((err: unknown) => {
+          (await deps.telemetry.timed('redis', 'known_services', () => deps.redisStore.knownServices()).catch((err: unknown) => {
             // Without the cache, no service is known: an empty plan (name them with ?service=).
             request.log.warn({ err }, 'known services read failed');
             return [] as string[];

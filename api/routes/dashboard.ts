@@ -21,7 +21,7 @@ import { ApiError } from '../../core/errors';
 import type { SloStatus } from '../../core/slo';
 import { serviceHealth } from '../../core/health';
 import type { Series } from '../../store/dashboard';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { assertServiceScope } from '../plugins/auth';
 import { SharedResult } from '../query-gate';
 import { errorResponses, listParam, Nullable, storageReadError } from '../schemas';
@@ -213,7 +213,7 @@ function sloRow(s: SloStatus) {
  * part (named in `degraded`).
  */
 export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
-  const { redisActivities: cache, dashboardQueries: queries, queryGate: gate, telemetry } = deps;
+  const { redisStore: cache, dashboardQueries: queries, queryGate: gate, telemetry } = deps;
   const shareMs = deps.config.monitoring.dashboardShareMs;
   const ui = `${deps.config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(deps.config.temporal.namespace)}`;
   const workflowUrl = (id: string) => `${ui}/workflows/${encodeURIComponent(id)}`;

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { validateEvents } from '../../core/events';
 import { oldestStorableMs } from '../../core/config';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { idempotent, ingestIdentity } from '../idempotent';
 import { errorResponses } from '../schemas';
 
@@ -55,11 +55,11 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
                 from = Math.min(from, Math.floor(e.timestampMs / 1000));
                 to = Math.max(to, Math.floor(e.timestampMs / 1000));
               }
-              const stored = await deps.clickhouseActivities.storedEventIds(events.map((e) => e.eventId), from, to);
+              const stored = await deps.clickhouseStore.storedEventIds(events.map((e) => e.eventId), from, to);
               missing = events.filter((e) => !stored.has(e.eventId));
               request.log.info({ stored: stored.size, missing: missing.length }, 'idempotent retry recovered');
             }
-            await deps.clickhouseActivities.insertEvents(missing);
+            await deps.clickhouseStore.insertEvents(missing);
           } catch (err) {
             request.log.error({ err }, 'insert into business_events failed');
             throw storageUnavailable();

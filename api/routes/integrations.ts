@@ -5,7 +5,7 @@ import { LinkError, verifyLink, type LinkClaims } from '../../store/ack-links';
 import { ApiError } from '../../core/errors';
 import { isRecord } from '../../core/guards';
 import { escapeHtml, SLACK_ACTIONS } from '../../core/notification';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses } from '../schemas';
 import { applyAlertAction, type Action } from './alert-actions';
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { QueueFullError, rowsExcept } from '../../store/sample-writer';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { oldestStorableMs } from '../../core/config';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { idempotent, ingestIdentity, nothingStored } from '../idempotent';
 import { BodyParseError, type ParseJob } from '../ingest-parse';
 import { errorResponses } from '../schemas';
@@ -83,7 +83,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
             let missing = { rows, count };
             if (recovering) {
               // An earlier attempt under this key may have stored some or all rows before its process died.
-              const stored = await deps.clickhouseActivities.storedIngestSeqs(ingestId!, fromSecond, toSecond);
+              const stored = await deps.clickhouseStore.storedIngestSeqs(ingestId!, fromSecond, toSecond);
               missing = rowsExcept(rows, stored);
               request.log.info({ stored: stored.size, missing: missing.count }, 'idempotent retry recovered');
             }
@@ -97,7 +97,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
             throw storageUnavailable();
           }
           // The realtime cache is best-effort: the samples are durable, so a Redis failure only degrades health.
-          await deps.redisActivities.writeLatest(latest, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
+          await deps.redisStore.writeLatest(latest, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
           return { accepted: count, rejected };
         });
         return reply.code(202).send(response);

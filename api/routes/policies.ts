@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { createPolicyStore } from '../../activities/policies';
 import { EscalationError, parseEscalationPolicy } from '../../core/escalation';
 import { ApiError } from '../../core/errors';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses, expectedVersion } from '../schemas';
 
 const PATH = '/api/v1/admin/monitoring/escalation-policies';

@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../../core/errors';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses, storageReadError } from '../schemas';
 import { weeklyReportWorkflow } from '../../workflows/weekly-report';
 

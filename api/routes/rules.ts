@@ -6,7 +6,7 @@ import { fromRoot } from '../../store/paths';
 import { createRuleStore } from '../../store/rule-store';
 import { ApiError } from '../../core/errors';
 import { evaluatedGroups, overlayRules, parseRule, RuleError } from '../../core/rules';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses, expectedVersion } from '../schemas';
 
 const PATH = '/api/v1/admin/monitoring/alerts/rules';

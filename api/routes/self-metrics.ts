@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import { redisKeys } from '../../store/redis';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 
 /**
  * selfMetricsRoutes serves GET /metrics, the module's own Prometheus metrics: request rate and latency per route,

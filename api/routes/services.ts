@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../../core/errors';
 import { serviceHealth } from '../../core/health';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { assertServiceScope } from '../plugins/auth';
 import { ActiveAlertSchema, errorResponses, Nullable, Realtime, ServiceParams } from '../schemas';
 
@@ -34,7 +34,7 @@ export function serviceRoutes(deps: AppDeps): FastifyPluginAsync {
         const checkedAt = new Date().toISOString();
         let snapshot;
         try {
-          snapshot = await deps.redisActivities.readRealtime(service);
+          snapshot = await deps.redisStore.readRealtime(service);
         } catch (err) {
           request.log.warn({ err }, 'realtime cache read failed');
           return { service_name: service, status: 'unknown', realtime_cache: 'unavailable', realtime: null, reasons: [], checked_at: checkedAt };
@@ -55,7 +55,7 @@ export function serviceRoutes(deps: AppDeps): FastifyPluginAsync {
         assertServiceScope(request, service);
         let alerts;
         try {
-          alerts = await deps.redisActivities.listActiveAlerts(service);
+          alerts = await deps.redisStore.listActiveAlerts(service);
         } catch (err) {
           request.log.warn({ err }, 'active alerts read failed');
           throw new ApiError(503, 'cache_unavailable', 'alert state cache is unavailable; retry later', undefined, 5);

@@ -8,7 +8,7 @@ import { EscalationError, parseTarget } from '../../core/escalation';
 import { ApiError } from '../../core/errors';
 import { parseMatchers, SilenceError, type Silence } from '../../core/silences';
 import { expireSignal, silenceWorkflow, type SilenceInput } from '../../workflows/silence';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses } from '../schemas';
 
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { errorResponses, listParam, readStorage } from '../schemas';
 
 const TrendsQuery = Type.Object(

@@ -4,17 +4,29 @@ import { ExponentialRegression, PolynomialRegression, SimpleLinearRegression } f
  * The seed's CapacityPlanner: fit the usage history, predict it `forecastDays` ahead, add the safety margin, and
  * say whether to scale. Three growth models are fitted on the older 80 % of the points and judged on the newest
  * 20 % (the model that forecasts best, not the one that fits best); the chosen one is refitted on all points. The
- * confidence interval is a 95 % prediction interval from the chosen model's residuals (for the linear model the
- * exact one, widening with the distance from the data). Pure: history and time are passed in.
+ * confidence interval is a 95 % prediction interval from the chosen model's residuals, widening with the distance
+ * from the data (exact for the linear model, the same leverage term for the others). A forecast needs history in
+ * proportion to its horizon — a quarter of it, and a day at least — and stays within what the resource can be (a
+ * percentage between 0 and 100, a rate not below 0): a utilisation cannot say how far demand goes past saturation, so
+ * a forecast at the bound says "saturated", and the scale-up factor follows from that. Pure: history and time are
+ * passed in.
  */
 
-/** The resources capacity is planned for, and the usage each should stay under (none known for a request rate). */
-export const CAPACITY_RESOURCES: ReadonlyArray<{ resource: string; metric: string; threshold?: number }> = [
-  { resource: 'cpu', metric: 'cpu_usage_percent', threshold: 80 },
-  { resource: 'memory', metric: 'memory_usage_percent', threshold: 85 },
-  { resource: 'disk', metric: 'disk_usage_percent', threshold: 85 },
-  { resource: 'request_rate', metric: 'requests_per_second' },
+/** PERCENT and RATE are the values a resource's usage can take. */
+const PERCENT: readonly [number, number] = [0, 100];
+const RATE: readonly [number, number] = [0, Number.POSITIVE_INFINITY];
+
+/** The resources capacity is planned for, the usage each should stay under (none known for a request rate) and its bounds. */
+export const CAPACITY_RESOURCES: ReadonlyArray<{ resource: string; metric: string; threshold?: number; bounds: readonly [number, number] }> = [
+  { resource: 'cpu', metric: 'cpu_usage_percent', threshold: 80, bounds: PERCENT },
+  { resource: 'memory', metric: 'memory_usage_percent', threshold: 85, bounds: PERCENT },
+  { resource: 'disk', metric: 'disk_usage_percent', threshold: 85, bounds: PERCENT },
+  { resource: 'request_rate', metric: 'requests_per_second', bounds: RATE },
 ];
+
+/** MIN_HISTORY_SHARE of the horizon (and MIN_HISTORY_DAYS at least) must be covered by history for a forecast. */
+export const MIN_HISTORY_SHARE = 0.25;
+export const MIN_HISTORY_DAYS = 1;
 
 /** The seed's safety margin on the recommended capacity. */
 export const CAPACITY_SAFETY_MARGIN = 0.2;
@@ -49,6 +61,8 @@ export interface CapacityOptions {
   scaleDownBelow?: number;
   /** How far ahead days_until_threshold looks. */
   horizonDays?: number;
+  /** The values the usage can take (a percentage: [0, 100]); unbounded when absent. */
+  bounds?: readonly [number, number];
 }
 
 const DAY_MS = 86_400_000;
@@ -67,7 +81,15 @@ function fit(model: GrowthModel, x: number[], y: number[]): Fitted | undefined {
     if (model === 'polynomial') {
       if (x.length < 4) return undefined;
       const r = new PolynomialRegression(x, y, 2);
-      return { model, predict: (v) => r.predict(v) };
+      // A parabola turns. One that turns within the data (a rise levelling off into a plateau) is no growth model:
+      // beyond the data it would forecast a fall the data never showed. One that turns ahead holds its vertex value.
+      const [, b = 0, a = 0] = r.coefficients;
+      const first = Math.min(...x);
+      const last = Math.max(...x);
+      const vertex = a !== 0 ? -b / (2 * a) : Number.POSITIVE_INFINITY;
+      if (vertex >= first && vertex <= last) return undefined;
+      const turn = vertex > last ? vertex : Number.POSITIVE_INFINITY;
+      return { model, predict: (v) => r.predict(Math.min(v, turn)) };
     }
     // Exponential growth needs positive values.
     if (y.some((v) => v <= 0)) return undefined;
@@ -87,6 +109,11 @@ export class CapacityError extends Error {}
 export function forecastCapacity(history: ReadonlyArray<readonly [number, number]>, nowMs: number, options: CapacityOptions): CapacityForecast {
   const points = history.filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v)).sort((a, b) => a[0] - b[0]);
   if (points.length < 3) throw new CapacityError(`${points.length} points of history; at least 3 are needed`);
+  const spanDays = (points[points.length - 1]![0] - points[0]![0]) / DAY_MS;
+  const neededDays = Math.max(MIN_HISTORY_DAYS, options.forecastDays * MIN_HISTORY_SHARE);
+  if (spanDays < neededDays) {
+    throw new CapacityError(`insufficient history: ${formatDays(spanDays)} of data; a ${options.forecastDays}-day forecast needs at least ${formatDays(neededDays)}`);
+  }
   const t0 = points[0]![0];
   const x = points.map(([t]) => (t - t0) / DAY_MS);
   const y = points.map(([, v]) => v);
@@ -101,13 +128,15 @@ export function forecastCapacity(history: ReadonlyArray<readonly [number, number
   const ranked = (Object.entries(holdout) as Array<[GrowthModel, number]>).sort((a, b) => a[1] - b[1]);
   const chosen = fit(ranked[0]?.[0] ?? 'linear', x, y) ?? fit('linear', x, y)!;
   const xf = (nowMs + options.forecastDays * DAY_MS - t0) / DAY_MS;
-  const predicted = chosen.predict(xf);
+  const [low, high] = options.bounds ?? [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const bounded = (v: number) => Math.min(high, Math.max(low, v));
+  const predicted = bounded(chosen.predict(xf));
   // 95 % prediction interval from the residuals (n − 2 degrees of freedom; 1.96 as the normal approximation).
   const n = x.length;
   const residual = Math.sqrt(x.reduce((acc, xi, i) => acc + (chosen.predict(xi) - y[i]!) ** 2, 0) / Math.max(1, n - 2));
   const mean = x.reduce((a, b) => a + b, 0) / n;
   const sxx = x.reduce((acc, xi) => acc + (xi - mean) ** 2, 0);
-  const spread = chosen.model === 'linear' && sxx > 0 ? residual * Math.sqrt(1 + 1 / n + (xf - mean) ** 2 / sxx) : residual * Math.sqrt(1 + 1 / n);
+  const spread = residual * Math.sqrt(1 + 1 / n + (sxx > 0 ? (xf - mean) ** 2 / sxx : 0));
   const half = 1.96 * spread;
   const recommended = predicted * (1 + options.safetyMargin);
   const daysUntil = daysUntilThreshold(chosen, (nowMs - t0) / DAY_MS, options.threshold, options.horizonDays ?? 365);
@@ -115,13 +144,18 @@ export function forecastCapacity(history: ReadonlyArray<readonly [number, number
   return {
     predicted_usage: round(predicted),
     recommended_capacity: round(recommended),
-    confidence_interval: [round(predicted - half), round(predicted + half)],
+    confidence_interval: [round(bounded(predicted - half)), round(bounded(predicted + half))],
     scaling_recommendation: scalingRecommendation(recommended, options, daysUntil),
     model: chosen.model,
     holdout_rmse: holdout,
     days_until_threshold: daysUntil === null ? null : Number(daysUntil.toFixed(1)),
     points: n,
   };
+}
+
+/** formatDays writes a span as hours under two days, else as days. */
+function formatDays(days: number): string {
+  return days < 2 ? `${Math.round(days * 24)} h` : `${Number(days.toFixed(1))} days`;
 }
 
 /** daysUntilThreshold walks the model forward in hours from now until it reaches the threshold. */
@@ -164,9 +198,9 @@ export interface ResourceForecast {
 
 /** forecastResources forecasts each of CAPACITY_RESOURCES `days` ahead from its history, as the seed's planner does. */
 export function forecastResources(historyOf: (metric: string) => ReadonlyArray<readonly [number, number]>, nowMs: number, days: number): ResourceForecast[] {
-  return CAPACITY_RESOURCES.map(({ resource, metric, threshold }) => {
+  return CAPACITY_RESOURCES.map(({ resource, metric, threshold, bounds }) => {
     try {
-      const forecast = forecastCapacity(historyOf(metric), nowMs, { forecastDays: days, safetyMargin: CAPACITY_SAFETY_MARGIN, ...(threshold !== undefined ? { threshold } : {}) });
+      const forecast = forecastCapacity(historyOf(metric), nowMs, { forecastDays: days, safetyMargin: CAPACITY_SAFETY_MARGIN, bounds, ...(threshold !== undefined ? { threshold } : {}) });
       return { resource, metric, threshold: threshold ?? null, forecast };
     } catch (err) {
       if (!(err instanceof CapacityError)) throw err;

@@ -11,6 +11,8 @@ declare module 'ml-regression' {
   }
   export class PolynomialRegression implements Regression {
     constructor(x: number[], y: number[], degree: number);
+    /** The fitted polynomial's coefficients, constant term first. */
+    coefficients: number[];
     predict(x: number): number;
   }
   export class ExponentialRegression implements Regression {

@@ -4,6 +4,8 @@
  * one window and then read two), and an earlier average of zero is no division by zero — a rise from zero is
  * Increasing, a fall Decreasing, zero to zero Stable. Pure.
  */
+import { studentTwoSidedPValue } from './stats';
+
 export type TrendDirection = 'Increasing' | 'Decreasing' | 'Stable' | 'Insufficient';
 
 export function detectTrend(points: readonly number[], window: number, sensitivity: number): TrendDirection {
@@ -84,14 +86,6 @@ const strength = (seasonal: readonly number[], residual: readonly number[]) => {
   return both === 0 ? 0 : Math.max(0, 1 - varianceOf(residual) / both);
 };
 
-/** normalTail is P(|Z| > z) for a standard normal (Abramowitz–Stegun 7.1.26 erfc, |error| < 1.5e-7). */
-export function twoSidedPValue(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * x);
-  const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
-  return Math.min(1, erfc);
-}
-
 /**
  * analyzeSeasonalTrend decomposes an evenly spaced series (oldest first; the first point's position in the day and
  * week is `phase`, e.g. its hour of the week for hourly points) and forecasts it. Needs two days of points.
@@ -143,8 +137,8 @@ export function analyzeSeasonalTrend(values: readonly number[], options: Partial
   const sigma2 = residuals.reduce((a, r) => a + r * r, 0) / Math.max(1, n - fitted);
   const standardError = Math.sqrt(sigma2 / sxx);
   const tStatistic = standardError === 0 ? (slope === 0 ? 0 : Math.sign(slope) * Infinity) : slope / standardError;
-  // With n ≥ 48 points the t distribution is within 2 % of the normal at 1.96: the normal tail is used.
-  const pValue = Number.isFinite(tStatistic) ? twoSidedPValue(tStatistic) : 0;
+  // The slope's t statistic has Student's t distribution with the residual degrees of freedom.
+  const pValue = studentTwoSidedPValue(tStatistic, Math.max(1, n - fitted));
   const significant = pValue < o.alpha;
   const start = intercept;
   const end = intercept + slope * (n - 1);

@@ -4,7 +4,9 @@
  * `[{"timestamp", "value", "score", "severity", "expected", "method", "reason"}]`. A long file shows its progress on stderr.
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD } from '../core/anomaly';
+import { progressWriter } from './progress';
 
 const USAGE = `usage: npm run detect -- <file.csv> [--method ${Object.keys(ANOMALY_METHODS).join('|')}]
 
@@ -48,23 +50,40 @@ export function detectCsv(text: string, method: string, progress?: (done: number
 }
 
 /** runDetectCli runs the command and returns its exit code. */
-export function runDetectCli(argv: string[], write: (text: string) => void = (text) => void process.stdout.write(text), status: (text: string) => void = (text) => void process.stderr.write(text)): number {
-  const at = argv.indexOf('--method');
-  const method = at >= 0 ? argv[at + 1] : DEFAULT_ANOMALY_METHOD;
-  const files = argv.filter((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
-  if (argv.includes('--help') || files.length !== 1 || !method || !METHODS[method]) {
-    (argv.includes('--help') ? write : status)(`${USAGE}\n`);
-    return argv.includes('--help') ? 0 : 2;
+export function runDetectCli(
+  argv: string[],
+  write: (text: string) => void = (text) => void process.stdout.write(text),
+  status: (text: string) => void = (text) => void process.stderr.write(text),
+  tty = process.stderr.isTTY === true,
+): number {
+  let parsed;
+  try {
+    // --method zscore and --method=zscore alike (node's own parser).
+    parsed = parseArgs({ args: argv, options: { method: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    status(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const method = parsed.values.method ?? DEFAULT_ANOMALY_METHOD;
+  const files = parsed.positionals;
+  if (parsed.values.help || files.length !== 1 || !METHODS[method]) {
+    (parsed.values.help ? write : status)(`${USAGE}\n`);
+    return parsed.values.help ? 0 : 2;
   }
   try {
     const text = readFileSync(files[0]!, 'utf8');
-    const bar = (done: number, total: number) => {
+    const bar = progressWriter(status, tty);
+    let shown = -1;
+    const progress = (done: number, total: number) => {
+      // On a terminal the bar redraws in place; into a file or pipe, a line per quarter.
+      const quarter = Math.floor((done / total) * 4);
+      if (!tty && quarter === shown && done !== total) return;
+      shown = quarter;
       const width = 30;
       const filled = Math.round((done / total) * width);
-      status(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} rows`);
-      if (done === total) status('\n');
+      bar(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} rows`, done === total);
     };
-    const detections = detectCsv(text, method, text.length > 1_000_000 ? bar : undefined);
+    const detections = detectCsv(text, method, text.length > 1_000_000 ? progress : undefined);
     write(`${JSON.stringify(detections, null, 2)}\n`);
     return 0;
   } catch (err) {

@@ -3,10 +3,12 @@
  * `--end`, default now) through weeklyReportWorkflow on the running stack, shows its progress as a bar (the
  * workflow's `progress` query) and prints where it went. Needs the stack (`npm start`) running.
  */
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config';
 import { connectTemporal } from '../store/clients';
 import type { ReportProgress, WeeklyReportOutcome } from '../workflows/weekly-report';
-import { weeklyReportWorkflow } from '../workflows/weekly-report';
+import { reportProgressQuery, weeklyReportWorkflow } from '../workflows/weekly-report';
+import { progressWriter } from './progress';
 
 const USAGE = `usage: npm run report -- --now [--end <ISO time>]
 
@@ -20,13 +22,18 @@ export function progressBar(p: ReportProgress, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.steps} ${p.stage}${detail}`;
 }
 
-/** parseArgs reads the command line: the end of the week, or an error text. */
+/** parseReportArgs reads the command line (`--end X` and `--end=X` alike): the end of the week, or an error text. */
 export function parseReportArgs(argv: string[], nowMs: number): { endMs: number } | { error: string } {
-  if (!argv.includes('--now')) return { error: USAGE };
-  const at = argv.indexOf('--end');
-  if (at < 0) return { endMs: nowMs };
-  const endMs = Date.parse(argv[at + 1] ?? '');
-  return Number.isFinite(endMs) ? { endMs } : { error: `--end: expected an ISO time, got ${JSON.stringify(argv[at + 1] ?? '')}\n\n${USAGE}` };
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { now: { type: 'boolean' }, end: { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+  } catch (err) {
+    return { error: `${(err as Error).message}\n\n${USAGE}` };
+  }
+  if (!values.now) return { error: USAGE };
+  if (values.end === undefined) return { endMs: nowMs };
+  const endMs = Date.parse(values.end);
+  return Number.isFinite(endMs) ? { endMs } : { error: `--end: expected an ISO time, got ${JSON.stringify(values.end)}\n\n${USAGE}` };
 }
 
 export async function runReportCli(argv: string[]): Promise<number> {
@@ -48,13 +55,17 @@ export async function runReportCli(argv: string[]): Promise<number> {
     const result = handle.result() as Promise<WeeklyReportOutcome>;
     let finished = false;
     void result.finally(() => (finished = true)).catch(() => undefined);
+    const tty = process.stderr.isTTY === true;
+    const bar = progressWriter((text) => void process.stderr.write(text), tty);
+    let drawn = '';
     while (!finished) {
-      const progress = await handle.query<ReportProgress>('progress').catch(() => undefined);
-      if (progress) process.stderr.write(`\r${progressBar(progress)}   `);
+      const progress = await handle.query(reportProgressQuery).catch(() => undefined);
+      // On a terminal the bar redraws in place; into a file or pipe, a line when it changes.
+      if (progress && (tty || progressBar(progress) !== drawn)) bar((drawn = progressBar(progress)), false);
       await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);
     }
     const outcome = await result;
-    process.stderr.write(`\r${progressBar({ stage: 'done', step: 5, steps: 5, delivered: outcome.delivered.length, targets: outcome.delivered.length + outcome.failed.length })}\n`);
+    bar(progressBar({ stage: 'done', step: 5, steps: 5, delivered: outcome.delivered.length, targets: outcome.delivered.length + outcome.failed.length }), true);
     console.log(JSON.stringify(outcome, null, 2));
     return outcome.failed.length > 0 ? 1 : 0;
   } finally {

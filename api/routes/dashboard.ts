@@ -244,7 +244,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
         const [snapshot, instances, alerts] = await telemetry.timed('redis', 'service_state', () =>
           Promise.all([cache.readRealtime(service), cache.listInstances(service, nowMs), cache.listActiveAlerts(service)]),
         );
-        return { service, snapshot, verdict: serviceHealth(service, snapshot, rules), instances, alerts };
+        return { service, snapshot, verdict: serviceHealth(service, snapshot, rules, alerts), instances, alerts };
       }),
     );
   }

@@ -45,6 +45,17 @@ const CreateBody = Type.Optional(
 export function reportRoutes(deps: AppDeps): FastifyPluginAsync {
   const ui = `${deps.config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(deps.config.temporal.namespace)}`;
   return async (app) => {
+    // The POST body is optional (README): no body, or an empty one sent as JSON, is `{}`.
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        done(null, (body as string).trim() === '' ? {} : JSON.parse(body as string));
+      } catch (err) {
+        done(Object.assign(err as Error, { statusCode: 400 }), undefined);
+      }
+    });
+    app.addHook('preValidation', async (request) => {
+      if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {};
+    });
     app.get<{ Querystring: { limit?: number; id?: string } }>(
       PATH,
       { config: { access: 'admin' }, schema: { description: 'Past weekly performance reports, newest first.', querystring: ListQuery, response: { 200: ListSchema, ...errorResponses(400, 401, 403, 404, 429, 503) } } },

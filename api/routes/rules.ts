@@ -18,6 +18,9 @@ const PATH = '/api/v1/admin/monitoring/alerts/rules';
  * concurrent edit —; DELETE /{name} drops it (a file rule of that name applies again). Invalid rules get 400 naming
  * the field and, for an expression, the column. The next evaluation applies an edit; a new group gets its schedule.
  */
+/** DEFAULT_API_GROUP is the group of a rule created through the API without one. */
+export const DEFAULT_API_GROUP = 'api';
+
 export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
     const store = createRuleStore(deps.redis, deps.config.temporal.taskQueue);
@@ -62,7 +65,8 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
 
     /** storeRule validates and stores one rule as its next version (PUT by name, or POST with the name in the body). */
     const storeRule = async (request: FastifyRequest, name: string, body: Record<string, unknown>) => {
-      const { group, ...raw } = body as { group: string } & Record<string, unknown>;
+      // A rule made without a group joins DEFAULT_API_GROUP.
+      const { group = DEFAULT_API_GROUP, ...raw } = body as { group?: string } & Record<string, unknown>;
       if (raw.name !== undefined && raw.name !== name) throw new ApiError(400, 'validation_failed', `the body names ${JSON.stringify(raw.name)?.slice(0, 200)}, the path ${name}`, 'body.name');
       let rule;
       try {
@@ -77,7 +81,7 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
       const schedules = await syncSchedules(request.log);
       return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, schedules };
     };
-    const groupField = { group: Type.String({ minLength: 1, maxLength: 128 }) };
+    const groupField = { group: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: `the rule's group (default ${DEFAULT_API_GROUP})` })) };
 
     app.put<{ Params: { name: string }; Body: Record<string, unknown> }>(
       `${PATH}/:name`,

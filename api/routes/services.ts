@@ -33,13 +33,14 @@ export function serviceRoutes(deps: AppDeps): FastifyPluginAsync {
         assertServiceScope(request, service);
         const checkedAt = new Date().toISOString();
         let snapshot;
+        let alerts;
         try {
-          snapshot = await deps.redisStore.readRealtime(service);
+          [snapshot, alerts] = await Promise.all([deps.redisStore.readRealtime(service), deps.redisStore.listActiveAlerts(service)]);
         } catch (err) {
           request.log.warn({ err }, 'realtime cache read failed');
           return { service_name: service, status: 'unknown', realtime_cache: 'unavailable', realtime: null, reasons: [], checked_at: checkedAt };
         }
-        const verdict = serviceHealth(service, snapshot, deps.rules());
+        const verdict = serviceHealth(service, snapshot, deps.rules(), alerts);
         return { service_name: service, ...verdict, realtime_cache: 'ok', realtime: snapshot, checked_at: checkedAt };
       },
     );

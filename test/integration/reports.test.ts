@@ -3,7 +3,7 @@ import { sql } from '../../core/escape';
 import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../store/schedules';
 import { FakeSlack } from '../../scripts/local-slack';
 import { parseReportArgs, progressBar, runReportCli } from '../../workers/report-cli';
-import { bearer } from '../helpers/api';
+import { bearer, startTestApi } from '../helpers/api';
 import { startJobStack, type AlertingStack } from '../helpers/alerting';
 import { quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
 import { weeklyReportWorkflow } from '../../workflows/weekly-report';
@@ -147,7 +147,21 @@ describe('weekly performance report', () => {
     expect(err.join('')).toMatch(/report workflow weekly-report-manual-/);
     expect(progressBar({ stage: 'delivering', step: 4, steps: 5, delivered: 1, targets: 2 }, 10)).toBe('[########..] 4/5 delivering 1/2 targets');
     expect(parseReportArgs(['--now', '--end', 'monday'], 0)).toMatchObject({ error: expect.stringContaining('--end: expected an ISO time') });
+    expect(parseReportArgs(['--now', '--end=2026-11-23T00:00:00Z'], 0)).toEqual({ endMs: Date.parse('2026-11-23T00:00:00Z') });
+    expect(parseReportArgs(['--now', '--ned=x'], 0)).toMatchObject({ error: expect.stringContaining("Unknown option '--ned'") });
     expect(parseReportArgs([], 0)).toMatchObject({ error: expect.stringContaining('usage: npm run report') });
+  });
+
+  it('takes a POST without a body (the body is optional): without Temporal it gets as far as the 503', async () => {
+    const bare = await startTestApi();
+    try {
+      for (const request of [{}, { headers: { 'content-type': 'application/json' }, payload: '' }, { payload: {} }]) {
+        const answer = await bare.app.inject({ method: 'POST', url: REPORTS, ...request, headers: { ...bearer('admin'), ...(request.headers ?? {}) } });
+        expect(answer.json()).toMatchObject({ error: 'workflows_unavailable' });
+      }
+    } finally {
+      await bare.close();
+    }
   });
 
   it('refuses a bad end, a bad id, and non-admins', async () => {

@@ -142,6 +142,11 @@ describe('silences and inhibition mute notifications, on the real Temporal and R
     await driver.firing(name, instance);
     expect((await api.app.inject({ method: 'DELETE', url: `${url}/${name}`, headers: bearer('admin') })).statusCode).toBe(204);
     expect((await api.app.inject({ method: 'DELETE', url: `${url}/${name}`, headers: bearer('admin') })).statusCode).toBe(404);
+    // Without a group, a rule joins the group `api`.
+    const grouped = await put({ expression: `cpu_usage_percent{service="${service}", instance="${service}-none"} > 99`, severity: 'warning' });
+    expect(grouped.statusCode).toBe(200);
+    expect(grouped.json()).toMatchObject({ name, group: 'api', version: 1 });
+    expect((await api.app.inject({ method: 'DELETE', url: `${url}/${name}`, headers: bearer('admin') })).statusCode).toBe(204);
     await driver.push(instance, 10);
     await driver.evaluate();
   });

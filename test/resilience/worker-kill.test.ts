@@ -111,7 +111,9 @@ describe('workers killed (kill -9) at random moments', () => {
   it('delivers a weekly report once to each target while workers are killed', async () => {
     const { slack, smtp, api, temporal } = stack;
     const end = Date.now();
-    const body = Array.from({ length: 48 }, (_, h) => ({
+    // Eight days of hourly history: enough for the report's 30-day capacity forecast (a quarter of the horizon), so the
+    // report has all four charts to upload.
+    const body = Array.from({ length: 8 * 24 }, (_, h) => ({
       application_metrics: { timestamp: new Date(end - (h + 1) * 3_600_000).toISOString(), service_name: service, instance_id: `${service}-0`, metrics: { requests_per_second: 10, response_time_p50_ms: 20, error_rate_percent: 0.2 } },
     }));
     expect((await api.app.inject({ method: 'POST', url: '/api/v1/internal/monitoring/metrics', headers: bearer('service'), payload: body })).statusCode).toBe(202);

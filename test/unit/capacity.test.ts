@@ -56,4 +56,40 @@ describe('capacity planner (core/capacity.ts)', () => {
   it('needs three points of history', () => {
     expect(() => forecastCapacity([[NOW, 1], [NOW + HOUR, 2]], NOW, { forecastDays: 1, safetyMargin: 0.2 })).toThrow(CapacityError);
   });
+
+  it('refuses a forecast from history short for its horizon: minutes of data never forecast 30 days', () => {
+    // Three points over four minutes of a CPU climbing fast (the demo's first minutes): the forecast that said 609,794 %.
+    const minutes: Array<[number, number]> = [[NOW - 4 * 60_000, 40], [NOW - 2 * 60_000, 70], [NOW, 98]];
+    expect(() => forecastCapacity(minutes, NOW, { forecastDays: 30, safetyMargin: 0.2, threshold: 80, bounds: [0, 100] })).toThrow(
+      'insufficient history: 0 h of data; a 30-day forecast needs at least 7.5 days',
+    );
+    const week = hourly((d) => 40 + 0.1 * d).slice(-7 * 24);
+    expect(() => forecastCapacity(week, NOW, { forecastDays: 30, safetyMargin: 0.2 })).toThrow('needs at least 7.5 days');
+    expect(forecastCapacity(week, NOW, { forecastDays: 14, safetyMargin: 0.2 }).points).toBe(7 * 24);
+    expect(() => forecastCapacity(hourly((d) => 40 + d).slice(-12), NOW, { forecastDays: 1, safetyMargin: 0.2 })).toThrow('needs at least 24 h');
+  });
+
+  it('keeps a percentage within 0–100: a saturating resource scales up by at most what the margin asks', () => {
+    // 20 days of CPU climbing 4 points a day to 100 %: the trend alone would say 220 % in 30 days.
+    const steep = hourly((d) => Math.min(100, 20 + 4 * d), 0.5).slice(-20 * 24);
+    const forecast = forecastCapacity(steep, NOW, { forecastDays: 30, safetyMargin: 0.2, threshold: 80, bounds: [0, 100] });
+    expect(forecast.predicted_usage).toBeLessThanOrEqual(100);
+    expect(forecast.confidence_interval[0]).toBeGreaterThanOrEqual(0);
+    expect(forecast.confidence_interval[1]).toBeLessThanOrEqual(100);
+    expect(forecast.scaling_recommendation).toMatchObject({ type: 'ScaleUp' });
+    if (forecast.scaling_recommendation.type === 'ScaleUp') expect(forecast.scaling_recommendation.factor).toBeLessThanOrEqual(1.5);
+    // A rate is never forecast below 0.
+    const falling = hourly((d) => Math.max(1, 500 - 20 * d));
+    expect(forecastCapacity(falling, NOW, { forecastDays: 30, safetyMargin: 0.2, bounds: [0, Number.POSITIVE_INFINITY] }).confidence_interval[0]).toBeGreaterThanOrEqual(0);
+  });
+
+  it('widens the interval with the horizon, whichever model is chosen', () => {
+    for (const f of [(d: number) => 40 + 0.5 * d, (d: number) => 10 * Math.exp(0.03 * d), (d: number) => 30 + 0.02 * d * d]) {
+      const width = (days: number) => {
+        const [lo, hi] = forecastCapacity(hourly(f, 1), NOW, { forecastDays: days, safetyMargin: 0.2 }).confidence_interval;
+        return hi - lo;
+      };
+      expect(width(30)).toBeGreaterThan(width(1));
+    }
+  });
 });

@@ -4,7 +4,7 @@ import { QueryParams, sql, sqlIdentifier, tsvStringMap, dateTime64Text } from '.
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { serviceHealth } from '../../core/health';
 import { parseRuleDocument } from '../../core/rules';
-import type { RealtimeSnapshot } from '../../core/types';
+import type { ActiveAlert, RealtimeSnapshot } from '../../core/types';
 
 describe('fingerprint', () => {
   it('is stable under label order and differs by rule and labels', () => {
@@ -108,5 +108,38 @@ describe('serviceHealth', () => {
       ],
     });
     expect(serviceHealth('s', null, rules).status).toBe('unknown');
+  });
+
+  it('judges an anomaly rule by the anomaly scan’s alert, never by its placeholder threshold', () => {
+    const withAnomaly = [
+      ...rules,
+      ...parseRuleDocument('r:\n  a:\n    - {name: cpu_anomaly, type: anomaly, metric: cpu_usage_percent, statistic: avg, severity: warning}\n').flatMap((g) => g.rules),
+    ];
+    // Every service reporting CPU was WARNING: "cpu_usage_percent 30 breaches cpu_anomaly (0)".
+    expect(serviceHealth('s', snapshot(30), withAnomaly)).toEqual({ status: 'healthy', reasons: [] });
+    const alert = (status: ActiveAlert['status'], rule = 'cpu_anomaly'): ActiveAlert => ({
+      alert_id: 'a',
+      fingerprint: 'f',
+      rule,
+      severity: 'warning',
+      status,
+      service: 's',
+      instance: 's-1',
+      metric: 'cpu_usage_percent',
+      threshold: 0,
+      current_value: 30,
+      duration: 60,
+      started_at: '2026-01-01T00:00:00Z',
+      last_evaluation: '2026-01-01T00:01:00Z',
+      summary: 'cpu above its usual band',
+      workflow_id: 'alert/f',
+    });
+    expect(serviceHealth('s', snapshot(30), withAnomaly, [alert('firing')])).toEqual({
+      status: 'warning',
+      reasons: [{ rule: 'cpu_anomaly', severity: 'warning', metric: 'cpu_usage_percent', value: 30, threshold: 0 }],
+    });
+    expect(serviceHealth('s', snapshot(30), withAnomaly, [alert('pending')]).status).toBe('healthy');
+    // A threshold rule's alert is already judged by its threshold on the snapshot.
+    expect(serviceHealth('s', snapshot(30), withAnomaly, [alert('firing', 'warn_cpu')]).status).toBe('healthy');
   });
 });

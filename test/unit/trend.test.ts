@@ -1,4 +1,5 @@
-import { analyzeSeasonalTrend, twoSidedPValue } from '../../core/trend';
+import { studentTwoSidedPValue } from '../../core/stats';
+import { analyzeSeasonalTrend } from '../../core/trend';
 
 /** Hourly points: level + slope·i + a daily wave + a weekend dip + deterministic noise (±noise). */
 function hourly(days: number, { level = 100, slope = 0, daily = 10, weekend = 0, noise = 2, seed = 3 } = {}): number[] {
@@ -57,9 +58,15 @@ describe('seasonal-trend analysis (core/trend.ts)', () => {
     expect(Math.abs(profile.indexOf(Math.max(...profile)) - 6)).toBeLessThanOrEqual(1);
   });
 
-  it('computes two-sided normal p-values', () => {
-    expect(twoSidedPValue(0)).toBeCloseTo(1, 6);
-    expect(twoSidedPValue(1.959964)).toBeCloseTo(0.05, 4);
-    expect(twoSidedPValue(-2.575829)).toBeCloseTo(0.01, 4);
+  it('computes two-sided p-values from Student’s t with the residual degrees of freedom (the normal overstates significance)', () => {
+    expect(studentTwoSidedPValue(0, 5)).toBeCloseTo(1, 6);
+    // Tables: t(0.975, 10) = 2.228, t(0.995, 4) = 4.604, t(0.975, 1) = 12.706; the normal's 1.96 at large df.
+    expect(studentTwoSidedPValue(2.228139, 10)).toBeCloseTo(0.05, 4);
+    expect(studentTwoSidedPValue(-4.604095, 4)).toBeCloseTo(0.01, 4);
+    expect(studentTwoSidedPValue(12.7062, 1)).toBeCloseTo(0.05, 4);
+    expect(studentTwoSidedPValue(1.959964, 1e6)).toBeCloseTo(0.05, 4);
+    // t = 2 with 10 df: 0.0734, not the normal's 0.0455 — not significant at 5 %.
+    expect(studentTwoSidedPValue(2, 10)).toBeCloseTo(0.0734, 3);
+    expect(studentTwoSidedPValue(Number.POSITIVE_INFINITY, 10)).toBe(0);
   });
 });

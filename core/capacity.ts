@@ -153,8 +153,9 @@ export function forecastCapacity(history: ReadonlyArray<readonly [number, number
   };
 }
 
-/** formatDays writes a span as hours under two days, else as days. */
+/** formatDays writes a span as minutes under an hour, hours under two days, else days. */
 function formatDays(days: number): string {
+  if (days < 1 / 24) return `${Math.round(days * 1440)} min`;
   return days < 2 ? `${Math.round(days * 24)} h` : `${Number(days.toFixed(1))} days`;
 }
 

@@ -61,7 +61,7 @@ describe('capacity planner (core/capacity.ts)', () => {
     // Three points over four minutes of a CPU climbing fast (the demo's first minutes): the forecast that said 609,794 %.
     const minutes: Array<[number, number]> = [[NOW - 4 * 60_000, 40], [NOW - 2 * 60_000, 70], [NOW, 98]];
     expect(() => forecastCapacity(minutes, NOW, { forecastDays: 30, safetyMargin: 0.2, threshold: 80, bounds: [0, 100] })).toThrow(
-      'insufficient history: 0 h of data; a 30-day forecast needs at least 7.5 days',
+      'insufficient history: 4 min of data; a 30-day forecast needs at least 7.5 days',
     );
     const week = hourly((d) => 40 + 0.1 * d).slice(-7 * 24);
     expect(() => forecastCapacity(week, NOW, { forecastDays: 30, safetyMargin: 0.2 })).toThrow('needs at least 7.5 days');

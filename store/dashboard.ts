@@ -6,7 +6,7 @@ import { QueryParams, sqlIdentifier } from '../core/escape';
 /**
  * The ClickHouse reads of the dashboard and performance endpoints. Every query names its metrics and services, so
  * it reads only their key ranges (ORDER BY metric_name, service_name, …) of the partitions its window touches:
- * raw samples for short windows, the 1-minute and 1-hour rollups beyond. SQL runs on 18.16 and current releases.
+ * raw samples for short windows, the 1-minute and 1-hour rollups beyond. Values go as query parameters.
  */
 
 /** DashboardQueryDeps are what the queries need; `settings` carry the query time limit. */

@@ -8,6 +8,10 @@ import type { Sample } from './types';
 /** PERFORMANCE_EVENT_COLUMNS are the columns a sample row fills, in TabSeparated order. */
 export const PERFORMANCE_EVENT_COLUMNS = ['timestamp', 'service_name', 'instance_id', 'event_type', 'metric_name', 'metric_value', 'labels', 'ingest_id', 'ingest_seq'] as const;
 
+/** PERFORMANCE_EVENT_STRUCTURE types those columns as db/001 does, for parsing rows without storing them. */
+export const PERFORMANCE_EVENT_STRUCTURE =
+  "timestamp DateTime64(3, 'UTC'), service_name LowCardinality(String), instance_id LowCardinality(String), event_type LowCardinality(String), metric_name LowCardinality(String), metric_value Float64, labels Map(LowCardinality(String), String), ingest_id String, ingest_seq UInt32";
+
 // Service, instance and metric names repeat in every batch: escape each once (bounded, cleared when full).
 const escaped = new Map<string, string>();
 function tsvName(value: string): string {

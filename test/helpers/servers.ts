@@ -21,18 +21,54 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * PRODUCTION is true under `npm run test:production`: Temporal is the Temporal server on PostgreSQL (each private
+ * Temporal with a PostgreSQL of its own), not the dev server.
+ */
+export const PRODUCTION = process.env.TEST_PROFILE === 'production';
+
+/**
+ * freePortBlock finds `count` consecutive free loopback ports (the Temporal server listens on its frontend port P
+ * and P+1…P+9) and returns the first — below 32768: the server stores its membership ports as PostgreSQL smallint.
+ */
+export async function freePortBlock(count: number): Promise<number> {
+  const listens = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.unref();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const first = 20_000 + Math.floor(Math.random() * 12_000);
+    let ok = true;
+    for (let p = first; ok && p < first + count; p++) ok = await listens(p);
+    if (ok) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+/** temporalEnv is the env of a private Temporal: the dev server on a free port, or the production profile's server. */
+async function temporalEnv(): Promise<{ TEMPORAL_ADDRESS: string } & Record<string, string>> {
+  if (!PRODUCTION) return { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` };
+  const [frontend, postgres] = await Promise.all([freePortBlock(10), freePort()]);
+  return { TEMPORAL_BACKEND: 'postgresql', TEMPORAL_ADDRESS: `127.0.0.1:${frontend}`, POSTGRES_PORT: String(postgres) };
+}
+
+/**
  * privateServerEnv is the env of a run's own ClickHouse, Redis and Temporal on free ports, with data under `dir`
  * (ephemeral: no Web UI, nothing kept) — what tests and benchmarks start instead of touching the dev stack.
  */
 export async function privateServerEnv(dir: string): Promise<Record<string, string>> {
-  const [chHttp, chTcp, redis, temporal] = await Promise.all(Array.from({ length: 4 }, freePort));
+  const [chHttp, chTcp, redis] = await Promise.all(Array.from({ length: 3 }, freePort));
   return {
     MONITORING_LOCAL_DIR: dir,
     MONITORING_EPHEMERAL: '1',
     CLICKHOUSE_URL: `http://127.0.0.1:${chHttp}`,
     CLICKHOUSE_TCP_PORT: String(chTcp),
     REDIS_URL: `redis://127.0.0.1:${redis}`,
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+    ...(await temporalEnv()),
+    // The production profile's Redis keeps an append-only file, as a deployment's would.
+    ...(PRODUCTION ? { REDIS_APPENDONLY: 'yes' } : {}),
   };
 }
 
@@ -81,15 +117,16 @@ export async function privateRedis(): Promise<PrivateRedis> {
 }
 
 /**
- * privateTemporal starts a Temporal dev server of its own on a free port; `persistent` keeps its state in a SQLite
- * file (as `npm start` runs it), so it can be stopped and started again with its workflows and schedules intact.
+ * privateTemporal starts a Temporal of its own on free ports: a dev server, whose state `persistent` keeps in a
+ * SQLite file (as `npm start` runs it); under the production profile a Temporal server on a PostgreSQL of its own
+ * (always persistent), which stop() and start() stop and start together — a restart of both.
  */
 export async function privateTemporal(persistent = true): Promise<PrivateServer & { address: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-temporal-'));
-  const [port, ui] = await Promise.all([freePort(), freePort()]);
-  const address = `127.0.0.1:${port}`;
-  const server = privateServer('temporal', dir, { TEMPORAL_ADDRESS: address, TEMPORAL_UI_PORT: String(ui), MONITORING_EPHEMERAL: persistent ? '0' : '1' }, address);
-  return { ...server, address };
+  const temporal = await temporalEnv();
+  const address = temporal.TEMPORAL_ADDRESS!;
+  const env = { ...temporal, TEMPORAL_UI_PORT: String(await freePort()), MONITORING_EPHEMERAL: persistent ? '0' : '1' };
+  return { ...privateServer('temporal', dir, env, address), address };
 }
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrate } from '../../store/migrations';
 import { loadConfig } from '../../core/config';
-import { freePort, privateServerEnv } from '../helpers/servers';
+import { PRODUCTION, freePort, privateServerEnv } from '../helpers/servers';
 
 /**
  * Starts throwaway ClickHouse, Redis and Temporal servers on free ports in a temporary folder (never the dev
@@ -28,8 +28,9 @@ export default async function globalSetup(): Promise<void> {
     TEMPORAL_UI_PORT: uiPort,
     TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
   };
-  // TEST_CLICKHOUSE_CLUSTER=1 (npm run test:cluster): ClickHouse as two shards behind Distributed tables.
-  const shard2 = process.env.TEST_CLICKHOUSE_CLUSTER === '1' ? await clusterEnv(dir, env) : undefined;
+  // TEST_CLICKHOUSE_CLUSTER=1 (npm run test:cluster) and the production profile (npm run test:production):
+  // ClickHouse as two shards behind Distributed tables.
+  const shard2 = process.env.TEST_CLICKHOUSE_CLUSTER === '1' || PRODUCTION ? await clusterEnv(dir, env) : undefined;
   Object.assign(process.env, env);
   const started = Date.now();
   execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -47,6 +48,7 @@ export default async function globalSetup(): Promise<void> {
     encoding: 'utf8',
   }).trim();
   process.env.TEST_STACK_DIR = dir;
+  if (PRODUCTION) process.stderr.write(`\n[test-setup] production profile: Temporal server on PostgreSQL (${env.TEMPORAL_ADDRESS}), ClickHouse cluster ${env.CLICKHOUSE_CLUSTER}, Redis with AOF\n`);
   process.stderr.write(`\n[test-setup] servers up and workflows bundled in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})\n`);
 }
 

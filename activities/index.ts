@@ -26,7 +26,7 @@ export interface ActivityDeps {
 /** createActivities composes every activity group into the object given to the worker. */
 export function createActivities({ config, clickhouse, redis, temporal }: ActivityDeps) {
   const taskQueue = config.temporal.taskQueue;
-  const rules = createRuleActivities({ rulesPath: fromRoot(config.rulesPath), redis, taskQueue });
+  const rules = createRuleActivities({ rulesPath: fromRoot(config.rulesPath), store: { clickhouse, redis, database: config.clickhouse.database }, taskQueue });
   const slo = createSloActivities({ clickhouse, database: config.clickhouse.database, redis, temporal, taskQueue, sloPath: fromRoot(config.sloPath) });
   return {
     ...createClickHouseStore({
@@ -38,9 +38,9 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...rules,
     ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
     ...createAnomalyActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
-    ...createNotifyActivities({ config, redis }),
+    ...createNotifyActivities({ config, redis, clickhouse }),
     ...createGroupingActivities({ temporal, taskQueue }),
-    ...createSilenceActivities({ config, redis }),
+    ...createSilenceActivities({ config, redis, clickhouse }),
     ...createTrendActivities({ clickhouse, database: config.clickhouse.database }),
     ...slo,
     ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs, measureSlos: slo.measureSlos }),

@@ -1,5 +1,6 @@
 import { redisKeys } from '../store/redis';
 import type Redis from 'ioredis';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { renderReportCharts, type ReportChart, type ReportChartData } from './report-charts';
 import type { AlertInput } from '../core/alert';
 import type { Config } from '../core/config';
@@ -11,7 +12,7 @@ import { alertNotification, escapeHtml, slackGroupMessage, slackMessage, type Gr
 import { reportEmailMessage, reportSlackMessage, type PerformanceReport } from '../core/report';
 import { describeMatchers, type Silence } from '../core/silences';
 import { linkSecret, signLink } from '../store/ack-links';
-import { createPolicyStore } from './policies';
+import { createPolicyStore } from '../store/policy-store';
 import { createReceivers, type AlertDescription, type GroupNotificationRequest, type NotificationRequest, type ReceiverContext } from './receivers';
 
 export type { GroupNotificationRequest, NotificationRequest } from './receivers';
@@ -20,6 +21,8 @@ export type { GroupNotificationRequest, NotificationRequest } from './receivers'
 export interface NotifyDeps {
   config: Config;
   redis: Redis;
+  /** Where escalation policies edited through the API are kept (store/policy-store.ts). */
+  clickhouse: ClickHouseClient;
 }
 
 const SENT_TTL_SECONDS = 30 * 24 * 3600;
@@ -40,11 +43,11 @@ const ledger = {
  * (activities/receivers/, one per channel) make a retry after an unrecorded send harmless — a Slack message carries
  * its key in its metadata and is found again, an e-mail keeps its Message-ID, a webhook its Idempotency-Key.
  */
-export function createNotifyActivities({ config, redis }: NotifyDeps) {
+export function createNotifyActivities({ config, redis, clickhouse }: NotifyDeps) {
   const secret = linkSecret(config);
-  const policies = createPolicyStore({ config, redis });
+  const policies = createPolicyStore({ config, redis, clickhouse });
   const workflowUrl = (workflowId: string) =>
-    `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+    `${config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   const notificationOf = (req: AlertDescription) =>
     alertNotification(req.alert, {
       alertId: req.alertId,

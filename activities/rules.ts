@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type Redis from 'ioredis';
 import { mergeRuleGroups, overlayRules, parseRuleDocument, type RuleGroup } from '../core/rules';
+import type { ConfigStoreDeps } from '../store/config-store';
 import { createRuleStore } from '../store/rule-store';
 
 /** loadRuleFiles reads every .yml/.yaml rule file at a path (a file or a folder) into validated rule groups. */
@@ -18,16 +18,16 @@ export async function loadRuleFiles(rulesPath: string): Promise<RuleGroup[]> {
 }
 
 /** currentRuleGroups is the effective rule set: the files, then the admin API's edits. */
-export async function currentRuleGroups(rulesPath: string, redis: Redis, taskQueue: string): Promise<RuleGroup[]> {
-  return overlayRules(await loadRuleFiles(rulesPath), await createRuleStore(redis, taskQueue).rules());
+export async function currentRuleGroups(rulesPath: string, store: ConfigStoreDeps, taskQueue: string): Promise<RuleGroup[]> {
+  return overlayRules(await loadRuleFiles(rulesPath), await createRuleStore(store, taskQueue).rules());
 }
 
 /** createRuleActivities builds the activity that loads the alert rules: the files, then the admin API's edits. */
-export function createRuleActivities({ rulesPath, redis, taskQueue }: { rulesPath: string; redis: Redis; taskQueue: string }) {
+export function createRuleActivities({ rulesPath, store, taskQueue }: { rulesPath: string; store: ConfigStoreDeps; taskQueue: string }) {
   return {
     /** loadRuleGroups reads the rule files and the API's rules afresh, so an edit applies at the next evaluation. */
     async loadRuleGroups(): Promise<RuleGroup[]> {
-      return currentRuleGroups(rulesPath, redis, taskQueue);
+      return currentRuleGroups(rulesPath, store, taskQueue);
     },
   };
 }

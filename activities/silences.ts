@@ -1,17 +1,23 @@
 import { readFile } from 'node:fs/promises';
+import type { ClickHouseClient } from '@clickhouse/client';
 import type Redis from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../core/config';
 import { notificationMute, parseInhibitRules, type InhibitRule, type MuteDecision, type Silence } from '../core/silences';
 import type { ActiveAlert, Labels } from '../core/types';
+import { createConfigStore } from '../store/config-store';
 import { fromRoot } from '../store/paths';
 import { redisKeys } from '../store/redis';
 
-/** SILENCES_KEY is the Redis hash of silences by id (an expired one is removed by its workflow). */
+/** SILENCES_KEY is the Redis hash caching silences by id (an expired one is removed by its workflow). */
 export const SILENCES_KEY = 'silences';
 
-/** createSilenceActivities builds the silence store and the notification gate (silences, then inhibition). */
-export function createSilenceActivities({ config, redis }: { config: Config; redis: Redis }) {
+/**
+ * createSilenceActivities builds the silence store — durable in ClickHouse, cached in Redis (store/config-store.ts)
+ * — and the notification gate (silences, then inhibition).
+ */
+export function createSilenceActivities({ config, redis, clickhouse }: { config: Config; redis: Redis; clickhouse: ClickHouseClient }) {
+  const store = createConfigStore({ clickhouse, redis, database: config.clickhouse.database }, 'silence', 'all', SILENCES_KEY);
   let inhibit: { rules: InhibitRule[]; loadedAtMs: number } | undefined;
   async function inhibitRules(): Promise<InhibitRule[]> {
     // Re-read at most every 30 s: an edit applies within one evaluation interval.
@@ -24,7 +30,7 @@ export function createSilenceActivities({ config, redis }: { config: Config; red
   }
 
   async function listSilences(): Promise<Silence[]> {
-    return Object.values(await redis.hgetall(SILENCES_KEY))
+    return [...(await store.all()).values()]
       .map((v) => JSON.parse(v) as Silence)
       .sort((a, b) => a.endsAtMs - b.endsAtMs);
   }
@@ -34,12 +40,12 @@ export function createSilenceActivities({ config, redis }: { config: Config; red
 
     /** saveSilence stores a silence (created or changed). */
     async saveSilence(silence: Silence): Promise<void> {
-      await redis.hset(SILENCES_KEY, silence.id, JSON.stringify(silence));
+      await store.put(silence.id, JSON.stringify(silence));
     },
 
     /** expireSilence removes a silence; true if it was there. */
     async expireSilence(id: string): Promise<boolean> {
-      return (await redis.hdel(SILENCES_KEY, id)) > 0;
+      return store.remove(id);
     },
 
     /**

@@ -1,5 +1,5 @@
-import type Redis from 'ioredis';
 import { parseRule, type Rule } from '../core/rules';
+import { createConfigStore, type ConfigStoreDeps } from './config-store';
 
 
 /** StoredRule is a rule as the admin API keeps it: the rule as written (seed keys), its group, version and author. */
@@ -12,15 +12,15 @@ export interface StoredRule {
 }
 
 /**
- * createRuleStore keeps alert rules edited through the admin API in Redis, versioned, over the rule files: every
- * worker and API process sees the same rules, and the next evaluation applies an edit.
+ * createRuleStore keeps alert rules edited through the admin API, versioned, over the rule files — durably in
+ * ClickHouse, cached in Redis (store/config-store.ts): every worker and API process sees the same rules, the next
+ * evaluation applies an edit, and a Redis flush loses none.
  */
-export function createRuleStore(redis: Redis, taskQueue: string) {
-  // One hash per deployment (its task queue), by rule name.
-  const RULES_KEY = `rules:api:${taskQueue}`;
+export function createRuleStore(deps: ConfigStoreDeps, taskQueue: string) {
+  // One set per deployment (its task queue), by rule name.
+  const store = createConfigStore(deps, 'rule', taskQueue, `rules:api:${taskQueue}`);
   async function all(): Promise<Map<string, StoredRule>> {
-    const raw = await redis.hgetall(RULES_KEY);
-    return new Map(Object.entries(raw).map(([name, json]) => [name, JSON.parse(json) as StoredRule]));
+    return new Map([...(await store.all())].map(([name, json]) => [name, JSON.parse(json) as StoredRule]));
   }
   return {
     all,
@@ -33,12 +33,12 @@ export function createRuleStore(redis: Redis, taskQueue: string) {
       const version = (await all()).get(name)?.version ?? 0;
       if (expectedVersion !== undefined && expectedVersion !== version) return { conflict: version };
       const stored: StoredRule = { group, raw, version: version + 1, updatedBy: by, updatedAt: new Date().toISOString() };
-      await redis.hset(RULES_KEY, name, JSON.stringify(stored));
+      await store.put(name, JSON.stringify(stored));
       return stored;
     },
     /** remove drops an API rule (a file rule of that name applies again); false if there was none. */
     async remove(name: string): Promise<boolean> {
-      return (await redis.hdel(RULES_KEY, name)) > 0;
+      return store.remove(name);
     },
   };
 }

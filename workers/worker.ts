@@ -30,7 +30,7 @@ export async function startWorker(
   const temporal = await connectTemporal(config);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   if (options.registerSchedules !== false) {
-    await ensureSchedules(temporal.client, config, evaluatedGroups(await currentRuleGroups(fromRoot(config.rulesPath), redis, config.temporal.taskQueue)));
+    await ensureSchedules(temporal.client, config, evaluatedGroups(await currentRuleGroups(fromRoot(config.rulesPath), { clickhouse, redis, database: config.clickhouse.database }, config.temporal.taskQueue)));
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({

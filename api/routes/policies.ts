@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { createPolicyStore } from '../../activities/policies';
+import { createPolicyStore } from '../../store/policy-store';
 import { EscalationError, parseEscalationPolicy } from '../../core/escalation';
 import { ApiError } from '../../core/errors';
 import type { AppDeps } from '../deps';
@@ -29,7 +29,7 @@ const PolicySchema = Type.Object({
  */
 export function policyRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    const store = createPolicyStore({ config: deps.config, redis: deps.redis });
+    const store = createPolicyStore({ config: deps.config, redis: deps.redis, clickhouse: deps.clickhouse });
     const nameParam = Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }) });
 
     app.get(PATH, { config: { access: 'admin' }, schema: { response: { 200: Type.Object({ policies: Type.Array(PolicySchema) }), ...errorResponses(401, 403) } } }, async () => ({

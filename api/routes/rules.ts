@@ -23,7 +23,8 @@ export const DEFAULT_API_GROUP = 'api';
 
 export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    const store = createRuleStore(deps.redis, deps.config.temporal.taskQueue);
+    const configStore = { clickhouse: deps.clickhouse, redis: deps.redis, database: deps.config.clickhouse.database };
+    const store = createRuleStore(configStore, deps.config.temporal.taskQueue);
     /**
      * syncSchedules gives a new group its evaluation schedule and drops an emptied group's. Without Temporal the edit
      * is stored all the same ('pending'): the worker's next start brings the schedules in line.
@@ -31,7 +32,7 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
     const syncSchedules = async (log: FastifyBaseLogger): Promise<'synced' | 'pending'> => {
       if (!deps.temporal) return 'pending';
       try {
-        const groups = evaluatedGroups(await currentRuleGroups(fromRoot(deps.config.rulesPath), deps.redis, deps.config.temporal.taskQueue));
+        const groups = evaluatedGroups(await currentRuleGroups(fromRoot(deps.config.rulesPath), configStore, deps.config.temporal.taskQueue));
         // A deadline: with Temporal down the edit is stored and answered in seconds ('pending').
         await deps.temporal.withDeadline(Date.now() + 5_000, () => syncRuleSchedules(deps.temporal!, deps.config, groups));
         return 'synced';

@@ -77,7 +77,7 @@ function temporalOf(deps: AppDeps): Client {
  */
 export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    const store = createSilenceActivities({ config: deps.config, redis: deps.redis });
+    const store = createSilenceActivities({ config: deps.config, redis: deps.redis, clickhouse: deps.clickhouse });
 
     app.post<{ Body: CreateBody }>(
       PATH,

@@ -32,7 +32,7 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
         `        suggested_actions: "Check model serving health; Review recent deployments"\n        runbook_url: https://docs.example.com/runbooks/errors\n`,
       // Level 2 follows 4 s after level 1 unless someone acknowledges.
       escalationYaml: twoStepPolicy('test-oncall'),
-      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, ALERT_LINK_SECRET: LINK_SECRET, PUBLIC_BASE_URL: 'http://monitoring.test' },
+      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, ALERT_LINK_SECRET: LINK_SECRET, PUBLIC_BASE_URL: 'http://monitoring.test', TEMPORAL_UI_URL: 'https://temporal.monitoring.test' },
     });
     ({ api, slack } = stack);
   });
@@ -106,6 +106,10 @@ describe('notifications: Slack and e-mail per escalation step, one-click acknowl
     expect(mail!.to).toMatchObject({ text: 'oncall@example.com' });
     expect(mail!.text).toContain('Current value: 5.2');
     expect(mail!.html).toContain('Acknowledge</a>');
+    // Every link is built from the configured public URLs (PUBLIC_BASE_URL, TEMPORAL_UI_URL), none from 127.0.0.1.
+    expect(blockText(message!)).toContain(`https://temporal.monitoring.test/namespaces/default/workflows/${encodeURIComponent(handle().workflowId)}`);
+    expect(mail!.html).toContain('href="http://monitoring.test/api/v1/alerts/ack?token=');
+    expect(`${blockText(message!)}${mail!.html}${mail!.text}`).not.toContain('127.0.0.1');
 
     const clicked = Date.now();
     const response = await clickSlack('alert_acknowledge', alertId);

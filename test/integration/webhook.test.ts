@@ -1,12 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ClickHouseClient } from '@clickhouse/client';
 import type Redis from 'ioredis';
 import { createNotifyActivities, type GroupNotificationRequest, type NotificationRequest } from '../../activities/notify';
 import type { AlertInput } from '../../core/alert';
 import { parseRule } from '../../core/rules';
 import type { WebhookPayload } from '../../core/webhook';
-import { connectRedis } from '../../store/clients';
+import { connectRedis, createClickHouse } from '../../store/clients';
 import { startAlertingStack, type AlertingStack } from '../helpers/alerting';
 import { eventually, quietTemporalLogs, testConfig, uniqueName } from '../helpers/stack';
 
@@ -139,10 +140,15 @@ describe('the generic webhook receiver: Alertmanager’s payload, signed, retrie
 
   describe('the activities against the local endpoint and the real Redis', () => {
     let redis: Redis;
+    let clickhouse: ClickHouseClient;
     beforeAll(async () => {
       redis = await connectRedis(testConfig(), 'webhook-test');
+      clickhouse = createClickHouse(testConfig());
     });
-    afterAll(() => redis?.quit());
+    afterAll(async () => {
+      await redis?.quit();
+      await clickhouse?.close();
+    });
 
     const rule = parseRule({ name: 'hook_cpu', expression: 'cpu_usage_percent > 90', severity: 'warning', annotations: { summary: 'CPU high' } }, 'g', 'rule');
     const alertOf = (instance: string): AlertInput => ({
@@ -166,7 +172,7 @@ describe('the generic webhook receiver: Alertmanager’s payload, signed, retrie
       policy: 'p',
     });
     const activities = (env: Record<string, string> = { ALERT_WEBHOOK_SECRET: SECRET }) =>
-      createNotifyActivities({ config: testConfig({ ALERT_LINK_SECRET: 'link-secret', ...env }), redis });
+      createNotifyActivities({ config: testConfig({ ALERT_LINK_SECRET: 'link-secret', ...env }), redis, clickhouse });
 
     it('sends a key once however often the delivery runs again', async () => {
       const req = request('/once', 'a');

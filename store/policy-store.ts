@@ -1,11 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import type Redis from 'ioredis';
 import type { Config } from '../core/config';
 import { parseEscalationConfig, type EscalationConfig, type EscalationPolicy } from '../core/escalation';
-import { fromRoot } from '../store/paths';
-
-/** policiesKey is the Redis hash of policies edited through the admin API, by name, per deployment (task queue). */
-const policiesKey = (config: Pick<Config, 'temporal'>) => `escalation:policies:${config.temporal.taskQueue}`;
+import { createConfigStore, type ConfigStoreDeps } from './config-store';
+import { fromRoot } from './paths';
 
 /** StoredPolicy is a policy as the admin API keeps it: the policy, its version and who changed it when. */
 export interface StoredPolicy {
@@ -26,17 +23,17 @@ export interface PolicyView extends EscalationPolicy {
 
 /**
  * createPolicyStore reads escalation policies: config/escalation.yaml holds the defaults, and edits made through the
- * admin API (kept in Redis, versioned) replace or add policies by name — so every worker and API process sees the
- * same policies. An alert takes its snapshot when it fires.
+ * admin API (versioned; durable in ClickHouse, cached in Redis: store/config-store.ts) replace or add policies by
+ * name — so every worker and API process sees the same policies. An alert takes its snapshot when it fires.
  */
-export function createPolicyStore({ config, redis }: { config: Config; redis: Redis }) {
-  const POLICIES_KEY = policiesKey(config);
+export function createPolicyStore({ config, ...deps }: Omit<ConfigStoreDeps, 'database'> & { config: Config }) {
+  const taskQueue = config.temporal.taskQueue;
+  const store = createConfigStore({ ...deps, database: config.clickhouse.database }, 'policy', taskQueue, `escalation:policies:${taskQueue}`);
   async function fromFile(): Promise<EscalationConfig> {
     return parseEscalationConfig(await readFile(fromRoot(config.escalationPath), 'utf8'), config.escalationPath);
   }
   async function edits(): Promise<Map<string, StoredPolicy>> {
-    const raw = await redis.hgetall(POLICIES_KEY);
-    return new Map(Object.entries(raw).map(([name, json]) => [name, JSON.parse(json) as StoredPolicy]));
+    return new Map([...(await store.all())].map(([name, json]) => [name, JSON.parse(json) as StoredPolicy]));
   }
   return {
     /** escalation returns the effective policies (file, then API edits) and the default policy's name. */
@@ -70,13 +67,13 @@ export function createPolicyStore({ config, redis }: { config: Config; redis: Re
       const version = current?.version ?? 0;
       if (expectedVersion !== undefined && expectedVersion !== version) return { conflict: version };
       const stored: StoredPolicy = { policy, version: version + 1, updatedBy: by, updatedAt: new Date().toISOString() };
-      await redis.hset(POLICIES_KEY, policy.name, JSON.stringify(stored));
+      await store.put(policy.name, JSON.stringify(stored));
       return stored;
     },
 
     /** remove drops the API edit of a policy (a file policy reverts to the file's); false if there was none. */
     async remove(name: string): Promise<boolean> {
-      return (await redis.hdel(POLICIES_KEY, name)) > 0;
+      return store.remove(name);
     },
   };
 }

@@ -41,9 +41,26 @@ function target(job: string, endpoint: string, labels: Labels, field: string, ap
   return { job, url: url.toString(), instance: url.host, labels, ...(apiKeyRole ? { apiKeyRole } : {}) };
 }
 
-/** parseScrapeConfig reads the scrape YAML (the seed's service_discovery section, plus file_sd paths). */
-export function parseScrapeConfig(text: string): ScrapeConfig {
-  const doc = parseYaml(text) as unknown;
+/**
+ * expandEnv replaces `${NAME}` and `${NAME:-default}` in a config file's text with the environment's values, so one
+ * file serves every deployment (e.g. the API's own address: 127.0.0.1:8080 locally, api:8080 under compose). A
+ * variable that is unset and has no default is an error naming it.
+ */
+export function expandEnv(text: string, env: Readonly<Record<string, string | undefined>>): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+    if (fallback !== undefined) return fallback;
+    throw new Error(`\${${name}}: the environment variable is not set and has no default (write \${${name}:-value})`);
+  });
+}
+
+/**
+ * parseScrapeConfig reads the scrape YAML (the seed's service_discovery section, plus file_sd paths), after
+ * expanding `${NAME:-default}` from `env`.
+ */
+export function parseScrapeConfig(text: string, env: Readonly<Record<string, string | undefined>> = {}): ScrapeConfig {
+  const doc = parseYaml(expandEnv(text, env)) as unknown;
   const sd = isRecord(doc) && isRecord(doc.service_discovery) ? doc.service_discovery : {};
   const targets: ScrapeTarget[] = [];
   const staticSd = isRecord(sd.static) ? sd.static : {};

@@ -15,6 +15,18 @@ TEMPORAL_SERVER_GOTOOLCHAIN="go1.27.3"
 # The ClickHouse engine the project is tested on (PyPI chdb-core 26.9.0 reports version() 26.9.2.1).
 CHDB_CORE_VERSION="26.9.0"
 
+load_production_env() {
+  # The production profile's settings (config/production.env) under whatever the environment already sets.
+  local line name
+  while IFS= read -r line; do
+    [[ "$line" =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || continue
+    name=${BASH_REMATCH[1]}
+    [ -n "${!name:-}" ] || export "$name=${BASH_REMATCH[2]}"
+  done <"$ROOT/config/production.env"
+  case "$MONITORING_LOCAL_DIR" in /*) ;; *) export MONITORING_LOCAL_DIR="$ROOT/$MONITORING_LOCAL_DIR" ;; esac
+  LOCAL="$MONITORING_LOCAL_DIR"
+}
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -118,6 +130,21 @@ ensure_temporal_server() {
   [ -d "$src/schema/postgresql/v12" ] || die "schema files missing in $src"
   cp -r "$src/schema/postgresql/v12" "$dir/schema" && chmod -R u+w "$dir/schema"
   touch "$dir/.installed"
+}
+
+temporal_ui_bin() { echo "$CACHE/temporal-ui-$(awk '$1 == "github.com/temporalio/ui-server/v2" || $2 == "github.com/temporalio/ui-server/v2" {print $NF; exit}' "$ROOT/scripts/temporal/ui/go.mod")/ui-server"; }
+
+ensure_temporal_ui() {
+  # The Temporal Web UI server (github.com/temporalio/ui-server, its UI embedded), built from the pinned module set
+  # in scripts/temporal/ui/go.mod (go.sum checked): the same Web UI the dev server embeds, for the Temporal server.
+  local bin; bin=$(temporal_ui_bin)
+  [ -x "$bin" ] && return
+  command -v go >/dev/null 2>&1 || die "go is missing — the Temporal Web UI is built from github.com/temporalio/ui-server"
+  mkdir -p "$(dirname "$bin")"
+  log "building the Temporal Web UI (go build github.com/temporalio/ui-server/v2/cmd/server; once)"
+  (cd "$ROOT/scripts/temporal/ui" && GOTOOLCHAIN="$TEMPORAL_SERVER_GOTOOLCHAIN" go build -o "$bin.tmp" github.com/temporalio/ui-server/v2/cmd/server >&2) \
+    || die "building the Temporal Web UI failed"
+  mv "$bin.tmp" "$bin"
 }
 
 pg_bindir() {

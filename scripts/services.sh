@@ -26,7 +26,7 @@ install_all() {
   ensure_clickhouse
   ensure_redis
   ensure_temporal
-  if [ "$TEMPORAL_BACKEND" = "postgresql" ]; then ensure_postgresql; ensure_temporal_server; fi
+  if [ "$TEMPORAL_BACKEND" = "postgresql" ]; then ensure_postgresql; ensure_temporal_server; ensure_temporal_ui; fi
   # The weekly report's charts are rendered to PNG with DejaVu Sans (without it their text would be blank).
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 }
@@ -198,6 +198,20 @@ start_temporal_server() {
     sleep 0.5
   done
   log "Temporal server $TEMPORAL_SERVER_VERSION on PostgreSQL, 127.0.0.1:$p (metrics :$((p + 9)))"
+  # Its Web UI, as the dev server has one: unless a throwaway server (tests) does not ask for it.
+  if [ "$EPHEMERAL" != "1" ] || [ "${TEMPORAL_UI:-0}" = "1" ]; then start_temporal_ui; fi
+}
+
+start_temporal_ui() {
+  if port_open 127.0.0.1 "$TEMPORAL_UI_PORT"; then log "Temporal Web UI already answers on :$TEMPORAL_UI_PORT"; return; fi
+  local dir="$LOCAL/temporal-ui"
+  mkdir -p "$dir"
+  sed -e "s#@TEMPORAL_ADDRESS@#127.0.0.1:$TEMPORAL_PORT#g" -e "s#@HOST@#${TEMPORAL_BIND_IP:-127.0.0.1}#g" \
+    -e "s#@PORT@#$TEMPORAL_UI_PORT#g" -e "s#@NAMESPACE@#$TEMPORAL_NAMESPACE#g" "$ROOT/scripts/temporal/ui.yaml" >"$dir/base.yaml"
+  echo "{}" >"$dir/profile.yaml"
+  start_daemon temporal-ui "$(temporal_ui_bin)" --root "$dir" --config . --env profile start
+  wait_port 127.0.0.1 "$TEMPORAL_UI_PORT" 30 "Temporal Web UI"
+  log "Temporal Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
 }
 
 status_line() {
@@ -229,7 +243,7 @@ case "${1:-}" in
     if wants postgres; then start_postgres; fi
     ;;
   stop)
-    if wants temporal; then stop_daemon temporal; fi
+    if wants temporal; then stop_daemon temporal-ui; stop_daemon temporal; fi
     if wants postgres || { wants temporal && [ "$TEMPORAL_BACKEND" = "postgresql" ]; }; then stop_postgres; fi
     if wants redis; then stop_daemon redis; fi
     if wants clickhouse; then stop_daemon clickhouse; fi

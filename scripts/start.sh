@@ -64,5 +64,5 @@ performance-monitoring is up ($(($(date +%s) - t0)) s)
 
 Try:  curl -H "Authorization: Bearer \$(node -p "require('$LOCAL/credentials.json').keys.find(k=>k.role==='service').token")" \\
         http://$API_HOST:$API_PORT/api/v1/internal/monitoring/health/ml-inference
-Stop: npm stop
+Stop: ${STOP_COMMAND:-npm stop}
 MSG

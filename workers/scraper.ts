@@ -62,7 +62,7 @@ export class Scraper {
   }
 
   private async reload(): Promise<void> {
-    const config = parseScrapeConfig(await readFile(this.options.configPath, 'utf8'));
+    const config = parseScrapeConfig(await readFile(this.options.configPath, 'utf8'), process.env);
     let changed = this.targets.size === 0;
     const fromFiles: ScrapeTarget[] = [];
     for (const file of config.fileSdPaths) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseFileSd, parseScrapeConfig } from '../../core/scrape-config';
+import { expandEnv, parseFileSd, parseScrapeConfig } from '../../core/scrape-config';
 
 describe('parseScrapeConfig', () => {
   it('reads the seed\'s static services and file_sd paths', () => {
@@ -19,6 +19,14 @@ describe('parseScrapeConfig', () => {
   it('loads the shipped config/scrape.yaml', () => {
     const config = parseScrapeConfig(readFileSync(path.resolve(__dirname, '../../config/scrape.yaml'), 'utf8'));
     expect(config.targets).toEqual([expect.objectContaining({ job: 'performance-monitoring', apiKeyRole: 'service' })]);
+  });
+
+  it('fills ${NAME:-default} from the environment: the shipped self target follows MONITORING_SELF_TARGET', () => {
+    const text = readFileSync(path.resolve(__dirname, '../../config/scrape.yaml'), 'utf8');
+    expect(parseScrapeConfig(text).targets[0]!.url).toBe('http://127.0.0.1:8080/metrics');
+    expect(parseScrapeConfig(text, { MONITORING_SELF_TARGET: 'api:8080' }).targets[0]!.url).toBe('http://api:8080/metrics');
+    expect(expandEnv('a: ${X}, b: ${Y:-two}, c: ${Y:-}', { X: 'one' })).toBe('a: one, b: two, c: ');
+    expect(() => expandEnv('url: ${MISSING}', {})).toThrow('${MISSING}: the environment variable is not set');
   });
 
   it('reads file_sd groups, requiring a job label, honouring __metrics_path__', () => {

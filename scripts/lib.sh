@@ -12,6 +12,8 @@ TEMPORAL_CLI_GO_VERSION="v1.5.1"
 # command fetches that toolchain from the Go module proxy (GOTOOLCHAIN, ~76 MB once per machine).
 TEMPORAL_SERVER_VERSION="v1.30.9"
 TEMPORAL_SERVER_GOTOOLCHAIN="go1.27.3"
+# PostgreSQL under the Temporal server: Debian bookworm's major (docker-compose runs the same).
+POSTGRES_MAJOR="15"
 # The ClickHouse engine the project is tested on (PyPI chdb-core 26.9.0 reports version() 26.9.2.1).
 CHDB_CORE_VERSION="26.9.0"
 
@@ -148,16 +150,15 @@ ensure_temporal_ui() {
 }
 
 pg_bindir() {
-  # The newest PostgreSQL server binaries Debian installed (/usr/lib/postgresql/<major>/bin), or PG_BINDIR.
+  # PostgreSQL $POSTGRES_MAJOR's server binaries as Debian installs them, or PG_BINDIR.
   if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/postgres" ]; then echo "$PG_BINDIR"; return; fi
-  local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-  [ -n "$d" ] && [ -x "$d/postgres" ] && echo "$d" && return
+  local d="/usr/lib/postgresql/$POSTGRES_MAJOR/bin"
+  [ -x "$d/postgres" ] && echo "$d" && return
   return 1
 }
 
 ensure_postgresql() {
-  pg_bindir >/dev/null || apt_install postgresql
+  pg_bindir >/dev/null || apt_install "postgresql-$POSTGRES_MAJOR"
   pg_bindir >/dev/null || die "PostgreSQL server binaries still missing after install"
 }
 

@@ -5,6 +5,7 @@
 # data, logs and pids go under $MONITORING_LOCAL_DIR (default .local/). Idempotent: a server that already
 # answers on its port is left alone. The test setup calls this with free ports and a temporary dir.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$ROOT/scripts/temporal/setup.sh"
 
 CH_URL="${CLICKHOUSE_URL:-http://127.0.0.1:8123}"
 CH_HTTP_PORT="${CH_URL##*:}"; CH_HTTP_PORT="${CH_HTTP_PORT%%/*}"
@@ -154,49 +155,19 @@ start_temporal_server() {
   local sdir; sdir=$(temporal_server_dir)
   local dir="$LOCAL/temporal-server" pw; pw=$(pg_password)
   mkdir -p "$dir"
-  # Schemas: created once per database, then brought to this server version's latest at every start (a no-op
-  # when current), as Temporal's own auto-setup does.
-  local sql=("$sdir/bin/sql" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u "$PG_USER" --pw "$pw")
-  local db schema
-  for db in temporal temporal_visibility; do
-    schema=temporal; [ "$db" = "temporal_visibility" ] && schema=visibility
-    if [ ! -f "$dir/.schema-$db" ]; then
-      "${sql[@]}" --db "$db" create-database >>"$LOCAL/logs/temporal-schema.log" 2>&1 || true
-      "${sql[@]}" --db "$db" setup-schema -v 0.0 >>"$LOCAL/logs/temporal-schema.log" 2>&1 || true
-      touch "$dir/.schema-$db"
-    fi
-    "${sql[@]}" --db "$db" update-schema -d "$sdir/schema/$schema/versioned" >>"$LOCAL/logs/temporal-schema.log" 2>&1 \
-      || die "temporal-sql-tool update-schema $db failed; see $LOCAL/logs/temporal-schema.log"
-  done
-  local p=$TEMPORAL_PORT
-  # The server keeps its membership ports in a PostgreSQL smallint.
-  [ $((p + 9)) -le 32767 ] || die "TEMPORAL_ADDRESS port $p too high for the Temporal server: it needs $p…$((p + 9)) below 32768"
-  (umask 077 && sed -e "s#@PG_ADDR@#127.0.0.1:$PG_PORT#g" -e "s#@PG_USER@#$PG_USER#g" -e "s#@PG_PASSWORD@#$pw#g" \
-    -e "s#@NUM_SHARDS@#${TEMPORAL_NUM_HISTORY_SHARDS:-4}#g" -e "s#@BIND_IP@#${TEMPORAL_BIND_IP:-127.0.0.1}#g" \
-    -e "s#@PORT_FRONTEND@#$p#g" -e "s#@PORT_FRONTEND_MEMBERSHIP@#$((p + 1))#g" \
-    -e "s#@PORT_HISTORY@#$((p + 2))#g" -e "s#@PORT_HISTORY_MEMBERSHIP@#$((p + 3))#g" \
-    -e "s#@PORT_MATCHING@#$((p + 4))#g" -e "s#@PORT_MATCHING_MEMBERSHIP@#$((p + 5))#g" \
-    -e "s#@PORT_WORKER@#$((p + 6))#g" -e "s#@PORT_WORKER_MEMBERSHIP@#$((p + 7))#g" \
-    -e "s#@PORT_FRONTEND_HTTP@#$((p + 8))#g" -e "s#@PORT_METRICS@#$((p + 9))#g" \
-    -e "s#@DYNAMIC_CONFIG@#$ROOT/scripts/temporal/dynamicconfig.yaml#g" \
-    "$ROOT/scripts/temporal/server.yaml" >"$dir/config.yaml")
+  temporal_schema "$sdir/bin/sql" "$sdir/schema" 127.0.0.1 "$PG_PORT" "$PG_USER" "$pw" >>"$LOCAL/logs/temporal-schema.log" 2>&1 \
+    || die "temporal-sql-tool could not set up the schemas; see $LOCAL/logs/temporal-schema.log"
+  local bind="${TEMPORAL_BIND_IP:-127.0.0.1}"
+  temporal_render_config "$ROOT/scripts/temporal/server.yaml" "$dir/config.yaml" "127.0.0.1:$PG_PORT" "$PG_USER" "$pw" \
+    "$TEMPORAL_PORT" "$bind" 127.0.0.1 "$ROOT/scripts/temporal/dynamicconfig.yaml" || die "bad Temporal port $TEMPORAL_PORT"
   start_daemon temporal "$sdir/bin/server" --config-file "$dir/config.yaml" --allow-no-auth start
   wait_port 127.0.0.1 "$TEMPORAL_PORT" 90 "Temporal server"
-  local cli i; cli=$(temporal_bin) || die "no temporal CLI — run: npm run services -- install"
-  for ((i = 0; i < 240; i++)); do
-    "$cli" operator cluster health --address "127.0.0.1:$p" >/dev/null 2>&1 && break
-    pid_alive "$LOCAL/pids/temporal.pid" || { tail -3 "$LOCAL/logs/temporal.log" | cut -c1-300 >&2; die "the Temporal server exited; see $LOCAL/logs/temporal.log"; }
-    sleep 0.5
-  done
-  # The namespace lives in PostgreSQL: created at the first start only.
-  if ! "$cli" operator namespace describe --address "127.0.0.1:$p" --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; then
-    "$cli" operator namespace create --address "127.0.0.1:$p" --namespace "$TEMPORAL_NAMESPACE" --retention "${TEMPORAL_RETENTION:-72h}" >/dev/null \
-      || die "could not create the Temporal namespace $TEMPORAL_NAMESPACE"
+  local cli; cli=$(temporal_bin) || die "no temporal CLI — run: npm run services -- install"
+  if ! temporal_ready "$cli" "127.0.0.1:$TEMPORAL_PORT" "$TEMPORAL_NAMESPACE" "${TEMPORAL_RETENTION:-72h}" "$(cat "$LOCAL/pids/temporal.pid")"; then
+    tail -3 "$LOCAL/logs/temporal.log" | cut -c1-300 >&2
+    die "the Temporal server did not become ready; see $LOCAL/logs/temporal.log"
   fi
-  for ((i = 0; i < 60; i++)); do
-    "$cli" workflow list --address "127.0.0.1:$p" --namespace "$TEMPORAL_NAMESPACE" --limit 1 >/dev/null 2>&1 && break
-    sleep 0.5
-  done
+  local p=$TEMPORAL_PORT
   log "Temporal server $TEMPORAL_SERVER_VERSION on PostgreSQL, 127.0.0.1:$p (metrics :$((p + 9)))"
   # Its Web UI, as the dev server has one: unless a throwaway server (tests) does not ask for it.
   if [ "$EPHEMERAL" != "1" ] || [ "${TEMPORAL_UI:-0}" = "1" ]; then start_temporal_ui; fi

@@ -10,6 +10,8 @@ import { parseKeysFile } from '../core/auth';
 import { loadConfig, type Config } from '../core/config';
 import { fnv1a64 } from '../core/fingerprint';
 import { parseFileSd, parseScrapeConfig, type ScrapeTarget } from '../core/scrape-config';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { processLogger, startMetrics } from './observability';
 
 /** ScraperOptions are the scraper's inputs: where targets come from, how often, and where samples go. */
 export interface ScraperOptions {
@@ -36,8 +38,10 @@ export class Scraper {
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly realtime;
   private stopped = false;
-  /** Last scrape outcome per target URL, for status and tests. */
-  readonly lastResults = new Map<string, { up: boolean; at: number; error?: string; samples: number }>();
+  /** Last scrape outcome per target URL, for status, tests and the scraper's own /metrics. */
+  readonly lastResults = new Map<string, { up: boolean; at: number; error?: string; samples: number; job: string; instance: string }>();
+  /** Counters since start, for the scraper's own /metrics. */
+  readonly stats = { scrapes: 0, failedScrapes: 0, samples: 0, storageFailures: 0 };
 
   constructor(private readonly options: ScraperOptions) {
     this.realtime = createRedisStore({ redis: options.redis, realtimeTtlSeconds: options.realtimeTtlSeconds });
@@ -100,15 +104,63 @@ export class Scraper {
   private async scrape(target: ScrapeTarget): Promise<void> {
     const token = target.apiKeyRole ? this.options.tokens[target.apiKeyRole] : undefined;
     const result = await scrapeTarget(target, this.options.timeoutMs, token);
-    this.lastResults.set(target.url, { up: result.up, at: Date.now(), samples: result.samples.length, ...(result.error ? { error: result.error } : {}) });
+    this.lastResults.set(target.url, { up: result.up, at: Date.now(), samples: result.samples.length, job: target.job, instance: target.instance, ...(result.error ? { error: result.error } : {}) });
+    this.stats.scrapes++;
+    if (!result.up) this.stats.failedScrapes++;
+    this.stats.samples += result.samples.length;
     try {
       await this.options.writer.write(result.samples);
       await this.realtime.writeRealtime(result.samples, Date.now()).catch(() => undefined);
     } catch (err) {
       // Prometheus too loses a scrape its storage cannot take; the next scrape comes one interval later.
+      this.stats.storageFailures++;
       this.log(`storing ${result.samples.length} samples of ${target.url} failed: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * scraperRegistry is the scraper's own metrics: each target's last outcome (as Prometheus' `up` and
+ * `scrape_samples_scraped` say it), scrapes, failures and samples since start, and the rows waiting for ClickHouse.
+ */
+export function scraperRegistry(scraper: Scraper, writer: SampleWriter): Registry {
+  const registry = new Registry();
+  const perTarget = (name: string, help: string, value: (r: { up: boolean; samples: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['job', 'instance'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of scraper.lastResults.values()) this.set({ job: r.job, instance: r.instance }, value(r));
+      },
+    });
+  perTarget('monitoring_scrape_target_up', 'Whether the last scrape of the target succeeded (1) or not (0)', (r) => (r.up ? 1 : 0));
+  perTarget('monitoring_scrape_target_samples', 'Samples of the last scrape of the target', (r) => r.samples);
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter('monitoring_scrapes_total', 'Scrapes since start', () => scraper.stats.scrapes);
+  counter('monitoring_scrape_failures_total', 'Scrapes that found the target down since start', () => scraper.stats.failedScrapes);
+  counter('monitoring_scrape_samples_total', 'Samples scraped since start', () => scraper.stats.samples);
+  counter('monitoring_scrape_storage_failures_total', 'Scrapes whose samples ClickHouse did not take', () => scraper.stats.storageFailures);
+  new Gauge({
+    name: 'monitoring_ingest_queue_rows',
+    help: 'Scraped samples waiting for their ClickHouse insert',
+    registers: [registry],
+    collect() {
+      this.set(writer.queuedRows);
+    },
+  });
+  return registry;
 }
 
 /** tokensByRole picks one token per role from the keys file, for targets that need one. */
@@ -131,7 +183,9 @@ async function main(): Promise<void> {
     maxQueuedRows: config.monitoring.maxQueuedRows,
     maxConcurrentInserts: 2,
   });
+  const logger = processLogger('scraper');
   const scraper = new Scraper({
+    log: (message) => logger.info(message.replace(/^\[scraper\] /, '')),
     configPath: fromRoot(process.env.MONITORING_SCRAPE_CONFIG ?? 'config/scrape.yaml'),
     intervalMs: config.monitoring.scrapeIntervalMs,
     timeoutMs: Math.min(10_000, config.monitoring.scrapeIntervalMs),
@@ -141,9 +195,12 @@ async function main(): Promise<void> {
     tokens: await tokensByRole(config),
   });
   await scraper.start();
+  const metrics = await startMetrics({ env: process.env, name: 'SCRAPER_METRICS_PORT', fallback: 9465, registry: scraperRegistry(scraper, writer), logger });
+  logger.info(`scraping every ${config.monitoring.scrapeIntervalMs / 1000} s${metrics.port ? `; metrics on :${metrics.port}/metrics` : ''}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       scraper.stop();
+      metrics.server?.close();
       void writer
         .flush()
         .then(() => Promise.allSettled([clickhouse.close(), redis.quit()]))
@@ -153,8 +210,8 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error('[scraper] fatal:', err);
+  main().catch((err: unknown) => {
+    processLogger('scraper').error('fatal', { error: (err as Error)?.stack ?? String(err) });
     process.exit(1);
   });
 }

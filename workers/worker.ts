@@ -8,6 +8,8 @@ import { ensureSchedules } from '../store/schedules';
 import { currentRuleGroups } from '../activities/rules';
 import { evaluatedGroups } from '../core/rules';
 import { fromRoot } from '../store/paths';
+import { Registry } from 'prom-client';
+import { installTemporalRuntime, jsonLogs, processLogger, startMetrics } from './observability';
 
 /** WorkerHandle is a running worker and what it holds open. */
 export interface WorkerHandle {
@@ -55,20 +57,25 @@ export async function startWorker(
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  const logger = processLogger('worker');
+  // Before any connection: the SDK's logs in our format, its runtime metrics on a loopback exporter.
+  const sdkMetrics = await installTemporalRuntime(jsonLogs());
   // WORKER_SCHEDULES=off: poll only (a second worker, or a test's worker process, leaves the schedules alone).
   // WORKFLOW_BUNDLE: a prebuilt workflow bundle (bundleWorkflowCode's output) instead of bundling at start — a
   // restarted worker polls in a second rather than after webpack's ~10 s.
   const codePath = process.env.WORKFLOW_BUNDLE;
   const handle = await startWorker(config, { registerSchedules: process.env.WORKER_SCHEDULES !== 'off', ...(codePath ? { workflowBundle: { codePath } } : {}) });
-  console.log(`[worker] polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+  const metrics = await startMetrics({ env: process.env, name: 'WORKER_METRICS_PORT', fallback: 9464, registry: new Registry(), append: sdkMetrics, logger });
+  logger.info(`polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}${metrics.port ? `; metrics on :${metrics.port}/metrics` : ''}`, { taskQueue: config.temporal.taskQueue });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void handle.close());
   await handle.run;
   await handle.close();
+  metrics.server?.close();
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error('[worker] fatal:', err);
+  main().catch((err: unknown) => {
+    processLogger('worker').error('fatal', { error: (err as Error)?.stack ?? String(err) });
     process.exit(1);
   });
 }

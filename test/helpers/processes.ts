@@ -53,10 +53,22 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<P
   const proc = spawnDist('workers/worker.js', env, false);
   await new Promise<void>((resolve, reject) => {
     const onData = () => {
-      if (proc.output().includes('[worker] polling')) resolve();
+      if (/\[worker\] polling|"msg":"polling task queue/.test(proc.output())) resolve();
     };
     proc.child.stdout!.on('data', onData);
     proc.child.once('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before polling:\n${proc.output().slice(-2000)}`)));
+  });
+  return proc;
+}
+
+/** startScraperProcess runs `node dist/workers/scraper.js` (as `npm start` does) and resolves once it scrapes. */
+export async function startScraperProcess(env: Record<string, string>): Promise<Proc> {
+  const proc = spawnDist('workers/scraper.js', env, false);
+  await new Promise<void>((resolve, reject) => {
+    proc.child.stdout!.on('data', () => {
+      if (/scraping every/.test(proc.output())) resolve();
+    });
+    proc.child.once('exit', (code, signal) => reject(new Error(`scraper exited (${code ?? signal}) before scraping:\n${proc.output().slice(-2000)}`)));
   });
   return proc;
 }

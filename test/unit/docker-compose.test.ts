@@ -43,7 +43,7 @@ function envNamesRead(): Set<string> {
       const rel = path.join(dir, entry);
       if (statSync(path.join(ROOT, rel)).isDirectory()) walk(rel);
       else if (rel.endsWith('.ts')) {
-        for (const m of read(rel).matchAll(/\benv\.([A-Z][A-Z0-9_]+)|\(env, '([A-Z][A-Z0-9_]+)'/g)) names.add(m[1] ?? m[2]!);
+        for (const m of read(rel).matchAll(/\benv\.([A-Z][A-Z0-9_]+)|\(env, '([A-Z][A-Z0-9_]+)'|name: '([A-Z][A-Z0-9_]+)'/g)) names.add(m[1] ?? m[2] ?? m[3]!);
       }
     }
   };

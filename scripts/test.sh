@@ -2,6 +2,7 @@
 # npm test: installs what is missing (npm packages, ClickHouse, Redis, the Temporal CLI and test server), then
 # runs jest. The servers themselves are started by jest's global setup on free ports, never the dev stack.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_node
 ensure_node_modules
 bash "$ROOT/scripts/services.sh" install
 # The scraper tests scrape a real exporter.

@@ -6,6 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrate } from '../../store/migrations';
 import { loadConfig } from '../../core/config';
 import { PRODUCTION, freePort, privateServerEnv } from '../helpers/servers';
+import globalTeardown from './global-teardown';
 
 /**
  * Starts throwaway ClickHouse, Redis and Temporal servers on free ports in a temporary folder (never the dev
@@ -33,8 +34,15 @@ export default async function globalSetup(): Promise<void> {
   const shard2 = process.env.TEST_CLICKHOUSE_CLUSTER === '1' || PRODUCTION ? await clusterEnv(dir, env) : undefined;
   Object.assign(process.env, env);
   const started = Date.now();
-  execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (shard2) execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start', 'clickhouse'], { env: { ...process.env, ...shard2 }, stdio: ['ignore', 'inherit', 'inherit'] });
+  process.env.TEST_STACK_DIR = dir;
+  try {
+    execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (shard2) execFileSync('bash', [path.join(root, 'scripts', 'services.sh'), 'start', 'clickhouse'], { env: { ...process.env, ...shard2 }, stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (err) {
+    // Jest runs no teardown after a failed setup: stop what did start, or its servers outlive the run.
+    await globalTeardown();
+    throw err;
+  }
   const config = loadConfig(process.env);
   await migrate(config);
   // The API's parse threads run compiled code (dist/api/parse-worker.js): build it from the sources under test.
@@ -47,7 +55,6 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEMPORAL_TEST_SERVER_BIN = execFileSync('bash', ['-c', `source ${JSON.stringify(path.join(root, 'scripts', 'lib.sh'))} && temporal_test_server_bin`], {
     encoding: 'utf8',
   }).trim();
-  process.env.TEST_STACK_DIR = dir;
   if (PRODUCTION) process.stderr.write(`\n[test-setup] production profile: Temporal server on PostgreSQL (${env.TEMPORAL_ADDRESS}), ClickHouse cluster ${env.CLICKHOUSE_CLUSTER}, Redis with AOF\n`);
   process.stderr.write(`\n[test-setup] servers up and workflows bundled in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})\n`);
 }

@@ -14,41 +14,32 @@
  * critical_fp_rate=…`. BENCH_PROBES (default 20) sets the number of latency probes. The probes start once the
  * 1,000 alerts' own notifications have gone out (their storm settled): the latency of a steady system.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Connection, Client } from '@temporalio/client';
-import Redis from 'ioredis';
 import { createClickHouse } from '../store/clients';
 import { queryRuleGroup } from '../store/clickhouse';
 import { migrate } from '../store/migrations';
 import { PROJECT_ROOT } from '../store/paths';
 import { loadRuleFiles } from '../activities/rules';
-import { redisKeys } from '../store/redis';
 import { PERFORMANCE_EVENT_COLUMNS } from '../core/sample-row';
 import type { AlertOutcome } from '../core/alert';
 import { loadConfig } from '../core/config';
 import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { compare, parseRule, type Rule } from '../core/rules';
 import type { Sample } from '../core/types';
-import { FakeSlack } from '../scripts/local-slack';
-import { TestSmtp } from '../scripts/local-smtp';
-import { freePort, privateServerEnv, services } from '../test/helpers/servers';
+import { privateServerEnv, services } from '../test/helpers/servers';
+import { keepBreaching, log, percentile, probeLatencies, sleep, startAlertStack, waitGroupBatch, waitOpen, type AlertStack } from './alert-stack';
 import { chunk, tsvBody } from './data';
 import { appendBenchmark } from './report';
 
-const TOKEN = 'bench-alerts-service-token-0123456789';
 const INTERVAL_MS = 30_000;
 const PROBES = Number(process.env.BENCH_PROBES ?? 20);
 // BENCH_PHASES=eval,fp,stack runs some phases only (stack: latency and noisy, which share the running stack) while
 // working on one; BENCHMARKS.md gets full runs only.
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'eval,fp,stack').split(','));
-const log = (message: string) => process.stderr.write(`[bench:alerts] ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
 const median = (values: number[]) => percentile(values, 50);
 
 /** insertSamples writes samples straight into performance_events (TabSeparated, 100k rows a batch). */
@@ -224,10 +215,7 @@ async function fpPhase(env: Record<string, string>) {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-bench-alerts-'));
   const env = await privateServerEnv(dir);
-  const apiPort = await freePort();
-  const children: ChildProcess[] = [];
-  const slack = new FakeSlack('xoxb-bench');
-  const smtp = new TestSmtp();
+  let stack: AlertStack | undefined;
   try {
     log(`starting private ClickHouse, Redis and Temporal in ${dir}`);
     services(['start', 'clickhouse', 'redis', 'temporal'], env);
@@ -239,13 +227,9 @@ async function main(): Promise<void> {
     }
 
     // The alerting stack: the API and a worker as processes, Slack and SMTP sinks here.
-    await Promise.all([slack.start(), smtp.start()]);
-    const posted = new Map<string, number>();
-    slack.onMessage = (m, edited) => {
-      if (!edited) posted.set(m.ts, Date.now());
-    };
-    writeFileSync(
-      path.join(dir, 'rules.yaml'),
+    stack = await startAlertStack(
+      dir,
+      env,
       [
         'bench_rules:',
         '  bench_load:',
@@ -257,91 +241,20 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    writeFileSync(path.join(dir, 'keys.json'), JSON.stringify({ keys: [{ name: 'bench', token: TOKEN, role: 'service' }] }));
-    const stackEnv = {
-      ...env,
-      CLICKHOUSE_DATABASE: 'bench_alerts',
-      MONITORING_RULES_PATH: path.join(dir, 'rules.yaml'),
-      MONITORING_API_KEYS_FILE: path.join(dir, 'keys.json'),
-      API_PORT: String(apiPort),
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.url,
-      SMTP_URL: smtp.url,
-      ALERT_LINK_SECRET: 'bench-link-secret-0123456789',
-      ALERT_EVALUATION_INTERVAL: '30s',
-    };
-    const config = loadConfig(stackEnv);
-    await migrate(config);
-    const start = (script: string) => {
-      const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', script)], { env: { ...process.env, ...stackEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
-      children.push(child);
-      return child;
-    };
-    start('api/server.js');
-    start('workers/worker.js');
-    for (let i = 0; !(await fetch(`http://127.0.0.1:${apiPort}/healthz`).then((r) => r.ok, () => false)); i++) {
-      if (i > 300) throw new Error('the API did not start');
-      await sleep(100);
-    }
-    const push = async (name: string, series: Array<{ service: string; instance: string; value: number }>) => {
-      const response = await fetch(`http://127.0.0.1:${apiPort}/api/v1/internal/monitoring/metrics`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ samples: series.map((s) => ({ name, value: s.value, labels: { service: s.service, instance: s.instance } })) }),
-      });
-      if (response.status !== 202) throw new Error(`push answered ${response.status}: ${await response.text()}`);
-    };
-    const redis = new Redis(env.REDIS_URL!);
-    const temporal = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS! }), namespace: config.temporal.namespace });
+    const { config, slack, temporal } = stack;
+    const push = stack.push.bind(stack);
 
     // 1,000 open alerts, kept breaching by a push every 15 s.
-    const load = Array.from({ length: 1000 }, (_, i) => ({ service: 'load', instance: `load-${i}`, value: 90 }));
-    let loading = true;
-    const loader = (async () => {
-      while (loading) {
-        await push('bench_load', load);
-        await sleep(15_000);
-      }
-    })();
+    const loader = keepBreaching(stack, 'bench_load', Array.from({ length: 1000 }, (_, i) => ({ service: 'load', instance: `load-${i}`, value: 90 })));
     log('latency: waiting for 1,000 alert workflows to open (the next ticks of the bench_load schedule)');
     const openedStarted = Date.now();
-    for (;;) {
-      const open = await redis.scard(redisKeys.openAlerts('bench_load_high'));
-      process.stderr.write(`\r  ${open}/1000 open`);
-      if (open >= 1000) break;
-      if (Date.now() - openedStarted > 300_000) throw new Error(`only ${open} alerts opened in 5 minutes`);
-      await sleep(1000);
-    }
-    process.stderr.write('\n');
+    await waitOpen(stack, 'bench_load_high', 1000, 300_000);
     // The storm settles: the first alert paged at once, the other 999 follow in the group's batch after group_interval.
     log(`latency: 1,000 alerts open after ${Math.round((Date.now() - openedStarted) / 1000)} s; waiting for their group's batch (group_interval) to settle`);
-    for (;;) {
-      const batch = slack.messages.find((m) => String(m.metadata?.event_payload.group_id ?? '') !== '' && JSON.stringify(m.blocks).includes('bench_load_high'));
-      if (batch) break;
-      if (Date.now() - openedStarted > 900_000) throw new Error('the load group never sent its batch');
-      await sleep(1000);
-    }
+    await waitGroupBatch(stack, 'bench_load_high', 900_000);
     await sleep(2 * INTERVAL_MS);
     log(`latency: steady after ${Math.round((Date.now() - openedStarted) / 1000)} s; ${PROBES} probes at random moments of the cycle`);
-    const latencies: number[] = [];
-    let seq = 0;
-    await Promise.all(
-      Array.from({ length: PROBES }, async (_, i) => {
-        await sleep(i * 7_300 + Math.random() * 3_000);
-        const service = `probe-${++seq}-${Date.now()}`;
-        const sentAt = Date.now();
-        await push('bench_probe', [{ service, instance: `${service}-0`, value: 99 }]);
-        for (;;) {
-          const message = slack.messages.find((m) => JSON.stringify(m.blocks).includes(service));
-          if (message) {
-            latencies.push(posted.get(message.ts)! - sentAt);
-            return;
-          }
-          if (Date.now() - sentAt > 120_000) throw new Error(`probe ${service} was not notified in 2 minutes`);
-          await sleep(20);
-        }
-      }),
-    );
+    const latencies = await probeLatencies(stack, 'bench_probe', PROBES);
     const latency = { p50_ms: Math.round(percentile(latencies, 50)), p99_ms: Math.round(percentile(latencies, 99)), max_ms: Math.round(Math.max(...latencies)) };
     log(`latency: p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms (interval ${INTERVAL_MS} ms); ${latencies.length} probes: ${[...latencies].sort((a, b) => a - b).map((l) => (l / 1000).toFixed(1)).join(' ')} s`);
     const loadMessages = slack.messages.filter((m) => JSON.stringify(m.blocks).includes('bench_load') || String(m.metadata?.event_payload.group_id ?? '').includes('bench_load')).length;
@@ -367,10 +280,7 @@ async function main(): Promise<void> {
     const dedupReduction = rawFires ? 1 - flapMessages / rawFires : 0;
     log(`noisy: ${rawFires} raw fires → ${flapMessages} Slack message(s): reduction ${(dedupReduction * 100).toFixed(1)} %`);
 
-    loading = false;
-    await loader;
-    await redis.quit();
-    await temporal.connection.close();
+    await loader.stop();
 
     if (!evalFigures || !fpFigures) {
       log(`partial run (${[...PHASES].join(', ')}): p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms; dedup ${dedupReduction}; not recorded`);
@@ -407,8 +317,7 @@ async function main(): Promise<void> {
       ' · Temporal dev server (SQLite in memory)',
     );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.allSettled([slack.stop(), smtp.stop()]);
+    await stack?.close();
     services(['stop', 'clickhouse', 'redis', 'temporal'], env);
     rmSync(dir, { recursive: true, force: true });
   }

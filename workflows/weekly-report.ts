@@ -6,7 +6,7 @@
  * retried or the worker dies mid-send (the notification ledger, keyed by this workflow's id); a target that keeps
  * failing does not keep the others from getting it.
  */
-import { defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 const { generateWeeklyReport, storeReport, reportTargets, reportCharts } = proxyActivities<Activities>({
@@ -52,12 +52,11 @@ export async function weeklyReportWorkflow(input: WeeklyReportInput = {}): Promi
   await storeReport(report, workflowId);
   const targets = await reportTargets();
   Object.assign(progress, { stage: 'charting', step: 3, targets: targets.length });
-  // Runs started before the charts existed carry on without them (a replay must issue the same commands).
-  const charts = patched('report-charts-v1') ? await reportCharts({ endMs: Date.parse(report.time_range.end) }) : undefined;
+  const charts = await reportCharts({ endMs: Date.parse(report.time_range.end) });
   Object.assign(progress, { stage: 'delivering', step: 4 });
   const results = await Promise.allSettled(
     targets.map(async (target) => {
-      const delivery = await deliverReport({ report, target, runId: workflowId, ...(charts ? { charts } : {}) });
+      const delivery = await deliverReport({ report, target, runId: workflowId, charts });
       progress.delivered++;
       return delivery;
     }),

@@ -1,0 +1,276 @@
+/**
+ * An alert's escalation, run beside its lifecycle (workflows/alert-lifecycle.ts) inside the alert's workflow: the
+ * policy snapshot taken when it fires, the re-fire decision (core/dedup.ts), then each step of the plan
+ * (core/escalation.ts) — held back by silences and inhibition while they last, delivered to every target in
+ * parallel (or through the alert's notification group when the policy groups), the next step after the step's wait
+ * unless the alert is acknowledged or ends first — and the redrawing of its Slack messages as its state changes.
+ */
+import { condition, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { alertLabels, type AlertInput, type AlertView, type CarriedAlertState } from '../core/alert';
+import type { LifecycleState } from '../core/alert-machine';
+import { refireDecision, type RefireDecision } from '../core/dedup';
+import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
+import { alertGroup, type AlertGroup, type GroupDelivered } from '../core/grouping';
+import type { NotificationState } from '../core/notification';
+import { memberSignal } from './messages';
+
+const { escalationSnapshot, updateSlackMessages, recallFirings, rememberNotified, notificationGate, joinAlertGroup } = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/** MUTE_RECHECK_MS is how often a muted alert asks again whether it may notify (an inhibiting alert may end). */
+const MUTE_RECHECK_MS = 60_000;
+
+/** ESCALATION_SETTLE_MS bounds how long an ending alert waits for its escalation's step in flight. */
+const ESCALATION_SETTLE_MS = 120_000;
+
+/** EscalationContext is what the escalation reads of its alert. */
+export interface EscalationContext {
+  input: AlertInput;
+  alertId: string;
+  workflowId: string;
+  /** The lifecycle's current state (read, never written, by the escalation). */
+  lifecycle: () => LifecycleState;
+}
+
+/** Escalation is a running alert's escalation, as its workflow drives it. */
+export interface Escalation {
+  /** hasSnapshot is true once the policy was taken (the alert fired, in this run or an earlier one). */
+  readonly hasSnapshot: boolean;
+  /** start runs the escalation in the background; a failure there is logged, never the end of the alert. */
+  start(): void;
+  /** settle waits for a step in flight — at most ESCALATION_SETTLE_MS, so a stuck channel cannot keep the alert open. */
+  settle(): Promise<void>;
+  /** pause stops before the next step (continue-as-new hands the rest to the next run). */
+  pause(): void;
+  /** redraw edits every Slack message of the alert that does not show its current state, one redraw at a time. */
+  redraw(note?: string): Promise<void>;
+  /** groupDelivered takes the notification group's answer for a step. */
+  groupDelivered(answer: GroupDelivered): void;
+  /** view is the escalation as the alert's view shows it. */
+  view(): AlertView['escalation'];
+  /** carried is what the next run needs to continue the escalation. */
+  carried(): CarriedAlertState['escalation'];
+}
+
+/** createEscalation builds the escalation of one alert run, picking up what a previous run carried over. */
+export function createEscalation(ctx: EscalationContext): Escalation {
+  const { input, alertId, workflowId } = ctx;
+  const carried = input.carried?.escalation;
+  const state = {
+    snapshot: carried?.snapshot as EscalationSnapshot | undefined,
+    /** Whether this firing notifies (core/dedup.ts), decided once per alert occurrence. */
+    decision: carried?.decision as RefireDecision | undefined,
+    nextStep: carried?.nextStep ?? 0,
+    nextStepAtMs: carried?.nextStepAtMs ?? 0,
+    sent: (carried?.sent ?? []) as SentNotification[],
+    failed: 0,
+    /** Why notifications are muted right now (a silence or an inhibiting alert), if they are. */
+    mutedBy: undefined as string | undefined,
+    /** The status each Slack message was last drawn with, by notification key. */
+    drawn: new Map<string, NotificationState['status']>((carried?.sent ?? []).map((d) => [d.key, carried?.drawnAs ?? 'firing'])),
+    /** The notification group the steps go through (policies with group_by), and its answers by step. */
+    group: carried?.group as AlertGroup | undefined,
+    groupAnswers: new Map<number, GroupDelivered>(),
+    /** Steps handed to the group whose answer the escalation stopped waiting for. */
+    abandonedSteps: new Set<number>(),
+  };
+  let settled = true;
+  let paused = false;
+  let redrawing: Promise<void> = Promise.resolve();
+  const firedAtMs = () => ctx.lifecycle().firedAtMs ?? Date.now();
+  const stopped = () => ctx.lifecycle().phase !== 'firing' || paused;
+
+  /** recordGroupAnswer keeps what the group sent for a step, as a delivery of the alert's own would be kept. */
+  function recordGroupAnswer(answer: GroupDelivered, stepIndex: number): void {
+    const planned = state.snapshot ? escalationPlan(state.snapshot.policy)[stepIndex] : undefined;
+    const stepRef = { index: stepIndex, level: planned?.level ?? 1, round: planned?.round ?? 0 };
+    for (const delivery of answer.sent) {
+      state.sent.push({ ...delivery, step: stepRef });
+      state.drawn.set(delivery.key, 'firing');
+    }
+    state.failed += answer.failed;
+  }
+
+  function redraw(note?: string): Promise<void> {
+    redrawing = redrawing.then(async () => {
+      const lifecycle = ctx.lifecycle();
+      const status: NotificationState['status'] = lifecycle.phase === 'acknowledged' ? 'acknowledged' : lifecycle.phase === 'resolved' ? 'resolved' : 'firing';
+      const drawnState: NotificationState = {
+        status,
+        ...(lifecycle.acknowledgedBy ? { acknowledgedBy: lifecycle.acknowledgedBy } : {}),
+        ...(lifecycle.resolution ? { resolvedBy: lifecycle.resolution.by } : {}),
+        ...(note ? { note } : {}),
+        atMs: Date.now(),
+      };
+      // The group redraws its batch messages, and stops announcing the alert once it is no longer firing.
+      if (state.group) {
+        await getExternalWorkflowHandle(state.group.workflowId)
+          .signal(memberSignal, { alertId, value: lifecycle.value, state: drawnState })
+          .catch((err: unknown) => log.info('notification group gone', { group: state.group?.workflowId, error: String(err) }));
+      }
+      const stale = state.sent.filter((d): d is Extract<SentNotification, { channel: 'slack' }> => d.channel === 'slack' && !d.group && state.drawn.get(d.key) !== status);
+      if (stale.length === 0 || !state.snapshot) return;
+      await updateSlackMessages({
+        alert: input,
+        alertId,
+        workflowId,
+        value: lifecycle.value,
+        firedAtMs: firedAtMs(),
+        policy: state.snapshot.policy.name,
+        messages: stale.map((d) => ({ slackChannel: d.slackChannel, ts: d.ts, step: d.step })),
+        state: drawnState,
+      });
+      for (const d of stale) state.drawn.set(d.key, status);
+    });
+    return redrawing;
+  }
+
+  /**
+   * run takes the policy snapshot (once per alert) with the alert's memory and the first step's gate read alongside,
+   * then runs the plan's steps from state.nextStep.
+   */
+  async function run(): Promise<void> {
+    const recalled = state.decision ? undefined : recallFirings(input.fingerprint);
+    // (Awaited below; a failure while the snapshot is still being read must not go unhandled meanwhile.)
+    recalled?.catch(() => undefined);
+    const gateRequest = { labels: alertLabels(input), service: input.service, fingerprint: input.fingerprint };
+    let firstGate = state.nextStep === 0 && !state.decision ? notificationGate(gateRequest) : undefined;
+    firstGate?.catch(() => undefined);
+    state.snapshot ??= await escalationSnapshot(input.rule);
+    const { policy, timeoutMs, maxAttempts, dedup } = state.snapshot;
+    if (!state.decision) {
+      const memory = await (recalled ?? recallFirings(input.fingerprint));
+      state.decision = refireDecision(memory, input.firstBreach.atMs, Date.now(), dedup);
+      if (!state.decision.notify) {
+        firstGate = undefined; // (read again when the suppression ends)
+        // The same incident again: its earlier Slack messages show it firing again instead of new ones being sent.
+        for (const m of memory.messages) {
+          state.sent.push(m);
+          state.drawn.set(m.key, 'resolved');
+        }
+        await redraw(`firing again — ${state.decision.reason}`);
+        // Still firing after a whole window: no longer a flap but an incident, which escalates normally.
+        if (await condition(stopped, dedup.windowMs)) return;
+        state.decision = { notify: true, reason: `still firing ${Math.round(dedup.windowMs / 1000)}s after a suppressed re-fire` };
+        state.sent = [];
+      }
+    }
+    const { deliverNotification } = proxyActivities<Activities>({
+      startToCloseTimeout: '10s',
+      scheduleToCloseTimeout: timeoutMs,
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: maxAttempts },
+    });
+    const plan = escalationPlan(policy);
+    while (state.nextStep < plan.length) {
+      if (state.nextStepAtMs > Date.now()) await condition(stopped, state.nextStepAtMs - Date.now());
+      if (stopped()) return;
+      // Silences and inhibition (core/silences.ts) hold the step back while they last; it goes once they end.
+      for (;;) {
+        const mute = await (firstGate ?? notificationGate(gateRequest));
+        firstGate = undefined;
+        state.mutedBy = mute.muted ? mute.reason : undefined;
+        if (!mute.muted) break;
+        const recheckMs = Math.max(1_000, Math.min(MUTE_RECHECK_MS, (mute.untilMs ?? Infinity) - Date.now()));
+        if (await condition(stopped, recheckMs)) return;
+      }
+      const step = plan[state.nextStep]!;
+      const stepRef = { index: step.index, level: step.level, round: step.round };
+      const value = ctx.lifecycle().value;
+      if (policy.grouping) {
+        // Grouped: the alert's notification group delivers the step, batched with its other alerts (core/grouping.ts).
+        const { grouping } = policy;
+        state.group ??= alertGroup(workflowInfo().taskQueue, policy.name, grouping, { alertname: input.rule.name, ...alertLabels(input) });
+        await joinAlertGroup(
+          { group: state.group, policy: policy.name, grouping, timeoutMs, maxAttempts },
+          { alertId, workflowId, step: stepRef, targets: step.targets, alert: { ...input, carried: undefined }, value, firedAtMs: firedAtMs(), policy: policy.name, atMs: Date.now() },
+        );
+        const answerWithinMs = grouping.groupWaitMs + grouping.groupIntervalMs + timeoutMs + 60_000;
+        await condition(() => state.groupAnswers.has(step.index) || stopped(), answerWithinMs);
+        const answer = state.groupAnswers.get(step.index);
+        if (!answer && stopped()) {
+          state.abandonedSteps.add(step.index);
+          return;
+        }
+        if (answer) recordGroupAnswer(answer, step.index);
+        else state.failed += step.targets.length;
+      } else {
+        const results = await Promise.allSettled(
+          step.targets.map((target) =>
+            deliverNotification({ key: notificationKey(alertId, step.index, target), target, step: stepRef, alert: input, alertId, workflowId, value, firedAtMs: firedAtMs(), policy: policy.name }),
+          ),
+        );
+        for (const result of results) {
+          if (result.status === 'fulfilled') {
+            state.sent.push({ ...result.value, step: stepRef });
+            state.drawn.set(result.value.key, 'firing');
+          } else {
+            state.failed++;
+          }
+        }
+      }
+      state.nextStep++;
+      state.nextStepAtMs = Date.now() + step.waitMs;
+      // The alert's memory: when this occurrence first notified, and its Slack messages for later re-fires to redraw.
+      // (A group's batch message is the group's to redraw, so it is not remembered for re-fires.)
+      await rememberNotified(input.fingerprint, step.index === 0 ? firedAtMs() : undefined, state.sent.filter((d) => d.channel === 'slack' && !d.group));
+      // Acknowledged while this step was being sent: its messages show it too.
+      if (ctx.lifecycle().phase !== 'firing') await redraw();
+    }
+  }
+
+  return {
+    get hasSnapshot() {
+      return state.snapshot !== undefined;
+    },
+    start() {
+      settled = false;
+      void run()
+        .catch((err: unknown) => log.error('escalation failed', { alertId, error: String(err) }))
+        .finally(() => {
+          settled = true;
+        });
+    },
+    async settle() {
+      if (!settled) await condition(() => settled, ESCALATION_SETTLE_MS);
+    },
+    pause() {
+      paused = true;
+    },
+    redraw,
+    groupDelivered(answer) {
+      state.groupAnswers.set(answer.stepIndex, answer);
+      // Acknowledged (or ended) while the group was sending this step: what it sent still gets redrawn.
+      if (state.abandonedSteps.has(answer.stepIndex)) {
+        state.abandonedSteps.delete(answer.stepIndex);
+        recordGroupAnswer(answer, answer.stepIndex);
+        void redraw();
+      }
+    },
+    view() {
+      if (!state.snapshot) return undefined;
+      return {
+        policy: state.snapshot.policy.name,
+        stepsRun: state.nextStep,
+        notified: state.sent.length,
+        failed: state.failed,
+        ...(state.decision ? { notifies: state.decision.notify, reason: state.decision.reason } : {}),
+        ...(state.mutedBy ? { mutedBy: state.mutedBy } : {}),
+      };
+    },
+    carried() {
+      if (!state.snapshot) return undefined;
+      return {
+        snapshot: state.snapshot,
+        ...(state.decision ? { decision: state.decision } : {}),
+        nextStep: state.nextStep,
+        nextStepAtMs: state.nextStepAtMs,
+        sent: state.sent,
+        drawnAs: ctx.lifecycle().phase === 'acknowledged' ? 'acknowledged' : 'firing',
+        ...(state.group ? { group: state.group } : {}),
+      };
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteAccess } from '../core/auth';
 import { ApiError } from '../core/errors';
 import type { QueryGate } from './query-gate';
 import type { Telemetry } from './telemetry';
@@ -13,6 +14,32 @@ export const ErrorBody = Type.Object(
 /** errorResponses adds the shared error responses to a route's response schemas. */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((status) => [status, ErrorBody]));
+}
+
+/** ReadRouteSpec is what a read route declares: who may call it, what it does, what it takes and answers. */
+export interface ReadRouteSpec {
+  access: RouteAccess;
+  description: string;
+  querystring?: TSchema;
+  response: TSchema;
+  /** The error statuses it may answer (default 400, 401, 403, 429, 503). */
+  errors?: number[];
+}
+
+/** readRoute declares a GET route the way every read of the API is declared (access, OpenAPI schema, shared errors). */
+export function readRoute<Q>(app: FastifyInstance, url: string, spec: ReadRouteSpec, handler: (request: FastifyRequest<{ Querystring: Q }>, reply: FastifyReply) => Promise<unknown>): void {
+  app.get<{ Querystring: Q }>(
+    url,
+    {
+      config: { access: spec.access },
+      schema: {
+        description: spec.description,
+        ...(spec.querystring ? { querystring: spec.querystring } : {}),
+        response: { 200: spec.response, ...errorResponses(...(spec.errors ?? [400, 401, 403, 429, 503])) },
+      },
+    },
+    handler,
+  );
 }
 
 /** ServiceParams is the `{service_name}` path parameter. */

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { CAPACITY_RESOURCES, CAPACITY_SAFETY_MARGIN, forecastResources } from '../../core/capacity';
 import type { AppDeps } from '../deps';
-import { errorResponses, listParam, Nullable, readStorage } from '../schemas';
+import { readRoute, listParam, Nullable, readStorage } from '../schemas';
 
 const CapacityQuery = Type.Object(
   {
@@ -57,15 +57,14 @@ const CapacitySchema = Type.Object({
  */
 export function capacityRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { service?: string; days?: number } }>(
+    readRoute<{ service?: string; days?: number }>(
+      app,
       '/api/v1/admin/monitoring/capacity',
       {
-        config: { access: 'admin' },
-        schema: {
-          description: "The seed's CapacityForecast per service and resource (CPU, memory, disk, request rate): predicted usage `days` ahead, recommended capacity with a 20 % margin, a 95 % prediction interval, the growth model chosen on held-out points, days until the limit, and whether to scale.",
-          querystring: CapacityQuery,
-          response: { 200: CapacitySchema, ...errorResponses(400, 401, 403, 429, 503) },
-        },
+        access: 'admin',
+        description: "The seed's CapacityForecast per service and resource (CPU, memory, disk, request rate): predicted usage `days` ahead, recommended capacity with a 20 % margin, a 95 % prediction interval, the growth model chosen on held-out points, days until the limit, and whether to scale.",
+        querystring: CapacityQuery,
+        response: CapacitySchema,
       },
       async (request) => {
         const nowMs = Date.now();

@@ -1,10 +1,8 @@
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
   activeStrategies,
   businessTiles,
   dashboardAlerts,
-  DASHBOARD_SECTIONS,
   overallHealth,
   OVERVIEW_METRICS,
   parseRange,
@@ -24,141 +22,8 @@ import type { Series } from '../../store/dashboard';
 import type { AppDeps } from '../deps';
 import { assertServiceScope } from '../plugins/auth';
 import { SharedResult } from '../query-gate';
-import { errorResponses, listParam, Nullable, storageReadError } from '../schemas';
-
-const HealthStatus = Type.Union([Type.Literal('healthy'), Type.Literal('warning'), Type.Literal('critical'), Type.Literal('unknown')]);
-const NullableNumber = Nullable(Type.Number());
-
-const DashboardSchema = Type.Object({
-  dashboard_data: Type.Object({
-    timestamp: Type.String(),
-    window: Type.Object({ from: Type.String(), to: Type.String() }),
-    overall_system_health: HealthStatus,
-    degraded: Type.Array(Type.String(), { description: 'data sources that could not be read (realtime_cache, storage); their parts are empty or null' }),
-    system_overview: Type.Optional(
-      Type.Object({
-        total_requests_per_minute: NullableNumber,
-        average_response_time_ms: NullableNumber,
-        error_rate_percent: NullableNumber,
-        active_users: NullableNumber,
-        system_uptime_percent: NullableNumber,
-      }),
-    ),
-    service_health: Type.Optional(
-      Type.Array(
-        Type.Object({
-          service_name: Type.String(),
-          status: HealthStatus,
-          cpu_usage: NullableNumber,
-          memory_usage: NullableNumber,
-          response_time_p95: NullableNumber,
-          error_rate: NullableNumber,
-          instances: Type.Integer(),
-          healthy_instances: Type.Integer(),
-          reasons: Type.Array(Type.String()),
-        }),
-      ),
-    ),
-    slo: Type.Optional(
-      Type.Array(
-        Type.Object({
-          service_name: Type.String(),
-          availability_7d: NullableNumber,
-          availability_30d: NullableNumber,
-          latency_7d: NullableNumber,
-          latency_30d: NullableNumber,
-          errors_7d: NullableNumber,
-          errors_30d: NullableNumber,
-          objectives: Type.Object({ availability: Type.Number(), latency: Type.Number(), latency_threshold_ms: Type.Number(), errors: Type.Number() }),
-          error_budget_remaining: NullableNumber,
-          burn_rate_1h: NullableNumber,
-          burn_rate_6h: NullableNumber,
-          fast_burn: Type.Boolean(),
-          slow_burn: Type.Boolean(),
-        }),
-        { description: 'the SLO check of the last minute: compliance in % over 7 and 30 days, error budget left in %, burn rates' },
-      ),
-    ),
-    business_metrics: Type.Optional(
-      Type.Object({
-        prediction_accuracy: NullableNumber,
-        daily_predictions: NullableNumber,
-        active_strategies: NullableNumber,
-        profitable_trades_percent: NullableNumber,
-      }),
-    ),
-    alerts: Type.Optional(
-      Type.Array(
-        Type.Object({
-          id: Type.String(),
-          severity: Type.String(),
-          service: Type.String(),
-          message: Type.String(),
-          timestamp: Type.String(),
-          status: Type.String(),
-          current_value: Type.Number(),
-          threshold: Type.Number(),
-          workflow_id: Type.String(),
-          workflow_url: Type.String(),
-          acknowledged_by: Type.Optional(Type.String()),
-        }),
-      ),
-    ),
-    temporal_ui: Type.String({ description: 'the Temporal Web UI of the namespace: every alert and scheduled job' }),
-  }),
-});
-
-const TimeParam = Type.String({ maxLength: 40, description: 'ISO-8601 time, epoch milliseconds, or now / now-15m (s, m, h, d)' });
-const DashboardQuery = Type.Object(
-  {
-    type: Type.Optional(Type.Union(DASHBOARD_SECTIONS.map((s) => Type.Literal(s)), { description: 'the sections to include (default all)' })),
-    from: Type.Optional(TimeParam),
-    to: Type.Optional(TimeParam),
-  },
-  { additionalProperties: false },
-);
-
-const METRIC_NAME = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
-const PerformanceQuery = Type.Object(
-  {
-    service: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated services (default: every service of the key)' })),
-    metric: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated metric names (default: CPU, memory, p95, error rate, request rate)' })),
-    from: Type.Optional(TimeParam),
-    to: Type.Optional(TimeParam),
-    step: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'bucket width in seconds (widened to keep at most 720 points)' })),
-    stats: Type.Optional(Type.String({ maxLength: 40, description: 'comma-separated columns among avg, min, max, p95 (default avg)' })),
-  },
-  { additionalProperties: false },
-);
-const PerformanceSchema = Type.Object({
-  from: Type.String(),
-  to: Type.String(),
-  resolution: Type.Union([Type.Literal('raw'), Type.Literal('1m'), Type.Literal('1h')]),
-  step_seconds: Type.Integer(),
-  series: Type.Array(
-    Type.Object({
-      service: Type.String(),
-      metric: Type.String(),
-      t: Type.Array(Type.Integer(), { description: 'bucket starts, seconds since the epoch' }),
-      avg: Type.Optional(Type.Array(Type.Number())),
-      min: Type.Optional(Type.Array(Type.Number())),
-      max: Type.Optional(Type.Array(Type.Number())),
-      p95: Type.Optional(Type.Array(Type.Number())),
-    }),
-  ),
-});
-
-const OverviewSchema = Type.Object({
-  timestamp: Type.String(),
-  overall_system_health: HealthStatus,
-  services: Type.Object({ total: Type.Integer(), by_status: Type.Record(Type.String(), Type.Integer()) }),
-  alerts: Type.Object({ total: Type.Integer(), by_severity: Type.Record(Type.String(), Type.Integer()), by_status: Type.Record(Type.String(), Type.Integer()) }),
-  storage: Type.Array(Type.Object({ table: Type.String(), rows: Type.Number(), bytes: Type.Number() })),
-  ingest: Type.Object({ queued_rows: Type.Integer(), batches: Type.Integer(), rows: Type.Integer(), failed_batches: Type.Integer() }),
-  queries: Type.Object({ in_flight: Type.Integer(), queued: Type.Integer(), refused: Type.Integer(), timed_out: Type.Integer(), max_concurrent: Type.Integer(), timeout_ms: Type.Integer() }),
-  degraded: Type.Array(Type.String()),
-  temporal_ui: Type.String(),
-});
+import { readRoute, listParam, storageReadError } from '../schemas';
+import { DashboardQuery, DashboardSchema, METRIC_NAME, OverviewSchema, PerformanceQuery, PerformanceSchema } from './dashboard-schemas';
 
 const DEFAULT_METRICS = ['cpu_usage_percent', 'memory_usage_percent', 'response_time_p95_ms', 'error_rate_percent', 'requests_per_second'];
 
@@ -304,15 +169,14 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
   }
 
   return async (app) => {
-    app.get<{ Querystring: { type?: DashboardSection; from?: string; to?: string } }>(
+    readRoute<{ type?: DashboardSection; from?: string; to?: string }>(
+      app,
       '/api/v1/public/monitoring/dashboard',
       {
-        config: { access: 'public' },
-        schema: {
-          description: "The seed's dashboard_data for the caller's services: overall health, overview tiles, per-service health, business tiles and active alerts.",
-          querystring: DashboardQuery,
-          response: { 200: DashboardSchema, ...errorResponses(400, 401, 403, 429, 503) },
-        },
+        access: 'public',
+        description: "The seed's dashboard_data for the caller's services: overall health, overview tiles, per-service health, business tiles and active alerts.",
+        querystring: DashboardQuery,
+        response: DashboardSchema,
       },
       async (request, reply) => {
         const nowMs = Date.now();
@@ -334,15 +198,14 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Querystring: { service?: string; metric?: string; from?: string; to?: string; step?: number; stats?: string } }>(
+    readRoute<{ service?: string; metric?: string; from?: string; to?: string; step?: number; stats?: string }>(
+      app,
       '/api/v1/public/monitoring/performance',
       {
-        config: { access: 'public' },
-        schema: {
-          description: "Time series of the chosen metrics for the caller's services, in columns: raw samples up to 2 h, the 1-minute rollup up to 7 days, the 1-hour rollup beyond.",
-          querystring: PerformanceQuery,
-          response: { 200: PerformanceSchema, ...errorResponses(400, 401, 403, 429, 503) },
-        },
+        access: 'public',
+        description: "Time series of the chosen metrics for the caller's services, in columns: raw samples up to 2 h, the 1-minute rollup up to 7 days, the 1-hour rollup beyond.",
+        querystring: PerformanceQuery,
+        response: PerformanceSchema,
       },
       async (request, reply) => {
         const nowMs = Date.now();
@@ -379,14 +242,14 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     );
 
-    app.get(
+    readRoute(
+      app,
       '/api/v1/admin/monitoring/overview',
       {
-        config: { access: 'admin' },
-        schema: {
-          description: 'The whole platform at a glance: services by status, active alerts by severity and state, table sizes, ingest and query load.',
-          response: { 200: OverviewSchema, ...errorResponses(401, 403, 429, 503) },
-        },
+        access: 'admin',
+        description: 'The whole platform at a glance: services by status, active alerts by severity and state, table sizes, ingest and query load.',
+        response: OverviewSchema,
+        errors: [401, 403, 429, 503],
       },
       async (request) => {
         const nowMs = Date.now();

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../deps';
-import { errorResponses, listParam, readStorage } from '../schemas';
+import { readRoute, listParam, readStorage } from '../schemas';
 
 const SloQuery = Type.Object(
   {
@@ -31,15 +31,14 @@ const SloSchema = Type.Object({
 /** sloRoutes serves GET /api/v1/admin/monitoring/slo: every service's SLO compliance, error budget and burn rates. */
 export function sloRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { service?: string; at?: string } }>(
+    readRoute<{ service?: string; at?: string }>(
+      app,
       '/api/v1/admin/monitoring/slo',
       {
-        config: { access: 'admin' },
-        schema: {
-          description: 'Each service’s SLO compliance (availability, p95 latency, requests without error) over rolling 7 and 30 days against config/slo.yaml, the 30-day error budget left and the burn rates over 5 min, 30 min, 1 h and 6 h (fast burn: 14.4× over 1 h and 5 min; slow: 6× over 6 h and 30 min).',
-          querystring: SloQuery,
-          response: { 200: SloSchema, ...errorResponses(400, 401, 403, 429, 503) },
-        },
+        access: 'admin',
+        description: 'Each service’s SLO compliance (availability, p95 latency, requests without error) over rolling 7 and 30 days against config/slo.yaml, the 30-day error budget left and the burn rates over 5 min, 30 min, 1 h and 6 h (fast burn: 14.4× over 1 h and 5 min; slow: 6× over 6 h and 30 min).',
+        querystring: SloQuery,
+        response: SloSchema,
       },
       async (request) => {
         const services = listParam(request.query.service, 'service');

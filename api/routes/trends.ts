@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../deps';
-import { errorResponses, listParam, readStorage } from '../schemas';
+import { readRoute, listParam, readStorage } from '../schemas';
 
 const TrendsQuery = Type.Object(
   {
@@ -27,15 +27,14 @@ const TrendsSchema = Type.Object({
 /** trendRoutes serves GET /api/v1/admin/monitoring/trends: the hourly trend job's newest analyses (of the last week). */
 export function trendRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { service?: string; at?: string } }>(
+    readRoute<{ service?: string; at?: string }>(
+      app,
       '/api/v1/admin/monitoring/trends',
       {
-        config: { access: 'admin' },
-        schema: {
-          description: 'The hourly trend job’s newest analysis per service and metric (response time, error rate, throughput, CPU): the seed’s direction, the deseasonalised slope with its p-value, the daily and weekly profiles and their strength, and the next 24 hours forecast with a 95 % band.',
-          querystring: TrendsQuery,
-          response: { 200: TrendsSchema, ...errorResponses(400, 401, 403, 429, 503) },
-        },
+        access: 'admin',
+        description: 'The hourly trend job’s newest analysis per service and metric (response time, error rate, throughput, CPU): the seed’s direction, the deseasonalised slope with its p-value, the daily and weekly profiles and their strength, and the next 24 hours forecast with a 95 % band.',
+        querystring: TrendsQuery,
+        response: TrendsSchema,
       },
       async (request) => {
         const services = listParam(request.query.service, 'service');

@@ -10,7 +10,8 @@ import { parseKeysFile } from '../core/auth';
 import { loadConfig, type Config } from '../core/config';
 import { fnv1a64 } from '../core/fingerprint';
 import { parseFileSd, parseScrapeConfig, type ScrapeTarget } from '../core/scrape-config';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { countedFrom, gaugedFrom } from '../store/process-metrics';
 import { processLogger, startMetrics } from './observability';
 
 /** ScraperOptions are the scraper's inputs: where targets come from, how often, and where samples go. */
@@ -138,28 +139,12 @@ export function scraperRegistry(scraper: Scraper, writer: SampleWriter): Registr
     });
   perTarget('monitoring_scrape_target_up', 'Whether the last scrape of the target succeeded (1) or not (0)', (r) => (r.up ? 1 : 0));
   perTarget('monitoring_scrape_target_samples', 'Samples of the last scrape of the target', (r) => r.samples);
-  const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+  const counter = (name: string, help: string, read: () => number) => countedFrom(registry, name, help, read);
   counter('monitoring_scrapes_total', 'Scrapes since start', () => scraper.stats.scrapes);
   counter('monitoring_scrape_failures_total', 'Scrapes that found the target down since start', () => scraper.stats.failedScrapes);
   counter('monitoring_scrape_samples_total', 'Samples scraped since start', () => scraper.stats.samples);
   counter('monitoring_scrape_storage_failures_total', 'Scrapes whose samples ClickHouse did not take', () => scraper.stats.storageFailures);
-  new Gauge({
-    name: 'monitoring_ingest_queue_rows',
-    help: 'Scraped samples waiting for their ClickHouse insert',
-    registers: [registry],
-    collect() {
-      this.set(writer.queuedRows);
-    },
-  });
+  gaugedFrom(registry, 'monitoring_ingest_queue_rows', 'Scraped samples waiting for their ClickHouse insert', () => writer.queuedRows);
   return registry;
 }
 

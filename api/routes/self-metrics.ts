@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
+import { countedFrom, gaugedFrom } from '../../store/process-metrics';
 import { redisKeys } from '../../store/redis';
 import type { AppDeps } from '../deps';
 
@@ -20,37 +21,14 @@ export function selfMetricsRoutes(deps: AppDeps): FastifyPluginAsync {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     });
-    new Gauge({
-      name: 'monitoring_ingest_queue_rows',
-      help: 'Accepted samples waiting for their ClickHouse insert',
-      registers: [registry],
-      collect() {
-        this.set(deps.writer.queuedRows);
-      },
-    });
-    const counter = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
+    gaugedFrom(registry, 'monitoring_ingest_queue_rows', 'Accepted samples waiting for their ClickHouse insert', () => deps.writer.queuedRows);
+    const counter = (name: string, help: string, read: () => number) => countedFrom(registry, name, help, read);
     counter('monitoring_ingest_rows_total', 'Samples stored in performance_events by this process', () => deps.writer.stats.rows);
     counter('monitoring_ingest_batches_total', 'ClickHouse inserts of samples', () => deps.writer.stats.batches);
     counter('monitoring_ingest_insert_seconds_total', 'Time spent in successful ClickHouse inserts of samples', () => deps.writer.stats.insertSeconds);
     counter('monitoring_ingest_failed_batches_total', 'ClickHouse inserts of samples that failed', () => deps.writer.stats.failedBatches);
 
-    new Gauge({
-      name: 'monitoring_ingest_last_batch_rows',
-      help: 'Rows of the latest ClickHouse insert of samples (batch size)',
-      registers: [registry],
-      collect() {
-        this.set(deps.writer.stats.lastBatchRows);
-      },
-    });
+    gaugedFrom(registry, 'monitoring_ingest_last_batch_rows', 'Rows of the latest ClickHouse insert of samples (batch size)', () => deps.writer.stats.lastBatchRows);
     new Gauge({
       name: 'monitoring_read_queries',
       help: 'Dashboard and performance reads running and waiting (MONITORING_MAX_CONCURRENT_QUERIES each)',

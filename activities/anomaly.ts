@@ -6,10 +6,10 @@
  * `anomaly-scan` Schedule runs it every minute; it judges the newest complete five-minute bucket.
  */
 import { ANOMALY_METHODS, NOVELTY_DEFAULTS, noveltyVerdict, type AnomalyVerdict } from '../core/anomaly';
-import { sqlIdentifier } from '../core/escape';
 import type { SeriesValue } from '../core/rule-sql';
 import type { AnomalySpec, Rule } from '../core/rules';
 import type { Labels } from '../core/types';
+import { createAnalyticsQueries } from '../store/analytics';
 import { dispatchGroup, openAlertsOf } from './alerts';
 import type { EvaluationDeps } from './evaluation';
 
@@ -39,16 +39,6 @@ export interface AnomalyScan {
   bucketMs: number;
 }
 
-const STATISTIC_SQL: Record<AnomalySpec['statistic'], string> = {
-  avg: 'avgMerge(avg_value)',
-  max: 'maxMerge(max_value)',
-  min: 'minMerge(min_value)',
-  // quantilesMerge over several minutes merges their states: the quantile of the five minutes, not a mean of minutes.
-  p50: 'quantilesMerge(0.5, 0.95, 0.99)(quantiles)[1]',
-  p95: 'quantilesMerge(0.5, 0.95, 0.99)(quantiles)[2]',
-  p99: 'quantilesMerge(0.5, 0.95, 0.99)(quantiles)[3]',
-};
-
 /** explain turns an anomaly verdict into the alert's annotations. */
 export function explain(verdict: Extract<AnomalyVerdict, { kind: 'Anomaly' }>, value: number, spec: AnomalySpec, service: string): Labels {
   const reason = verdict.reason ?? `score ${verdict.score.toPrecision(4)} outside ${verdict.expected[0]} – ${verdict.expected[1]}`;
@@ -72,30 +62,11 @@ export function judgeLatest(method: string, values: readonly number[]): AnomalyV
 }
 
 export function createAnomalyActivities(deps: AnomalyDeps) {
-  const db = sqlIdentifier(deps.database);
+  const analytics = createAnalyticsQueries({ clickhouse: deps.clickhouse, database: deps.database });
 
   /** fiveMinuteSeries reads every service's (or one's) five-minute statistic of a metric over [fromMs, toMs). */
-  async function fiveMinuteSeries(spec: Pick<AnomalySpec, 'metric' | 'statistic'>, fromMs: number, toMs: number, service?: string) {
-    const result = await deps.clickhouse.query({
-      query: `SELECT service_name AS service, toUInt32(toStartOfFiveMinute(bucket)) AS t, ${STATISTIC_SQL[spec.statistic]} AS v
-        FROM ${db}.performance_rollup_1m
-        WHERE metric_name = {metric:String}${service !== undefined ? ' AND service_name = {service:String}' : ''}
-          AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')
-        GROUP BY service_name, t ORDER BY service_name, t`,
-      query_params: { metric: spec.metric, service: service ?? '', from: Math.floor(fromMs / 1000), to: Math.floor(toMs / 1000) },
-      format: 'JSONEachRow',
-    });
-    const out = new Map<string, { t: number[]; v: number[] }>();
-    for (const row of await result.json<{ service: string; t: number | string; v: number | string }>()) {
-      const value = Number(row.v);
-      if (!Number.isFinite(value)) continue;
-      if (!out.has(row.service)) out.set(row.service, { t: [], v: [] });
-      const s = out.get(row.service)!;
-      s.t.push(Number(row.t) * 1000);
-      s.v.push(value);
-    }
-    return out;
-  }
+  const fiveMinuteSeries = (spec: Pick<AnomalySpec, 'metric' | 'statistic'>, fromMs: number, toMs: number, service?: string) =>
+    analytics.fiveMinuteSeries(spec.metric, spec.statistic, fromMs, toMs, service);
 
   return {
     /**

@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CAPACITY_RESOURCES, forecastResources } from '../core/capacity';
-import { sqlIdentifier } from '../core/escape';
 import { weightedMean } from '../core/dashboard';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
+import { createAnalyticsQueries } from '../store/analytics';
 import { createDashboardQueries } from '../store/dashboard';
 import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
 import type { CapacityForecast } from '../core/capacity';
@@ -20,6 +20,8 @@ export interface ReportDeps {
 }
 
 const WEEK_MS = 7 * 86_400_000;
+/** REPORT_METRICS are the hourly series the report reads (the trend job's four). */
+const REPORT_METRICS = TREND_METRICS.map((m) => m.metric);
 const HOUR_MS = 3_600_000;
 
 /** StoredReport is one row of performance_reports, its body parsed. */
@@ -35,19 +37,14 @@ export interface StoredReport {
  * assemble the report (core/report.ts), store it in performance_reports, list the stored ones.
  */
 export function createReportActivities({ clickhouse, database, queryTimeoutMs, measureSlos }: ReportDeps) {
-  const db = sqlIdentifier(database);
   const queries = createDashboardQueries({ clickhouse, database, queryTimeoutMs });
+  const analytics = createAnalyticsQueries({ clickhouse, database });
   const trends = createTrendActivities({ clickhouse, database });
 
   /** storedPlan reads the newest daily capacity plan made within two days before `atMs`, by service. */
   async function storedPlan(atMs: number): Promise<Map<string, Array<{ resource: string; forecast: CapacityForecast }>>> {
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-    const found = await rows<{ service: string; resource: string; forecast: string }>(
-      `SELECT service_name AS service, resource, argMax(forecast, generated_at) AS forecast FROM ${db}.capacity_forecasts
-       WHERE plan_date = (SELECT max(plan_date) FROM ${db}.capacity_forecasts WHERE plan_date <= {last:Date} AND plan_date >= {first:Date})
-       GROUP BY service_name, resource ORDER BY service_name, resource`,
-      { last: day(atMs), first: day(atMs - 2 * 86_400_000) },
-    );
+    const found = await analytics.latestCapacityPlan(day(atMs - 2 * 86_400_000), day(atMs));
     const out = new Map<string, Array<{ resource: string; forecast: CapacityForecast }>>();
     for (const r of found) out.set(r.service, [...(out.get(r.service) ?? []), { resource: r.resource, forecast: JSON.parse(r.forecast) as CapacityForecast }]);
     return out;
@@ -63,58 +60,27 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
       }),
     );
   }
-  const rows = async <T>(query: string, query_params: Record<string, unknown> = {}): Promise<T[]> =>
-    (await clickhouse.query({ query, query_params, format: 'JSONEachRow' })).json<T>();
-  /** range binds [fromMs, toMs) as the whole seconds `{from:Int64}` and `{to:Int64}`. */
-  const range = (fromMs: number, toMs: number) => ({ from: Math.floor(fromMs / 1000), to: Math.floor(toMs / 1000) });
-  const BUCKET_IN_RANGE = "bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')";
-
-  /** hourly reads each service's hourly averages of the report's metrics over [fromMs, toMs). */
+  /** hourly reads each service's hourly averages of the report's metrics over [fromMs, toMs), by service and metric. */
   async function hourly(fromMs: number, toMs: number) {
-    const found = await rows<{ service: string; metric: string; t: string; v: number }>(
-      `SELECT service_name AS service, metric_name AS metric, toUInt32(bucket) AS t, avgMerge(avg_value) AS v
-       FROM ${db}.performance_rollup_1h
-       WHERE metric_name IN ('response_time_p50_ms', 'error_rate_percent', 'requests_per_second', 'cpu_usage_percent')
-         AND ${BUCKET_IN_RANGE}
-       GROUP BY service_name, metric_name, bucket ORDER BY service_name, metric_name, bucket`,
-      range(fromMs, toMs),
-    );
     const out = new Map<string, Map<string, Map<number, number>>>();
-    for (const r of found) {
-      if (!out.has(r.service)) out.set(r.service, new Map());
-      const byMetric = out.get(r.service)!;
-      if (!byMetric.has(r.metric)) byMetric.set(r.metric, new Map());
-      byMetric.get(r.metric)!.set(Number(r.t) * 1000, Number(r.v));
+    for (const p of await analytics.hourlyAverages(REPORT_METRICS, fromMs, toMs)) {
+      if (!out.has(p.service)) out.set(p.service, new Map());
+      const byMetric = out.get(p.service)!;
+      if (!byMetric.has(p.metric)) byMetric.set(p.metric, new Map());
+      byMetric.get(p.metric)!.set(p.tMs, p.value);
     }
     return out;
   }
 
-  /** availability counts each service's minutes with samples in [fromMs, toMs), and the minutes since its first. */
+  /** availability is each service's share of minutes with samples in [fromMs, toMs), counted from its first minute. */
   async function availability(fromMs: number, toMs: number): Promise<Map<string, number>> {
-    const found = await rows<{ service: string; minutes: string; first: string }>(
-      `SELECT service, count() AS minutes, min(b) AS first FROM (
-         SELECT service_name AS service, toUInt32(bucket) AS b FROM ${db}.performance_rollup_1m
-         WHERE metric_name IN ('cpu_usage_percent', 'requests_per_second')
-           AND ${BUCKET_IN_RANGE}
-         GROUP BY service_name, bucket
-       ) GROUP BY service`,
-      range(fromMs, toMs),
-    );
+    const found = await analytics.minutesWithData(['cpu_usage_percent', 'requests_per_second'], fromMs, toMs);
     const endMinute = Math.floor(Math.min(toMs, Date.now()) / 60_000);
-    return new Map(found.map((r) => [r.service, Math.min(100, (100 * Number(r.minutes)) / Math.max(1, endMinute - Number(r.first) / 60 + 1))]));
+    return new Map(found.map((r) => [r.service, Math.min(100, (100 * r.minutes) / Math.max(1, endMinute - r.firstMs / 60_000 + 1))]));
   }
 
   /** business reads the average prediction accuracy and profitable trades share of every service over a week. */
-  async function business(fromMs: number, toMs: number): Promise<Map<string, number>> {
-    const found = await rows<{ metric: string; v: number }>(
-      `SELECT metric_name AS metric, avgMerge(avg_value) AS v FROM ${db}.performance_rollup_1h
-       WHERE metric_name IN ('prediction_accuracy', 'profitable_trades_percent')
-         AND ${BUCKET_IN_RANGE}
-       GROUP BY metric_name`,
-      range(fromMs, toMs),
-    );
-    return new Map(found.map((r) => [r.metric, Number(r.v)]));
-  }
+  const business = (fromMs: number, toMs: number) => analytics.overallAverages(['prediction_accuracy', 'profitable_trades_percent'], fromMs, toMs);
 
   /** figures reduces one service's hourly series of one week to the report's figures. */
   function figures(series: Map<string, Map<number, number>> | undefined, available: number | undefined): WeekFigures {
@@ -241,22 +207,16 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
         body: JSON.stringify(report),
         workflow_id: workflowId,
       };
-      await clickhouse.insert({ table: `${db}.performance_reports`, values: [row], format: 'JSONEachRow' });
+      await analytics.insertReport(row);
     },
 
     /** listReports returns the latest version of the newest `limit` reports, newest first. */
     async listReports(limit: number): Promise<StoredReport[]> {
-      // (Aliases differ from the columns, so no aggregate reads another's alias in place of its column.)
-      const found = await rows<{ report_id: string; latest: string; made_by: string; latest_body: string }>(
-        `SELECT report_id, toUInt32(max(generated_at)) AS latest, argMax(workflow_id, generated_at) AS made_by, argMax(body, generated_at) AS latest_body
-         FROM ${db}.performance_reports GROUP BY report_id ORDER BY report_id DESC LIMIT {limit:UInt32}`,
-        { limit: Math.max(1, Math.floor(limit)) },
-      );
-      return found.map((r) => ({
+      return (await analytics.latestReports(limit)).map((r) => ({
         report_id: r.report_id,
-        generated_at: new Date(Number(r.latest) * 1000).toISOString(),
-        workflow_id: r.made_by,
-        performance_report: JSON.parse(r.latest_body) as PerformanceReport,
+        generated_at: new Date(r.generatedAtMs).toISOString(),
+        workflow_id: r.workflow_id,
+        performance_report: JSON.parse(r.body) as PerformanceReport,
       }));
     },
 
@@ -265,11 +225,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
      * capacity_forecasts (the daily Schedule's job); returns how many forecasts it stored.
      */
     async planCapacity(req: { nowMs: number; days: number; workflowId: string }): Promise<number> {
-      const services = (await rows<{ service: string }>(
-        `SELECT DISTINCT service_name AS service FROM ${db}.performance_rollup_1h
-         WHERE metric_name = 'cpu_usage_percent' AND bucket >= toDateTime({from:Int64}, 'UTC')`,
-        { from: Math.floor((req.nowMs - 30 * 86_400_000) / 1000) },
-      )).map((r) => r.service).sort();
+      const services = await analytics.servicesReporting('cpu_usage_percent', req.nowMs - 30 * 86_400_000);
       const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), req.nowMs, 30);
       const planDate = new Date(req.nowMs).toISOString().slice(0, 10);
       const generatedAt = Math.floor(Date.now() / 1000);
@@ -278,7 +234,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
           forecast ? [{ plan_date: planDate, generated_at: generatedAt, service_name: service, resource, forecast: JSON.stringify(forecast), workflow_id: req.workflowId }] : [],
         ),
       );
-      if (values.length > 0) await clickhouse.insert({ table: `${db}.capacity_forecasts`, values, format: 'JSONEachRow' });
+      await analytics.insertCapacityPlan(values);
       return values.length;
     },
   };

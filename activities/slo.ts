@@ -8,9 +8,9 @@ import { readFile } from 'node:fs/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
-import { QueryParams, sqlIdentifier } from '../core/escape';
 import type { SeriesValue } from '../core/rule-sql';
 import { BURN_RULES, FAST_BURN, SLOW_BURN, parseSloDocument, sloOf, sloStatus, type BurnRates, type SloConfig, type SloCounts, type SloStatus } from '../core/slo';
+import { createAnalyticsQueries } from '../store/analytics';
 import { dispatchGroup, openAlertsOf } from './alerts';
 
 const MINUTE = 60_000;
@@ -31,48 +31,20 @@ export interface SloDeps {
 }
 
 export function createSloActivities(deps: SloDeps) {
-  const db = sqlIdentifier(deps.database);
+  const analytics = createAnalyticsQueries({ clickhouse: deps.clickhouse, database: deps.database });
   const loadSlos = async (): Promise<SloConfig> => parseSloDocument(await readFile(deps.sloPath, 'utf8'), deps.sloPath);
 
   /** measure returns every service's (or the named ones') status as of `nowMs` (the minute before it, complete). */
   async function measure(nowMs: number, only?: readonly string[]): Promise<SloStatus[]> {
     const slos = await loadSlos();
     const end = Math.floor(nowMs / MINUTE) * MINUTE;
-    const p = new QueryParams();
-    const from = (w: WindowName) => p.int(Math.floor((end - WINDOWS[w] * MINUTE) / 1000));
-    const named = Object.entries(slos.services);
-    const fallback = p.float(slos.defaults.latency.thresholdMs);
-    const threshold = named.length
-      ? `transform(service, ${p.strings(named.map(([s]) => s))}, ${p.add(named.map(([, o]) => o.latency.thresholdMs), 'Array(Float64)')}, ${fallback})`
-      : fallback;
-    const perWindow = (Object.keys(WINDOWS) as WindowName[]).map((w) =>
-      [
-        `countIf(t >= ${from(w)}) AS up_${w}`,
-        `minIf(t, t >= ${from(w)}) AS first_${w}`,
-        `countIf(t >= ${from(w)} AND has_p95 > 0) AS lat_${w}`,
-        `countIf(t >= ${from(w)} AND has_p95 > 0 AND p95 <= ${threshold}) AS fast_${w}`,
-        `sumIf(rps * 60, t >= ${from(w)} AND has_rps > 0) AS req_${w}`,
-        `sumIf(rps * 60 * err / 100, t >= ${from(w)} AND has_rps > 0 AND has_err > 0) AS bad_${w}`,
-      ].join(', '),
-    );
-    const result = await deps.clickhouse.query({
-      query: `SELECT service, ${perWindow.join(', ')} FROM (
-          SELECT service, t,
-            sumIf(v, metric = 'requests_per_second') AS rps, countIf(metric = 'requests_per_second') AS has_rps,
-            sumIf(v, metric = 'error_rate_percent') AS err, countIf(metric = 'error_rate_percent') AS has_err,
-            sumIf(v, metric = 'response_time_p95_ms') AS p95, countIf(metric = 'response_time_p95_ms') AS has_p95
-          FROM (
-            SELECT service_name AS service, toUInt32(bucket) AS t, metric_name AS metric, avgMerge(avg_value) AS v
-            FROM ${db}.performance_rollup_1m
-            WHERE metric_name IN ('requests_per_second', 'error_rate_percent', 'response_time_p95_ms', 'cpu_usage_percent')
-              AND bucket >= toDateTime(${from('30d')}, 'UTC') AND bucket < toDateTime(${p.int(end / 1000)}, 'UTC')${only ? ` AND service_name IN ${p.strings(only)}` : ''}
-            GROUP BY service_name, bucket, metric_name
-          ) GROUP BY service, t
-        ) GROUP BY service ORDER BY service`,
-      query_params: p.values,
-      format: 'JSONEachRow',
+    const rows = await analytics.sloWindowCounts({
+      endMs: end,
+      windowMinutes: WINDOWS,
+      latencyThresholds: Object.entries(slos.services).map(([service, o]) => [service, o.latency.thresholdMs]),
+      defaultLatencyThresholdMs: slos.defaults.latency.thresholdMs,
+      ...(only ? { services: only } : {}),
     });
-    const rows = await result.json<Record<string, string | number>>();
     return rows.map((row) => {
       const n = (key: string) => Number(row[key] ?? 0);
       const counts = (w: WindowName): SloCounts => {

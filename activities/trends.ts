@@ -4,9 +4,9 @@
  * seasonal-trend analysis of core/trend.ts, stored in trend_analyses; the weekly report and the API read them.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { sqlIdentifier } from '../core/escape';
 import { TREND_SENSITIVITY, TREND_WINDOW_HOURS } from '../core/report';
 import { analyzeSeasonalTrend, detectTrend, type SeasonalTrend, type TrendDirection } from '../core/trend';
+import { createAnalyticsQueries } from '../store/analytics';
 
 const HOUR_MS = 3_600_000;
 
@@ -67,32 +67,20 @@ export function analyzeHours(series: { firstMs: number; values: number[] }): Pic
 }
 
 export function createTrendActivities({ clickhouse, database }: { clickhouse: ClickHouseClient; database: string }) {
-  const db = sqlIdentifier(database);
-  const seconds = (ms: number) => Math.floor(ms / 1000);
+  const analytics = createAnalyticsQueries({ clickhouse, database });
   return {
     /** analyzeTrends analyses the four weeks before `nowMs`'s hour and stores the results; returns how many. */
     async analyzeTrends(req: { nowMs: number; workflowId: string }): Promise<number> {
       const hourMs = Math.floor(req.nowMs / HOUR_MS) * HOUR_MS;
-      const result = await clickhouse.query({
-        query: `SELECT service_name AS service, metric_name AS metric, toUInt32(bucket) AS t, avgMerge(avg_value) AS v
-          FROM ${db}.performance_rollup_1h
-          WHERE metric_name IN {metrics:Array(String)}
-            AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')
-          GROUP BY service_name, metric_name, bucket`,
-        query_params: { metrics: TREND_METRICS.map((m) => m.metric), from: seconds(hourMs - 28 * 24 * HOUR_MS), to: seconds(hourMs) },
-        format: 'JSONEachRow',
-      });
+      const points = await analytics.hourlyAverages(TREND_METRICS.map((m) => m.metric), hourMs - 28 * 24 * HOUR_MS, hourMs);
       const series = new Map<string, Map<number, number>>();
       const platform = new Map<string, Map<number, number[]>>();
-      for (const row of await result.json<{ service: string; metric: string; t: number | string; v: number | string }>()) {
-        const v = Number(row.v);
-        if (!Number.isFinite(v)) continue;
-        const t = Number(row.t) * 1000;
-        const key = `${row.service}\u0000${row.metric}`;
+      for (const { service, metric, tMs: t, value: v } of points) {
+        const key = `${service}\u0000${metric}`;
         if (!series.has(key)) series.set(key, new Map());
         series.get(key)!.set(t, v);
-        if (!platform.has(row.metric)) platform.set(row.metric, new Map());
-        const at = platform.get(row.metric)!;
+        if (!platform.has(metric)) platform.set(metric, new Map());
+        const at = platform.get(metric)!;
         at.set(t, [...(at.get(t) ?? []), v]);
       }
       for (const { metric, platform: reduce } of TREND_METRICS) {
@@ -102,9 +90,9 @@ export function createTrendActivities({ clickhouse, database }: { clickhouse: Cl
         series.set(`${PLATFORM}\u0000${metric}`, combined);
       }
       const generatedAt = Math.floor(Date.now() / 1000);
-      const rows = [...series].flatMap(([key, points]) => {
+      const rows = [...series].flatMap(([key, hours]) => {
         const [service, metric] = key.split('\u0000') as [string, string];
-        const even = evenHours(points);
+        const even = evenHours(hours);
         if (!even) return [];
         const { direction, seasonal } = analyzeHours(even);
         return [{
@@ -119,24 +107,16 @@ export function createTrendActivities({ clickhouse, database }: { clickhouse: Cl
           workflow_id: req.workflowId,
         }];
       });
-      if (rows.length > 0) await clickhouse.insert({ table: `${db}.trend_analyses`, values: rows, format: 'JSONEachRow' });
+      await analytics.insertTrendAnalyses(rows);
       return rows.length;
     },
 
     /** latestTrends reads each (service, metric)'s newest analysis at or before `atMs` (within `maxAgeMs`). */
     async latestTrends(req: { atMs: number; maxAgeMs: number; services?: readonly string[] }): Promise<TrendAnalysis[]> {
-      const filter = req.services ? ' AND service_name IN {services:Array(String)}' : '';
-      const result = await clickhouse.query({
-        query: `SELECT service_name AS service, metric_name AS metric, toUInt32(max(analyzed_hour)) AS at, argMax(analysis, analyzed_hour) AS body
-          FROM ${db}.trend_analyses
-          WHERE analyzed_hour <= toDateTime({at:Int64}, 'UTC') AND analyzed_hour > toDateTime({since:Int64}, 'UTC')${filter}
-          GROUP BY service_name, metric_name ORDER BY service_name, metric_name`,
-        query_params: { at: seconds(req.atMs), since: seconds(req.atMs - req.maxAgeMs), services: [...(req.services ?? [])] },
-        format: 'JSONEachRow',
-      });
-      return (await result.json<{ service: string; metric: string; at: number | string; body: string }>()).map((r) => {
+      const found = await analytics.latestTrendAnalyses(req.atMs, req.atMs - req.maxAgeMs, req.services);
+      return found.map((r) => {
         const body = JSON.parse(r.body) as Pick<TrendAnalysis, 'direction' | 'seasonal'>;
-        return { service: r.service, metric: r.metric, analyzedAt: new Date(Number(r.at) * 1000).toISOString(), ...body };
+        return { service: r.service, metric: r.metric, analyzedAt: new Date(r.atMs).toISOString(), ...body };
       });
     },
   };

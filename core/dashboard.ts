@@ -25,11 +25,81 @@ export interface WindowStat {
   last: number;
 }
 
-/** Uptime is how many minutes of the last day a service reported in, out of the minutes since it first did. */
-export interface Uptime {
+/**
+ * AvailabilityBasis is what a service's availability counts: its requests without error (it reports
+ * requests_per_second and error_rate_percent), its `up` scrapes (a scraped target), or else its minutes reporting.
+ */
+export type AvailabilityBasis = 'requests' | 'up' | 'reporting';
+
+/** Availability is a service's good events out of all over the last day, since it first reported in it. */
+export interface Availability {
   service: string;
-  minutesUp: number;
-  minutesObserved: number;
+  good: number;
+  total: number;
+  basis: AvailabilityBasis;
+  /** Minutes from its first report in the window to now: the time it was expected. */
+  observedMinutes: number;
+}
+
+/** AvailabilityMinute is what a service reported in one minute (epoch seconds); null: not reported that minute. */
+export interface AvailabilityMinute {
+  minute: number;
+  rps: number | null;
+  errorRate: number | null;
+  up: number | null;
+}
+
+/**
+ * serviceAvailability counts a service's good events over the minutes from its first report to `nowMs`, each
+ * minute it did not report at all counting as down (a service that stopped answering stops reporting):
+ * - requests: requests without error (rate × 60 × (1 − error %)) out of all requests; a silent minute counts the
+ *   service's usual request rate, all failed;
+ * - up: the share of successful scrapes (the scraper's `up`), a silent minute as 0;
+ * - reporting: minutes with any sample (a heartbeat), for services that report neither.
+ * The current minute counts only once it has data. Undefined when the service never reported.
+ */
+export function serviceAvailability(service: string, minutes: readonly AvailabilityMinute[], nowMs: number): Availability | undefined {
+  if (minutes.length === 0) return undefined;
+  const byMinute = new Map(minutes.map((m) => [m.minute, m]));
+  const first = Math.min(...minutes.map((m) => m.minute));
+  const current = Math.floor(nowMs / 60_000) * 60;
+  const observedMinutes = Math.floor((current - first) / 60) + 1;
+  const withRequests = minutes.filter((m) => m.rps !== null && m.errorRate !== null && m.rps > 0);
+  const basis: AvailabilityBasis = withRequests.length > 0 ? 'requests' : minutes.some((m) => m.up !== null) ? 'up' : 'reporting';
+  const usualRate = withRequests.reduce((a, m) => a + m.rps!, 0) / Math.max(1, withRequests.length);
+  let good = 0;
+  let total = 0;
+  for (let m = first; m <= current; m += 60) {
+    const row = byMinute.get(m);
+    if (!row && m === current) continue;
+    if (basis === 'requests') {
+      if (!row) total += usualRate * 60;
+      else if (row.rps !== null && row.errorRate !== null) {
+        total += row.rps * 60;
+        good += row.rps * 60 * (1 - Math.min(100, Math.max(0, row.errorRate)) / 100);
+      }
+    } else if (basis === 'up') {
+      total += 1;
+      good += row?.up === null || row?.up === undefined ? 0 : Math.min(1, Math.max(0, row.up));
+    } else {
+      total += 1;
+      if (row) good += 1;
+    }
+  }
+  return { service, good, total, basis, observedMinutes };
+}
+
+const BASIS_TEXT: Record<AvailabilityBasis, string> = { requests: 'requests without error', up: 'successful scrapes', reporting: 'minutes reporting' };
+
+/** availabilityBasisText says on the page what the availability tile counts, service by service. */
+export function availabilityBasisText(availability: readonly Availability[]): string {
+  if (availability.length === 0) return 'no service reported in the last 24 h';
+  const counts = new Map<AvailabilityBasis, number>();
+  for (const a of availability) counts.set(a.basis, (counts.get(a.basis) ?? 0) + 1);
+  const parts = [...counts].map(([basis, n]) => `${BASIS_TEXT[basis]} (${n} service${n === 1 ? '' : 's'})`);
+  const shortest = Math.min(...availability.map((a) => a.observedMinutes));
+  const span = shortest < 1440 ? `; the newest seen for ${shortest < 120 ? `${shortest} min` : `${Math.floor(shortest / 60)} h`}` : '';
+  return `mean over services of ${parts.join(', ')}, since each first reported in the last 24 h${span}`;
 }
 
 /** OVERVIEW_METRICS are the metrics the overview and business tiles read over the window. */
@@ -64,7 +134,10 @@ export interface SystemOverview {
   average_response_time_ms: number | null;
   error_rate_percent: number | null;
   active_users: number | null;
+  /** Availability over the last day: the mean over services of their good events' share (serviceAvailability). */
   system_uptime_percent: number | null;
+  /** What that availability counts, for the page. */
+  availability_basis: string;
 }
 
 export interface BusinessTiles {
@@ -171,16 +244,16 @@ export function weightedMean<K>(values: ReadonlyMap<K, number>, weights: Readonl
 /**
  * systemOverview computes the overview tiles over the window: requests per minute (the sum of every instance's
  * average rate × 60), the average response time (each service's p50, weighted by its requests), the error rate
- * (weighted likewise), active users (the latest count of each service, summed) and uptime (minutes with data over
- * minutes observed in the last day, over all services).
+ * (weighted likewise), active users (the latest count of each service, summed) and availability (each service's
+ * good events over the last day — serviceAvailability —, averaged over services: a service answering only errors
+ * weighs as much as a busy one).
  */
-export function systemOverview(stats: readonly WindowStat[], uptime: readonly Uptime[]): SystemOverview {
+export function systemOverview(stats: readonly WindowStat[], availability: readonly Availability[]): SystemOverview {
   const rps = perService(stats, 'requests_per_second', 'avg');
   const latency = meanPerService(stats, 'response_time_p50_ms', 'avg');
   const errors = meanPerService(stats, 'error_rate_percent', 'avg');
   const users = perService(stats, 'active_users', 'last');
-  const up = uptime.reduce((a, u) => a + u.minutesUp, 0);
-  const observed = uptime.reduce((a, u) => a + u.minutesObserved, 0);
+  const shares = availability.filter((a) => a.total > 0).map((a) => a.good / a.total);
   const requests = [...rps.values()].reduce((a, b) => a + b, 0);
   const avgLatency = weightedMean(latency, rps);
   const errorRate = weightedMean(errors, rps);
@@ -189,7 +262,8 @@ export function systemOverview(stats: readonly WindowStat[], uptime: readonly Up
     average_response_time_ms: avgLatency === null ? null : round(avgLatency, 1),
     error_rate_percent: errorRate === null ? null : round(errorRate, 3),
     active_users: users.size > 0 ? Math.round([...users.values()].reduce((a, b) => a + b, 0)) : null,
-    system_uptime_percent: observed > 0 ? round((100 * Math.min(up, observed)) / observed, 2) : null,
+    system_uptime_percent: shares.length > 0 ? round((100 * shares.reduce((a, b) => a + b, 0)) / shares.length, 2) : null,
+    availability_basis: availabilityBasisText(availability),
   };
 }
 

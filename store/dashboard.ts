@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Resolution, Uptime, WindowStat } from '../core/dashboard';
+import { serviceAvailability, type Availability, type Resolution, type WindowStat } from '../core/dashboard';
 import { partsSql } from '../core/cluster-ddl';
 import { QueryParams, sqlIdentifier } from '../core/escape';
 
@@ -72,28 +72,35 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
     },
 
     /**
-     * uptime counts, per service, the minutes of the last day with any sample (from the 1-minute rollup of two
-     * metrics every service reports: cpu_usage_percent or requests_per_second) and the minutes since its first.
+     * availability reads, per service and minute of the last day (the 1-minute rollup), its request rate, error rate
+     * and scrape `up` where reported — or that it reported at all (any of the metrics every service sends) — and
+     * counts its good events (core/dashboard.ts serviceAvailability).
      */
-    async uptime(services: readonly string[], nowMs: number, signal?: AbortSignal): Promise<Uptime[]> {
+    async availability(services: readonly string[], nowMs: number, signal?: AbortSignal): Promise<Availability[]> {
       if (services.length === 0) return [];
-      const found = await rows<{ service: string; minutes: string; first: string }>(
-        `SELECT service, count() AS minutes, min(b) AS first FROM (
-           SELECT service_name AS service, toUInt32(bucket) AS b
+      const found = await rows<{ service: string; m: number | string; rps: number | string | null; err: number | string | null; up: number | string | null }>(
+        `SELECT service, m,
+           if(countIf(metric = 'requests_per_second') > 0, sumIf(v, metric = 'requests_per_second'), NULL) AS rps,
+           if(countIf(metric = 'error_rate_percent') > 0, sumIf(v, metric = 'error_rate_percent'), NULL) AS err,
+           if(countIf(metric = 'up') > 0, sumIf(v, metric = 'up'), NULL) AS up
+         FROM (
+           SELECT service_name AS service, toUInt32(bucket) AS m, metric_name AS metric, avgMerge(avg_value) AS v
            FROM ${db}.performance_rollup_1m
-           WHERE metric_name IN ('cpu_usage_percent', 'requests_per_second') AND service_name IN {services:Array(String)}
+           WHERE metric_name IN ('requests_per_second', 'error_rate_percent', 'up', 'cpu_usage_percent', 'memory_usage_percent')
+             AND service_name IN {services:Array(String)}
              AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket <= toDateTime({to:Int64}, 'UTC')
-           GROUP BY service_name, bucket
-         ) GROUP BY service`,
+           GROUP BY service_name, bucket, metric_name
+         ) GROUP BY service, m ORDER BY service, m`,
         { services, from: Math.floor((nowMs - 86_400_000) / 1000), to: Math.floor(nowMs / 1000) },
         signal,
       );
-      const currentMinute = Math.floor(nowMs / 60_000) * 60;
-      return found.map((r) => ({
-        service: r.service,
-        minutesUp: Number(r.minutes),
-        minutesObserved: Math.max(1, Math.floor((currentMinute - Number(r.first)) / 60) + 1),
-      }));
+      const num = (v: number | string | null) => (v === null ? null : Number.isFinite(Number(v)) ? Number(v) : null);
+      const byService = new Map<string, Array<{ minute: number; rps: number | null; errorRate: number | null; up: number | null }>>();
+      for (const r of found) {
+        if (!byService.has(r.service)) byService.set(r.service, []);
+        byService.get(r.service)!.push({ minute: Number(r.m), rps: num(r.rps), errorRate: num(r.err), up: num(r.up) });
+      }
+      return [...byService].flatMap(([service, minutes]) => serviceAvailability(service, minutes, nowMs) ?? []);
     },
 
     /** dailyPredictions sums predictions_generated per service since midnight UTC (services without samples absent). */

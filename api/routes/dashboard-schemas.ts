@@ -18,7 +18,8 @@ export const DashboardSchema = Type.Object({
         average_response_time_ms: NullableNumber,
         error_rate_percent: NullableNumber,
         active_users: NullableNumber,
-        system_uptime_percent: NullableNumber,
+        system_uptime_percent: Nullable(Type.Number({ description: 'availability over the last 24 h: each service’s good events (requests without error, else successful scrapes, else minutes reporting) since it first reported, averaged over services' })),
+        availability_basis: Type.String({ description: 'what system_uptime_percent counts, in words' }),
       }),
     ),
     service_health: Type.Optional(

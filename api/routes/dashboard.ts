@@ -12,7 +12,7 @@ import {
   TimeRangeError,
   type DashboardSection,
   type ServiceState,
-  type Uptime,
+  type Availability,
   type WindowStat,
 } from '../../core/dashboard';
 import { ApiError } from '../../core/errors';
@@ -43,7 +43,7 @@ interface Platform {
   toMs: number;
   states: ServiceState[];
   stats: WindowStat[];
-  uptime: Uptime[];
+  availability: Availability[];
   predictions: Map<string, number>;
   slo: SloStatus[];
   degraded: string[];
@@ -124,7 +124,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
     const storageRead = gate
       .run((signal) =>
         telemetry.timed('clickhouse', 'dashboard', () =>
-          Promise.all([queries.windowStats(services, OVERVIEW_METRICS, fromMs, toMs, signal), queries.uptime(services, nowMs, signal), queries.dailyPredictions(services, nowMs, signal)]),
+          Promise.all([queries.windowStats(services, OVERVIEW_METRICS, fromMs, toMs, signal), queries.availability(services, nowMs, signal), queries.dailyPredictions(services, nowMs, signal)]),
         ),
       )
       .catch((err: unknown) => {
@@ -139,8 +139,8 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       degraded.push('realtime_cache');
       return [] as SloStatus[];
     });
-    const [states, [stats, uptime, predictions], slo] = await Promise.all([statesRead, storageRead, sloRead]);
-    return { nowMs, fromMs, toMs, states, stats: [...stats], uptime: [...uptime], predictions, slo, degraded };
+    const [states, [stats, availability, predictions], slo] = await Promise.all([statesRead, storageRead, sloRead]);
+    return { nowMs, fromMs, toMs, states, stats: [...stats], availability: [...availability], predictions, slo, degraded };
   }
 
   /** dashboardOf cuts the platform's data to a scope and assembles the sections asked for. */
@@ -158,7 +158,7 @@ export function dashboardRoutes(deps: AppDeps): FastifyPluginAsync {
       window: { from: new Date(platform.fromMs).toISOString(), to: new Date(platform.toMs).toISOString() },
       overall_system_health: overallHealth(rows.map((r) => r.status)),
       degraded: [...new Set([...extraDegraded, ...platform.degraded])],
-      ...(wants('system') ? { system_overview: systemOverview(stats, platform.uptime.filter((u) => wanted.has(u.service))) } : {}),
+      ...(wants('system') ? { system_overview: systemOverview(stats, platform.availability.filter((a) => wanted.has(a.service))) } : {}),
       ...(wants('services') ? { service_health: rows } : {}),
       ...(wants('business') ? { business_metrics: businessTiles(stats, predictions, activeStrategies(states.map((s) => s.snapshot))) } : {}),
       ...(wants('slo') ? { slo: platform.slo.filter((s) => wanted.has(s.service)).map(sloRow) } : {}),

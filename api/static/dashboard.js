@@ -59,13 +59,18 @@ function renderTiles(d) {
     ['Avg response', o.average_response_time_ms == null ? '—' : `${fmt(o.average_response_time_ms)} ms`],
     ['Error rate', o.error_rate_percent == null ? '—' : `${fmt(o.error_rate_percent, 2)} %`],
     ['Active users', fmt(o.active_users, 0)],
-    ['Uptime (24 h)', o.system_uptime_percent == null ? '—' : `${fmt(o.system_uptime_percent, 2)} %`],
+    ['Availability (24 h)', o.system_uptime_percent == null ? '—' : `${fmt(o.system_uptime_percent, 2)} %`, o.availability_basis],
     ['Prediction accuracy', b.prediction_accuracy == null ? '—' : `${fmt(b.prediction_accuracy * 100, 1)} %`],
     ['Predictions today', fmt(b.daily_predictions, 0)],
     ['Profitable trades', b.profitable_trades_percent == null ? '—' : `${fmt(b.profitable_trades_percent)} %`],
     ['Active strategies', fmt(b.active_strategies, 0)],
   ];
-  $('tiles').replaceChildren(...tiles.map(([label, value]) => el('div', { class: 'tile', 'data-tile': label }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value))));
+  // A tile may say what it counts (the availability's basis) below its value.
+  $('tiles').replaceChildren(
+    ...tiles.map(([label, value, note]) =>
+      el('div', { class: 'tile', 'data-tile': label, ...(note ? { title: note } : {}) }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value), ...(note ? [el('div', { class: 'note' }, note)] : [])),
+    ),
+  );
 }
 
 function renderServices(rows) {

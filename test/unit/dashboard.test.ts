@@ -9,6 +9,9 @@ import {
   TimeRangeError,
   type ServiceState,
   type WindowStat,
+  serviceAvailability,
+  availabilityBasisText,
+  type AvailabilityMinute,
 } from '../../core/dashboard';
 import { ApiError } from '../../core/errors';
 import type { RealtimeSnapshot } from '../../core/types';
@@ -60,8 +63,8 @@ describe('dashboard assembly (core/dashboard.ts)', () => {
         stat('idle', 'active_users', '', 0, 40),
       ],
       [
-        { service: 'busy', minutesUp: 99, minutesObserved: 100 },
-        { service: 'idle', minutesUp: 100, minutesObserved: 100 },
+        { service: 'busy', good: 99, total: 100, basis: 'requests', observedMinutes: 1440 },
+        { service: 'idle', good: 100, total: 100, basis: 'up', observedMinutes: 1440 },
       ],
     );
     expect(overview).toEqual({
@@ -70,8 +73,55 @@ describe('dashboard assembly (core/dashboard.ts)', () => {
       error_rate_percent: 2,
       active_users: 40,
       system_uptime_percent: 99.5,
+      availability_basis: 'mean over services of requests without error (1 service), successful scrapes (1 service), since each first reported in the last 24 h',
     });
-    expect(systemOverview([], [])).toEqual({ total_requests_per_minute: null, average_response_time_ms: null, error_rate_percent: null, active_users: null, system_uptime_percent: null });
+    expect(systemOverview([], [])).toEqual({
+      total_requests_per_minute: null,
+      average_response_time_ms: null,
+      error_rate_percent: null,
+      active_users: null,
+      system_uptime_percent: null,
+      availability_basis: 'no service reported in the last 24 h',
+    });
+  });
+
+  describe('availability counts good events over the time a service was expected (issue 21)', () => {
+    const start = Math.floor(NOW / 60_000) * 60 - 60 * 60; // an hour before NOW's minute, in epoch seconds
+    const minutes = (n: number, row: (i: number) => Partial<AvailabilityMinute>) =>
+      Array.from({ length: n }, (_, i) => ({ minute: start + i * 60, rps: null, errorRate: null, up: null, ...row(i) }));
+    const percent = (a: ReturnType<typeof serviceAvailability>) => (a ? Math.round((10_000 * a.good) / a.total) / 100 : null);
+
+    it('a service answering only errors is not available, however regularly it reports', () => {
+      const a = serviceAvailability('broken', minutes(61, () => ({ rps: 50, errorRate: 100 })), NOW);
+      expect(a).toMatchObject({ basis: 'requests', observedMinutes: 61 });
+      expect(percent(a)).toBe(0);
+    });
+
+    it('weighs requests: 1 % errors half the hour is 99.5 %', () => {
+      expect(percent(serviceAvailability('svc', minutes(61, (i) => ({ rps: 10, errorRate: i % 2 ? 1 : 0 })), NOW))).toBeCloseTo(99.51, 1);
+    });
+
+    it('a silent stretch after the first report counts as down at the usual request rate', () => {
+      // Reports 31 minutes, then nothing for the 29 finished minutes since: 31 of 60 minutes' requests served.
+      const a = serviceAvailability('gone', minutes(31, () => ({ rps: 20, errorRate: 0 })), NOW);
+      expect(percent(a)).toBe(51.67);
+    });
+
+    it('a scraped target counts its up scrapes; one reporting nothing else counts minutes with data', () => {
+      expect(percent(serviceAvailability('exporter', minutes(61, (i) => ({ up: i < 15 ? 0 : 1 })), NOW))).toBeCloseTo(75.41, 1);
+      // Every fourth minute missing: from its first report (minute 1) to the last finished minute (59), 45 of 59.
+      const heartbeat = serviceAvailability('db', minutes(61, () => ({})).filter((_, i) => i % 4 !== 0), NOW);
+      expect(heartbeat?.basis).toBe('reporting');
+      expect(percent(heartbeat)).toBe(76.27);
+    });
+
+    it('a service first seen minutes ago says so, and its unfinished minute does not count against it', () => {
+      const fresh = serviceAvailability('new', [{ minute: Math.floor(NOW / 60_000) * 60 - 120, rps: 5, errorRate: 0, up: null }], NOW);
+      expect(fresh).toMatchObject({ observedMinutes: 3, basis: 'requests' });
+      // Minute −2 reported, −1 silent (down), the current one not over yet.
+      expect(percent(fresh)).toBe(50);
+      expect(availabilityBasisText([fresh!])).toContain('the newest seen for 3 min');
+    });
   });
 
   it('counts strategies from the live series labels', () => {

@@ -51,14 +51,16 @@ export interface AvailabilityMinute {
 
 /**
  * serviceAvailability counts a service's good events over the minutes from its first report to `nowMs`, each
- * minute it did not report at all counting as down (a service that stopped answering stops reporting):
+ * minute it did not report at all counting as down (a service that stopped answering stops reporting) — when the
+ * platform was being monitored then: a minute in which no service reported (`platformMinutes` lacks it: the
+ * monitoring itself was down) says nothing about the service and does not count:
  * - requests: requests without error (rate × 60 × (1 − error %)) out of all requests; a silent minute counts the
  *   service's usual request rate, all failed;
  * - up: the share of successful scrapes (the scraper's `up`), a silent minute as 0;
  * - reporting: minutes with any sample (a heartbeat), for services that report neither.
  * The current minute counts only once it has data. Undefined when the service never reported.
  */
-export function serviceAvailability(service: string, minutes: readonly AvailabilityMinute[], nowMs: number): Availability | undefined {
+export function serviceAvailability(service: string, minutes: readonly AvailabilityMinute[], nowMs: number, platformMinutes?: ReadonlySet<number>): Availability | undefined {
   if (minutes.length === 0) return undefined;
   const byMinute = new Map(minutes.map((m) => [m.minute, m]));
   const first = Math.min(...minutes.map((m) => m.minute));
@@ -71,7 +73,7 @@ export function serviceAvailability(service: string, minutes: readonly Availabil
   let total = 0;
   for (let m = first; m <= current; m += 60) {
     const row = byMinute.get(m);
-    if (!row && m === current) continue;
+    if (!row && (m === current || (platformMinutes !== undefined && !platformMinutes.has(m)))) continue;
     if (basis === 'requests') {
       if (!row) total += usualRate * 60;
       else if (row.rps !== null && row.errorRate !== null) {

@@ -100,7 +100,9 @@ export function createDashboardQueries({ clickhouse, database, queryTimeoutMs, c
         if (!byService.has(r.service)) byService.set(r.service, []);
         byService.get(r.service)!.push({ minute: Number(r.m), rps: num(r.rps), errorRate: num(r.err), up: num(r.up) });
       }
-      return [...byService].flatMap(([service, minutes]) => serviceAvailability(service, minutes, nowMs) ?? []);
+      // Minutes in which any service reported: the platform was being monitored (a gap of all is the monitoring's).
+      const platformMinutes = new Set([...byService.values()].flatMap((minutes) => minutes.map((m) => m.minute)));
+      return [...byService].flatMap(([service, minutes]) => serviceAvailability(service, minutes, nowMs, platformMinutes) ?? []);
     },
 
     /** dailyPredictions sums predictions_generated per service since midnight UTC (services without samples absent). */

@@ -107,6 +107,16 @@ describe('dashboard assembly (core/dashboard.ts)', () => {
       expect(percent(a)).toBe(51.67);
     });
 
+    it('a minute in which no service reported is the monitoring\'s outage, not the service\'s', () => {
+      // Reports 31 minutes and then nothing — but neither did any other service (monitoring down): nothing counts.
+      const reported = minutes(31, () => ({ rps: 20, errorRate: 0 }));
+      const platform = new Set(reported.map((m) => m.minute));
+      expect(percent(serviceAvailability('quiet', reported, NOW, platform))).toBe(100);
+      // Another service kept reporting meanwhile: this one's silence counts against it.
+      const others = new Set(minutes(61, () => ({})).map((m) => m.minute));
+      expect(percent(serviceAvailability('quiet', reported, NOW, others))).toBe(51.67);
+    });
+
     it('a scraped target counts its up scrapes; one reporting nothing else counts minutes with data', () => {
       expect(percent(serviceAvailability('exporter', minutes(61, (i) => ({ up: i < 15 ? 0 : 1 })), NOW))).toBeCloseTo(75.41, 1);
       // Every fourth minute missing: from its first report (minute 1) to the last finished minute (59), 45 of 59.

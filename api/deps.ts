@@ -37,6 +37,8 @@ export interface AppInput {
   temporal?: Client;
   /** The current alert rules (health thresholds); a function so a reload applies without a restart. */
   rules: () => readonly Rule[];
+  /** Where those rules come from (files and API rules, store/rule-source.ts): refreshed after a rule edit. */
+  ruleSource?: { refresh(): Promise<void> };
   logger?: boolean;
   /**
    * The compiled parse thread script (default: parse-worker.js beside this module, which exists when running
@@ -69,6 +71,7 @@ export interface AppDeps {
   idempotency: IdempotencyStore;
   alertCommands: ReturnType<typeof createAlertCommands> | undefined;
   rules: () => readonly Rule[];
+  ruleSource: { refresh(): Promise<void> } | undefined;
 }
 
 function createParsePool(config: Config, options: AppInput['parsePool'] = {}): ParsePool {
@@ -110,5 +113,6 @@ export function createDeps(input: AppInput): AppDeps {
     idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
     alertCommands: input.temporal ? createAlertCommands(input.temporal) : undefined,
     rules: input.rules,
+    ruleSource: input.ruleSource,
   };
 }

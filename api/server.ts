@@ -4,7 +4,7 @@ import { connectRedis, createClickHouse } from '../store/clients';
 import { fromRoot } from '../store/paths';
 import { loadRuleFiles } from '../activities/rules';
 import { loadConfig } from '../core/config';
-import type { Rule } from '../core/rules';
+import { createRuleSource } from '../store/rule-source';
 import { buildApp } from './app';
 import { ensureKeysFile, loadKeys } from './keys';
 
@@ -17,18 +17,22 @@ async function main(): Promise<void> {
   await migrate(config);
   const clickhouse = createClickHouse(config);
   const redis = await connectRedis(config, 'api');
-  let rules: Rule[] = (await loadRuleFiles(fromRoot(config.rulesPath))).flatMap((g) => g.rules);
-  // Rule files are re-read every 30 s for health thresholds; a broken edit keeps the last good set.
-  const reload = setInterval(() => {
-    loadRuleFiles(fromRoot(config.rulesPath)).then(
-      (groups) => (rules = groups.flatMap((g) => g.rules)),
-      (err: unknown) => console.error('[api] rule reload failed, keeping previous rules:', (err as Error).message),
-    );
-  }, 30_000);
+  // Health and the dashboard judge by the files' rules and the API's (as the evaluation does), re-read every 30 s
+  // and after each rule edit; a broken file edit or a store outage keeps the last good set.
+  const loadFiles = () => loadRuleFiles(fromRoot(config.rulesPath));
+  const rules = createRuleSource({
+    loadFiles,
+    store: { clickhouse, redis, database: config.clickhouse.database },
+    taskQueue: config.temporal.taskQueue,
+    initial: (await loadFiles()).flatMap((g) => g.rules),
+    onError: (err) => console.error('[api] rule reload failed, keeping previous rules:', (err as Error).message),
+  });
+  await rules.refresh();
+  const reload = setInterval(() => void rules.refresh(), 30_000);
   // Lazy: the API starts and ingests while Temporal is down; alert actions answer 503 until it is back.
   const temporalConnection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
-  const app = await buildApp({ config, keys, clickhouse, redis, temporal, rules: () => rules, logger: true });
+  const app = await buildApp({ config, keys, clickhouse, redis, temporal, rules: rules.current, ruleSource: rules, logger: true });
   await app.listen({ port: config.apiPort, host: config.apiHost });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -80,6 +80,8 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
       const stored = await store.put(name, group, { ...raw, name }, request.apiKey?.name ?? 'unknown', expected);
       if ('conflict' in stored) throw new ApiError(409, 'conflict', `rule ${name} is at version ${stored.conflict}, not ${expected}`, 'If-Match');
       const schedules = await syncSchedules(request.log);
+      // Health and the dashboard judge by the new rule from now on (not at the next 30 s reload).
+      await deps.ruleSource?.refresh();
       return { ...rule, source: 'api', version: stored.version, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, schedules };
     };
     const groupField = { group: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: `the rule's group (default ${DEFAULT_API_GROUP})` })) };
@@ -100,6 +102,7 @@ export function ruleRoutes(deps: AppDeps): FastifyPluginAsync {
     app.delete<{ Params: { name: string } }>(`${PATH}/:name`, { config: { access: 'admin' }, schema: { params: nameParam, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } } }, async (request, reply) => {
       if (!(await store.remove(request.params.name))) throw new ApiError(404, 'not_found', `no rule ${request.params.name} made through the API`, 'name');
       await syncSchedules(request.log);
+      await deps.ruleSource?.refresh();
       return reply.code(204).send();
     });
   };

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import { createClickHouse, createRedis } from '../../store/clients';
 import { loadRuleFiles } from '../../activities/rules';
+import { fromRoot } from '../../store/paths';
+import { createRuleSource } from '../../store/rule-source';
 import { buildApp } from '../../api/app';
 import type { ApiKey } from '../../core/auth';
 import type { Config } from '../../core/config';
@@ -30,16 +32,27 @@ export interface TestApi {
 }
 
 /** startTestApi builds the API on the test servers (or on the given overrides, e.g. a dead ClickHouse). */
-export async function startTestApi(overrides: Record<string, string> = {}, rules?: Rule[], temporal?: Client, keys: readonly ApiKey[] = Object.values(TEST_KEYS)): Promise<TestApi> {
+export async function startTestApi(
+  overrides: Record<string, string> = {},
+  rules?: Rule[],
+  temporal?: Client,
+  keys: readonly ApiKey[] = Object.values(TEST_KEYS),
+  /** Rules from files and the admin API as `npm start`'s API reads them (store/rule-source.ts), instead of `rules`. */
+  withRuleSource = false,
+): Promise<TestApi> {
   const config = testConfig(overrides);
   const clickhouse = createClickHouse(config);
   const redis = createRedis(config, 'test-api');
   // A test of a Redis outage points REDIS_URL at a dead port: the client stays up and fails its commands fast.
   await redis.connect().catch(() => undefined);
   const ruleSet = rules ?? (await loadRuleFiles('config/rules')).flatMap((g) => g.rules);
+  const ruleSource = withRuleSource
+    ? createRuleSource({ loadFiles: () => loadRuleFiles(fromRoot(config.rulesPath)), store: { clickhouse, redis, database: config.clickhouse.database }, taskQueue: config.temporal.taskQueue, initial: ruleSet })
+    : undefined;
+  await ruleSource?.refresh();
   // Bodies above 512 bytes go to a parse thread, so tests cover both the inline and the threaded path.
   const parsePool = { workerFile: process.env.TEST_PARSE_WORKER!, inlineBelowBytes: 512 };
-  const app = await buildApp({ config, keys, clickhouse, redis, rules: () => ruleSet, parsePool, ...(temporal ? { temporal } : {}) });
+  const app = await buildApp({ config, keys, clickhouse, redis, rules: ruleSource ? ruleSource.current : () => ruleSet, ...(ruleSource ? { ruleSource } : {}), parsePool, ...(temporal ? { temporal } : {}) });
   return {
     app,
     config,

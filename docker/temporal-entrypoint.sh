@@ -19,10 +19,7 @@ case "${1:-server}" in
     wait "$server"
     ;;
   ui)
-    mkdir -p "$HOME/ui"
-    sed -e "s#@TEMPORAL_ADDRESS@#${TEMPORAL_ADDRESS:?}#g" -e "s#@HOST@#0.0.0.0#g" -e "s#@PORT@#${TEMPORAL_UI_PORT:-8233}#g" \
-      -e "s#@NAMESPACE@#${TEMPORAL_NAMESPACE:-default}#g" /etc/temporal/ui.yaml >"$HOME/ui/base.yaml"
-    echo "{}" >"$HOME/ui/profile.yaml"
+    temporal_ui_config /etc/temporal/ui.yaml "$HOME/ui" "${TEMPORAL_ADDRESS:?}" 0.0.0.0 "${TEMPORAL_UI_PORT:-8233}" "${TEMPORAL_NAMESPACE:-default}"
     exec ui-server --root "$HOME/ui" --config . --env profile start
     ;;
   *) exec "$@" ;;

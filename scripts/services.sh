@@ -176,10 +176,7 @@ start_temporal_server() {
 start_temporal_ui() {
   if port_open 127.0.0.1 "$TEMPORAL_UI_PORT"; then log "Temporal Web UI already answers on :$TEMPORAL_UI_PORT"; return; fi
   local dir="$LOCAL/temporal-ui"
-  mkdir -p "$dir"
-  sed -e "s#@TEMPORAL_ADDRESS@#127.0.0.1:$TEMPORAL_PORT#g" -e "s#@HOST@#${TEMPORAL_BIND_IP:-127.0.0.1}#g" \
-    -e "s#@PORT@#$TEMPORAL_UI_PORT#g" -e "s#@NAMESPACE@#$TEMPORAL_NAMESPACE#g" "$ROOT/scripts/temporal/ui.yaml" >"$dir/base.yaml"
-  echo "{}" >"$dir/profile.yaml"
+  temporal_ui_config "$ROOT/scripts/temporal/ui.yaml" "$dir" "127.0.0.1:$TEMPORAL_PORT" "${TEMPORAL_BIND_IP:-127.0.0.1}" "$TEMPORAL_UI_PORT" "$TEMPORAL_NAMESPACE"
   start_daemon temporal-ui "$(temporal_ui_bin)" --root "$dir" --config . --env profile start
   wait_port 127.0.0.1 "$TEMPORAL_UI_PORT" 30 "Temporal Web UI"
   log "Temporal Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"

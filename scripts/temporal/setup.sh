@@ -42,6 +42,16 @@ temporal_render_config() {
     -e "s#@DYNAMIC_CONFIG@#$(temporal_sed_escape "$dynamic")#g" "$template" >"$out")
 }
 
+# temporal_ui_config TEMPLATE DIR ADDRESS HOST PORT NAMESPACE — the Web UI server's config (scripts/temporal/ui.yaml
+# filled in) as DIR/base.yaml, with the empty environment file DIR/profile.yaml it loads after it
+# (ui-server --root DIR --config . --env profile).
+temporal_ui_config() {
+  local template=$1 dir=$2
+  mkdir -p "$dir"
+  sed -e "s#@TEMPORAL_ADDRESS@#$3#g" -e "s#@HOST@#$4#g" -e "s#@PORT@#$5#g" -e "s#@NAMESPACE@#$(temporal_sed_escape "$6")#g" "$template" >"$dir/base.yaml"
+  echo "{}" >"$dir/profile.yaml"
+}
+
 # temporal_ready CLI ADDRESS NAMESPACE RETENTION SERVER_PID — waits until the cluster is serving, creates the
 # namespace if it does not exist yet (it lives in PostgreSQL), and waits until it answers.
 temporal_ready() {

@@ -11,7 +11,7 @@ import {
 import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { seriesLabels, type SeriesValue } from '../core/rule-sql';
 import { compare, type Rule } from '../core/rules';
-import { mustSignal, type Heartbeat } from '../core/dedup';
+import { mustSignal, silenceLimitMs, vanished, type Heartbeat } from '../core/dedup';
 import { nextCoverage, redisKeys, type RuleCoverage } from '../store/redis';
 import { alertLifecycleWorkflow } from '../workflows/alert-lifecycle';
 import { acknowledgeUpdate, observeSignal, resolveUpdate, stateQuery } from '../workflows/messages';
@@ -59,10 +59,12 @@ export async function openAlertsOf(redis: Redis, rules: readonly Rule[]): Promis
 
 /**
  * dispatchGroup sends a group's verdicts: it signals (or starts) `alert/<fingerprint>` for every breaching series —
- * a repeated breach reaches the running workflow instead of starting a second one — and tells the open alerts whose
- * series no longer breach that their condition cleared. New breaches of every rule go first, so a fresh alert never
- * waits behind the heartbeats of a thousand open ones; a steady breach is re-sent only as often as core/dedup.ts's
- * mustSignal says; `concurrency` calls are in flight at once. The open alerts' values go to Redis for the dashboard.
+ * a repeated breach reaches the running workflow instead of starting a second one —, tells the open alerts whose
+ * series no longer breach that their condition cleared, and those whose series the rule has been evaluated without
+ * for `staleAfterMs` that it vanished. New breaches of every rule go first, so a fresh alert never waits behind the
+ * open ones; a steady breach is re-sent only as often as core/dedup.ts's mustSignal says (a sign of life against the
+ * workflow's silence limit); `concurrency` calls are in flight at once. The open alerts' values go to Redis for the
+ * dashboard, and each open alert's heartbeat records when its series was last seen.
  */
 export async function dispatchGroup(
   { temporal, redis, taskQueue }: AlertDispatchDeps,
@@ -80,24 +82,42 @@ export async function dispatchGroup(
   const firingNow = redis.pipeline();
   const summaries = rules.map((rule, index) => {
     const summary: DispatchSummary = { rule: rule.name, series: 0, breaching: 0, cleared: 0 };
-    const { open, beats, coverage } = openAlerts[index]!;
-    records.hset(redisKeys.ruleCoverage, rule.name, JSON.stringify(nextCoverage(coverage, nowMs, intervalMs)));
+    const { open, beats, coverage: previousCoverage } = openAlerts[index]!;
+    const coverage = nextCoverage(previousCoverage, nowMs, intervalMs);
+    records.hset(redisKeys.ruleCoverage, rule.name, JSON.stringify(coverage));
     const openKey = redisKeys.openAlerts(rule.name);
     const beatsKey = redisKeys.alertHeartbeats(rule.name);
+    const remember = (fp: string, beat: Heartbeat) => records.hset(beatsKey, fp, JSON.stringify(beat));
+    /** tell signals an open alert's workflow; one that already ended (it removes itself too) loses its membership. */
+    const tell = (fp: string, observation: Observation, told: () => void) =>
+      known.push(async () => {
+        try {
+          await temporal.workflow.getHandle(alertWorkflowId(fp)).signal(observeSignal, observation);
+          told();
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          await redis.srem(openKey, fp);
+        }
+      });
+    const seen = new Set<string>();
     for (const s of seriesPerRule[index] ?? []) {
       summary.series++;
       const labels = { ...seriesLabels(s), ...rule.labels };
       const fp = fingerprint(rule.name, labels);
-      const workflowId = alertWorkflowId(fp);
+      seen.add(fp);
       const observation: Observation = { breaching: s.breaching ?? compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };
       // An expression aggregated away from `service` belongs to the rule's service label, or to the platform.
       const service = s.service || rule.labels.service || 'platform';
-      const beat = beats.get(fp);
+      // A heartbeat left behind by an alert that ended meanwhile says nothing about a new one.
+      const beat = open.has(fp) ? beats.get(fp) : undefined;
       const signalled = (): void => {
-        const next: Heartbeat = { firstMs: beat?.breaching && observation.breaching ? beat.firstMs : nowMs, lastMs: nowMs, breaching: observation.breaching };
-        records.hset(beatsKey, fp, JSON.stringify(next));
+        remember(fp, { firstMs: beat?.breaching && observation.breaching ? beat.firstMs : nowMs, lastMs: nowMs, breaching: observation.breaching, seenMs: nowMs });
       };
-      if (open.has(fp)) records.hset(redisKeys.alertValues(service), fp, JSON.stringify({ value: s.value, atMs: nowMs }));
+      if (open.has(fp)) {
+        records.hset(redisKeys.alertValues(service), fp, JSON.stringify({ value: s.value, atMs: nowMs }));
+        // Seen now; overwritten below if this verdict is also told.
+        if (beat) remember(fp, { firstMs: beat.firstMs, lastMs: beat.lastMs, breaching: beat.breaching, seenMs: nowMs });
+      }
       if (observation.breaching) {
         summary.breaching++;
         const breachingSinceMs = beat?.breaching ? beat.firstMs : nowMs;
@@ -109,25 +129,26 @@ export async function dispatchGroup(
         if (open.has(fp) && !mustSignal(beat, true, nowMs, rule.durationMs, intervalMs, fp)) continue;
         // An anomaly's explanation (expected band, score, method, reason) travels in the opening alert's annotations.
         const alertRule = s.annotations ? { ...rule, annotations: { ...rule.annotations, ...s.annotations } } : rule;
-        const input: AlertInput = { fingerprint: fp, rule: alertRule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs };
+        const input: AlertInput = { fingerprint: fp, rule: alertRule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs: silenceLimitMs(intervalMs) };
         (open.has(fp) ? known : fresh).push(async () => {
-          await temporal.workflow.signalWithStart(alertLifecycleWorkflow, { workflowId, taskQueue, args: [input], signal: observeSignal, signalArgs: [observation] });
+          await temporal.workflow.signalWithStart(alertLifecycleWorkflow, { workflowId: alertWorkflowId(fp), taskQueue, args: [input], signal: observeSignal, signalArgs: [observation] });
           if (!open.has(fp)) await redis.sadd(openKey, fp);
           signalled();
         });
       } else if (open.has(fp)) {
         firingNow.hdel(redisKeys.firingNow(service), fp);
-        known.push(async () => {
-          try {
-            await temporal.workflow.getHandle(workflowId).signal(observeSignal, observation);
-            summary.cleared++;
-            signalled();
-          } catch (err) {
-            if (!(err instanceof WorkflowNotFoundError)) throw err;
-            // The workflow already ended (it removes itself too); drop the stale membership.
-            await redis.srem(openKey, fp);
-          }
+        tell(fp, observation, () => {
+          summary.cleared++;
+          signalled();
         });
+      }
+    }
+    // Open alerts whose series this evaluation did not return: told once the rule went the stale period without it.
+    if (rule.noData !== 'keep') {
+      for (const fp of open) {
+        const beat = beats.get(fp);
+        if (seen.has(fp) || !beat || !vanished(beat, nowMs, coverage.sinceMs, staleAfterMs, intervalMs)) continue;
+        tell(fp, { breaching: beat.breaching, value: 0, atMs: nowMs, stale: true }, () => remember(fp, { ...beat, staleMs: nowMs }));
       }
     }
     return summary;

@@ -6,8 +6,9 @@
  *
  * pending → firing: an evaluation still sees the breach once the rule's `for` has passed (Prometheus' rule, never a
  * timer alone). firing → acknowledged: by hand. → resolved (or inactive, if it never fired): the condition cleared
- * (after keep_firing_for), the series went stale — only once the rule was evaluated without it for the stale period,
- * so an outage of evaluation resolves nothing —, or by hand. A long-lived alert continues as new, carrying its state.
+ * (after keep_firing_for), the series went stale — the evaluator says so once the rule was evaluated without it for the
+ * stale period, so an outage of evaluation resolves nothing; an alert it lost track of ends the same way after a long
+ * silence checked against the rule's evaluations —, or by hand. A long-lived alert continues as new, carrying its state.
  */
 import type { AlertAction, AlertEndReason, AlertInput, AlertPhase, AlertView, CarriedAlertState, HistoryRow, Observation } from './alert';
 
@@ -29,6 +30,8 @@ export interface LifecycleState {
   firedAtMs?: number;
   /** A stale verdict the rule's coverage deferred: not asked again before this. */
   staleNotBeforeMs: number;
+  /** The evaluator said the series vanished (and has not seen it since). */
+  vanished?: boolean;
 }
 
 /** LifecycleEvent is what happens to an alert: a message, a wake-up (tick), or the answer to a coverage check. */
@@ -116,6 +119,7 @@ export function next(state: LifecycleState, input: AlertInput, event: LifecycleE
   switch (event.type) {
     case 'observe': {
       const o = event.observation;
+      if (o.stale) return { state: { ...state, observations: state.observations + 1, vanished: true }, commands: [] };
       return {
         state: {
           ...state,
@@ -124,6 +128,7 @@ export function next(state: LifecycleState, input: AlertInput, event: LifecycleE
           clearedSinceMs: o.breaching ? undefined : (state.clearedSinceMs ?? o.atMs),
           value: o.value,
           lastObservedMs: Math.max(state.lastObservedMs, o.atMs),
+          vanished: false,
         },
         commands: [],
       };
@@ -147,6 +152,7 @@ export function next(state: LifecycleState, input: AlertInput, event: LifecycleE
 function tick(state: LifecycleState, input: AlertInput, now: number, continueAsNewSuggested: boolean): Transition {
   if (state.resolution) return end(state, 'resolved-by-hand', now);
   if (!state.breaching && !holding(state, input, now)) return end(state, 'condition-cleared', now);
+  if (state.vanished && state.breaching && input.rule.noData !== 'keep') return end(state, 'stale', now);
   if (state.breaching && input.rule.noData !== 'keep' && now - state.lastObservedMs >= input.staleAfterMs && now >= state.staleNotBeforeMs) {
     return { state, commands: [{ type: 'checkCoverage' }] };
   }

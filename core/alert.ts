@@ -39,6 +39,11 @@ export interface Observation {
   breaching: boolean;
   value: number;
   atMs: number;
+  /**
+   * The rule has been evaluated without this series, with no gap, for the stale period: the series vanished. Its
+   * `breaching` and `value` are the last seen, not new ones.
+   */
+  stale?: boolean;
 }
 
 /** AlertInput starts an alert workflow: the rule snapshot at fire time, the series and the first breach. */
@@ -49,7 +54,10 @@ export interface AlertInput {
   service: string;
   instance: string;
   firstBreach: Observation;
-  /** An alert with no observation for this long is resolved as stale (the series vanished or evaluation stopped). */
+  /**
+   * An alert that hears nothing from the evaluator for this long, although its rule was evaluated meanwhile, is
+   * resolved as stale: the evaluator lost track of it. (A vanished series it reports itself, sooner: Observation.stale.)
+   */
   staleAfterMs: number;
   /** Continue as new after this many observations in one run (besides Temporal's own suggestion); for tests. */
   maxObservationsPerRun?: number;

@@ -46,20 +46,37 @@ export function refireDecision(memory: FiringMemory, breachStartedAtMs: number, 
   return { notify: true, reason: recent === 0 ? 'first firing in the last hour' : `firing ${recent + 1} in the last hour` };
 }
 
-/** Heartbeat is what the evaluator last told an open alert: since when it breaches, when it last said so. */
+/** REFRESH_INTERVALS: a steady breach is re-told to its open alert once in this many evaluations. */
+export const REFRESH_INTERVALS = 10;
+
+/**
+ * SILENT_REFRESHES: an open alert that hears nothing from the evaluator for this many refresh periods, while its
+ * rule was evaluated, was lost track of (a Redis flush, a deleted rule) and ends as stale — a safety net only: the
+ * evaluator itself reports a vanished series after the stale period (Observation.stale).
+ */
+export const SILENT_REFRESHES = 3;
+
+/** silenceLimitMs is how long an alert of a rule evaluated every `intervalMs` waits for a word before asking. */
+export const silenceLimitMs = (intervalMs: number) => SILENT_REFRESHES * REFRESH_INTERVALS * intervalMs;
+
+/** Heartbeat is what the evaluator knows of an open alert: since when it breaches, when it was last told, last seen. */
 export interface Heartbeat {
   firstMs: number;
   lastMs: number;
   breaching: boolean;
+  /** The last evaluation that returned the alert's series (absent in heartbeats written before it was kept). */
+  seenMs?: number;
+  /** When the evaluator last told it that its series vanished. */
+  staleMs?: number;
 }
 
 /**
  * mustSignal says whether an evaluation's verdict goes to the alert's workflow. A change always does, and so does
  * every verdict while the alert may still be pending (its `for` must be confirmed by an evaluation); a steady breach
- * of an alert surely firing goes every other interval — enough for the workflow's no-data check (4 intervals) —
- * which halves the Temporal work of a thousand open alerts. Their values reach the dashboard through Redis anyway.
- * Alerts that opened together are split by their fingerprint between even and odd evaluations (counted from the
- * breach's first), so half of them are told on each tick instead of all of them on every other one.
+ * of an alert surely firing goes once in REFRESH_INTERVALS evaluations — a sign of life against the workflow's
+ * silence limit, nothing more: the evaluator tells a vanished series itself (see vanished), and the values reach the
+ * dashboard through Redis. So ten thousand steady alerts cost a thousand signals a tick, not ten thousand. Alerts
+ * that opened together are spread over the ticks by their fingerprint, a tenth of them told on each.
  */
 export function mustSignal(
   beat: Heartbeat | undefined,
@@ -72,9 +89,21 @@ export function mustSignal(
   if (!beat || !breaching || !beat.breaching) return true;
   if (nowMs - beat.firstMs <= durationMs + 2 * intervalMs) return true;
   const sinceLast = Math.round((nowMs - beat.lastMs) / intervalMs);
-  if (sinceLast >= 3) return true;
   if (sinceLast < 1) return false;
+  // A missed slot (an evaluation skipped or late) is made up at once.
+  if (sinceLast > REFRESH_INTERVALS) return true;
   const tick = Math.round((nowMs - beat.firstMs) / intervalMs);
-  const slot = fingerprint === '' ? 0 : parseInt(fingerprint.slice(-1), 16) % 2 || 0;
-  return (tick + slot) % 2 === 0;
+  const slot = (parseInt(fingerprint.slice(-4), 16) || 0) % REFRESH_INTERVALS;
+  return (tick + slot) % REFRESH_INTERVALS === 0;
+}
+
+/**
+ * vanished says whether an open alert whose series this evaluation did not return is to be told it went stale: its
+ * rule has been evaluated without it, with no gap (`coverageSinceMs`, see nextCoverage), for `staleAfterMs` — an
+ * outage of evaluation resolves nothing. Told once a refresh period until its workflow ends.
+ */
+export function vanished(beat: Heartbeat, nowMs: number, coverageSinceMs: number, staleAfterMs: number, intervalMs: number): boolean {
+  const unseenMs = nowMs - Math.max(beat.seenMs ?? beat.lastMs, coverageSinceMs);
+  if (unseenMs < staleAfterMs) return false;
+  return beat.staleMs === undefined || nowMs - beat.staleMs >= REFRESH_INTERVALS * intervalMs;
 }

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { connectTemporal } from '../../store/clients';
+import { dispatchGroup, openAlertsOf } from '../../activities/alerts';
 import type { GroupEvaluation } from '../../activities/evaluation';
+import { parseRule } from '../../core/rules';
 import { sql } from '../../core/escape';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { ensureSchedules, ruleGroupScheduleId, syncRuleSchedules } from '../../store/schedules';
@@ -144,6 +146,35 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
       { status: 'firing', actual_value: 98, threshold_value: 95, severity: 'critical', workflow_id: alertId },
       { status: 'resolved', actual_value: 40, threshold_value: 95, severity: 'critical', workflow_id: alertId },
     ]);
+  });
+
+  it('resolves an alert as stale once its rule was evaluated without the series for the stale period, not across a gap in evaluation', async () => {
+    // The evaluator's dispatch at chosen moments (the last ten minutes), on the real Temporal and Redis.
+    const vanishing = parseRule({ name: uniqueName('vanish').replaceAll('-', '_'), expression: `gone_metric{service="${service}"} > 1`, duration: '0s', severity: 'warning' }, 'vanish', 'rule');
+    const instance = `${service}-009`;
+    const deps = { temporal, redis: api.redis, taskQueue };
+    const intervalMs = 30_000;
+    const t0 = Date.now() - 600_000;
+    const evaluateAt = async (offsetMs: number, present: boolean) =>
+      dispatchGroup(deps, [vanishing], [present ? [{ service, instance, labels: {}, value: 5 }] : []], { nowMs: t0 + offsetMs, intervalMs, staleAfterMs: 4 * intervalMs }, await openAlertsOf(api.redis, [vanishing]));
+    await evaluateAt(0, true);
+    const handle = temporal.workflow.getHandle(alertWorkflowId(fingerprint(vanishing.name, { service, instance })));
+    await eventually(async () => expect((await handle.query<{ phase: string }>('state')).phase).toBe('firing'));
+    const stillFiring = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      expect((await handle.query<{ phase: string; observations: number }>('state')).phase).toBe('firing');
+    };
+    // Three evaluations (90 s) without the series: not yet.
+    for (const offset of [30_000, 60_000, 90_000]) await evaluateAt(offset, false);
+    await stillFiring();
+    // Evaluation stopped for five minutes (workers down): the next ones count from their restart, not from the clock.
+    for (const offset of [390_000, 420_000, 450_000, 480_000]) await evaluateAt(offset, false);
+    await stillFiring();
+    // The fourth interval of evaluations without it: the evaluator tells the workflow, which resolves it as stale.
+    await evaluateAt(510_000, false);
+    expect(await handle.result()).toMatchObject({ phase: 'resolved', reason: 'stale', fired: true });
+    expect(await api.redis.sismember(`alerts:open:${vanishing.name}`, fingerprint(vanishing.name, { service, instance }))).toBe(0);
   });
 
   it('lets a person acknowledge and resolve a firing alert through the API, recording who and why', async () => {

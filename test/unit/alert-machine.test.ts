@@ -127,6 +127,19 @@ describe('alert machine: a firing alert', () => {
     expect(stale.commands).toContainEqual({ type: 'complete', reason: 'stale', fired: true });
   });
 
+  it('ends as stale at once when the evaluator says the series vanished; a sighting after that cancels it', () => {
+    const vanish: LifecycleEvent = { type: 'observe', observation: { atMs: T0 + 150_000, breaching: true, value: 0, stale: true } };
+    const gone = drive(input, [vanish, tick(T0 + 150_001)], firing);
+    expect(gone.state).toMatchObject({ phase: 'resolved', value: 95, lastObservedMs: T0 });
+    expect(gone.commands).toContainEqual({ type: 'record', status: 'resolved', atMs: T0 + 150_001, notes: 'no data: series not reported' });
+    expect(gone.commands).toContainEqual({ type: 'complete', reason: 'stale', fired: true });
+    const back = drive(input, [vanish, observe(T0 + 150_000, true), tick(T0 + 150_001)], firing);
+    expect(back.state.phase).toBe('firing');
+    // With no_data: keep, a vanished series keeps the alert firing.
+    const kept = inputOf({ duration: '0s', no_data: 'keep' });
+    expect(drive(kept, [tick(T0), vanish, tick(T0 + 150_001)]).state.phase).toBe('firing');
+  });
+
   it('with no_data: keep, never goes stale and waits only for messages', () => {
     const keep = inputOf({ duration: '0s', no_data: 'keep' });
     const { commands } = drive(keep, [tick(T0), tick(T0 + 10 * STALE_MS)]);

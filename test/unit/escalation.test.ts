@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { mustSignal, refireDecision, type FiringMemory } from '../../core/dedup';
+import { mustSignal, REFRESH_INTERVALS, refireDecision, silenceLimitMs, vanished, type FiringMemory } from '../../core/dedup';
 import { fingerprint } from '../../core/fingerprint';
 import { escalationPlan, parseEscalationConfig, policyNameOf } from '../../core/escalation';
 import { alertNotification, emailMessage, slackMessage } from '../../core/notification';
@@ -117,29 +117,30 @@ describe('notification content', () => {
 describe('mustSignal: which evaluation verdicts reach an open alert', () => {
   const interval = 30_000;
   const t = 10_000_000;
-  it('sends every change, every verdict while the alert may be pending, and a steady breach every other interval', () => {
+  it('sends every change, every verdict while the alert may be pending, and a steady breach once in REFRESH_INTERVALS evaluations', () => {
     expect(mustSignal(undefined, true, t, 300_000, interval)).toBe(true);
     expect(mustSignal({ firstMs: t - 60_000, lastMs: t - 30_000, breaching: false }, true, t, 0, interval)).toBe(true);
     expect(mustSignal({ firstMs: t - 900_000, lastMs: t - 30_000, breaching: true }, false, t, 0, interval)).toBe(true);
     // 5 m `for`: until 5 m + 2 intervals after the breach began, every verdict goes (the firing needs one).
     expect(mustSignal({ firstMs: t - 330_000, lastMs: t - 30_000, breaching: true }, true, t, 300_000, interval)).toBe(true);
-    // Surely firing: a steady breach goes on every other evaluation, never twice in one, at most 3 intervals apart.
-    const even = 'a0', odd = 'a1';
-    const told = (fp: string, lastAgo: number, firstAgo = 900_000) => mustSignal({ firstMs: t - firstAgo, lastMs: t - lastAgo, breaching: true }, true, t, 300_000, interval, fp);
-    expect(told(even, 60_000)).toBe(true);
-    expect(told(even, 10_000)).toBe(false);
-    expect(told(odd, 60_000)).toBe(false);
-    expect(told(odd, 90_000)).toBe(true);
+    // Surely firing: a steady breach goes on its slot, never twice in one evaluation, and a missed slot is made up.
+    const firstAgo = 40 * interval;
+    const told = (fp: string, lastAgo: number) => mustSignal({ firstMs: t - firstAgo, lastMs: t - lastAgo, breaching: true }, true, t, 300_000, interval, fp);
+    // tick 40 from the breach: slot 0 is due, slot 3 is not.
+    expect(told('f0000', REFRESH_INTERVALS * interval)).toBe(true);
+    expect(told('f0000', 10_000)).toBe(false);
+    expect(told('f0003', 3 * interval)).toBe(false);
+    expect(told('f0003', (REFRESH_INTERVALS + 1) * interval)).toBe(true);
   });
 
-  it('splits alerts that opened together between even and odd evaluations, each told every other one', () => {
-    // 1,000 alerts breaching since the same tick, followed for 20 evaluations with a little jitter.
+  it('spreads alerts that opened together over the ticks, each told once a refresh period, none silent near the limit', () => {
+    // 1,000 alerts breaching since the same tick, followed for 60 evaluations with a little jitter.
     const first = t;
     const fps = Array.from({ length: 1000 }, (_, i) => fingerprint('load_high', { instance: `load-${i}` }));
     const last = new Map(fps.map((fp) => [fp, first]));
     const perTick: number[] = [];
     const gaps: number[] = [];
-    for (let k = 1; k <= 20; k++) {
+    for (let k = 1; k <= 60; k++) {
       const now = first + k * interval + ((k * 37) % 11) * 100;
       let told = 0;
       for (const fp of fps) {
@@ -148,10 +149,34 @@ describe('mustSignal: which evaluation verdicts reach an open alert', () => {
         last.set(fp, now);
         told++;
       }
-      if (k > 3) perTick.push(told);
+      if (k > REFRESH_INTERVALS + 3) perTick.push(told);
     }
-    // Once past the `for` margin: about half on each tick, nobody silent for 4 intervals (the workflow's no-data bound).
-    for (const n of perTick) expect(Math.abs(n - 500)).toBeLessThan(80);
-    expect(Math.max(...gaps)).toBeLessThan(3.5 * interval);
+    // Past the `for` margin: about a tenth on each tick; nobody waits longer than a refresh period and a tick.
+    for (const n of perTick) expect(Math.abs(n - 1000 / REFRESH_INTERVALS)).toBeLessThan(40);
+    expect(Math.max(...gaps)).toBeLessThan((REFRESH_INTERVALS + 1.5) * interval);
+    expect(Math.max(...gaps)).toBeLessThan(silenceLimitMs(interval) / 2);
+  });
+});
+
+describe('vanished: when the evaluator tells an open alert that its series is gone', () => {
+  const interval = 30_000;
+  const stale = 4 * interval;
+  const t = 10_000_000;
+  const beat = { firstMs: t - 600_000, lastMs: t - 300_000, breaching: true, seenMs: t - 150_000 };
+  it('after the stale period of evaluations without the series, counted from the last sighting', () => {
+    expect(vanished({ ...beat, seenMs: t - 90_000 }, t, t - 3_600_000, stale, interval)).toBe(false);
+    expect(vanished(beat, t, t - 3_600_000, stale, interval)).toBe(true);
+  });
+  it('not across a gap in evaluation: the stretch of evaluations counts, not the clock', () => {
+    // The rule was evaluated again only 60 s ago after an outage: 60 s without the series, not 150.
+    expect(vanished(beat, t, t - 60_000, stale, interval)).toBe(false);
+    expect(vanished(beat, t, t - stale, stale, interval)).toBe(true);
+  });
+  it('told once a refresh period until the workflow ends; a heartbeat without seenMs counts from the last word', () => {
+    expect(vanished({ ...beat, staleMs: t - interval }, t, 0, stale, interval)).toBe(false);
+    expect(vanished({ ...beat, staleMs: t - REFRESH_INTERVALS * interval }, t, 0, stale, interval)).toBe(true);
+    const { seenMs: _seen, ...old } = beat;
+    expect(vanished(old, t, 0, stale, interval)).toBe(true);
+    expect(vanished({ ...old, lastMs: t - 60_000 }, t, 0, stale, interval)).toBe(false);
   });
 });

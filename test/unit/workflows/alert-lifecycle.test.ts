@@ -52,7 +52,7 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
         await env.sleep('30s');
         await observe({ breaching: true, value: 90 });
       }
-      // No further observations: the workflow's stale timer (2 m) ends it, with time skipped.
+      // No further word from the evaluator: the workflow's silence limit (2 m here) ends it, with time skipped.
     });
     expect(outcome).toMatchObject({ phase: 'resolved', reason: 'stale', fired: true });
     expect(history.map((r) => [r.status, r.resolution_notes])).toEqual([

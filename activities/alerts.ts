@@ -206,6 +206,17 @@ export function createAlertCommands(temporal: Client, deadlineMs = 5000) {
     if (err instanceof WorkflowUpdateFailedError) throw new AlertCommandError('refused', (err.cause as Error | undefined)?.message ?? err.message);
     throw err;
   };
+  /**
+   * translateUpdate is translate for an update: one that finds the workflow just ended (an ack racing the resolution
+   * that completed it) is refused (409) as too late, like one the workflow itself refuses; 404 stays for no such alert.
+   */
+  const translateUpdate = async (alertId: string, err: unknown): Promise<never> => {
+    if (err instanceof WorkflowNotFoundError) {
+      const closed = await within(() => handleOf(alertId).describe()).catch(() => undefined);
+      if (closed && closed.status.name !== 'RUNNING') throw new AlertCommandError('refused', `alert ${alertId} has already ended`);
+    }
+    return translate(alertId, err);
+  };
   return {
     /** describeAlert reads the current state of an alert's workflow; not-found when it has ended or is another occurrence. */
     async describeAlert(alertId: string): Promise<AlertView> {
@@ -221,13 +232,13 @@ export function createAlertCommands(temporal: Client, deadlineMs = 5000) {
     /** acknowledgeAlert applies the acknowledge update and returns the alert as it now stands. */
     async acknowledgeAlert(alertId: string, action: AlertAction): Promise<AlertView> {
       return within(() => handleOf(alertId).executeUpdate(acknowledgeUpdate, { args: [{ ...action, alertId }] })).catch(
-        (err: unknown) => translate(alertId, err),
+        (err: unknown) => translateUpdate(alertId, err),
       );
     },
     /** resolveAlert applies the resolve update; the workflow records the resolution and ends. */
     async resolveAlert(alertId: string, action: AlertAction): Promise<AlertView> {
       return within(() => handleOf(alertId).executeUpdate(resolveUpdate, { args: [{ ...action, alertId }] })).catch(
-        (err: unknown) => translate(alertId, err),
+        (err: unknown) => translateUpdate(alertId, err),
       );
     },
   };

@@ -58,7 +58,10 @@ export const Realtime = Type.Object({
   error_rate: Nullable(Type.Number()),
   last_updated: Type.String(),
   ttl: Type.Integer(),
-  metrics: Type.Record(Type.String(), Type.Number()),
+  metrics: Type.Record(Type.String(), Type.Number(), { description: "The service's values: its instances' combined — counts and rates summed, latencies the worst instance's, the rest averaged — and its own series" }),
+  instances: Type.Array(Type.Object({ instance: Type.String(), metrics: Type.Record(Type.String(), Type.Number()), last_updated: Type.String() }), {
+    description: 'Each instance that reported within the cache TTL, with its own values',
+  }),
 });
 
 /** ActiveAlertSchema is one entry of a service's active alerts. */

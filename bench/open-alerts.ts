@@ -116,6 +116,13 @@ async function run(backend: 'dev' | 'postgresql', count: number): Promise<RunFig
 }
 
 async function main(): Promise<void> {
+  // BENCH_PHASES=postgresql runs one phase while working on it; nothing is appended then (a figure needs both).
+  const phases = (process.env.BENCH_PHASES ?? 'dev,postgresql').split(',');
+  if (phases.length === 1) {
+    const only = phases[0] === 'dev' ? await run('dev', BASELINE) : await run('postgresql', OPEN);
+    console.log(JSON.stringify(only, null, 2));
+    return;
+  }
   const baseline = await run('dev', BASELINE);
   const production = await run('postgresql', OPEN);
   const row = (f: RunFigures | NotHeld, name: string) =>

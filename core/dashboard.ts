@@ -181,9 +181,10 @@ export function overallHealth(statuses: readonly HealthStatus[]): HealthStatus {
  */
 export function serviceHealthRow(state: ServiceState, nowMs: number, aliveMs: number): ServiceHealthRow {
   const firing = state.alerts.filter((a) => a.status !== 'pending' && a.severity !== 'info');
-  const alerted = new Set(firing.map((a) => a.instance));
-  const healthy = state.instances.filter((i) => nowMs - i.lastSeenMs <= aliveMs && !alerted.has(i.instance)).length;
-  const reasons = state.verdict.reasons.map((r) => `${r.metric} ${r.value} breaches ${r.rule} (${r.threshold})`);
+  // An instance is unhealthy when silent, alerted, or breaching a health threshold itself.
+  const unwell = new Set([...firing.map((a) => a.instance), ...state.verdict.reasons.flatMap((r) => (r.instance ? [r.instance] : []))]);
+  const healthy = state.instances.filter((i) => nowMs - i.lastSeenMs <= aliveMs && !unwell.has(i.instance)).length;
+  const reasons = state.verdict.reasons.map((r) => `${r.metric} ${r.value}${r.instance ? ` on ${r.instance}` : ''} breaches ${r.rule} (${r.threshold})`);
   let status = state.verdict.status;
   for (const alert of firing) {
     const level: HealthStatus = alert.severity === 'critical' ? 'critical' : 'warning';

@@ -47,7 +47,7 @@ export function refireDecision(memory: FiringMemory, breachStartedAtMs: number, 
 }
 
 /** REFRESH_INTERVALS: a steady breach is re-told to its open alert once in this many evaluations. */
-export const REFRESH_INTERVALS = 10;
+export const REFRESH_INTERVALS = 40;
 
 /**
  * SILENT_REFRESHES: an open alert that hears nothing from the evaluator for this many refresh periods, while its
@@ -73,10 +73,11 @@ export interface Heartbeat {
 /**
  * mustSignal says whether an evaluation's verdict goes to the alert's workflow. A change always does, and so does
  * every verdict while the alert may still be pending (its `for` must be confirmed by an evaluation); a steady breach
- * of an alert surely firing goes once in REFRESH_INTERVALS evaluations — a sign of life against the workflow's
- * silence limit, nothing more: the evaluator tells a vanished series itself (see vanished), and the values reach the
- * dashboard through Redis. So ten thousand steady alerts cost a thousand signals a tick, not ten thousand. Alerts
- * that opened together are spread over the ticks by their fingerprint, a tenth of them told on each.
+ * of an alert surely firing goes once in REFRESH_INTERVALS evaluations (20 minutes at 30 s) — a sign of life against
+ * the workflow's silence limit, nothing more: the evaluator tells a vanished series itself (see vanished), and the
+ * values reach the dashboard through Redis. So ten thousand steady alerts cost 250 signals a tick, not ten thousand
+ * (each signal is a workflow task: the Temporal server on PostgreSQL on two cores does a few dozen a second). Alerts
+ * that opened together are spread over the ticks by their fingerprint, a fortieth of them told on each.
  */
 export function mustSignal(
   beat: Heartbeat | undefined,

@@ -63,7 +63,10 @@ export interface RealtimeSnapshot {
   error_rate: number | null;
   last_updated: string;
   ttl: number;
+  /** The service's values: its own series and its instances' combined (core/realtime.ts aggregationOf). */
   metrics: Record<string, number>;
+  /** Each instance that reported within the cache TTL, with its own values. */
+  instances: Array<{ instance: string; metrics: Record<string, number>; last_updated: string }>;
 }
 
 /** ActiveAlert is one entry of the seed's `alerts:active:{service}` list, with the workflow that owns it. */

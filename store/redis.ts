@@ -1,10 +1,13 @@
 import type Redis from 'ioredis';
-import { latestValues, type LatestValues } from '../core/realtime';
+import { latestValues, serviceMetrics, type FieldValues, type InstanceReading, type LatestValues } from '../core/realtime';
 import type { ActiveAlert, RealtimeSnapshot, Sample } from '../core/types';
 
 /** Redis key layout, after the seed's "Redis Caching" section. */
 export const redisKeys = {
+  /** A service's own series (those without an instance) and when it last reported; TTL: the cache TTL. */
   realtime: (service: string) => `metrics:realtime:${service}`,
+  /** One instance's latest series; TTL: the cache TTL. A service's values are derived from these at read time. */
+  realtimeInstance: (service: string, instance: string) => `metrics:realtime:${service}:instance:${instance}`,
   /** When each instance of a service last reported (instance → ms); one silent for INSTANCE_MEMORY_SECONDS is forgotten. */
   instances: (service: string) => `metrics:instances:${service}`,
   activeAlerts: (service: string) => `alerts:active:${service}`,
@@ -59,12 +62,20 @@ export function createRedisStore({ redis, realtimeTtlSeconds }: RedisDeps) {
   async function writeLatest(latest: LatestValues, nowMs: number): Promise<void> {
     if (latest.size === 0) return;
     const pipeline = redis.pipeline();
-    for (const [service, { fields, instances }] of latest) {
-      const key = redisKeys.realtime(service);
+    const hashOf = (fields: FieldValues): Record<string, string> => {
       const values: Record<string, string> = { last_updated: new Date(nowMs).toISOString() };
       for (const [field, { value }] of fields) values[field] = String(value);
-      pipeline.hset(key, values);
+      return values;
+    };
+    for (const [service, { fields, perInstance, instances }] of latest) {
+      const key = redisKeys.realtime(service);
+      pipeline.hset(key, hashOf(fields));
       pipeline.expire(key, realtimeTtlSeconds);
+      for (const [instance, own] of perInstance) {
+        const instanceKey = redisKeys.realtimeInstance(service, instance);
+        pipeline.hset(instanceKey, hashOf(own));
+        pipeline.expire(instanceKey, realtimeTtlSeconds);
+      }
       pipeline.sadd(redisKeys.services, service);
       if (instances.size > 0) {
         const seen: Record<string, string> = {};
@@ -89,13 +100,32 @@ export function createRedisStore({ redis, realtimeTtlSeconds }: RedisDeps) {
 
     writeLatest,
 
-    /** readRealtime returns a service's snapshot in the seed's shape, or null when it has none (expired or never seen). */
+    /**
+     * readRealtime returns a service's snapshot in the seed's shape, or null when it has none (expired or never
+     * seen): its values derived from its live instances' (core/realtime.ts serviceMetrics) and its own series, and
+     * each live instance's values.
+     */
     async readRealtime(service: string): Promise<RealtimeSnapshot | null> {
       const key = redisKeys.realtime(service);
-      const [hash, ttl] = await Promise.all([redis.hgetall(key), redis.ttl(key)]);
+      const [hash, ttl, seen] = await Promise.all([redis.hgetall(key), redis.ttl(key), redis.hgetall(redisKeys.instances(service))]);
       if (!hash.last_updated) return null;
-      const metrics: Record<string, number> = {};
-      for (const [field, value] of Object.entries(hash)) if (field !== 'last_updated') metrics[field] = Number(value);
+      const names = Object.keys(seen).sort();
+      const pipeline = redis.pipeline();
+      for (const name of names) pipeline.hgetall(redisKeys.realtimeInstance(service, name));
+      const replies = names.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+      const numbers = (fields: Record<string, string>) => {
+        const out: Record<string, number> = {};
+        for (const [field, value] of Object.entries(fields)) if (field !== 'last_updated') out[field] = Number(value);
+        return out;
+      };
+      const instances: InstanceReading[] = [];
+      replies.forEach(([err, fields], i) => {
+        if (err) throw err;
+        const stored = fields as Record<string, string>;
+        // An instance whose values expired is not live: it counts in the instance list only.
+        if (stored.last_updated) instances.push({ instance: names[i]!, metrics: numbers(stored), lastUpdatedMs: Date.parse(stored.last_updated) });
+      });
+      const metrics = serviceMetrics(numbers(hash), instances);
       const pick = (name: string) => metrics[name] ?? null;
       return {
         cpu_usage: pick('cpu_usage_percent'),
@@ -105,6 +135,7 @@ export function createRedisStore({ redis, realtimeTtlSeconds }: RedisDeps) {
         last_updated: hash.last_updated,
         ttl: Math.max(ttl, 0),
         metrics,
+        instances: instances.map((r) => ({ instance: r.instance, metrics: r.metrics, last_updated: new Date(r.lastUpdatedMs).toISOString() })),
       };
     },
 

@@ -13,9 +13,10 @@ import { refireDecision, type RefireDecision } from '../core/dedup';
 import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
 import { alertGroup, type AlertGroup, type GroupDelivered } from '../core/grouping';
 import type { NotificationState } from '../core/notification';
+import type { AlertIo } from './alert-io';
 import { memberSignal } from './messages';
 
-const { escalationSnapshot, updateSlackMessages, recallFirings, rememberNotified, notificationGate, joinAlertGroup } = proxyActivities<Activities>({
+const { updateSlackMessages } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
@@ -31,6 +32,8 @@ export interface EscalationContext {
   input: AlertInput;
   alertId: string;
   workflowId: string;
+  /** The run's short I/O (workflows/alert-io.ts). */
+  io: AlertIo;
   /** The lifecycle's current state (read, never written, by the escalation). */
   lifecycle: () => LifecycleState;
 }
@@ -58,6 +61,7 @@ export interface Escalation {
 /** createEscalation builds the escalation of one alert run, picking up what a previous run carried over. */
 export function createEscalation(ctx: EscalationContext): Escalation {
   const { input, alertId, workflowId } = ctx;
+  const { escalationSnapshot, recallFirings, rememberNotified, notificationGate, joinAlertGroup } = ctx.io;
   const carried = input.carried?.escalation;
   const state = {
     snapshot: carried?.snapshot as EscalationSnapshot | undefined,

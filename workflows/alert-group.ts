@@ -11,6 +11,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -66,6 +67,9 @@ interface Carried {
 }
 
 
+/** ANSWER_CHUNK is how many alerts a group answers at once. */
+const ANSWER_CHUNK = 500;
+
 /** alertGroupWorkflow batches its alerts' notifications until every alert of the group has ended. */
 export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batches: number; alerts: number }> {
   const carried = input.carried as Carried | undefined;
@@ -90,6 +94,9 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
   });
   const { updateGroupSlackMessages } = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumAttempts: 5 } });
   const requestKey = (alertId: string, stepIndex: number) => `${alertId}:${stepIndex}`;
+  /** The waiting requests' keys, kept beside `pending` (a storm of ten thousand requests was quadratic). */
+  let pendingKeySet: Set<string> | undefined;
+  const pendingKeys = (): Set<string> => (pendingKeySet ??= new Set(pending.map((p) => requestKey(p.alertId, p.step.index))));
 
   setHandler(enqueueSignal, (request) => {
     const member = members.get(request.alertId);
@@ -101,7 +108,10 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
     });
     const key = requestKey(request.alertId, request.step.index);
     if (answered.has(key)) reanswer.push(request);
-    else if (!pending.some((p) => requestKey(p.alertId, p.step.index) === key)) pending.push(request);
+    else if (!pendingKeys().has(key)) {
+      pending.push(request);
+      pendingKeySet?.add(key);
+    }
     changes++;
   });
   setHandler(memberSignal, (update) => {
@@ -141,6 +151,7 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
     for (const request of reanswer.splice(0)) await answer(request.workflowId, answered.get(requestKey(request.alertId, request.step.index))!);
     // An alert acknowledged or ended while waiting is no longer announced.
     pending = pending.filter((p) => members.get(p.alertId)?.state.status === 'firing');
+    pendingKeySet = undefined;
     await redrawChanged();
     // An alert that changed while its messages were being drawn is drawn again first.
     if ([...members.values()].some((m) => m.dirty)) continue;
@@ -178,6 +189,7 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
     const now = Date.now();
     batchNo++;
     const requests: GroupRequest[] = decision.kind === 'batch' ? pending.splice(0) : firing().map((m) => ({ ...m.request, targets: lastTargets }));
+    if (decision.kind === 'batch') pendingKeySet = undefined;
     log.info('group sends', { group: group.workflowId, kind: decision.kind, alerts: requests.length, reason: decision.reason });
     const byTarget = new Map<string, { target: EscalationTarget; requests: GroupRequest[] }>();
     for (const request of requests) {
@@ -213,10 +225,15 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
     lastBatchAtMs = now;
     const firstTargets = requests.filter((r) => r.step.index === 0).flatMap((r) => r.targets);
     if (firstTargets.length) lastTargets = [...new Map(firstTargets.map((t) => [`${t.channel}:${t.to}`, t])).values()];
-    for (const request of requests) {
-      const result = outcome.get(requestKey(request.alertId, request.step.index))!;
-      answered.set(requestKey(request.alertId, request.step.index), result);
-      await answer(request.workflowId, result);
+    for (const request of requests) answered.set(requestKey(request.alertId, request.step.index), outcome.get(requestKey(request.alertId, request.step.index))!);
+    if (patched('group-answers-in-parallel')) {
+      // A batch of thousands is answered in chunks sent together, not one signal per workflow task; a chunk stays
+      // under the server's limit of pending signals per workflow (limit.numPendingSignals, 2,000 by default).
+      for (let i = 0; i < requests.length; i += ANSWER_CHUNK) {
+        await Promise.all(requests.slice(i, i + ANSWER_CHUNK).map((r) => answer(r.workflowId, answered.get(requestKey(r.alertId, r.step.index))!)));
+      }
+    } else {
+      for (const request of requests) await answer(request.workflowId, answered.get(requestKey(request.alertId, request.step.index))!);
     }
   }
 

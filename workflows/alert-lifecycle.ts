@@ -5,27 +5,22 @@
  * (Redis view, alert_history rows, the escalation of workflows/alert-escalation.ts, timers). Transitions are recorded
  * by this loop only, so in the order they happened. A later breach starts a new run.
  */
-import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { allHandlersFinished, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { actionRefusal, activeAlertView, alertIdOf, type AlertAction, type AlertInput, type AlertOutcome, type AlertView } from '../core/alert';
 import { alertView, historyRow, initialState, next, startCommands, type LifecycleCommand, type LifecycleEvent, type LifecycleState } from '../core/alert-machine';
 import { createEscalation } from './alert-escalation';
+import { alertIo } from './alert-io';
 import { acknowledgeUpdate, groupDeliveredSignal, observeSignal, resolveUpdate, stateQuery } from './messages';
 
-const { setActiveAlert, closeActiveAlert, recordAlertTransition, rememberResolved } = proxyActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
-});
-
-// Asked only when an alert would go stale: a quick answer or none (then the alert waits another stale period).
-const { ruleCoverage } = proxyActivities<Activities>({ startToCloseTimeout: '5s', retry: { initialInterval: '1s', maximumAttempts: 3 } });
 
 /** alertLifecycleWorkflow runs one alert through pending → firing → (acknowledged) → resolved. */
 export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOutcome> {
   const alertId = alertIdOf(input.fingerprint, input.firstBreach.atMs);
   const { workflowId } = workflowInfo();
+  const io = alertIo(patched('alert-io-local-activities'));
+  const { setActiveAlert, closeActiveAlert, recordAlertTransition, rememberResolved, ruleCoverage } = io;
   let state: LifecycleState = initialState(input);
-  const escalation = createEscalation({ input, alertId, workflowId, lifecycle: () => state });
+  const escalation = createEscalation({ input, alertId, workflowId, io, lifecycle: () => state });
   const apply = (event: LifecycleEvent) => {
     const transition = next(state, input, event);
     state = transition.state;
@@ -58,9 +53,9 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     if (answer.alertId === alertId) escalation.groupDelivered(answer);
   });
 
-  const publish = () => {
+  const publish = (write = setActiveAlert) => {
     const status = state.phase === 'pending' ? 'pending' : state.phase === 'acknowledged' ? 'acknowledged' : 'firing';
-    return setActiveAlert(activeAlertView(input, workflowId, status, state.value, Date.now(), state.acknowledgedBy));
+    return write(activeAlertView(input, workflowId, status, state.value, Date.now(), state.acknowledgedBy));
   };
 
   /** run carries out one command; an outcome ends the run. */
@@ -105,10 +100,11 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         // Let a step being delivered finish, so the next run knows what was sent.
         escalation.pause();
         await escalation.settle();
-        // The view as this run leaves it (its values were last written by the evaluator). Also keeps the hand-over
-        // out of the workflow task that handled the last signal (Temporal's time-skipping test server refuses a
-        // completion cancelling a timer alongside continue-as-new: temporalio/sdk-java#2606).
-        await publish();
+        // The view as this run leaves it (its values were last written by the evaluator), as an ordinary activity
+        // even in a run with local ones: it keeps the hand-over out of the workflow task that handled the last signal
+        // (Temporal's time-skipping test server refuses a completion cancelling a timer alongside continue-as-new:
+        // temporalio/sdk-java#2606). Rare enough (a long-lived alert) to cost its activity task.
+        await publish(alertIo(false).setActiveAlert);
         const escalationCarried = escalation.carried();
         await continueAsNew<typeof alertLifecycleWorkflow>({ ...input, carried: { ...command.carried, ...(escalationCarried ? { escalation: escalationCarried } : {}) } });
         return 'continued';

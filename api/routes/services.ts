@@ -12,7 +12,7 @@ const Health = Type.Object({
   realtime_cache: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
   realtime: Nullable(Realtime),
   reasons: Type.Array(
-    Type.Object({ rule: Type.String(), severity: Type.String(), metric: Type.String(), value: Type.Number(), threshold: Type.Number() }),
+    Type.Object({ rule: Type.String(), severity: Type.String(), metric: Type.String(), value: Type.Number(), threshold: Type.Number(), instance: Type.Optional(Type.String({ description: 'The instance whose value breaches (absent: the service-level value)' })) }),
   ),
   checked_at: Type.String(),
 });

@@ -46,7 +46,9 @@ describe('metrics ingestion, health and auth over the real ClickHouse and Redis'
       const ttl = await api.redis.ttl(`metrics:realtime:${service}`);
       expect(ttl).toBeGreaterThan(50);
       expect(ttl).toBeLessThanOrEqual(60);
-      expect(await api.redis.hget(`metrics:realtime:${service}`, 'cpu_usage_percent')).toBe('67.5');
+      const instanceKey = `metrics:realtime:${service}:instance:${seedSystemMetrics.system_metrics.instance_id}`;
+      expect(await api.redis.hget(instanceKey, 'cpu_usage_percent')).toBe('67.5');
+      expect(await api.redis.ttl(instanceKey)).toBeGreaterThan(50);
     });
 
     it('stores the valid items of a mixed batch and names each rejected one', async () => {
@@ -108,6 +110,28 @@ describe('metrics ingestion, health and auth over the real ClickHouse and Redis'
       const critical = await api.app.inject({ url: `/api/v1/internal/monitoring/health/${service}`, headers: bearer('admin') });
       expect(critical.json()).toMatchObject({ status: 'critical', realtime: { cpu_usage: 97 } });
       expect(critical.json().reasons.map((r: { rule: string }) => r.rule)).toEqual(['high_cpu_usage', 'critical_cpu_usage']);
+    });
+
+    it('judges each instance: one at 97 % keeps the service critical when another reports 20 % after it; values combine the instances', async () => {
+      const service = uniqueName('fleet');
+      const report = (instance: string, cpu: number, connections: number, p95: number) => {
+        const base = systemMetrics(service, cpu);
+        const metrics = { ...base.system_metrics.metrics, active_connections: connections, response_time_p95_ms: p95 };
+        return api.app.inject({ method: 'POST', url: METRICS, headers: bearer('service'), payload: { system_metrics: { ...base.system_metrics, instance_id: instance, metrics } } });
+      };
+      expect((await report(`${service}-1`, 97, 100, 250)).statusCode).toBe(202);
+      expect((await report(`${service}-2`, 20, 50, 40)).statusCode).toBe(202);
+      const health = (await api.app.inject({ url: `/api/v1/internal/monitoring/health/${service}`, headers: bearer('admin') })).json();
+      // The last writer (20 %) used to decide: healthy.
+      expect(health.status).toBe('critical');
+      expect(health.reasons).toEqual(expect.arrayContaining([expect.objectContaining({ rule: 'critical_cpu_usage', value: 97, instance: `${service}-1` })]));
+      expect(health.reasons.every((r: { instance?: string }) => r.instance === `${service}-1`)).toBe(true);
+      // CPU averaged, connections summed, p95 the worst instance's; each instance's own values listed.
+      expect(health.realtime).toMatchObject({ cpu_usage: 58.5, response_time_p95: 250, metrics: { active_connections: 150 } });
+      expect(health.realtime.instances.map((i: { instance: string; metrics: { cpu_usage_percent: number } }) => [i.instance, i.metrics.cpu_usage_percent])).toEqual([
+        [`${service}-1`, 97],
+        [`${service}-2`, 20],
+      ]);
     });
 
     it('reports unknown for a service that never reported', async () => {

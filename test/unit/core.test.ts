@@ -3,6 +3,7 @@ import { loadConfig } from '../../core/config';
 import { QueryParams, sql, sqlIdentifier, tsvStringMap, dateTime64Text } from '../../core/escape';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { serviceHealth } from '../../core/health';
+import { aggregationOf, latestValues, serviceMetrics } from '../../core/realtime';
 import { parseRuleDocument } from '../../core/rules';
 import type { ActiveAlert, RealtimeSnapshot } from '../../core/types';
 
@@ -95,6 +96,7 @@ describe('serviceHealth', () => {
     last_updated: '2026-01-01T00:00:00Z',
     ttl: 60,
     metrics: { cpu_usage_percent: cpu },
+    instances: [],
   });
 
   it('is healthy under every threshold, warning or critical above them, unknown without data', () => {
@@ -108,6 +110,26 @@ describe('serviceHealth', () => {
       ],
     });
     expect(serviceHealth('s', null, rules).status).toBe('unknown');
+  });
+
+  it('judges each instance that reports the metric, naming the breaching one; the service-level value only when none does', () => {
+    const fleet: RealtimeSnapshot = {
+      ...snapshot(58.5),
+      instances: [
+        { instance: 'i-1', metrics: { cpu_usage_percent: 97 }, last_updated: '' },
+        { instance: 'i-2', metrics: { cpu_usage_percent: 20 }, last_updated: '' },
+      ],
+    };
+    expect(serviceHealth('s', fleet, rules)).toEqual({
+      status: 'critical',
+      reasons: [
+        { rule: 'warn_cpu', severity: 'warning', metric: 'cpu_usage_percent', value: 97, threshold: 80, instance: 'i-1' },
+        { rule: 'crit_cpu', severity: 'critical', metric: 'cpu_usage_percent', value: 97, threshold: 95, instance: 'i-1' },
+      ],
+    });
+    // Instances that report other metrics: the service's own value decides.
+    const other: RealtimeSnapshot = { ...snapshot(85), instances: [{ instance: 'i-1', metrics: { memory_usage_percent: 40 }, last_updated: '' }] };
+    expect(serviceHealth('s', other, rules).reasons).toEqual([{ rule: 'warn_cpu', severity: 'warning', metric: 'cpu_usage_percent', value: 85, threshold: 80 }]);
   });
 
   it('judges an anomaly rule by the anomaly scan’s alert, never by its placeholder threshold', () => {
@@ -141,5 +163,36 @@ describe('serviceHealth', () => {
     expect(serviceHealth('s', snapshot(30), withAnomaly, [alert('pending')]).status).toBe('healthy');
     // A threshold rule's alert is already judged by its threshold on the snapshot.
     expect(serviceHealth('s', snapshot(30), withAnomaly, [alert('firing', 'warn_cpu')]).status).toBe('healthy');
+  });
+});
+
+describe('realtime values of a service from its instances (core/realtime.ts)', () => {
+  it('adds counts, rates and sizes, takes the worst latency or quantile, averages the rest', () => {
+    expect(['http_requests_total', 'requests_per_second', 'active_connections', 'queue_depth', 'heap_used_bytes', 'rpc_count'].map(aggregationOf)).toEqual(Array(6).fill('sum'));
+    expect(['response_time_p95_ms', 'request_duration_seconds', 'db_latency', 'latency_p99'].map(aggregationOf)).toEqual(Array(4).fill('max'));
+    expect(['cpu_usage_percent', 'memory_usage_percent', 'error_rate_percent', 'gpu_utilization', 'cache_hit_ratio'].map(aggregationOf)).toEqual(Array(5).fill('mean'));
+    // Labels in the field do not change the metric's kind.
+    expect(aggregationOf('http_requests_total{route="/a"}')).toBe('sum');
+  });
+
+  it('derives the service from its live instances; a series the service reports itself wins', () => {
+    const instances = [
+      { instance: 'a', metrics: { cpu_usage_percent: 90, active_connections: 10, response_time_p95_ms: 300 }, lastUpdatedMs: 0 },
+      { instance: 'b', metrics: { cpu_usage_percent: 30, active_connections: 5, response_time_p95_ms: 40 }, lastUpdatedMs: 0 },
+    ];
+    expect(serviceMetrics({ orders_per_minute: 12 }, instances)).toEqual({ cpu_usage_percent: 60, active_connections: 15, response_time_p95_ms: 300, orders_per_minute: 12 });
+    expect(serviceMetrics({ active_connections: 99 }, instances).active_connections).toBe(99);
+    expect(serviceMetrics({}, [])).toEqual({});
+  });
+
+  it('keeps each instance its own latest values, and the service its series without an instance', () => {
+    const at = (timestampMs: number, instance: string, value: number, name = 'cpu_usage_percent') => ({ service: 's', instance, name, labels: {}, value, timestampMs });
+    const latest = latestValues([at(2, 'a', 90), at(3, 'b', 20), at(1, 'a', 50), at(4, '', 7, 'orders')]).get('s')!;
+    expect([...latest.perInstance].map(([i, f]) => [i, f.get('cpu_usage_percent')!.value])).toEqual([
+      ['a', 90],
+      ['b', 20],
+    ]);
+    expect([...latest.fields.keys()]).toEqual(['orders']);
+    expect(Object.fromEntries(latest.instances)).toEqual({ a: 2, b: 3 });
   });
 });

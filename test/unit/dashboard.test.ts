@@ -27,7 +27,7 @@ describe('dashboard assembly (core/dashboard.ts)', () => {
   });
 
   it('counts instances, marks the ones alerted or silent unhealthy, and raises the status to the firing alerts', () => {
-    const snapshot: RealtimeSnapshot = { cpu_usage: 50, memory_usage: 60, response_time_p95: 40, error_rate: 0.1, last_updated: '', ttl: 50, metrics: {} };
+    const snapshot: RealtimeSnapshot = { cpu_usage: 50, memory_usage: 60, response_time_p95: 40, error_rate: 0.1, last_updated: '', ttl: 50, metrics: {}, instances: [] };
     const state: ServiceState = {
       service: 'svc',
       snapshot,
@@ -46,6 +46,9 @@ describe('dashboard assembly (core/dashboard.ts)', () => {
     expect(row).toMatchObject({ status: 'warning', instances: 3, healthy_instances: 1, cpu_usage: 50 });
     expect(row.reasons).toEqual(['warning alert high_cpu firing on i-2']);
     expect(serviceHealthRow({ ...state, snapshot: null, alerts: [] }, NOW, 60_000).reasons).toEqual(['no data in the realtime cache (the service stopped reporting)']);
+    // An instance breaching a health threshold itself is not healthy either, and the reason names it.
+    const breaching = { ...state, alerts: [], verdict: { status: 'critical' as const, reasons: [{ rule: 'cpu_critical', severity: 'critical' as const, metric: 'cpu_usage_percent', value: 97, threshold: 95, instance: 'i-1' }] } };
+    expect(serviceHealthRow(breaching, NOW, 60_000)).toMatchObject({ status: 'critical', healthy_instances: 1, reasons: ['cpu_usage_percent 97 on i-1 breaches cpu_critical (95)'] });
   });
 
   it('sums request rates over instances and weights latency and errors by requests', () => {

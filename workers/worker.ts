@@ -40,6 +40,14 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue,
     interceptors: { activity: [heartbeatInterceptor] },
+    // A storm of new alerts lands on the shared (non-sticky) queue, which a fixed poller count serves with two polls
+    // at a time (7 workflow tasks a second against the Temporal server on PostgreSQL under load): pollers scale
+    // with the backlog instead.
+    workflowTaskPollerBehavior: { type: 'autoscaling', minimum: 2, initial: 5, maximum: 40 },
+    activityTaskPollerBehavior: { type: 'autoscaling', minimum: 1, initial: 5, maximum: 20 },
+    // Open alert workflows kept in memory between their tasks (each one not cached replays its history on its next
+    // task); the SDK's default follows the heap size (about 2,300 with Node's default heap here).
+    ...cachedWorkflows(process.env.WORKER_MAX_CACHED_WORKFLOWS),
     activities: createActivities({ config: { ...config, temporal: { ...config.temporal, taskQueue } }, clickhouse, redis, temporal: temporal.client }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
   });
@@ -53,6 +61,13 @@ export async function startWorker(
       await Promise.allSettled([connection.close(), temporal.connection.close(), clickhouse.close(), redis.quit()]);
     },
   };
+}
+
+/** cachedWorkflows reads WORKER_MAX_CACHED_WORKFLOWS (unset: the SDK's default). */
+function cachedWorkflows(raw: string | undefined): Pick<WorkerOptions, 'maxCachedWorkflows'> {
+  if (raw === undefined || raw === '') return {};
+  if (!/^\d+$/.test(raw)) throw new Error(`WORKER_MAX_CACHED_WORKFLOWS: expected a whole number, got "${raw}"`);
+  return { maxCachedWorkflows: Number(raw) };
 }
 
 async function main(): Promise<void> {

@@ -54,14 +54,14 @@ export type Aggregation = 'sum' | 'max' | 'mean';
 
 /**
  * aggregationOf says how instances combine for a series, from its metric name's conventions: counts, totals, rates
- * and sizes add up (`_total`, `_count`, `_sum`, `_bytes`, `_per_second`, `connections`, `queue_depth`, …); latencies
+ * and sizes add up (`_total`, `_count`, `_sum`, `_bytes`, `_per_second`, `_per_sec`, `connections`, `queue_depth`, …); latencies
  * and quantiles take the worst instance (`_ms`, `_seconds`, `_p95`, `latency`, `duration`) — a mean of p95s is no
  * p95, and the service's p95 is at most the worst instance's —; everything else (percentages, ratios, utilisation)
  * is the mean of the instances.
  */
 export function aggregationOf(field: string): Aggregation {
   const metric = field.split('{', 1)[0]!;
-  if (/(_total|_count|_sum|_bytes|_per_second|_rps|connections|queue_depth|queue_length|_size|_inflight|_in_flight)$/.test(metric)) return 'sum';
+  if (/(_total|_count|_sum|_bytes|_per_second|_per_sec|_per_minute|_rps|connections|queue_depth|queue_length|_size|_inflight|_in_flight)$/.test(metric)) return 'sum';
   if (/(_ms|_seconds|latency|duration)$/.test(metric) || /_p\d+(_|$)/.test(metric)) return 'max';
   return 'mean';
 }
@@ -90,7 +90,8 @@ export function serviceMetrics(own: Record<string, number>, instances: readonly 
   for (const [field, list] of values) {
     const how = aggregationOf(field);
     const sum = list.reduce((a, b) => a + b, 0);
-    out[field] = how === 'sum' ? sum : how === 'max' ? Math.max(...list) : sum / list.length;
+    // A mean shows rounded to three decimals, not as 98.23333333333333.
+    out[field] = how === 'sum' ? sum : how === 'max' ? Math.max(...list) : Math.round((sum / list.length) * 1000) / 1000;
   }
   return { ...out, ...own };
 }

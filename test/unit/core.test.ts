@@ -168,7 +168,7 @@ describe('serviceHealth', () => {
 
 describe('realtime values of a service from its instances (core/realtime.ts)', () => {
   it('adds counts, rates and sizes, takes the worst latency or quantile, averages the rest', () => {
-    expect(['http_requests_total', 'requests_per_second', 'active_connections', 'queue_depth', 'heap_used_bytes', 'rpc_count'].map(aggregationOf)).toEqual(Array(6).fill('sum'));
+    expect(['http_requests_total', 'requests_per_second', 'network_in_bytes_per_sec', 'active_connections', 'queue_depth', 'heap_used_bytes', 'rpc_count'].map(aggregationOf)).toEqual(Array(7).fill('sum'));
     expect(['response_time_p95_ms', 'request_duration_seconds', 'db_latency', 'latency_p99'].map(aggregationOf)).toEqual(Array(4).fill('max'));
     expect(['cpu_usage_percent', 'memory_usage_percent', 'error_rate_percent', 'gpu_utilization', 'cache_hit_ratio'].map(aggregationOf)).toEqual(Array(5).fill('mean'));
     // Labels in the field do not change the metric's kind.
@@ -183,6 +183,9 @@ describe('realtime values of a service from its instances (core/realtime.ts)', (
     expect(serviceMetrics({ orders_per_minute: 12 }, instances)).toEqual({ cpu_usage_percent: 60, active_connections: 15, response_time_p95_ms: 300, orders_per_minute: 12 });
     expect(serviceMetrics({ active_connections: 99 }, instances).active_connections).toBe(99);
     expect(serviceMetrics({}, [])).toEqual({});
+    // Means are rounded to three decimals.
+    const three = [98.1, 98.1, 98.5].map((cpu, i) => ({ instance: `i${i}`, metrics: { cpu_usage_percent: cpu }, lastUpdatedMs: 0 }));
+    expect(serviceMetrics({}, three).cpu_usage_percent).toBe(98.233);
   });
 
   it('keeps each instance its own latest values, and the service its series without an instance', () => {

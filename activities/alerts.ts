@@ -11,6 +11,7 @@ import {
 import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { seriesLabels, type SeriesValue } from '../core/rule-sql';
 import { compare, type Rule } from '../core/rules';
+import { TASK_PRIORITY } from '../core/types';
 import { mustSignal, silenceLimitMs, vanished, type Heartbeat } from '../core/dedup';
 import { nextCoverage, redisKeys, type RuleCoverage } from '../store/redis';
 import { alertLifecycleWorkflow } from '../workflows/alert-lifecycle';
@@ -131,7 +132,14 @@ export async function dispatchGroup(
         const alertRule = s.annotations ? { ...rule, annotations: { ...rule.annotations, ...s.annotations } } : rule;
         const input: AlertInput = { fingerprint: fp, rule: alertRule, labels, service, instance: s.instance, firstBreach: observation, staleAfterMs: silenceLimitMs(intervalMs) };
         (open.has(fp) ? known : fresh).push(async () => {
-          await temporal.workflow.signalWithStart(alertLifecycleWorkflow, { workflowId: alertWorkflowId(fp), taskQueue, args: [input], signal: observeSignal, signalArgs: [observation] });
+          await temporal.workflow.signalWithStart(alertLifecycleWorkflow, {
+            workflowId: alertWorkflowId(fp),
+            taskQueue,
+            args: [input],
+            signal: observeSignal,
+            signalArgs: [observation],
+            priority: { priorityKey: TASK_PRIORITY[rule.severity] },
+          });
           if (!open.has(fp)) await redis.sadd(openKey, fp);
           signalled();
         });

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { AlertGroupInput, GroupRequest } from '../core/grouping';
+import { TASK_PRIORITY } from '../core/types';
 import { alertGroupWorkflow } from '../workflows/alert-group';
 import { enqueueSignal } from '../workflows/messages';
 
@@ -17,6 +18,8 @@ export function createGroupingActivities({ temporal, taskQueue }: { temporal: Cl
         args: [input],
         signal: enqueueSignal,
         signalArgs: [request],
+        // The group's deliveries go at its alerts' priority (a group holds one rule's alerts unless group_by says otherwise).
+        priority: { priorityKey: TASK_PRIORITY[request.alert.rule.severity] },
       });
     },
   };

@@ -90,3 +90,11 @@ export interface ActiveAlert {
   labels?: Labels;
   acknowledged_by?: string;
 }
+
+/**
+ * TASK_PRIORITY orders Temporal's backlogged tasks (priority keys 1–5, lower first; the server's default is 3): the
+ * jobs that open alerts (rule evaluation, the anomaly scan, the SLO check) first, then each alert's work by its
+ * severity — so a storm of ten thousand warning alerts escalating at once never holds back the next evaluation or a
+ * new critical page. Needs the server's priority matcher (`matching.useNewMatcher`, set by scripts/services.sh).
+ */
+export const TASK_PRIORITY = { evaluation: 1, critical: 2, warning: 3, info: 4 } as const satisfies Record<'evaluation' | Severity, number>;

@@ -86,7 +86,11 @@ start_temporal() {
   if port_open 127.0.0.1 "$TEMPORAL_PORT"; then log "Temporal already answers on :$TEMPORAL_PORT"; return; fi
   local bin; bin=$(temporal_bin) || die "no temporal CLI — run: npm run services -- install"
   mkdir -p "$LOCAL"
-  local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --namespace "$TEMPORAL_NAMESPACE" --log-level warn)
+  # The priority matcher: evaluation and critical alerts' tasks go before a storm's (core/types.ts TASK_PRIORITY).
+  local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --namespace "$TEMPORAL_NAMESPACE" --log-level warn
+    --dynamic-config-value matching.useNewMatcher=true
+    # A group of thousands of alerts carries more than the default 2 MB when it continues as new (dynamicconfig.yaml).
+    --dynamic-config-value limit.blobSize.error=33554432 --dynamic-config-value limit.blobSize.warn=8388608)
   # Ephemeral servers (tests, benchmarks) keep nothing and run without the Web UI unless TEMPORAL_UI=1 asks for it
   # (the browser test follows links into it).
   if [ "$EPHEMERAL" = "1" ]; then

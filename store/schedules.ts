@@ -1,7 +1,8 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { fnv1a64 } from '../core/fingerprint';
 import type { RuleGroup } from '../core/rules';
+import { TASK_PRIORITY } from '../core/types';
 import { evaluateRulesWorkflow } from '../workflows/evaluate-rules';
 import { anomalyScanWorkflow } from '../workflows/anomaly-scan';
 import { retentionWorkflow } from '../workflows/retention';
@@ -21,6 +22,15 @@ export function ruleGroupScheduleId(taskQueue: string, group: string): string {
   return `${EVALUATE_RULES_SCHEDULE_PREFIX}${taskQueue}/${group}`;
 }
 
+/**
+ * first gives a schedule's workflow (and its activities) the highest task priority: the jobs that open alerts
+ * (core/types.ts TASK_PRIORITY). The SDK encodes an action's `priority` (schedule-helpers' encodeScheduleAction) but
+ * its options type (1.24) does not list it yet.
+ */
+function first(action: ScheduleOptionsAction): ScheduleOptionsAction {
+  return { ...action, priority: { priorityKey: TASK_PRIORITY.evaluation } } as ScheduleOptionsAction;
+}
+
 /** ruleGroupSchedule evaluates one rule group at its own interval, or ALERT_EVALUATION_INTERVAL. */
 function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'intervalMs'>): ScheduleOptions {
   const every = group.intervalMs ?? config.alert.evaluationIntervalMs;
@@ -30,14 +40,14 @@ function ruleGroupSchedule(config: Config, group: Pick<RuleGroup, 'name' | 'inte
   return {
     scheduleId: ruleGroupScheduleId(config.temporal.taskQueue, group.name),
     spec: { intervals: [{ every, offset }] },
-    action: {
+    action: first({
       type: 'startWorkflow',
       workflowType: evaluateRulesWorkflow,
       workflowId: ruleGroupScheduleId(config.temporal.taskQueue, group.name),
       taskQueue: config.temporal.taskQueue,
       args: [{ group: group.name, evaluationIntervalMs: every }],
       workflowExecutionTimeout: every * 2,
-    },
+    }),
     policies: {
       // A tick still running when the next is due means ClickHouse is slow: skip rather than pile up.
       overlap: ScheduleOverlapPolicy.SKIP,
@@ -73,7 +83,7 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
     {
       scheduleId: ANOMALY_SCAN_SCHEDULE_ID,
       spec: { intervals: [{ every: '1 minute' }] },
-      action: { type: 'startWorkflow', workflowType: anomalyScanWorkflow, workflowId: 'anomaly-scan', taskQueue: config.temporal.taskQueue, args: [], workflowExecutionTimeout: '2 minutes' },
+      action: first({ type: 'startWorkflow', workflowType: anomalyScanWorkflow, workflowId: 'anomaly-scan', taskQueue: config.temporal.taskQueue, args: [], workflowExecutionTimeout: '2 minutes' }),
       // A scan still running skips the next; after an outage only the last minute's scan runs (older buckets are history).
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     },
@@ -93,7 +103,7 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
     {
       scheduleId: SLO_CHECK_SCHEDULE_ID,
       spec: { intervals: [{ every: '1 minute', offset: '20 seconds' }] },
-      action: { type: 'startWorkflow', workflowType: sloCheckWorkflow, workflowId: 'slo-check', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '2 minutes' },
+      action: first({ type: 'startWorkflow', workflowType: sloCheckWorkflow, workflowId: 'slo-check', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '2 minutes' }),
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     },
     {

@@ -67,6 +67,9 @@ interface Carried {
 }
 
 
+/** GROUP_MIN_EVENTS_PER_RUN: a group run continues as new only past this many history events. */
+const GROUP_MIN_EVENTS_PER_RUN = 2_000;
+
 /** ANSWER_CHUNK is how many alerts a group answers at once. */
 const ANSWER_CHUNK = 500;
 
@@ -174,7 +177,10 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
       await send(next);
       continue;
     }
-    if (workflowInfo().continueAsNewSuggested) {
+    // A big group carries a big state: its next run starts over the suggestion's size threshold, and would hand over
+    // again at once, in a loop; it hands over once this run has grown by its own events.
+    const grown = !patched('group-continue-after-growth') || workflowInfo().historyLength > GROUP_MIN_EVENTS_PER_RUN;
+    if (workflowInfo().continueAsNewSuggested && grown) {
       const state: Carried = { members: [...members], pending, answered: [...answered], messages, lastTargets, batchNo, ...(lastBatchAtMs !== undefined ? { lastBatchAtMs } : {}), ...(lastSentAtMs !== undefined ? { lastSentAtMs } : {}) };
       return continueAsNew<typeof alertGroupWorkflow>({ ...input, carried: state });
     }

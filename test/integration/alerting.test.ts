@@ -91,6 +91,8 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     expect(offset).toBeLessThan(30_000);
     expect(cpu.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 60_000 });
     expect(cpu.action).toMatchObject({ type: 'startWorkflow', workflowType: 'evaluateRulesWorkflow', taskQueue, args: [{ group: 'cpu', evaluationIntervalMs: 30_000 }] });
+    // Evaluation's tasks go first when the queue is backlogged (core/types.ts TASK_PRIORITY).
+    expect(cpu.action).toMatchObject({ priority: { priorityKey: 1 } });
     const fast = await temporal.schedule.getHandle(ruleGroupScheduleId(taskQueue, 'fast lane')).describe();
     expect(fast.spec.intervals).toEqual([expect.objectContaining({ every: 10_000 })]);
 
@@ -107,8 +109,10 @@ describe('rule evaluation → alert workflow, on the real Temporal, ClickHouse a
     const [first] = await evaluate();
     expect(first).toEqual({ rule, series: 1, breaching: 1, cleared: 0 });
     const handle = temporal.workflow.getHandle(alertId);
-    const { runId, status } = await handle.describe();
+    const { runId, status, raw } = await handle.describe();
     expect(status.name).toBe('RUNNING');
+    // A critical alert's tasks go before warning and info alerts' (core/types.ts TASK_PRIORITY).
+    expect(raw.workflowExecutionInfo?.priority?.priorityKey).toBe(2);
     // The workflow records itself as pending in its first step, soon after the evaluation started it.
     await eventually(async () => expect((await alertsOf()).alerts).toEqual([expect.objectContaining({ status: 'pending', rule, severity: 'critical', current_value: 97, workflow_id: alertId })]));
 

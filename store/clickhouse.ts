@@ -223,13 +223,18 @@ export function createClickHouseStore({ clickhouse, database, cluster }: ClickHo
       return expired;
     },
 
-    /** recordAlertTransition writes one alert_history row; a retried call writes an identical row that the table collapses. */
+    /**
+     * recordAlertTransition writes one alert_history row; a retried call writes an identical row that the table
+     * collapses. A storm's thousands of transitions arrive at once, one row each: ClickHouse gathers them into a few
+     * parts (async_insert) and answers each once its row is written (wait_for_async_insert), instead of a part per row.
+     */
     async recordAlertTransition(row: HistoryRow): Promise<void> {
       const { timestampMs, labels, ...columns } = row;
       await clickhouse.insert({
         table: `${db}.alert_history`,
         values: [{ ...columns, timestamp: dateTime64Text(timestampMs), labels: sortedMap(labels) }],
         format: 'JSONEachRow',
+        clickhouse_settings: { async_insert: 1, wait_for_async_insert: 1 },
       });
     },
   };

@@ -85,7 +85,8 @@ function renderServices(rows) {
         el('td', {}, fmt(s.memory_usage)),
         el('td', { 'data-field': 'p95' }, fmt(s.response_time_p95)),
         el('td', {}, fmt(s.error_rate, 2)),
-        el('td', {}, `${s.healthy_instances} / ${s.instances}`),
+        // A service that reports without instances (business KPIs) has none to count.
+        el('td', { title: s.instances ? 'healthy / instances' : 'reports without instances' }, s.instances ? `${s.healthy_instances} / ${s.instances}` : '—'),
         el('td', { class: 'why' }, s.reasons.join('; ')),
       ),
     ),

@@ -209,6 +209,12 @@ export function escalationPlan(policy: EscalationPolicy): PlannedNotification[] 
   return plan;
 }
 
+/**
+ * DELIVERY_HEARTBEAT is a notification delivery's heartbeat timeout: the worker heartbeats an attempt that runs
+ * longer than a second, so an attempt whose worker died is retried within it rather than after the start-to-close.
+ */
+export const DELIVERY_HEARTBEAT = '3s';
+
 /** notificationKey identifies one delivery — (alert, step, channel, destination) — for exactly-once sending. */
 export function notificationKey(alertId: string, stepIndex: number, target: EscalationTarget): string {
   return `${alertId}:${stepIndex}:${target.channel}:${target.to}`;

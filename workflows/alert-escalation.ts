@@ -10,7 +10,7 @@ import type { Activities } from '../activities';
 import { alertLabels, type AlertInput, type AlertView, type CarriedAlertState } from '../core/alert';
 import type { LifecycleState } from '../core/alert-machine';
 import { refireDecision, type RefireDecision } from '../core/dedup';
-import { escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
+import { DELIVERY_HEARTBEAT, escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
 import { alertGroup, type AlertGroup, type GroupDelivered } from '../core/grouping';
 import type { NotificationState } from '../core/notification';
 import type { AlertIo } from './alert-io';
@@ -164,6 +164,10 @@ export function createEscalation(ctx: EscalationContext): Escalation {
     }
     const { deliverNotification } = proxyActivities<Activities>({
       startToCloseTimeout: '10s',
+      // The worker heartbeats a delivery that runs longer than a second (workers/heartbeat.ts): an attempt whose
+      // worker died is retried after 3 s, not after its 10 s start-to-close — worker restarts spent the
+      // notification's whole schedule-to-close budget on dead attempts and lost the page.
+      heartbeatTimeout: DELIVERY_HEARTBEAT,
       scheduleToCloseTimeout: timeoutMs,
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: maxAttempts },
     });

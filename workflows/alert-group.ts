@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { GroupNotificationRequest } from '../activities/notify';
-import { notificationKey, type Delivery, type EscalationTarget } from '../core/escalation';
+import { DELIVERY_HEARTBEAT, notificationKey, type Delivery, type EscalationTarget } from '../core/escalation';
 import {
   nextGroupSend,
   type AlertGroupInput,
@@ -92,6 +92,7 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
 
   const { deliverNotification, deliverGroupNotification } = proxyActivities<Activities>({
     startToCloseTimeout: '10s',
+    heartbeatTimeout: DELIVERY_HEARTBEAT,
     scheduleToCloseTimeout: input.timeoutMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: input.maxAttempts },
   });

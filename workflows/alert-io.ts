@@ -6,7 +6,7 @@
  * or three workflow tasks. Deliveries to Slack, e-mail and webhooks stay ordinary activities (their own timeouts,
  * retries and exactly-once keys), as does every activity of runs that started before (see alertIo).
  */
-import { proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, sleep, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /** AlertIo is the short I/O an alert's workflow does. */
@@ -34,7 +34,50 @@ function pick(p: Activities): Omit<AlertIo, 'ruleCoverage'> {
 }
 
 /**
- * alertIo is the I/O of one run: local activities for a run that started with them (`patched` true: the patch
- * marker is in its history), ordinary ones for a run replaying a history from before, so that history replays.
+ * serial runs an alert's local activities one at a time, in the order the workflow asks for them. Its lifecycle
+ * and its escalation are concurrent coroutines: with local activities of both in flight, the first execution
+ * resumes each coroutine in the order the activities *finished* (wall-clock), a replay in the order they were
+ * *scheduled* — so a coroutine could start its timer before the other scheduled its deliveries in one and after in
+ * the other, and a replay on another worker (its worker was killed) failed with a nondeterminism error and the
+ * alert stopped (found by the worker-kill suite: one page of 200 never sent; the same hazard as
+ * sdk-python#1578 / sdk-typescript#1744). One in flight at a time makes both orders the scheduling order.
+ * An attempt that fails leaves the queue and waits its backoff on a workflow timer before queueing again, so a
+ * call that keeps failing (a policy that cannot be read, Redis down) never holds the other coroutine's I/O; one
+ * that may give up (`ruleCoverage`, three attempts) gets its failure as before.
  */
-export const alertIo = (local_: boolean): AlertIo => (local_ ? local : remote);
+function serial(): AlertIo {
+  let tail: Promise<unknown> = Promise.resolve();
+  const enqueue = <R>(call: () => Promise<R>): Promise<R> => {
+    const run = tail.then(call, call);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  const queued =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>, attempts: number) =>
+    async (...args: A): Promise<R> => {
+      for (let attempt = 1, backoffMs = 1_000; ; attempt++, backoffMs = Math.min(2 * backoffMs, 30_000)) {
+        try {
+          return await enqueue(() => fn(...args));
+        } catch (err) {
+          const nonRetryable = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
+          if (nonRetryable || attempt >= attempts) throw err;
+          await sleep(backoffMs);
+        }
+      }
+    };
+  // One attempt per local activity: the retrying is the loop above, outside the queue.
+  const once: AlertIo = {
+    ...pick(proxyLocalActivities<Activities>({ ...io, retry: { maximumAttempts: 1 } })),
+    ruleCoverage: proxyLocalActivities<Activities>({ ...coverage, retry: { maximumAttempts: 1 } }).ruleCoverage,
+  };
+  return Object.fromEntries(
+    Object.entries(once).map(([name, fn]) => [name, queued(fn as (...args: unknown[]) => Promise<unknown>, name === 'ruleCoverage' ? 3 : Infinity)]),
+  ) as unknown as AlertIo;
+}
+
+/**
+ * alertIo is the I/O of one run (a new queue per call: ask once per run): local activities one at a time for a run that started with them serialised
+ * (`mode` 'serial': that patch's marker is in its history), concurrent local activities for a run from before
+ * (`mode` 'local'; replays as well as it did), ordinary activities for a run from before local activities.
+ */
+export const alertIo = (mode: 'serial' | 'local' | 'remote'): AlertIo => (mode === 'serial' ? serial() : mode === 'local' ? local : remote);

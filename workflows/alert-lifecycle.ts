@@ -17,7 +17,8 @@ import { acknowledgeUpdate, groupDeliveredSignal, observeSignal, resolveUpdate, 
 export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOutcome> {
   const alertId = alertIdOf(input.fingerprint, input.firstBreach.atMs);
   const { workflowId } = workflowInfo();
-  const io = alertIo(patched('alert-io-local-activities'));
+  // (patched() is asked in this order so that a run records each marker its code path depends on.)
+  const io = alertIo(patched('alert-io-serial') ? 'serial' : patched('alert-io-local-activities') ? 'local' : 'remote');
   const { setActiveAlert, closeActiveAlert, recordAlertTransition, rememberResolved, ruleCoverage } = io;
   let state: LifecycleState = initialState(input);
   const escalation = createEscalation({ input, alertId, workflowId, io, lifecycle: () => state });
@@ -104,7 +105,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         // even in a run with local ones: it keeps the hand-over out of the workflow task that handled the last signal
         // (Temporal's time-skipping test server refuses a completion cancelling a timer alongside continue-as-new:
         // temporalio/sdk-java#2606). Rare enough (a long-lived alert) to cost its activity task.
-        await publish(alertIo(false).setActiveAlert);
+        await publish(alertIo('remote').setActiveAlert);
         const escalationCarried = escalation.carried();
         await continueAsNew<typeof alertLifecycleWorkflow>({ ...input, carried: { ...command.carried, ...(escalationCarried ? { escalation: escalationCarried } : {}) } });
         return 'continued';

@@ -45,6 +45,8 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
       snapshotFails?: boolean;
       /** The rule's evaluation stretch at a given time (redisKeys.ruleCoverage); none recorded by default. */
       coverage?: (nowMs: number) => { sinceMs: number; lastMs: number } | undefined;
+      /** Real milliseconds an activity takes (finishing order differing from scheduling order, as on a real stack). */
+      delaysMs?: Partial<Record<string, number>>;
     } = {},
   ) {
     const env = envOf();
@@ -121,7 +123,14 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
       },
     };
     const taskQueue = uniqueName('lifecycle');
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities });
+    const delayed = Object.fromEntries(
+      Object.entries(activities).map(([name, fn]) => {
+        const ms = options.delaysMs?.[name];
+        const f = fn as (...args: unknown[]) => Promise<unknown>;
+        return [name, ms ? async (...args: unknown[]) => (await new Promise((resolve) => setTimeout(resolve, ms)), f(...args)) : f];
+      }),
+    );
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities: delayed });
     const startMs = await env.currentTimeMs();
     const input: AlertInput = {
       fingerprint: 'f1',
@@ -133,12 +142,15 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
       staleAfterMs: 120_000,
       ...extra,
     };
+    let handle: Handle | undefined;
     const outcome = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start('alertLifecycleWorkflow', { taskQueue, workflowId: uniqueName('alert'), args: [input] });
-      await script(async (o) => handle.signal('observe', { ...o, atMs: await env.currentTimeMs() }), handle, active);
+      handle = await env.client.workflow.start('alertLifecycleWorkflow', { taskQueue, workflowId: uniqueName('alert'), args: [input] });
+      await script(async (o) => handle!.signal('observe', { ...o, atMs: await env.currentTimeMs() }), handle, active);
       return (await handle.result()) as AlertOutcome;
     });
-    return { outcome, history, active, startMs, sent, redraws };
+    /** replay replays the run's recorded history against the workflow code, as a new worker would after a kill. */
+    const replay = async () => Worker.runReplayHistory({ workflowBundle: workflowBundle() }, await handle!.fetchHistory(), handle!.workflowId);
+    return { outcome, history, active, startMs, sent, redraws, replay };
   }
 
   /** fireFor breaches every 30 s for 5.5 minutes: past the rule's 5-minute `for`, the alert fires. */

@@ -41,7 +41,7 @@ describe('a worker killed (kill -9) in the middle of an escalation', () => {
 
     await startWorker();
     const handle = driver.handleOf(rule, instance);
-    // The killed attempt times out (10 s), its retry finds the message by its metadata; level 2 follows 4 s later.
+    // The killed attempt misses its heartbeat (3 s), its retry finds the message by its metadata; level 2 follows 4 s later.
     const view = await eventually(async () => {
       const state = await handle.query<AlertView>('state');
       expect(state.escalation).toMatchObject({ stepsRun: 2, notified: 4 });

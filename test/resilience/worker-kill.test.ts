@@ -73,11 +73,20 @@ describe('workers killed (kill -9) at random moments', () => {
     const slackKeys = () => slack.messages.map((m) => m.metadata?.event_payload.notification_key).filter((k): k is string => typeof k === 'string' && k.includes(':slack:'));
     const mails = () => smtp.messages.filter((m) => m.headers.get('x-alert-id') !== undefined);
     const expected = ALERTS * 2;
-    await eventually(async () => {
-      expect(new Set(slackKeys()).size).toBe(expected);
-      expect(new Set(mails().map((m) => m.messageId)).size).toBe(expected);
-    }, 240_000, 1_000);
-    await stopKilling();
+    try {
+      await eventually(async () => {
+        expect(new Set(slackKeys()).size).toBe(expected);
+        expect(new Set(mails().map((m) => m.messageId)).size).toBe(expected);
+      }, 240_000, 1_000);
+    } catch (err) {
+      // Name what is missing: which alert, which step (a lost page is the failure this test exists for).
+      const steps = new Map<string, number>();
+      for (const key of new Set(slackKeys())) steps.set(key.split(':')[0]!, (steps.get(key.split(':')[0]!) ?? 0) + 1);
+      process.stderr.write(`[worker-kill] Slack steps per alert short of 2: ${JSON.stringify([...steps].filter(([, n]) => n < 2))} (${steps.size} alerts seen)\n`);
+      throw err;
+    } finally {
+      await stopKilling();
+    }
     const elapsed = Date.now() - started;
     // Stragglers (a killed attempt retried after its timeout) would arrive now: wait them out, then count.
     await new Promise((resolve) => setTimeout(resolve, 12_000));

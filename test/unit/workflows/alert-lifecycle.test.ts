@@ -36,6 +36,32 @@ describe('alertLifecycleWorkflow (time-skipping, recorded activities)', () => {
     expect(active.size).toBe(0);
   });
 
+  // The lifecycle and the escalation are concurrent coroutines with local activities in flight together. A first
+  // execution resumes them in the order the activities finish, a replay in the order they were scheduled: a worker
+  // killed mid-alert left its replacement with a nondeterminism error and the alert's page unsent (worker-kill suite).
+  it.each([
+    ['the escalation reads slowly', { recallFirings: 60, notificationGate: 40, escalationSnapshot: 20 }],
+    ['the lifecycle writes slowly', { setActiveAlert: 60, recordAlertTransition: 40 }],
+    ['every read and write at its own pace', { recallFirings: 15, notificationGate: 45, escalationSnapshot: 5, setActiveAlert: 30, recordAlertTransition: 1, rememberNotified: 25 }],
+  ])('replays a fired, paged and resolved alert whatever order its local activities finish in (%s)', async (_, delaysMs) => {
+    const { outcome, sent, replay } = await runAlert(
+      async (observe) => {
+        await fireFor(observe);
+        for (let i = 0; i < 3; i++) {
+          await env.sleep('30s');
+          await observe({ breaching: true, value: 93 });
+        }
+        await env.sleep('30s');
+        await observe({ breaching: false, value: 40 });
+      },
+      {},
+      { delaysMs },
+    );
+    expect(outcome).toMatchObject({ phase: 'resolved', fired: true });
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    await expect(replay()).resolves.toBeUndefined();
+  });
+
   it('ends without firing or any history row when the breach clears while pending', async () => {
     const { outcome, history, active } = await runAlert(async (observe) => {
       await env.sleep('90s');

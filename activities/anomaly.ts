@@ -1,11 +1,11 @@
 /**
  * The anomaly scan: rules of `type: anomaly` (core/rules.ts) judged on each service's five-minute statistic of their
- * metric, read from the 1-minute rollup over the detector's memory (two weeks), by the rule's method
+ * metric, read from the 1-minute rollup over the detector's memory (two weeks and a day), by the rule's method
  * (core/anomaly.ts). A verdict reaches the alert workflow as a threshold breach does (dispatchGroup), with its
  * explanation — expected band, actual value, score, method, reason — in the opening alert's annotations. The
  * `anomaly-scan` Schedule runs it every minute; it judges the newest complete five-minute bucket.
  */
-import { ANOMALY_METHODS, NOVELTY_DEFAULTS, noveltyVerdict, type AnomalyVerdict } from '../core/anomaly';
+import { ANOMALY_METHODS, NOVELTY_HISTORY_MS, noveltyDetector, noveltyVerdict, type AnomalyVerdict } from '../core/anomaly';
 import type { SeriesValue } from '../core/rule-sql';
 import type { AnomalySpec, Rule } from '../core/rules';
 import type { Labels } from '../core/types';
@@ -52,9 +52,9 @@ export function explain(verdict: Extract<AnomalyVerdict, { kind: 'Anomaly' }>, v
   };
 }
 
-/** judgeLatest is a method's verdict on the last point of a series: novelty judges it alone, the others stream. */
-export function judgeLatest(method: string, values: readonly number[]): AnomalyVerdict {
-  if (method === 'novelty') return noveltyVerdict(values);
+/** judgeLatest is a method's verdict on the last point of a series (five-minute points at `times`). */
+export function judgeLatest(method: string, values: readonly number[], times?: readonly number[]): AnomalyVerdict {
+  if (method === 'novelty') return noveltyVerdict(values, times, { stepMs: BUCKET_MS });
   const detector = ANOMALY_METHODS[method]!();
   let verdict: AnomalyVerdict = { kind: 'InsufficientData' };
   for (const v of values) verdict = detector.next(v);
@@ -79,7 +79,7 @@ export function createAnomalyActivities(deps: AnomalyDeps) {
       const latest = bucketEnd - BUCKET_MS;
       const scan: AnomalyScan = { rules: rules.length, series: 0, anomalies: 0, bucketMs: latest };
       if (rules.length === 0) return scan;
-      const fromMs = bucketEnd - (NOVELTY_DEFAULTS.longWindow + 1) * BUCKET_MS;
+      const fromMs = bucketEnd - NOVELTY_HISTORY_MS - BUCKET_MS;
       const read = new Map<string, Promise<Map<string, { t: number[]; v: number[] }>>>();
       const seriesPerRule: SeriesValue[][] = [];
       for (const rule of rules) {
@@ -91,7 +91,7 @@ export function createAnomalyActivities(deps: AnomalyDeps) {
           // A service without the newest bucket has no verdict now (its alert, if any, goes stale as for no data).
           if (s.t[s.t.length - 1] !== latest) continue;
           const value = s.v[s.v.length - 1]!;
-          const verdict = judgeLatest(spec.method, s.v);
+          const verdict = judgeLatest(spec.method, s.v, s.t);
           if (verdict.kind === 'InsufficientData') continue;
           const anomalous = verdict.kind === 'Anomaly';
           scan.series++;
@@ -111,13 +111,13 @@ export function createAnomalyActivities(deps: AnomalyDeps) {
      * [fromMs, toMs), warmed on the memory before it, and returns the anomalies it finds there with their explanations.
      */
     async detectAnomalies(request: { metric: string; statistic: AnomalySpec['statistic']; method: string; service: string; fromMs: number; toMs: number }): Promise<AnomalyFinding[]> {
-      const warm = request.fromMs - NOVELTY_DEFAULTS.longWindow * BUCKET_MS;
+      const warm = request.fromMs - NOVELTY_HISTORY_MS;
       const s = (await fiveMinuteSeries(request, warm, request.toMs, request.service)).get(request.service);
       if (!s) return [];
-      const detector = ANOMALY_METHODS[request.method]!();
+      const detector = request.method === 'novelty' ? noveltyDetector({ stepMs: BUCKET_MS }) : ANOMALY_METHODS[request.method]!();
       const found: AnomalyFinding[] = [];
       s.v.forEach((value, i) => {
-        const verdict = detector.next(value);
+        const verdict = detector.next(value, s.t[i]);
         if (verdict.kind !== 'Anomaly' || s.t[i]! < request.fromMs) return;
         found.push({ service: request.service, atMs: s.t[i]!, value, score: verdict.score, severity: verdict.severity, expected: verdict.expected, method: verdict.method, reason: verdict.reason ?? '' });
       });

@@ -14,7 +14,8 @@ export type AnomalyVerdict =
 /** Detector is a streaming detector: feed it points in order, it answers each. */
 export interface Detector {
   readonly method: string;
-  next(value: number): AnomalyVerdict;
+  /** `atMs`, the point's time, is used by detectors whose windows are in time (novelty); the others count points. */
+  next(value: number, atMs?: number): AnomalyVerdict;
 }
 
 export const median = (sorted: readonly number[]) => {

@@ -12,8 +12,8 @@ const USAGE = `usage: npm run detect -- <file.csv> [--method ${Object.keys(ANOMA
 
 Reads rows of "timestamp,value" (a header line is skipped) and prints the anomalies as JSON:
 [{"timestamp","value","score","severity","expected","method","reason"}]. Methods (core/anomaly.ts): novelty (the
-default: far from the day's median and beyond the last two weeks, a new level, or a stuck value; one alert per
-incident), robust (median/MAD), seasonal (same time on the last 7 days), cusum (drift), kmeans (learned patterns)
+default: a value, level or time-of-day departure far from the day's usual and beyond the last two weeks, or a
+stuck value; windows in time, from the timestamps; one alert per incident), robust (median/MAD), seasonal (same time on the last 7 days), cusum (drift), kmeans (learned patterns)
 and zscore (the seed's: window 288, threshold 3).`;
 
 const METHODS = ANOMALY_METHODS;
@@ -29,6 +29,13 @@ export interface Detection {
 }
 
 /** detectCsv runs a method over a CSV text; rows that do not parse are reported with their line number. */
+/** timeOf reads a CSV timestamp ("2014-02-14 14:30:00", ISO 8601; UTC unless it says otherwise), else undefined. */
+function timeOf(text: string): number | undefined {
+  const iso = text.trim().replace(' ', 'T');
+  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 export function detectCsv(text: string, method: string, progress?: (done: number, total: number) => void): Detection[] {
   const detector = METHODS[method]!();
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
@@ -40,7 +47,7 @@ export function detectCsv(text: string, method: string, progress?: (done: number
       if (i === 0) return; // the header
       throw new Error(`line ${i + 1}: expected "timestamp,value", got ${JSON.stringify(line.slice(0, 80))}`);
     }
-    const verdict = detector.next(value);
+    const verdict = detector.next(value, timeOf(timestamp!));
     if (verdict.kind === 'Anomaly') {
       out.push({ timestamp: timestamp!.trim(), value, score: Number(verdict.score.toPrecision(6)), severity: verdict.severity, expected: verdict.expected, method: verdict.method, ...(verdict.reason ? { reason: verdict.reason } : {}) });
     }

@@ -86,8 +86,49 @@ describe('the novelty detector (the default)', () => {
 
     const stuck = daily(288 * 3).map((v, i) => (i >= 288 * 2 && i < 288 * 2 + 40 ? 42 : v));
     const stuckFound = anomaliesOf(noveltyDetector(), stuck);
-    expect(stuckFound.map((f) => f.i)).toEqual([288 * 2 + 11]);
-    expect(stuckFound[0]!.verdict).toMatchObject({ reason: expect.stringContaining('unchanged at 42 for 12 points') });
+    // Stuck for three hours (36 five-minute points), longer than any run before: a flatlined metric.
+    expect(stuckFound.map((f) => f.i)).toEqual([288 * 2 + 35]);
+    expect(stuckFound[0]!.verdict).toMatchObject({ reason: expect.stringContaining('unchanged at 42 for 36 points') });
+  });
+
+  it('counts its windows in time: an hourly series is judged after a day of hourly points, not 288 of them', () => {
+    const hourly = daily(288 * 10).filter((_, i) => i % 12 === 0);
+    const times = hourly.map((_, i) => Date.UTC(2026, 0, 1) + i * 3_600_000);
+    hourly[24 * 8 + 5] = 95;
+    const detector = noveltyDetector();
+    const verdicts = hourly.map((v, i) => detector.next(v, times[i]));
+    // Judged from the 26th point: a day has passed and 25 gaps have told the interval (an hour).
+    expect(verdicts.findIndex((v) => v.kind !== 'InsufficientData')).toBe(25);
+    expect(verdicts.flatMap((v, i) => (v.kind === 'Anomaly' ? [i] : []))).toEqual([24 * 8 + 5]);
+  });
+
+  it('finds a daily peak that does not come (the value is usual, its time of day is not)', () => {
+    // Ten days of a business-hours plateau (80 from 08:00 to 18:00, 20 otherwise); on day 8 it stays at 20.
+    let seed = 3;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 2;
+    const values = Array.from({ length: 288 * 10 }, (_, i) => {
+      const minute = (i % 288) * 5;
+      const busy = minute >= 480 && minute < 1080 && Math.floor(i / 288) !== 8;
+      return (busy ? 80 : 20) + noise();
+    });
+    const found = anomaliesOf(noveltyDetector(), values);
+    // Only the missing plateau: a point of day 8's business hours, within its first two hours.
+    expect(found.length).toBe(1);
+    expect(found[0]!.i).toBeGreaterThanOrEqual(288 * 8 + 96);
+    expect(found[0]!.i).toBeLessThan(288 * 8 + 120);
+    expect(found[0]!.verdict).toMatchObject({ reason: expect.stringContaining('this time of day on the previous days') });
+  });
+
+  it('gives the same verdicts on irregular timestamps as on the points they stand for, and trims its memory', () => {
+    const values = daily(288 * 40);
+    values[288 * 35] = 99;
+    const times = values.map((_, i) => Date.UTC(2026, 0, 1) + i * 300_000 + ((i * 7919) % 13) * 1_000); // ±13 s jitter
+    const byTime = noveltyDetector();
+    const byPoint = noveltyDetector({ stepMs: 300_000 });
+    const a = values.map((v, i) => byTime.next(v, times[i]).kind);
+    const b = values.map((v) => byPoint.next(v).kind);
+    expect(a.slice(300)).toEqual(b.slice(300));
+    expect(a.flatMap((k, i) => (k === 'Anomaly' ? [i] : []))).toContain(288 * 35);
   });
 
   it('judges the newest point alone the same way (the scheduled scan)', () => {

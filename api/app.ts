@@ -40,12 +40,16 @@ export function redactUrl(url: string): string {
 export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   const { config } = input;
   const app = Fastify({
-    logger: input.logger ?? false,
+    logger: input.logger === true,
+    // One line per failed or slow request (below), not two per request: at thousands of dashboard reads a second the
+    // per-request lines cost a fifth of a core (bench:dashboard). MONITORING_REQUEST_LOG=all logs every request.
+    disableRequestLogging: true,
     bodyLimit: config.monitoring.maxBodyBytes,
     // Credentials stay out of the logs: the Authorization header, and the signed token of an e-mail link's URL.
     ...(input.logger
       ? {
           logger: {
+            ...(typeof input.logger === 'object' ? { stream: input.logger } : {}),
             redact: ['req.headers.authorization'],
             serializers: {
               req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), hostname: req.hostname, remoteAddress: req.ip }),
@@ -54,6 +58,16 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
         }
       : {}),
   });
+  if (input.logger) {
+    const { slowRequestMs, logEveryRequest } = config.monitoring;
+    app.addHook('onResponse', async (request, reply) => {
+      const responseTime = Math.round(reply.elapsedTime);
+      const fields = { req: request, res: { statusCode: reply.statusCode }, responseTime };
+      if (reply.statusCode >= 500) request.log.error(fields, 'request failed');
+      else if (responseTime >= slowRequestMs) request.log.warn(fields, 'slow request');
+      else if (logEveryRequest) request.log.info(fields, 'request completed');
+    });
+  }
   app.addSchema(ErrorBody);
   registerErrors(app);
   await registerDocs(app);

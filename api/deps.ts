@@ -39,7 +39,8 @@ export interface AppInput {
   rules: () => readonly Rule[];
   /** Where those rules come from (files and API rules, store/rule-source.ts): refreshed after a rule edit. */
   ruleSource?: { refresh(): Promise<void> };
-  logger?: boolean;
+  /** Log with pino to stdout (true) or to a stream (tests read the lines). */
+  logger?: boolean | { write(line: string): void };
   /**
    * The compiled parse thread script (default: parse-worker.js beside this module, which exists when running
    * from dist/); without one, bodies are parsed on the request thread. inlineBelowBytes: see ParsePoolOptions.

@@ -60,6 +60,9 @@ export interface Config {
     maxConcurrentInserts: number;
     /** Threads parsing large ingest bodies; undefined: one fewer than the CPUs (at least one); 0: parse inline. */
     parseThreads: number | undefined;
+    /** The API logs a request that failed (5xx) or took this long; every request only when `logEveryRequest`. */
+    slowRequestMs: number;
+    logEveryRequest: boolean;
   };
   alert: {
     evaluationIntervalMs: number;
@@ -115,6 +118,13 @@ function reportTargetsVar(env: Env): EscalationTarget[] {
       throw new ConfigError('REPORT_TARGETS', (err as Error).message);
     }
   });
+}
+
+/** requestLogVar reads MONITORING_REQUEST_LOG: `errors` (failed or slow requests, the default) or `all`. */
+function requestLogVar(env: Env): boolean {
+  const raw = env.MONITORING_REQUEST_LOG?.trim() || 'errors';
+  if (raw !== 'errors' && raw !== 'all') throw new ConfigError('MONITORING_REQUEST_LOG', `expected "errors" or "all", got "${raw}"`);
+  return raw === 'all';
 }
 
 function durationVar(env: Env, name: string, fallback: string): number {
@@ -220,6 +230,8 @@ export function loadConfig(env: Env): Config {
       anonymousRateLimitPerMinute: intVar(env, 'MONITORING_ANONYMOUS_RATE_LIMIT_PER_MINUTE', 300, 1),
       maxConcurrentInserts: intVar(env, 'MONITORING_MAX_CONCURRENT_INSERTS', 2, 1),
       parseThreads: env.MONITORING_PARSE_THREADS ? intVar(env, 'MONITORING_PARSE_THREADS', 0, 0) : undefined,
+      slowRequestMs: durationVar(env, 'MONITORING_SLOW_REQUEST', '1s'),
+      logEveryRequest: requestLogVar(env),
     },
     alert: {
       evaluationIntervalMs: durationVar(env, 'ALERT_EVALUATION_INTERVAL', '30s'),

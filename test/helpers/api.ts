@@ -39,6 +39,8 @@ export async function startTestApi(
   keys: readonly ApiKey[] = Object.values(TEST_KEYS),
   /** Rules from files and the admin API as `npm start`'s API reads them (store/rule-source.ts), instead of `rules`. */
   withRuleSource = false,
+  /** Where the API's log lines go (none by default). */
+  logTo?: { write(line: string): void },
 ): Promise<TestApi> {
   const config = testConfig(overrides);
   const clickhouse = createClickHouse(config);
@@ -52,7 +54,7 @@ export async function startTestApi(
   await ruleSource?.refresh();
   // Bodies above 512 bytes go to a parse thread, so tests cover both the inline and the threaded path.
   const parsePool = { workerFile: process.env.TEST_PARSE_WORKER!, inlineBelowBytes: 512 };
-  const app = await buildApp({ config, keys, clickhouse, redis, rules: ruleSource ? ruleSource.current : () => ruleSet, ...(ruleSource ? { ruleSource } : {}), parsePool, ...(temporal ? { temporal } : {}) });
+  const app = await buildApp({ config, keys, clickhouse, redis, rules: ruleSource ? ruleSource.current : () => ruleSet, ...(ruleSource ? { ruleSource } : {}), parsePool, ...(temporal ? { temporal } : {}), ...(logTo ? { logger: logTo } : {}) });
   return {
     app,
     config,

@@ -201,6 +201,50 @@ describe('dashboard, performance and overview over the real ClickHouse and Redis
   });
 });
 
+describe('the API request log', () => {
+  /** logged collects the API's log lines as objects. */
+  const logged = () => {
+    const lines: Array<Record<string, unknown>> = [];
+    return { lines, stream: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } };
+  };
+
+  it('logs a failed request (5xx) once, at error level, without its credentials — and not a request that went well', async () => {
+    const log = logged();
+    const api = await startTestApi({ CLICKHOUSE_URL: 'http://127.0.0.1:1' }, undefined, undefined, KEYS, false, log.stream);
+    try {
+      expect((await api.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      expect((await api.app.inject({ method: 'GET', url: DASHBOARD, headers: viewerA })).statusCode).toBe(200);
+      expect(log.lines.filter((l) => l.msg !== undefined && String(l.msg).includes('request'))).toEqual([]);
+      expect((await api.app.inject({ method: 'GET', url: PERFORMANCE, headers: viewerA })).statusCode).toBe(503);
+      const failed = log.lines.filter((l) => l.msg === 'request failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ level: 50, res: { statusCode: 503 }, req: { method: 'GET', url: PERFORMANCE }, responseTime: expect.any(Number) });
+      expect(JSON.stringify(log.lines)).not.toContain('viewer-a-token');
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('logs slow requests (MONITORING_SLOW_REQUEST) at warn, and every request with MONITORING_REQUEST_LOG=all', async () => {
+    const slow = logged();
+    const api = await startTestApi({ MONITORING_SLOW_REQUEST: '0s' }, undefined, undefined, KEYS, false, slow.stream);
+    try {
+      await api.app.inject({ method: 'GET', url: '/healthz' });
+      expect(slow.lines.filter((l) => l.msg === 'slow request')).toMatchObject([{ level: 40, res: { statusCode: 200 } }]);
+    } finally {
+      await api.close();
+    }
+    const all = logged();
+    const verbose = await startTestApi({ MONITORING_REQUEST_LOG: 'all' }, undefined, undefined, KEYS, false, all.stream);
+    try {
+      await verbose.app.inject({ method: 'GET', url: '/healthz' });
+      expect(all.lines.filter((l) => l.msg === 'request completed')).toMatchObject([{ level: 30, res: { statusCode: 200 } }]);
+    } finally {
+      await verbose.close();
+    }
+  });
+});
+
 describe('dashboard when a dependency fails', () => {
   it('answers with the realtime part and `degraded: [storage]` while ClickHouse is down', async () => {
     const api = await startTestApi({ CLICKHOUSE_URL: 'http://127.0.0.1:1' }, undefined, undefined, KEYS);

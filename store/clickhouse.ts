@@ -22,10 +22,20 @@ function sortedMap(labels: Labels): Labels {
 }
 
 /**
- * queryRuleGroup evaluates a group's rules in one query and returns each rule's series, in the order of `rules`:
- * all of them for the rules flagged in `allSeries` (default: every rule), only the breaching ones for the others.
- * A big group is a long UNION ALL, so the query allows for its size; the server still reads each metric's key
- * range once per rule that selects it.
+ * EXPRESSIONS_PER_QUERY bounds one evaluation query: a group's distinct expressions go to ClickHouse in queries of
+ * at most this many (rules sharing an expression stay together). A group of a thousand distinct rules as one UNION
+ * ALL was refused by ClickHouse 26 ("Too many optimizations applied to query plan", its limit 10,000) and, over the
+ * production profile's Distributed tables, ran out of query memory; in chunks it is neither, and the chunks run
+ * side by side.
+ */
+export const EXPRESSIONS_PER_QUERY = 50;
+const QUERIES_IN_FLIGHT = 4;
+
+/**
+ * queryRuleGroup evaluates a group's rules and returns each rule's series, in the order of `rules`: all of them for
+ * the rules flagged in `allSeries` (default: every rule), only the breaching ones for the others. One query per
+ * EXPRESSIONS_PER_QUERY distinct expressions, QUERIES_IN_FLIGHT at a time; the server reads each metric's key range
+ * once per distinct expression that selects it.
  */
 export async function queryRuleGroup(
   clickhouse: ClickHouseClient,
@@ -35,23 +45,43 @@ export async function queryRuleGroup(
 ): Promise<SeriesValue[][]> {
   const out: SeriesValue[][] = rules.map(() => []);
   if (rules.length === 0) return out;
-  const params = new QueryParams();
-  const query = ruleGroupSql(rules, window, params, allSeries);
-  const result = await clickhouse.query({
-    query,
-    query_params: params.values,
-    format: 'JSONEachRow',
-    clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
+  const byExpression = new Map<string, number[]>();
+  rules.forEach((rule, index) => {
+    const key = JSON.stringify(rule.condition.expr);
+    byExpression.set(key, [...(byExpression.get(key) ?? []), index]);
   });
-  const rows = await result.json<{ rule: number; service: string; instance: string; label_keys: string[]; label_values: string[]; value: number }>();
-  for (const row of rows) {
-    out[Number(row.rule)]?.push({
-      service: row.service,
-      instance: row.instance,
-      labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])),
-      value: Number(row.value),
-    });
-  }
+  const groups = [...byExpression.values()];
+  const chunks: number[][] = [];
+  for (let k = 0; k < groups.length; k += EXPRESSIONS_PER_QUERY) chunks.push(groups.slice(k, k + EXPRESSIONS_PER_QUERY).flat());
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      const indices = chunks[next++]!;
+      const params = new QueryParams();
+      const query = ruleGroupSql(
+        indices.map((i) => rules[i]!),
+        window,
+        params,
+        indices.map((i) => allSeries[i] ?? true),
+      );
+      const result = await clickhouse.query({
+        query,
+        query_params: params.values,
+        format: 'JSONEachRow',
+        clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
+      });
+      const rows = await result.json<{ rule: number; service: string; instance: string; label_keys: string[]; label_values: string[]; value: number }>();
+      for (const row of rows) {
+        out[indices[Number(row.rule)]!]?.push({
+          service: row.service,
+          instance: row.instance,
+          labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])),
+          value: Number(row.value),
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(QUERIES_IN_FLIGHT, chunks.length) }, worker));
   return out;
 }
 

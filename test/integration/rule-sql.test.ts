@@ -121,6 +121,28 @@ describe('the PromQL subset compiled to ClickHouse SQL, on the real server (the 
     expect(series.filter((s, i) => compare(s[0]!.value, rules[i]!.condition.op, rules[i]!.condition.threshold)).length).toBe(140);
   });
 
+  it('evaluates a group of 1,000 distinct rules (one query was refused by ClickHouse 26: too many plan optimizations)', async () => {
+    const metric = uniqueName('many').replaceAll('-', '_');
+    await insert([1, 2, 3].flatMap((k) => [
+      { metric, service: 'many', instance: 'many-1', value: 5 * k, atMs: ago(k * 20) },
+      { metric, service: 'many', instance: 'many-2', value: 9 * k, atMs: ago(k * 20) },
+    ]));
+    // 1,000 distinct expressions of four shapes (each its own range), as bench:alerts evaluates them.
+    const shapes = [
+      (i: number) => `max_over_time(${metric}[${90 + i}s]) > ${i % 2 ? 1e12 : 0}`,
+      (i: number) => `avg_over_time(${metric}[${90 + i}s]) > ${i % 2 ? 1e12 : 0}`,
+      (i: number) => `rate(${metric}[${90 + i}s]) > ${i % 2 ? 1e12 : -1e12}`,
+      (i: number) => `max by (service, instance) (avg_over_time(${metric}[${90 + i}s])) / 100 > ${i % 2 ? 1e12 : 0}`,
+    ];
+    const rules = Array.from({ length: 1_000 }, (_, i) => rule(`d${i}`, shapes[i % 4]!(i)));
+    const window = { database, nowMs, lookbackMs: 60_000 };
+    const all = await queryRuleGroup(clickhouse, rules, window);
+    expect(all.map((s) => s.map((x) => x.instance).sort().join())).toEqual(rules.map(() => 'many-1,many-2'));
+    // Quiet rules (odd: thresholds of 1e12) return nothing, the others both series — each its own answer.
+    const breaching = await queryRuleGroup(clickhouse, rules, window, rules.map(() => false));
+    expect(breaching.map((s) => s.length)).toEqual(rules.map((_, i) => (i % 2 ? 0 : 2)));
+  });
+
   it('computes rate and increase with counter resets, and every *_over_time', async () => {
     const metric = uniqueName('c').replaceAll('-', '_');
     const steady = counter(metric, 'steady', 10);

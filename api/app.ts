@@ -2,7 +2,7 @@
  * buildApp assembles the Fastify app without listening (api/server.ts listens): the error shape, the docs and route
  * table, authentication, rate limits, the dependencies (api/deps.ts) and one plugin per route family.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createDeps, type AppInput } from './deps';
 import { KeyRing } from './keys';
 import { registerAuth } from './plugins/auth';
@@ -16,6 +16,7 @@ import { dashboardRoutes } from './routes/dashboard';
 import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { integrationRoutes } from './routes/integrations';
+import { prometheusRoutes } from './routes/prometheus';
 import { metricsRoutes } from './routes/metrics';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
@@ -43,7 +44,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
     logger: input.logger === true,
     // One line per failed or slow request (below), not two per request: at thousands of dashboard reads a second the
     // per-request lines cost a fifth of a core (bench:dashboard). MONITORING_REQUEST_LOG=all logs every request.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.monitoring.maxBodyBytes,
     // Credentials stay out of the logs: the Authorization header, and the signed token of an e-mail link's URL.
     ...(input.logger
@@ -85,6 +86,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   // Registered on the root instance, not as an encapsulated plugin, so its onResponse hook sees every route.
   await selfMetricsRoutes(deps)(app, {});
   await app.register(metricsRoutes(deps));
+  await app.register(prometheusRoutes(deps));
   await app.register(eventsRoutes(deps));
   await app.register(serviceRoutes(deps));
   await app.register(alertActionRoutes(deps));

@@ -30,6 +30,8 @@ install_all() {
   if [ "$TEMPORAL_BACKEND" = "postgresql" ]; then ensure_postgresql; ensure_temporal_server; ensure_temporal_ui; fi
   # The weekly report's charts are rendered to PNG with DejaVu Sans (without it their text would be blank).
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
+  # Prometheus' own tools are the tests' clients of the query API (promtool query); Debian's prometheus has them.
+  command -v promtool >/dev/null 2>&1 || apt_install prometheus
 }
 
 start_clickhouse() {

@@ -26,6 +26,10 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/internal/monitoring/alerts/:service_name': 'internal',
   'GET /api/v1/public/monitoring/dashboard': 'public',
   'GET /api/v1/public/monitoring/performance': 'public',
+  // Prometheus' query API (Grafana, promtool): read as the dashboard is, GET or form POST.
+  ...Object.fromEntries(['query', 'query_range', 'series', 'labels', 'label/:name/values'].flatMap((p) => [`GET /api/v1/${p}`, `POST /api/v1/${p}`].map((r) => [r, 'public']))),
+  'GET /api/v1/metadata': 'public',
+  'GET /api/v1/status/buildinfo': 'public',
   'POST /api/v1/alerts/:alert_id/ack': 'respond',
   'POST /api/v1/alerts/:alert_id/resolve': 'respond',
   'POST /api/v1/integrations/slack/actions': 'signed',
@@ -132,7 +136,14 @@ describe('authorization matrix: every route × every role × in/out-of-scope ser
       payload: [OUT_OF_SCOPE, IN_SCOPE].map((service) => ({ system_metrics: { timestamp: stamp, service_name: service, instance_id: `${service}-1`, metrics: { cpu_usage_percent: 55 } } })),
     });
     expect(stored.statusCode).toBe(202);
-    for (const url of ['/api/v1/public/monitoring/dashboard', '/api/v1/public/monitoring/performance?from=now-5m', `/api/v1/public/monitoring/performance?service=${IN_SCOPE}`]) {
+    for (const url of [
+      '/api/v1/public/monitoring/dashboard',
+      '/api/v1/public/monitoring/performance?from=now-5m',
+      `/api/v1/public/monitoring/performance?service=${IN_SCOPE}`,
+      '/api/v1/query?query=cpu_usage_percent',
+      '/api/v1/series?match[]=cpu_usage_percent',
+      '/api/v1/label/service/values',
+    ]) {
       const response = await call('GET', url, bearer('viewer'));
       expect([url, response.statusCode]).toEqual([url, 200]);
       expect([url, response.body.includes(OUT_OF_SCOPE)]).toEqual([url, false]);

@@ -1,5 +1,5 @@
 import { QueryParams, sqlIdentifier } from './escape';
-import type { Expr, LabelMatcher } from './promql';
+import { compare, type Expr, type LabelMatcher } from './promql';
 import type { Rule } from './rules';
 import type { Labels } from './types';
 
@@ -9,8 +9,9 @@ import type { Labels } from './types';
  *
  * Every compiled expression is a subquery with the same five columns — `service`, `instance`, `label_keys`,
  * `label_values` (the series' identity, as performance_events stores it) and `value` (Float64) — so selectors,
- * functions, aggregations and arithmetic compose by nesting. A rule group becomes one query: each rule's subquery
- * tagged with its index, joined by UNION ALL.
+ * functions, aggregations and arithmetic compose by nesting. A rule group becomes units (an expression and its
+ * rules, or one scan that several selectors and *_over_time functions of a metric share), each tagged with its rules'
+ * indices and joined by UNION ALL.
  */
 
 /** SeriesValue is the value of one series of a rule's expression at the evaluation instant. */
@@ -148,31 +149,209 @@ export function compileExpr(expr: Expr, window: EvaluationWindow, params: QueryP
   }
 }
 
+/** The -If aggregate of each range function a shared scan computes (count guards an empty range: no series). */
+const OVER_TIME_IF: Partial<Record<string, (since: string) => string>> = {
+  avg_over_time: (since) => `avgIf(metric_value, timestamp > ${since})`,
+  min_over_time: (since) => `minIf(metric_value, timestamp > ${since})`,
+  max_over_time: (since) => `maxIf(metric_value, timestamp > ${since})`,
+  sum_over_time: (since) => `sumIf(metric_value, timestamp > ${since})`,
+  count_over_time: (since) => `countIf(timestamp > ${since})`,
+  last_over_time: (since) => `argMaxIf(metric_value, timestamp, timestamp > ${since})`,
+};
+
+/** Wrap is what a shared scan's expression does to its base column: an aggregation by labels, arithmetic with a number. */
+type Wrap = { kind: 'aggregate'; op: Extract<Expr, { kind: 'aggregate' }>['op']; by: string[] } | { kind: 'arithmetic'; op: Extract<Expr, { kind: 'binary' }>['op']; number: number; numberFirst: boolean };
+
 /**
- * ruleGroupSql is one group's evaluation: every rule's expression at `nowMs`, each row tagged with the index of its
- * rule in `rules`, non-finite values (a division by zero traffic) dropped. Rules with the same expression (a warning
- * and a critical threshold on one metric, say) share one subquery, fanned out to each with ARRAY JOIN. A rule with
- * open alerts gets all its series back — the caller needs the clear ones to resolve those alerts —; any other rule
- * only its breaching series, so a quiet group of a thousand rules over a thousand series each returns next to nothing.
+ * shareable is the (metric, matchers) scan an expression can share: a plain selector or a range function of one,
+ * possibly inside aggregations by labels and arithmetic with numbers (`max by (service) (avg_over_time(x[5m])) / 100`)
+ * — its base, and the wraps applied to the base's series, innermost first.
  */
-export function ruleGroupSql(rules: readonly Rule[], window: EvaluationWindow, params: QueryParams, allSeries: readonly boolean[] = []): string {
+function shareable(expr: Expr): { scan: string; base: Extract<Expr, { kind: 'selector' | 'range' }>; wraps: Wrap[] } | undefined {
+  if (expr.kind === 'selector' || expr.kind === 'range') return { scan: JSON.stringify([expr.metric, expr.matchers]), base: expr, wraps: [] };
+  if (expr.kind === 'aggregate') {
+    const inner = shareable(expr.expr);
+    return inner && { ...inner, wraps: [...inner.wraps, { kind: 'aggregate', op: expr.op, by: expr.by }] };
+  }
+  if (expr.kind === 'binary' && (expr.left.kind === 'number') !== (expr.right.kind === 'number')) {
+    const numberFirst = expr.left.kind === 'number';
+    const inner = shareable(numberFirst ? expr.right : expr.left);
+    const number = (numberFirst ? expr.left : expr.right) as Extract<Expr, { kind: 'number' }>;
+    return inner && { ...inner, wraps: [...inner.wraps, { kind: 'arithmetic', op: expr.op, number: number.value, numberFirst }] };
+  }
+  return undefined;
+}
+
+type Series = Pick<SeriesValue, 'service' | 'instance' | 'labels' | 'value'>;
+
+/** wrapped applies wraps to series as compileExpr's SQL does (an aggregation keeps its `by` labels only, '' if absent). */
+function wrapped(series: Series[], wraps: readonly Wrap[]): Series[] {
+  let out = series;
+  for (const w of wraps) {
+    if (w.kind === 'arithmetic') {
+      const f = (a: number, b: number) => (w.op === '+' ? a + b : w.op === '-' ? a - b : w.op === '*' ? a * b : a / b);
+      out = out.map((s) => ({ ...s, value: w.numberFirst ? f(w.number, s.value) : f(s.value, w.number) }));
+      continue;
+    }
+    const keep = w.by.filter((l) => !['service', 'service_name', 'instance', 'instance_id'].includes(l));
+    const byService = w.by.includes('service') || w.by.includes('service_name');
+    const byInstance = w.by.includes('instance') || w.by.includes('instance_id');
+    const groups = new Map<string, { series: Series; values: number[] }>();
+    for (const s of out) {
+      const labels = Object.fromEntries(keep.map((l) => [l, s.labels[l] ?? '']));
+      const head = { service: byService ? s.service : '', instance: byInstance ? s.instance : '', labels, value: 0 };
+      const key = JSON.stringify([head.service, head.instance, keep.map((l) => labels[l])]);
+      const group = groups.get(key) ?? { series: head, values: [] };
+      group.values.push(s.value);
+      groups.set(key, group);
+    }
+    out = [...groups.values()].map(({ series: head, values }) => {
+      const sum = values.reduce((a, b) => a + b, 0);
+      const value = w.op === 'sum' ? sum : w.op === 'avg' ? sum / values.length : w.op === 'count' ? values.length : w.op === 'min' ? Math.min(...values) : Math.max(...values);
+      return { ...head, value };
+    });
+  }
+  return out.filter((s) => Number.isFinite(s.value));
+}
+
+/**
+ * GroupUnit is one part of a group's evaluation query: the rules of one expression (`indices`), or a shared scan —
+ * several expressions over one metric and matchers (plain selectors and range functions, inside aggregations and
+ * arithmetic with numbers: a rule's 5-minute and 1-hour windows, a warning on the last value and a critical on the
+ * average) read in one pass, each a column.
+ */
+export type GroupUnit = { kind: 'expression'; indices: number[] } | { kind: 'scan'; expressions: number[][] };
+
+/** groupUnits splits a group's rules into units: rules with one expression together, shareable expressions by scan. */
+export function groupUnits(rules: readonly Rule[]): GroupUnit[] {
   const byExpression = new Map<string, number[]>();
   rules.forEach((rule, index) => {
     const key = JSON.stringify(rule.condition.expr);
     byExpression.set(key, [...(byExpression.get(key) ?? []), index]);
   });
+  const units: GroupUnit[] = [];
+  const scans = new Map<string, number[][]>();
+  for (const indices of byExpression.values()) {
+    const share = shareable(rules[indices[0]!]!.condition.expr);
+    if (share) scans.set(share.scan, [...(scans.get(share.scan) ?? []), indices]);
+    else units.push({ kind: 'expression', indices });
+  }
+  for (const expressions of scans.values()) units.push(expressions.length > 1 ? { kind: 'scan', expressions } : { kind: 'expression', indices: expressions[0]! });
+  return units;
+}
+
+/**
+ * unitSql is an expression unit's rows at `nowMs`: (rule, service, instance, label_keys, label_values, value), `rule` an index
+ * in `rules`, non-finite values (a division by zero traffic) dropped. A rule with open alerts (`allSeries`) gets
+ * all its series back — the caller needs the clear ones to resolve those alerts —; any other rule only its breaching
+ * series, so a quiet group of a thousand rules over a thousand series each returns next to nothing. Expression
+ * units join with UNION ALL into a group's queries; a shared scan is a query of its own (scanSql; both run by
+ * store/clickhouse.ts queryRuleGroup).
+ */
+export function unitSql(unit: Extract<GroupUnit, { kind: 'expression' }>, rules: readonly Rule[], window: EvaluationWindow, params: QueryParams, allSeries: readonly boolean[] = []): string {
   const keep = (index: number) => {
     const { op, threshold } = rules[index]!.condition;
     return allSeries[index] ? `rule = ${index}` : `(rule = ${index} AND value ${op === '==' ? '=' : op} ${params.float(threshold)})`;
   };
-  return [...byExpression.values()]
-    .map((indices) => {
-      const expr = compileExpr(rules[indices[0]!]!.condition.expr, window, params);
-      const rule = indices.length === 1 ? `toUInt32(${indices[0]}) AS rule` : 'rule';
-      const fanOut = indices.length === 1 ? '' : ` ARRAY JOIN CAST([${indices.join(', ')}] AS Array(UInt32)) AS rule`;
-      return `SELECT ${rule}, service, instance, label_keys, label_values, value FROM (${expr})${fanOut} WHERE isFinite(value) AND (${indices.map(keep).join(' OR ')})`;
-    })
-    .join('\nUNION ALL\n');
+  const { indices } = unit;
+  const expr = compileExpr(rules[indices[0]!]!.condition.expr, window, params);
+  const rule = indices.length === 1 ? `toUInt32(${indices[0]}) AS rule` : 'rule';
+  const fanOut = indices.length === 1 ? '' : ` ARRAY JOIN CAST([${indices.join(', ')}] AS Array(UInt32)) AS rule`;
+  return `SELECT ${rule}, service, instance, label_keys, label_values, value FROM (${expr})${fanOut} WHERE isFinite(value) AND (${indices.map(keep).join(' OR ')})`;
+}
+
+/** ScanMember is one expression of a shared scan: its rules (indices in the group), its base column and wraps. */
+interface ScanMember {
+  indices: number[];
+  rangeMs: number;
+  fn: string;
+  metric: string;
+  matchers: LabelMatcher[];
+  wraps: Wrap[];
+}
+
+function scanMembers(unit: Extract<GroupUnit, { kind: 'scan' }>, rules: readonly Rule[], window: EvaluationWindow): ScanMember[] {
+  return unit.expressions.map((indices) => {
+    const { base, wraps } = shareable(rules[indices[0]!]!.condition.expr)!;
+    return { indices, rangeMs: base.kind === 'selector' ? window.lookbackMs : base.rangeMs, fn: base.kind === 'selector' ? 'last_over_time' : base.fn, metric: base.metric, matchers: base.matchers, wraps };
+  });
+}
+
+/**
+ * scanSql is a shared scan's query: one pass over the widest range, a row per series with each expression's value
+ * (`c<k>`) and sample count in its range (`n<k>`: none, no series), only the rows some rule needs — all of them for
+ * a rule with open alerts, else those breaching at least one threshold. Wide rows are turned into rules' series by
+ * scanSeries (an unpivot in SQL, an ARRAY JOIN of tuples, cost four times the scan on ClickHouse 26).
+ */
+export function scanSql(unit: Extract<GroupUnit, { kind: 'scan' }>, rules: readonly Rule[], window: EvaluationWindow, params: QueryParams, allSeries: readonly boolean[] = []): string {
+  const members = scanMembers(unit, rules, window);
+  const widest = Math.max(...members.map((m) => m.rangeMs));
+  const table = `${sqlIdentifier(window.database)}.performance_events`;
+  const counters = members.some((m) => !OVER_TIME_IF[m.fn]);
+  // *_over_time columns are -If aggregates of the pass; rate and increase are computed from the series' sorted points.
+  const aggregates = members.flatMap((m, k) => {
+    if (!OVER_TIME_IF[m.fn]) return [];
+    const since = params.timeMs(window.nowMs - m.rangeMs);
+    return [`toFloat64(${OVER_TIME_IF[m.fn]!(since)}) AS c${k}`, `countIf(timestamp > ${since}) AS n${k}`];
+  });
+  const pass = [
+    `SELECT ${SERIES_COLUMNS}${aggregates.length ? `, ${aggregates.join(', ')}` : ''}${counters ? `, arraySort(groupArray((${TIME_MS}, metric_value))) AS pts` : ''}`,
+    `FROM ${table} WHERE ${samplesWhere(members[0]!.metric, members[0]!.matchers, window.nowMs, widest, params)} ${SERIES_GROUP}`,
+  ].join(' ');
+  // (The points in each range are WITH aliases: used by the columns, not answered.)
+  const arrays: string[] = [];
+  const derived = members.flatMap((m, k) => {
+    if (OVER_TIME_IF[m.fn]) return [`c${k}`, `n${k}`];
+    // As compileExpr's rate: a drop is a counter reset (its new value all increase), the rate is the increase over
+    // the span the samples in the range cover, increase() that rate over the whole range; under two points, none.
+    // The increments and their running sum are computed once per series; a range is its first point's index.
+    const first = `arrayFirstIndex(t -> t > ${params.int(window.nowMs - m.rangeMs)}, ts)`;
+    arrays.push(`${first} AS f${k}`);
+    const perSecond = `(cum[length(ts)] - cum[f${k}]) / ((ts[length(ts)] - ts[f${k}]) / 1000)`;
+    return [
+      `if(f${k} > 0 AND length(ts) - f${k} >= 1 AND ts[length(ts)] > ts[f${k}], 1, 0) AS n${k}`,
+      `if(n${k} = 1, toFloat64(${m.fn === 'rate' ? perSecond : `${perSecond} * ${params.float(m.rangeMs / 1000)}`}), nan) AS c${k}`,
+    ];
+  });
+  const needs = members.flatMap((m, k) =>
+    m.indices.map((index) => {
+      const { op, threshold } = rules[index]!.condition;
+      // A wrapped expression needs every series of its base (an aggregation's groups, arithmetic before the test).
+      return allSeries[index] || m.wraps.length > 0 ? `n${k} > 0` : `(n${k} > 0 AND c${k} ${op === '==' ? '=' : op} ${params.float(threshold)})`;
+    }),
+  );
+  if (!counters) return `${pass} HAVING ${needs.join(' OR ')}`;
+  const points = [
+    'arrayMap(p -> tupleElement(p, 1), pts) AS ts',
+    'arrayMap(p -> tupleElement(p, 2), pts) AS vs',
+    'arrayCumSum(arrayMap((val, n) -> if(n = 1, 0, if(val >= vs[n - 1], val - vs[n - 1], val)), vs, arrayEnumerate(vs))) AS cum',
+  ];
+  return `WITH ${[...points, ...arrays].join(', ')} SELECT service, instance, label_keys, label_values, ${derived.join(', ')} FROM (${pass}) WHERE ${needs.join(' OR ')}`;
+}
+
+/**
+ * scanSeries turns a shared scan's wide rows into each rule's series: the expression's column where its range had
+ * samples, its wraps applied, then the rule's threshold unless the rule wants all its series (`allSeries`).
+ */
+export function scanSeries(unit: Extract<GroupUnit, { kind: 'scan' }>, rules: readonly Rule[], window: EvaluationWindow, rows: ReadonlyArray<Record<string, unknown>>, allSeries: readonly boolean[] = []): Array<[number, Series]> {
+  const out: Array<[number, Series]> = [];
+  scanMembers(unit, rules, window).forEach((member, k) => {
+    const base: Series[] = [];
+    for (const row of rows) {
+      const value = Number(row[`c${k}`]);
+      if (!(Number(row[`n${k}`]) > 0) || !Number.isFinite(value)) continue;
+      const keys = row.label_keys as string[];
+      const values = row.label_values as string[];
+      base.push({ service: String(row.service), instance: String(row.instance), labels: Object.fromEntries(keys.map((key, i) => [key, values[i] ?? ''])), value });
+    }
+    for (const series of wrapped(base, member.wraps)) {
+      for (const index of member.indices) {
+        const { op, threshold } = rules[index]!.condition;
+        if (allSeries[index] || compare(series.value, op, threshold)) out.push([index, series]);
+      }
+    }
+  });
+  return out;
 }
 
 /** seriesLabels is the label set identifying a series: its labels with values, service and instance when set. */

@@ -4,7 +4,7 @@ import type { HistoryRow } from '../core/alert';
 import { QueryParams, dateTime64Text, sqlIdentifier } from '../core/escape';
 import { expiredByTtl, ttlClause, ttlMatches, type ExpiredPartition, type PartSize, type RetentionPolicy, type TtlMerge } from '../core/retention';
 import type { BusinessEvent } from '../core/events';
-import { ruleGroupSql, type EvaluationWindow, type SeriesValue } from '../core/rule-sql';
+import { groupUnits, scanSeries, scanSql, unitSql, type EvaluationWindow, type GroupUnit, type SeriesValue } from '../core/rule-sql';
 import type { Rule } from '../core/rules';
 import type { Labels } from '../core/types';
 
@@ -22,8 +22,8 @@ function sortedMap(labels: Labels): Labels {
 }
 
 /**
- * EXPRESSIONS_PER_QUERY bounds one evaluation query: a group's distinct expressions go to ClickHouse in queries of
- * at most this many (rules sharing an expression stay together). A group of a thousand distinct rules as one UNION
+ * EXPRESSIONS_PER_QUERY bounds one evaluation query: a group's units (core/rule-sql.ts groupUnits: an expression
+ * and its rules, or a scan several expressions share) go to ClickHouse in queries of at most this many. A group of a thousand distinct rules as one UNION
  * ALL was refused by ClickHouse 26 ("Too many optimizations applied to query plan", its limit 10,000) and, over the
  * production profile's Distributed tables, ran out of query memory; in chunks it is neither, and the chunks run
  * side by side.
@@ -34,8 +34,8 @@ const QUERIES_IN_FLIGHT = 4;
 /**
  * queryRuleGroup evaluates a group's rules and returns each rule's series, in the order of `rules`: all of them for
  * the rules flagged in `allSeries` (default: every rule), only the breaching ones for the others. One query per
- * EXPRESSIONS_PER_QUERY distinct expressions, QUERIES_IN_FLIGHT at a time; the server reads each metric's key range
- * once per distinct expression that selects it.
+ * EXPRESSIONS_PER_QUERY units, QUERIES_IN_FLIGHT at a time; the server reads a metric's key range once per unit that
+ * selects it.
  */
 export async function queryRuleGroup(
   clickhouse: ClickHouseClient,
@@ -45,40 +45,29 @@ export async function queryRuleGroup(
 ): Promise<SeriesValue[][]> {
   const out: SeriesValue[][] = rules.map(() => []);
   if (rules.length === 0) return out;
-  const byExpression = new Map<string, number[]>();
-  rules.forEach((rule, index) => {
-    const key = JSON.stringify(rule.condition.expr);
-    byExpression.set(key, [...(byExpression.get(key) ?? []), index]);
-  });
-  const groups = [...byExpression.values()];
-  const chunks: number[][] = [];
-  for (let k = 0; k < groups.length; k += EXPRESSIONS_PER_QUERY) chunks.push(groups.slice(k, k + EXPRESSIONS_PER_QUERY).flat());
+  const units = groupUnits(rules);
+  type Job = { kind: 'expressions'; units: Array<Extract<GroupUnit, { kind: 'expression' }>> } | { kind: 'scan'; unit: Extract<GroupUnit, { kind: 'scan' }> };
+  const expressions = units.filter((u): u is Extract<GroupUnit, { kind: 'expression' }> => u.kind === 'expression');
+  const chunks: Job[] = units.filter((u): u is Extract<GroupUnit, { kind: 'scan' }> => u.kind === 'scan').map((unit) => ({ kind: 'scan', unit }));
+  for (let k = 0; k < expressions.length; k += EXPRESSIONS_PER_QUERY) chunks.push({ kind: 'expressions', units: expressions.slice(k, k + EXPRESSIONS_PER_QUERY) });
+  const push = (index: number, row: { service: string; instance: string; label_keys: string[]; label_values: string[] }, value: number) =>
+    out[index]?.push({ service: row.service, instance: row.instance, labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])), value });
   let next = 0;
   const worker = async () => {
     while (next < chunks.length) {
-      const indices = chunks[next++]!;
+      const job = chunks[next++]!;
       const params = new QueryParams();
-      const query = ruleGroupSql(
-        indices.map((i) => rules[i]!),
-        window,
-        params,
-        indices.map((i) => allSeries[i] ?? true),
-      );
+      const query = job.kind === 'scan' ? scanSql(job.unit, rules, window, params, allSeries) : job.units.map((unit) => unitSql(unit, rules, window, params, allSeries)).join('\nUNION ALL\n');
       const result = await clickhouse.query({
         query,
         query_params: params.values,
         format: 'JSONEachRow',
         clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
       });
-      const rows = await result.json<{ rule: number; service: string; instance: string; label_keys: string[]; label_values: string[]; value: number }>();
-      for (const row of rows) {
-        out[indices[Number(row.rule)]!]?.push({
-          service: row.service,
-          instance: row.instance,
-          labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])),
-          value: Number(row.value),
-        });
-      }
+      type Row = { rule: number; service: string; instance: string; label_keys: string[]; label_values: string[]; value: number } & Record<string, unknown>;
+      const rows = await result.json<Row>();
+      if (job.kind === 'scan') for (const [index, series] of scanSeries(job.unit, rules, window, rows, allSeries)) out[index]?.push({ ...series });
+      else for (const row of rows) push(Number(row.rule), row, Number(row.value));
     }
   };
   await Promise.all(Array.from({ length: Math.min(QUERIES_IN_FLIGHT, chunks.length) }, worker));

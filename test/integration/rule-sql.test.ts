@@ -143,6 +143,56 @@ describe('the PromQL subset compiled to ClickHouse SQL, on the real server (the 
     expect(breaching.map((s) => s.length)).toEqual(rules.map((_, i) => (i % 2 ? 0 : 2)));
   });
 
+  it('answers rules sharing one scan (selectors, range functions, aggregations and arithmetic over them) as each rule alone', async () => {
+    const metric = uniqueName('shared').replaceAll('-', '_');
+    await insert(
+      ['s1', 's2'].flatMap((instance, k) =>
+        [5, 20, 50, 200].map((secondsAgo, p) => ({ metric, service: 'shared', instance, labels: { zone: instance === 's1' ? 'a' : 'b' }, value: (k + 1) * (p + 1), atMs: nowMs - secondsAgo * 1000 })),
+      ),
+    );
+    const exprs = [
+      `${metric}`,
+      `${metric}{zone="a"}`,
+      `max_over_time(${metric}[30s])`,
+      `avg_over_time(${metric}[60s])`,
+      `min_over_time(${metric}[10m])`,
+      `sum_over_time(${metric}[10m])`,
+      `count_over_time(${metric}[60s])`,
+      `last_over_time(${metric}[3s])`,
+      `avg_over_time(${metric}[60s])`,
+      `rate(${metric}[60s])`,
+      `increase(${metric}[10m])`,
+      `rate(${metric}[10s])`,
+      // Wrapped: aggregations by labels and arithmetic with numbers around the shared columns.
+      `max by (service) (avg_over_time(${metric}[60s])) / 2`,
+      `sum by (zone) (${metric})`,
+      `100 - avg_over_time(${metric}[10m])`,
+      `count by (instance) (rate(${metric}[60s]))`,
+      `avg by (service, instance) (max_over_time(${metric}[30s])) * 3`,
+      `min(${metric}) / 0`,
+    ];
+    const rules = exprs.map((e, i) => rule(`s${i}`, `${e} > ${i === 8 ? 100 : -1e9}`));
+    const window = { database, nowMs, lookbackMs: 60_000 };
+    const together = await queryRuleGroup(clickhouse, rules, window, rules.map((_, i) => i !== 8));
+    const alone = await Promise.all(rules.map((r, i) => queryRuleGroup(clickhouse, [r], window, [i !== 8])));
+    const full = (series: Array<{ service: string; instance: string; labels: Record<string, string>; value: number }>) =>
+      series.map((s) => `${s.service}/${s.instance}/${JSON.stringify(s.labels)}=${s.value.toFixed(9)}`).sort();
+    expect(together.map(full)).toEqual(alone.map(([series]) => full(series!)));
+    expect(together.slice(12).map(full)).toEqual([
+      ['shared//{}=2.000000000'],
+      ['//{"zone":"a"}=1.000000000', '//{"zone":"b"}=2.000000000'],
+      ['shared/s1/{"zone":"a"}=97.500000000', 'shared/s2/{"zone":"b"}=95.000000000'],
+      ['/s1/{}=1.000000000', '/s2/{}=1.000000000'],
+      ['shared/s1/{}=6.000000000', 'shared/s2/{}=12.000000000'],
+      [],
+    ]);
+    const view = (series: Array<{ instance: string; value: number }>) => series.map((s) => `${s.instance}=${s.value}`).sort();
+    // And the answers themselves: the latest of each series; a range without samples gives no series.
+    // (The values fall as time goes on: each a counter reset, whose new value is all increase.)
+    const rounded = together.map((series) => view(series.map((x) => ({ ...x, value: Number(x.value.toFixed(6)) }))));
+    expect(rounded.slice(0, 12)).toEqual([['s1=1', 's2=2'], ['s1=1'], ['s1=2', 's2=4'], ['s1=2', 's2=4'], ['s1=1', 's2=2'], ['s1=10', 's2=20'], ['s1=3', 's2=3'], [], [], ['s1=0.066667', 's2=0.133333'], ['s1=18.461538', 's2=36.923077'], []]);
+  });
+
   it('computes rate and increase with counter resets, and every *_over_time', async () => {
     const metric = uniqueName('c').replaceAll('-', '_');
     const steady = counter(metric, 'steady', 10);

@@ -35,13 +35,16 @@ export interface EvaluationWindow {
 
 const TIME_MS = 'toUnixTimestamp64Milli(timestamp)';
 
-function matcherSql(matcher: LabelMatcher, params: QueryParams): string {
+/** matcherSql is a label matcher as a condition on performance_events or a rollup (`__name__`, service, instance: columns). */
+export function matcherSql(matcher: LabelMatcher, params: QueryParams): string {
   const column =
-    matcher.label === 'service' || matcher.label === 'service_name'
-      ? 'service_name'
-      : matcher.label === 'instance' || matcher.label === 'instance_id'
-        ? 'instance_id'
-        : `labels[${params.string(matcher.label)}]`;
+    matcher.label === '__name__'
+      ? 'metric_name'
+      : matcher.label === 'service' || matcher.label === 'service_name'
+        ? 'service_name'
+        : matcher.label === 'instance' || matcher.label === 'instance_id'
+          ? 'instance_id'
+          : `labels[${params.string(matcher.label)}]`;
   switch (matcher.op) {
     case '=':
       return `${column} = ${params.string(matcher.value)}`;

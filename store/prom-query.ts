@@ -8,7 +8,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { QueryParams, sqlIdentifier } from '../core/escape';
 import type { Expr, LabelMatcher } from '../core/promql';
-import { compileExpr, type SeriesValue } from '../core/rule-sql';
+import { compileExpr, matcherSql, type SeriesValue } from '../core/rule-sql';
 
 const STEPS_PER_QUERY = 50;
 const QUERIES_IN_FLIGHT = 4;
@@ -70,14 +70,6 @@ export async function evaluateAt(
 export interface SeriesSelector {
   metric?: string;
   matchers: LabelMatcher[];
-}
-
-function matcherSql(m: LabelMatcher, params: QueryParams): string {
-  const column = m.label === '__name__' ? 'metric_name' : m.label === 'service' ? 'service_name' : m.label === 'instance' ? 'instance_id' : `labels[${params.string(m.label)}]`;
-  if (m.op === '=') return `${column} = ${params.string(m.value)}`;
-  if (m.op === '!=') return `${column} != ${params.string(m.value)}`;
-  const match = `match(${column}, ${params.string(`^(?:${m.value})$`)})`;
-  return m.op === '=~' ? match : `NOT ${match}`;
 }
 
 /** where selects the rollup rows of [fromMs, toMs] matching any selector, within the caller's services. */

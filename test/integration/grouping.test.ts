@@ -99,8 +99,11 @@ describe('notification grouping: one message per batch of a group, group_wait / 
     expect(alertIdsOf(reminder)).toEqual([ids[1]!, ids[2]!, lateView.alertId].sort());
     const group = await temporal.workflow.getHandle(groupId).query<GroupView>('state');
     expect(group.members.map((m) => m.status).sort()).toEqual(['acknowledged', 'firing', 'firing', 'firing']);
-    // The alert learns of its group's delivery by a signal: under load its view catches up a moment later.
-    await eventually(async () => expect(await driver.handleOf(rule, instances[1]!).query<AlertView>('state')).toMatchObject({ escalation: { stepsRun: 1, notified: 2 } }), 10_000);
+    // The alert learns of its group's delivery by a signal: under load its view catches up a moment later. (One
+    // that is still firing: the acknowledged one may have been acknowledged before that signal reached it — it then
+    // records what the group sent without counting the step as run, which CI's load once showed.)
+    const stillFiring = instances[views.findIndex((v) => v.alertId === ids[1])]!;
+    await eventually(async () => expect(await driver.handleOf(rule, stillFiring).query<AlertView>('state')).toMatchObject({ escalation: { stepsRun: 1, notified: 2 } }), 10_000);
 
     // The condition clears: every alert resolves, every group message shows it, and the group ends.
     for (const instance of [...instances, late]) await driver.push(instance, 10);

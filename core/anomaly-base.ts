@@ -18,7 +18,7 @@ export interface Detector {
   next(value: number, atMs?: number): AnomalyVerdict;
 }
 
-export const median = (sorted: readonly number[]) => {
+export const median = (sorted: ArrayLike<number>) => {
   const n = sorted.length;
   return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
 };

@@ -14,7 +14,7 @@
  * One alert per incident: none within `suppressMs` of the last (streaming only; the scan's alert workflows dedup).
  * Chosen on the Numenta Anomaly Benchmark's five subsets, with the leave-one-subset-out scores beside (bench:anomaly).
  */
-import { round, type AnomalySeverity, type AnomalyVerdict, type Detector } from './anomaly-base';
+import { median, round, type AnomalySeverity, type AnomalyVerdict, type Detector } from './anomaly-base';
 
 export interface NoveltyOptions {
   /** The sample interval; when not given, estimated from the first timestamps (five minutes without any). */
@@ -71,17 +71,11 @@ interface Robust {
   spread: number;
 }
 
-/** mid is the median of sorted values. */
-const mid = (sorted: ArrayLike<number>) => {
-  const n = sorted.length;
-  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-};
-
 /** robust is the median and the scaled MAD of values (sorted in place). */
 function robust(values: Float64Array): Robust {
   values.sort();
-  const m = mid(values);
-  return { m, spread: Math.max(mid(values.map((v) => Math.abs(v - m)).sort()) * 1.4826, 1e-9) };
+  const m = median(values);
+  return { m, spread: Math.max(median(values.map((v) => Math.abs(v - m)).sort()) * 1.4826, 1e-9) };
 }
 
 /** Scale is the detector's windows in points, fixed once the sample interval is known. */
@@ -135,7 +129,7 @@ export function noveltyDetector(options: Partial<NoveltyOptions> = {}): Detector
   /** derive computes the level and the seasonal residual of point i (its predecessors' are known). */
   const derive = (i: number, sc: Scale) => {
     const from = Math.max(0, i - sc.level + 1);
-    lv[i] = mid(x.slice(from, i + 1).sort((a, b) => a - b));
+    lv[i] = median(x.slice(from, i + 1).sort((a, b) => a - b));
     const refs: number[] = [];
     for (let d = 1; d <= o.seasonDays; d++) {
       const target = t[i]! - d * DAY;
@@ -149,7 +143,7 @@ export function noveltyDetector(options: Partial<NoveltyOptions> = {}): Detector
       }
       if (Math.abs(t[lo]! - target) <= sc.tolerance) refs.push(lv[lo]!);
     }
-    rs[i] = refs.length >= o.minSeasonDays ? lv[i]! - mid(refs.sort((a, b) => a - b)) : NaN;
+    rs[i] = refs.length >= o.minSeasonDays ? lv[i]! - median(refs.sort((a, b) => a - b)) : NaN;
   };
 
   const trim = (sc: Scale) => {
@@ -233,7 +227,7 @@ export function noveltyDetector(options: Partial<NoveltyOptions> = {}): Detector
         if (atMs === undefined) s = scaleOf(o, o.stepMs ?? DEFAULT_STEP_MS);
         else if (x.length > STEP_SAMPLE) {
           const gaps = t.slice(1).map((v, k) => v - t[k]!).sort((a, b) => a - b);
-          s = scaleOf(o, Math.max(1, mid(gaps)));
+          s = scaleOf(o, Math.max(1, median(gaps)));
         } else return { kind: 'InsufficientData' };
         for (let k = 0; k < i; k++) derive(k, s);
       }

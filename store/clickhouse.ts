@@ -31,6 +31,15 @@ function sortedMap(labels: Labels): Labels {
 export const EXPRESSIONS_PER_QUERY = 50;
 const QUERIES_IN_FLIGHT = 4;
 
+/** inFlight runs `run` over `items`, at most `limit` at a time (a query pool), and settles when all have. */
+export async function inFlight<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /**
  * queryRuleGroup evaluates a group's rules and returns each rule's series, in the order of `rules`: all of them for
  * the rules flagged in `allSeries` (default: every rule), only the breaching ones for the others. One query per
@@ -52,25 +61,20 @@ export async function queryRuleGroup(
   for (let k = 0; k < expressions.length; k += EXPRESSIONS_PER_QUERY) chunks.push({ kind: 'expressions', units: expressions.slice(k, k + EXPRESSIONS_PER_QUERY) });
   const push = (index: number, row: { service: string; instance: string; label_keys: string[]; label_values: string[] }, value: number) =>
     out[index]?.push({ service: row.service, instance: row.instance, labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])), value });
-  let next = 0;
-  const worker = async () => {
-    while (next < chunks.length) {
-      const job = chunks[next++]!;
-      const params = new QueryParams();
-      const query = job.kind === 'scan' ? scanSql(job.unit, rules, window, params, allSeries) : job.units.map((unit) => unitSql(unit, rules, window, params, allSeries)).join('\nUNION ALL\n');
-      const result = await clickhouse.query({
-        query,
-        query_params: params.values,
-        format: 'JSONEachRow',
-        clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
-      });
-      type Row = { rule: number; service: string; instance: string; label_keys: string[]; label_values: string[]; value: number } & Record<string, unknown>;
-      const rows = await result.json<Row>();
-      if (job.kind === 'scan') for (const [index, series] of scanSeries(job.unit, rules, window, rows, allSeries)) out[index]?.push({ ...series });
-      else for (const row of rows) push(Number(row.rule), row, Number(row.value));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(QUERIES_IN_FLIGHT, chunks.length) }, worker));
+  await inFlight(chunks, QUERIES_IN_FLIGHT, async (job) => {
+    const params = new QueryParams();
+    const query = job.kind === 'scan' ? scanSql(job.unit, rules, window, params, allSeries) : job.units.map((unit) => unitSql(unit, rules, window, params, allSeries)).join('\nUNION ALL\n');
+    const result = await clickhouse.query({
+      query,
+      query_params: params.values,
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
+    });
+    type Row = { rule: number; service: string; instance: string; label_keys: string[]; label_values: string[]; value: number } & Record<string, unknown>;
+    const rows = await result.json<Row>();
+    if (job.kind === 'scan') for (const [index, series] of scanSeries(job.unit, rules, window, rows, allSeries)) out[index]?.push({ ...series });
+    else for (const row of rows) push(Number(row.rule), row, Number(row.value));
+  });
   return out;
 }
 

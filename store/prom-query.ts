@@ -9,6 +9,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { QueryParams, sqlIdentifier } from '../core/escape';
 import type { Expr, LabelMatcher } from '../core/promql';
 import { compileExpr, matcherSql, type SeriesValue } from '../core/rule-sql';
+import { inFlight } from './clickhouse';
 
 const STEPS_PER_QUERY = 50;
 const QUERIES_IN_FLIGHT = 4;
@@ -44,25 +45,20 @@ export async function evaluateAt(
   const out: SeriesValue[][] = times.map(() => []);
   const chunks: number[][] = [];
   for (let k = 0; k < times.length; k += STEPS_PER_QUERY) chunks.push(times.slice(k, k + STEPS_PER_QUERY).map((_, j) => k + j));
-  let next = 0;
-  const worker = async () => {
-    while (next < chunks.length) {
-      const steps = chunks[next++]!;
-      const params = new QueryParams();
-      const query = steps
-        .map((step) => `SELECT toUInt32(${step}) AS step, service, instance, label_keys, label_values, value FROM (${compileExpr(expr, { database, nowMs: times[step]!, lookbackMs }, params)}) WHERE isFinite(value)`)
-        .join('\nUNION ALL\n');
-      const result = await clickhouse.query({
-        query,
-        query_params: params.values,
-        format: 'JSONEachRow',
-        clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
-        ...(signal ? { abort_signal: signal } : {}),
-      });
-      for (const row of await result.json<Row>()) out[Number(row.step)]!.push(seriesOf(row));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(QUERIES_IN_FLIGHT, chunks.length) }, worker));
+  await inFlight(chunks, QUERIES_IN_FLIGHT, async (steps) => {
+    const params = new QueryParams();
+    const query = steps
+      .map((step) => `SELECT toUInt32(${step}) AS step, service, instance, label_keys, label_values, value FROM (${compileExpr(expr, { database, nowMs: times[step]!, lookbackMs }, params)}) WHERE isFinite(value)`)
+      .join('\nUNION ALL\n');
+    const result = await clickhouse.query({
+      query,
+      query_params: params.values,
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
+      ...(signal ? { abort_signal: signal } : {}),
+    });
+    for (const row of await result.json<Row>()) out[Number(row.step)]!.push(seriesOf(row));
+  });
   return out;
 }
 

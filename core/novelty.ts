@@ -176,7 +176,7 @@ export function noveltyDetector(options: Partial<NoveltyOptions> = {}): Detector
     });
     const memoryText = `the last ${Math.round(((i - from) * sc.stepMs) / HOUR)} h`;
     const up = (v: number) => (v > 0 ? 'above' : 'below');
-    /** beyond: is v above (up) or below every value of series[from, i) by at least `by`? */
+    /** beyond: is v above (up) or below every value of series[from, i) by at least `by`? (NaN — no residual — never blocks.) */
     const beyond = (series: readonly number[], v: number, isUp: boolean, by: number) => {
       const edge = isUp ? v - by : v + by;
       for (let k = from; k < i; k++) if (isUp ? series[k]! >= edge : series[k]! <= edge) return false;
@@ -208,7 +208,7 @@ export function noveltyDetector(options: Partial<NoveltyOptions> = {}): Detector
       }
       if (residual.n >= sc.day / 2) {
         const rz = (r - residual.m) / Math.max(residual.spread, o.minRelativeSpread * Math.abs(day.m), 1e-9);
-        if (Math.abs(rz) > o.seasonThreshold && beyond(rs.map((v) => (Number.isNaN(v) ? (rz > 0 ? -Infinity : Infinity) : v)), r, rz > 0, 0)) {
+        if (Math.abs(rz) > o.seasonThreshold && beyond(rs, r, rz > 0, 0)) {
           return anomaly(rz, `${round(level)} is ${round(Math.abs(r))} ${up(r)} this time of day on the previous days, further than on any day in ${memoryText}`);
         }
       }

@@ -1,13 +1,14 @@
 /**
  * Prometheus' HTTP query API, the pure part (api/routes/prometheus.ts serves it, store/prom-query.ts evaluates):
- * reading a query (the PromQL subset of core/promql.ts, with a comparison filter at the top as `up == 0` is), times
+ * reading a query (PromQL, evaluated by core/promql-engine.ts), times
  * and steps as Prometheus reads them (RFC 3339 or Unix seconds; a duration or float seconds), the caller's service
  * scope folded into every selector, label sets with `__name__` where Prometheus keeps it, and sample values written
  * as Prometheus writes them (strings; `+Inf`, `-Inf`, `NaN`; no exponent).
  * https://prometheus.io/docs/prometheus/latest/querying/api/
  */
 import { parseDuration } from './duration';
-import { compare, parseCondition, parseExpr, PromqlError, type ComparisonOp, type Expr, type LabelMatcher } from './promql';
+import { PromqlError, type LabelMatcher } from './promql';
+import { parsePromql, type Node } from './promql-ast';
 import { seriesLabels, type SeriesValue } from './rule-sql';
 import type { Labels } from './types';
 
@@ -22,34 +23,16 @@ export class PromApiError extends Error {
   }
 }
 
-/** Query is a parsed query: a number (a scalar result) or a vector expression, optionally filtered by a comparison. */
-export type Query =
-  | { kind: 'scalar'; value: number }
-  | { kind: 'vector'; expr: Expr; filter?: { op: ComparisonOp; threshold: number }; name?: string };
-
-/** parseQuery reads the `query` parameter, refusing what the subset does not compile with its position. */
-export function parseQuery(text: string | undefined): Query {
+/** parseQuery reads the `query` parameter as PromQL, refusing what does not parse with its position. */
+export function parseQuery(text: string | undefined): Node {
   if (text === undefined || text.trim() === '') throw new PromApiError(400, 'bad_data', 'invalid parameter "query": empty query');
-  const trimmed = text.trim();
-  if (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(trimmed) || /^[-+]?(Inf|NaN)$/i.test(trimmed)) return { kind: 'scalar', value: Number(trimmed.replace(/inf/i, 'Infinity')) };
   try {
-    const expr = parseExpr(trimmed);
-    return { kind: 'vector', expr, ...nameOf(expr) };
-  } catch (first) {
-    try {
-      const condition = parseCondition(trimmed);
-      // A comparison without `bool` filters: the series keep their labels, the metric name included.
-      return { kind: 'vector', expr: condition.expr, filter: { op: condition.op, threshold: condition.threshold }, ...nameOf(condition.expr) };
-    } catch {
-      const err = first as Error;
-      const at = err instanceof PromqlError ? ` at position ${err.position}` : '';
-      throw new PromApiError(400, 'bad_data', `invalid parameter "query": ${err.message}${at}`);
-    }
+    return parsePromql(text);
+  } catch (err) {
+    const at = err instanceof PromqlError ? ` at position ${err.position + 1}` : '';
+    throw new PromApiError(400, 'bad_data', `invalid parameter "query": ${(err as Error).message}${at}`);
   }
 }
-
-/** nameOf is the metric name a result keeps: a plain selector's (functions, aggregations and arithmetic drop it). */
-const nameOf = (expr: Expr): { name?: string } => (expr.kind === 'selector' ? { name: expr.metric } : {});
 
 /** parseTime reads a time parameter: RFC 3339 or Unix seconds (fractions allowed); `fallbackMs` when absent. */
 export function parseTime(name: string, text: string | undefined, fallbackMs?: number): number {
@@ -96,23 +79,33 @@ export function rangeTimes(startMs: number, endMs: number, stepMs: number): numb
 const escapeRegex = (value: string) => value.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 
 /**
- * scopeExpr restricts every selector of an expression to the caller's services (a viewer's key scope); undefined
- * (an admin) leaves it as it is, an empty list matches nothing.
+ * scopeQuery restricts every selector of a query to the caller's services (a viewer's key scope); undefined (an
+ * admin) leaves it as it is, an empty list matches nothing.
  */
-export function scopeExpr(expr: Expr, services: readonly string[] | undefined): Expr {
-  if (services === undefined) return expr;
+export function scopeQuery(node: Node, services: readonly string[] | undefined): Node {
+  if (services === undefined) return node;
   const scope: LabelMatcher = { label: 'service', op: '=~', value: services.length ? services.map(escapeRegex).join('|') : '$^' };
-  switch (expr.kind) {
-    case 'number':
-      return expr;
-    case 'selector':
-    case 'range':
-      return { ...expr, matchers: [...expr.matchers, scope] };
-    case 'aggregate':
-      return { ...expr, expr: scopeExpr(expr.expr, services) };
-    case 'binary':
-      return { ...expr, left: scopeExpr(expr.left, services), right: scopeExpr(expr.right, services) };
-  }
+  const walk = (n: Node): Node => {
+    switch (n.type) {
+      case 'vector':
+        return { ...n, matchers: [...n.matchers, scope] };
+      case 'matrix':
+        return { ...n, vector: { ...n.vector, matchers: [...n.vector.matchers, scope] } };
+      case 'subquery':
+      case 'unary':
+      case 'paren':
+        return { ...n, expr: walk(n.expr) };
+      case 'call':
+        return { ...n, args: n.args.map(walk) };
+      case 'aggregate':
+        return { ...n, expr: walk(n.expr), ...(n.param ? { param: walk(n.param) } : {}) };
+      case 'binary':
+        return { ...n, lhs: walk(n.lhs), rhs: walk(n.rhs) };
+      default:
+        return n;
+    }
+  };
+  return walk(node);
 }
 
 /** promValue writes a sample value as Prometheus does: Go's FormatFloat(v, 'f', -1, 64), `+Inf`, `-Inf`, `NaN`. */
@@ -138,10 +131,6 @@ export function metricOf(series: Pick<SeriesValue, 'service' | 'instance' | 'lab
   const labels = seriesLabels(series);
   return name ? { __name__: name, ...labels } : labels;
 }
-
-/** filtered applies a query's comparison filter to its series. */
-export const filtered = (query: Extract<Query, { kind: 'vector' }>, series: SeriesValue[]) =>
-  query.filter ? series.filter((s) => compare(s.value, query.filter!.op, query.filter!.threshold)) : series;
 
 /** BUILD_INFO answers /api/v1/status/buildinfo; Grafana reads `version` to pick the features it uses. */
 export const BUILD_INFO = { version: '2.42.0', revision: 'performance-monitoring', branch: 'main', buildUser: 'performance-monitoring', buildDate: '20261207-00:00:00', goVersion: 'n/a' };

@@ -51,6 +51,16 @@ export interface EngineOptions {
   subqueryStepMs?: number;
   /** At most this many points may be selected by one query (Prometheus' query.max-samples). */
   maxSamples?: number;
+  /** Evaluation stops with EvaluationTimeoutError past this instant (Date.now() milliseconds). */
+  deadlineMs?: number;
+}
+
+/** EvaluationTimeoutError: the evaluation ran past its deadline. */
+export class EvaluationTimeoutError extends Error {
+  constructor() {
+    super('query timed out in expression evaluation');
+    this.name = 'EvaluationTimeoutError';
+  }
 }
 
 export const DEFAULT_LOOKBACK_MS = 300_000;
@@ -191,6 +201,7 @@ export class Evaluator {
   private readonly selected = new Map<VectorNode, StoredSeries[]>();
   private readonly subqueryStepMs: number;
   private samplesRead = 0;
+  private checks = 0;
 
   constructor(
     private readonly storage: Queryable,
@@ -213,6 +224,7 @@ export class Evaluator {
 
   private count(n: number, pos: number): void {
     this.samplesRead += n;
+    if (this.options.deadlineMs !== undefined && ++this.checks % 256 === 0 && Date.now() > this.options.deadlineMs) throw new EvaluationTimeoutError();
     const max = this.options.maxSamples;
     if (max !== undefined && this.samplesRead > max) throw new PromqlError(`query processing would load too many samples into memory (more than ${max})`, pos);
   }

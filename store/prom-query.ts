@@ -1,65 +1,99 @@
 /**
- * The reads behind Prometheus' query API (api/routes/prometheus.ts): an expression at one instant or at each step
- * of a range (compiled by core/rule-sql.ts, one subquery per instant; values that are not finite — a division by
- * zero — are left out, as the rule evaluation does; at most STEPS_PER_QUERY instants a query and
- * QUERIES_IN_FLIGHT queries at once), and the series, label names and label values stored in a time range (from the
- * 1-minute rollup: one row per series per minute, not one per sample). Every value reaches SQL as a parameter.
+ * The reads behind Prometheus' query API (api/routes/prometheus.ts): the raw points each selector of a query needs
+ * (core/promql-engine.ts selectorSpans says which and over which span; one query per selector, at most
+ * QUERIES_IN_FLIGHT at once), which the in-memory evaluator then evaluates as Prometheus does; and the series, label
+ * names and label values stored in a time range (from the 1-minute rollup: one row per series per minute, not one
+ * per sample). Every value reaches SQL as a parameter.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { QueryParams, sqlIdentifier } from '../core/escape';
-import type { Expr, LabelMatcher } from '../core/promql';
-import { compileExpr, matcherSql, type SeriesValue } from '../core/rule-sql';
+import type { LabelMatcher } from '../core/promql';
+import type { Queryable, SelectorSpan, SeriesLabels, StoredSeries } from '../core/promql-engine';
+import { matcherSql, type SeriesValue } from '../core/rule-sql';
 import { inFlight } from './clickhouse';
 
-const STEPS_PER_QUERY = 50;
 const QUERIES_IN_FLIGHT = 4;
 
-interface Row {
-  step: number;
-  service: string;
-  instance: string;
-  label_keys: string[];
-  label_values: string[];
-  value: number;
-}
-
-const seriesOf = (row: Omit<Row, 'step'>): SeriesValue => ({
+const seriesOf = (row: { service: string; instance: string; label_keys: string[]; label_values: string[]; value: number }): SeriesValue => ({
   service: row.service,
   instance: row.instance,
   labels: Object.fromEntries(row.label_keys.map((k, i) => [k, row.label_values[i] ?? ''])),
   value: Number(row.value),
 });
 
+/** TooManySamplesError: a query would read more points than it may (Prometheus' query.max-samples). */
+export class TooManySamplesError extends Error {
+  constructor(readonly limit: number) {
+    super(`query processing would load too many samples into memory (more than ${limit}); narrow the selectors or the time range`);
+    this.name = 'TooManySamplesError';
+  }
+}
+
+/** chFloat reads a Float64 of ClickHouse's JSON output (non-finite values come quoted: "inf", "-inf", "nan"). */
+function chFloat(value: number | string): number {
+  if (typeof value === 'number') return value;
+  if (/^\+?inf/i.test(value)) return Infinity;
+  if (/^-inf/i.test(value)) return -Infinity;
+  return Number(value);
+}
+
+/** PrefetchedQueryable answers each selector (by its matchers) with the points fetched for it. */
+class PrefetchedQueryable implements Queryable {
+  constructor(private readonly bySelector: Map<readonly LabelMatcher[], StoredSeries[]>) {}
+
+  select(matchers: readonly LabelMatcher[]): StoredSeries[] {
+    return this.bySelector.get(matchers) ?? [];
+  }
+}
+
 /**
- * evaluateAt evaluates a vector expression at each of `times` and returns the series of each instant, in order.
- * `signal` aborts the queries (the caller's timeout).
+ * fetchSelectors reads the points of every selector span from performance_events — the series' label sets (metric
+ * name as __name__, service and instance as labels) and their (time, value) points in order — and returns them as
+ * the evaluator's storage. More than `maxSamples` points in all is refused (TooManySamplesError).
  */
-export async function evaluateAt(
+export async function fetchSelectors(
   clickhouse: ClickHouseClient,
   database: string,
-  expr: Expr,
-  times: readonly number[],
-  lookbackMs: number,
+  spans: readonly SelectorSpan[],
+  maxSamples: number,
   signal?: AbortSignal,
-): Promise<SeriesValue[][]> {
-  const out: SeriesValue[][] = times.map(() => []);
-  const chunks: number[][] = [];
-  for (let k = 0; k < times.length; k += STEPS_PER_QUERY) chunks.push(times.slice(k, k + STEPS_PER_QUERY).map((_, j) => k + j));
-  await inFlight(chunks, QUERIES_IN_FLIGHT, async (steps) => {
+): Promise<Queryable> {
+  const bySelector = new Map<readonly LabelMatcher[], StoredSeries[]>();
+  let total = 0;
+  await inFlight(spans, QUERIES_IN_FLIGHT, async (span) => {
     const params = new QueryParams();
-    const query = steps
-      .map((step) => `SELECT toUInt32(${step}) AS step, service, instance, label_keys, label_values, value FROM (${compileExpr(expr, { database, nowMs: times[step]!, lookbackMs }, params)}) WHERE isFinite(value)`)
-      .join('\nUNION ALL\n');
+    const where = [
+      `timestamp > ${params.timeMs(span.fromMs)}`,
+      `timestamp <= ${params.timeMs(span.toMs)}`,
+      ...span.node.matchers.map((m) => matcherSql(m, params)),
+    ].join(' AND ');
     const result = await clickhouse.query({
-      query,
+      query: `SELECT metric_name AS name, service_name AS service, instance_id AS instance,
+          CAST(mapKeys(labels), 'Array(String)') AS label_keys, mapValues(labels) AS label_values,
+          arraySort(groupArray((toUnixTimestamp64Milli(timestamp), metric_value))) AS points
+        FROM ${sqlIdentifier(database)}.performance_events WHERE ${where}
+        GROUP BY name, service, instance, label_keys, label_values`,
       query_params: params.values,
       format: 'JSONEachRow',
-      clickhouse_settings: { max_query_size: String(Math.max(262_144, query.length + 1024)), max_ast_elements: '5000000', max_expanded_ast_elements: '5000000' },
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0, output_format_json_quote_denormals: 1 },
       ...(signal ? { abort_signal: signal } : {}),
     });
-    for (const row of await result.json<Row>()) out[Number(row.step)]!.push(seriesOf(row));
+    const rows = await result.json<{ name: string; service: string; instance: string; label_keys: string[]; label_values: string[]; points: Array<[number, number | string]> }>();
+    const series: StoredSeries[] = [];
+    for (const row of rows) {
+      total += row.points.length;
+      if (total > maxSamples) throw new TooManySamplesError(maxSamples);
+      const labels: SeriesLabels = { __name__: row.name };
+      row.label_keys.forEach((k, i) => {
+        if (row.label_values[i]) labels[k] = row.label_values[i]!;
+      });
+      if (row.service) labels.service = row.service;
+      if (row.instance) labels.instance = row.instance;
+      series.push({ labels, t: row.points.map((p) => Number(p[0])), v: row.points.map((p) => chFloat(p[1])) });
+    }
+    bySelector.set(span.node.matchers, series);
   });
-  return out;
+  return new PrefetchedQueryable(bySelector);
 }
 
 /** SeriesSelector is one `match[]` selector: a metric name (or none) and its matchers. */

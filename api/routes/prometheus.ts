@@ -2,16 +2,19 @@
  * Prometheus' HTTP query API, the subset Grafana's Prometheus data source and `promtool query` use (issue 18):
  * GET|POST /api/v1/query, /api/v1/query_range, /api/v1/series, /api/v1/labels, /api/v1/label/{name}/values,
  * /api/v1/metadata and /api/v1/status/buildinfo, in Prometheus' envelope (`{status, data}` or `{status: "error",
- * errorType, error}`), POST bodies form-encoded as Grafana sends them. Queries are the PromQL subset of
- * core/promql.ts compiled to ClickHouse (store/prom-query.ts) through the query gate; a viewer's key sees only its
- * services (every selector is scoped); Bearer auth as everywhere. Instant selectors look back 5 minutes
- * (`lookback_delta` changes it), as Prometheus' default.
+ * errorType, error}`), POST bodies form-encoded as Grafana sends them. Queries are PromQL: each selector's points
+ * are read from ClickHouse through the query gate (store/prom-query.ts) and the expression is evaluated in memory
+ * as Prometheus does (core/promql-engine.ts); a viewer's key sees only its services (every selector is scoped);
+ * Bearer or Basic auth as everywhere. Instant selectors look back 5 minutes (`lookback_delta` changes it), as
+ * Prometheus' default; a query may read at most MAX_SAMPLES points and evaluate for QUERY_EVAL_MS.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors';
-import { BUILD_INFO, filtered, metricOf, parseQuery, parseStep, parseTime, PromApiError, promTime, promValue, rangeTimes, scopeExpr } from '../../core/prom-api';
-import { parseExpr, type Expr } from '../../core/promql';
-import { evaluateAt, findSeries, labelNames, labelValues, type SeriesSelector } from '../../store/prom-query';
+import { BUILD_INFO, metricOf, parseQuery, parseStep, parseTime, PromApiError, promTime, promValue, rangeTimes, scopeQuery } from '../../core/prom-api';
+import { PromqlError } from '../../core/promql';
+import { parsePromql, typeOf, type Node } from '../../core/promql-ast';
+import { Evaluator, EvaluationTimeoutError, selectorSpans, type RangeSeries, type SeriesLabels } from '../../core/promql-engine';
+import { fetchSelectors, findSeries, labelNames, labelValues, TooManySamplesError, type SeriesSelector } from '../../store/prom-query';
 import type { AppDeps } from '../deps';
 
 type Params = Record<string, string | string[] | undefined>;
@@ -20,6 +23,10 @@ const LOOKBACK_MS = 300_000;
 /** Without start and end, the series and label endpoints look at the last day (Prometheus: the whole database). */
 const DEFAULT_SPAN_MS = 86_400_000;
 const SERIES_LIMIT = 10_000;
+/** Points one query may read (Prometheus' --query.max-samples is 50 M; ours holds them in the API's memory). */
+const MAX_SAMPLES = Number(process.env.MONITORING_QUERY_MAX_SAMPLES ?? 5_000_000);
+/** How long the in-memory evaluation of one query may run once its points are read. */
+const QUERY_EVAL_MS = 20_000;
 
 /** paramsOf merges the query string and a form-encoded body (POST), as Prometheus reads both. */
 function paramsOf(request: FastifyRequest): Params {
@@ -46,17 +53,19 @@ function selectorsOf(p: Params, required: boolean): SeriesSelector[] {
   const texts = [...many(p, 'match[]'), ...many(p, 'match')];
   if (required && texts.length === 0) throw new PromApiError(400, 'bad_data', 'no match[] parameter provided');
   return texts.map((text) => {
-    let expr: Expr;
+    let node: Node;
     try {
-      expr = text.trim().startsWith('{') ? parseExpr(`__pm_any__${text.trim()}`) : parseExpr(text);
+      node = parsePromql(text);
     } catch (err) {
       throw new PromApiError(400, 'bad_data', `invalid parameter "match[]": ${(err as Error).message}`);
     }
-    if (expr.kind !== 'selector') throw new PromApiError(400, 'bad_data', `invalid parameter "match[]": ${text} is not a series selector`);
-    const name = expr.matchers.find((m) => m.label === '__name__' && m.op === '=');
-    return { ...(expr.metric === '__pm_any__' ? (name ? { metric: name.value } : {}) : { metric: expr.metric }), matchers: expr.matchers.filter((m) => m !== name) };
+    if (node.type !== 'vector') throw new PromApiError(400, 'bad_data', `invalid parameter "match[]": ${text} is not a series selector`);
+    const name = node.matchers.find((m) => m.label === '__name__' && m.op === '=');
+    return { ...(name ? { metric: name.value } : {}), matchers: node.matchers.filter((m) => m !== name) };
   });
 }
+
+const labelKey = (labels: SeriesLabels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 /** span reads start and end of the series and label endpoints (the last day by default). */
 function span(p: Params): [number, number] {
@@ -75,6 +84,7 @@ export function prometheusRoutes(deps: AppDeps): FastifyPluginAsync {
     } catch (err) {
       let e: PromApiError;
       if (err instanceof PromApiError) e = err;
+      else if (err instanceof TooManySamplesError) e = new PromApiError(422, 'execution', err.message);
       else if (err instanceof ApiError && err.statusCode === 503) {
         e = new PromApiError(503, err.code === 'query_timeout' ? 'timeout' : 'unavailable', err.message);
         if (err.retryAfterSeconds) void reply.header('retry-after', String(err.retryAfterSeconds));
@@ -89,32 +99,52 @@ export function prometheusRoutes(deps: AppDeps): FastifyPluginAsync {
 
   const lookbackOf = (p: Params) => (one(p, 'lookback_delta') ? parseStep('lookback_delta', one(p, 'lookback_delta')) : LOOKBACK_MS);
 
+  /** evaluate reads the points a query needs (through the query gate) and evaluates it from startMs to endMs. */
+  const evaluate = async <T>(p: Params, request: FastifyRequest, startMs: number, endMs: number, run: (evaluator: Evaluator, node: Node) => T): Promise<T> => {
+    const node = scopeQuery(parseQuery(one(p, 'query')), scopeOf(request));
+    const lookbackMs = lookbackOf(p);
+    const storage = await queryGate.run((signal) => fetchSelectors(clickhouse, database, selectorSpans(node, startMs, endMs, { lookbackMs }), MAX_SAMPLES, signal));
+    try {
+      return run(new Evaluator(storage, startMs, endMs, { lookbackMs, deadlineMs: Date.now() + QUERY_EVAL_MS }), node);
+    } catch (err) {
+      if (err instanceof EvaluationTimeoutError) throw new PromApiError(503, 'timeout', err.message);
+      if (err instanceof PromqlError) throw new PromApiError(422, 'execution', err.message);
+      throw err;
+    }
+  };
+  const matrixOf = (series: RangeSeries[]) =>
+    series
+      .map((s) => ({ metric: s.labels, values: s.t.map((t, i) => [promTime(t), promValue(s.v[i]!)]) }))
+      .sort((a, b) => (labelKey(a.metric) < labelKey(b.metric) ? -1 : 1));
+
   const instant = answer(async (p, request) => {
-    const query = parseQuery(one(p, 'query'));
     const atMs = parseTime('time', one(p, 'time'), Date.now());
-    if (query.kind === 'scalar') return { resultType: 'scalar', result: [promTime(atMs), promValue(query.value)] };
-    const expr = scopeExpr(query.expr, scopeOf(request));
-    const [series] = await queryGate.run((signal) => evaluateAt(clickhouse, database, expr, [atMs], lookbackOf(p), signal));
-    return { resultType: 'vector', result: filtered(query, series!).map((s) => ({ metric: metricOf(s, query.name), value: [promTime(atMs), promValue(s.value)] })) };
+    return evaluate(p, request, atMs, atMs, (evaluator, node) => {
+      const value = evaluator.instantQuery(node, atMs);
+      switch (value.type) {
+        case 'scalar':
+          return { resultType: 'scalar', result: [promTime(atMs), promValue(value.v)] };
+        case 'string':
+          return { resultType: 'string', result: [promTime(atMs), value.s] };
+        case 'vector':
+          return { resultType: 'vector', result: value.samples.map((s) => ({ metric: s.labels, value: [promTime(atMs), promValue(s.v)] })) };
+        case 'matrix':
+          return { resultType: 'matrix', result: matrixOf(value.series) };
+      }
+    });
   });
 
   const range = answer(async (p, request) => {
-    const query = parseQuery(one(p, 'query'));
-    const times = rangeTimes(parseTime('start', one(p, 'start')), parseTime('end', one(p, 'end')), parseStep('step', one(p, 'step')));
-    if (query.kind === 'scalar') return { resultType: 'matrix', result: [{ metric: {}, values: times.map((t) => [promTime(t), promValue(query.value)]) }] };
-    const expr = scopeExpr(query.expr, scopeOf(request));
-    const perStep = await queryGate.run((signal) => evaluateAt(clickhouse, database, expr, times, lookbackOf(p), signal));
-    const bySeries = new Map<string, { metric: Record<string, string>; values: Array<[number, string]> }>();
-    perStep.forEach((series, k) => {
-      for (const s of filtered(query, series)) {
-        const metric = metricOf(s, query.name);
-        const key = JSON.stringify(Object.entries(metric).sort());
-        let entry = bySeries.get(key);
-        if (!entry) bySeries.set(key, (entry = { metric, values: [] }));
-        entry.values.push([promTime(times[k]!), promValue(s.value)]);
-      }
-    });
-    return { resultType: 'matrix', result: [...bySeries.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v) };
+    const startMs = parseTime('start', one(p, 'start'));
+    const endMs = parseTime('end', one(p, 'end'));
+    const stepMs = parseStep('step', one(p, 'step'));
+    rangeTimes(startMs, endMs, stepMs);
+    const node = parseQuery(one(p, 'query'));
+    const kind = typeOf(node);
+    if (kind !== 'vector' && kind !== 'scalar') {
+      throw new PromApiError(400, 'bad_data', `invalid parameter "query": invalid expression type "${kind === 'matrix' ? 'range vector' : kind}" for range query, must be Scalar or instant Vector`);
+    }
+    return evaluate(p, request, startMs, endMs, (evaluator, scoped) => ({ resultType: 'matrix', result: matrixOf(evaluator.rangeQuery(scoped, stepMs)) }));
   });
 
   const series = answer(async (p, request) => {

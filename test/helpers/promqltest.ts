@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { parseDuration } from '../../core/duration';
 import { unquote } from '../../core/promql-ast';
 import type { LabelMatcher } from '../../core/promql';
-import { matches, type SeriesLabels, type StoredSeries } from '../../core/promql-engine';
+import { AGGREGATION_OPS, FUNCTIONS, parsePromql, type Node } from '../../core/promql-ast';
+import { matches, selectorSpans, type SeriesLabels, type StoredSeries } from '../../core/promql-engine';
 
 export interface LoadedSeries extends StoredSeries {
   labels: SeriesLabels;
@@ -348,4 +349,41 @@ export function compareResult(c: EvalCase, got: EngineResult): string | undefine
     }
   }
   return undefined;
+}
+
+/** Scripts of features Prometheus has behind feature flags (or native histograms only), skipped whole. */
+export const FEATURE_FILES: Record<string, string> = {
+  'type_and_unit.test': 'feature flag: type-and-unit-labels',
+  'start_timestamps.test': 'feature flag: created/start timestamps',
+  'native_histograms.test': 'native histograms',
+  'info.test': 'experimental function info()',
+  'limit.test': 'experimental limitk/limit_ratio',
+  'fill-modifier.test': 'experimental fill modifiers',
+  'extended_vectors.test': 'experimental anchored/smoothed ranges',
+  'duration_expression.test': 'experimental duration expressions',
+  'unquoted_utf8_names.test': 'unquoted UTF-8 names (newer than the PromQL grammar we parse with)',
+};
+
+const KEYWORDS = new Set<string>([...AGGREGATION_OPS, 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'start', 'end', 'atan2']);
+
+/** outsideScope says why a case is skipped, or undefined when it must pass. */
+export function outsideScope(c: EvalCase): { skip: string } | { node: Node } | { parseError: string } {
+  if (c.expectRangeVector) return { skip: 'range-vector result of an instant query' };
+  if (c.histogramResult) return { skip: 'native-histogram result' };
+  const feature = FEATURE_FILES[c.file];
+  if (feature) return { skip: feature };
+  let node: Node;
+  try {
+    node = parsePromql(c.expr);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/not evaluated here|experimental/.test(message)) return { skip: 'experimental or native-histogram syntax' };
+    // Functions newer than the grammar we parse with (integral, min_of, …) are experimental in Prometheus too.
+    const unknown = [...c.expr.matchAll(/\b([a-z_]+)\s*\(/g)].map((m) => m[1]!).find((f) => !(f in FUNCTIONS) && !KEYWORDS.has(f));
+    if (unknown) return { skip: 'experimental or native-histogram syntax' };
+    return { parseError: message };
+  }
+  const spans = selectorSpans(node, 0, 0).map((s) => s.node.matchers);
+  if (selectsHistogram(c, spans)) return { skip: 'reads native histograms' };
+  return { node };
 }

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PromqlError } from '../../core/promql';
-import { AGGREGATION_OPS, FUNCTIONS, parsePromql, type Node } from '../../core/promql-ast';
-import { Evaluator, MemoryQueryable, selectorSpans } from '../../core/promql-engine';
-import { compareResult, readScript, selectsHistogram, type EngineResult, type EvalCase } from '../helpers/promqltest';
+import type { Node } from '../../core/promql-ast';
+import { Evaluator, MemoryQueryable } from '../../core/promql-engine';
+import { compareResult, FEATURE_FILES, outsideScope, readScript, type EngineResult, type EvalCase } from '../helpers/promqltest';
 
 /**
  * Prometheus' own PromQL test scripts (fetched from the Go module proxy by scripts/promqltest.sh) run against the
@@ -13,7 +13,7 @@ import { compareResult, readScript, selectsHistogram, type EngineResult, type Ev
  */
 const dir = execFileSync('bash', [path.join(__dirname, '../../scripts/promqltest.sh')], { encoding: 'utf8' }).trim();
 
-export function runEngine(c: EvalCase, node: Node): EngineResult {
+function runEngine(c: EvalCase, node: Node): EngineResult {
   const storage = new MemoryQueryable(c.data);
   try {
     if (c.kind === 'instant') {
@@ -28,43 +28,6 @@ export function runEngine(c: EvalCase, node: Node): EngineResult {
     if (err instanceof PromqlError) return { kind: 'error', message: err.message };
     throw err;
   }
-}
-
-/** Scripts of features Prometheus has behind feature flags (or native histograms only), skipped whole. */
-const FEATURE_FILES: Record<string, string> = {
-  'type_and_unit.test': 'feature flag: type-and-unit-labels',
-  'start_timestamps.test': 'feature flag: created/start timestamps',
-  'native_histograms.test': 'native histograms',
-  'info.test': 'experimental function info()',
-  'limit.test': 'experimental limitk/limit_ratio',
-  'fill-modifier.test': 'experimental fill modifiers',
-  'extended_vectors.test': 'experimental anchored/smoothed ranges',
-  'duration_expression.test': 'experimental duration expressions',
-  'unquoted_utf8_names.test': 'unquoted UTF-8 names (newer than the PromQL grammar we parse with)',
-};
-
-const KEYWORDS = new Set<string>([...AGGREGATION_OPS, 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'start', 'end', 'atan2']);
-
-/** outsideScope says why a case is skipped, or undefined when it must pass. */
-export function outsideScope(c: EvalCase): { skip: string } | { node: Node } | { parseError: string } {
-  if (c.expectRangeVector) return { skip: 'range-vector result of an instant query' };
-  if (c.histogramResult) return { skip: 'native-histogram result' };
-  const feature = FEATURE_FILES[c.file];
-  if (feature) return { skip: feature };
-  let node: Node;
-  try {
-    node = parsePromql(c.expr);
-  } catch (err) {
-    const message = (err as Error).message;
-    if (/not evaluated here|experimental/.test(message)) return { skip: 'experimental or native-histogram syntax' };
-    // Functions newer than the grammar we parse with (integral, min_of, …) are experimental in Prometheus too.
-    const unknown = [...c.expr.matchAll(/\b([a-z_]+)\s*\(/g)].map((m) => m[1]!).find((f) => !(f in FUNCTIONS) && !KEYWORDS.has(f));
-    if (unknown) return { skip: 'experimental or native-histogram syntax' };
-    return { parseError: message };
-  }
-  const spans = selectorSpans(node, 0, 0).map((s) => s.node.matchers);
-  if (selectsHistogram(c, spans)) return { skip: 'reads native histograms' };
-  return { node };
 }
 
 describe("Prometheus' PromQL test scripts on the in-memory evaluator", () => {

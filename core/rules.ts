@@ -4,6 +4,8 @@ import type { Labels, Severity } from './types';
 import { SEVERITIES } from './types';
 import { isRecord } from './guards';
 import { parseCondition, PromqlError, type Condition } from './promql';
+import type { Node } from './promql-ast';
+import { parsePromqlRule } from './promql-rule';
 import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD } from './anomaly';
 
 export { compare, type ComparisonOp, type LabelMatcher } from './promql';
@@ -21,6 +23,11 @@ export interface Rule {
   group: string;
   expression: string;
   condition: Condition;
+  /**
+   * Set when the expression is outside the subset compiled to SQL (core/rule-sql.ts): it is evaluated in full PromQL
+   * by core/promql-engine.ts, and `condition` only describes it (its first metric and the number it compares with).
+   */
+  promql?: Node;
   durationMs: number;
   /** Prometheus' keep_firing_for: a firing alert resolves only once its condition has stayed clear this long. */
   keepFiringForMs?: number;
@@ -90,6 +97,26 @@ export function parseExpression(text: string, field = 'expression'): Condition {
   }
 }
 
+/**
+ * parseAlertExpression reads an alert expression: the subset compiled to SQL when it is one (a vector expression
+ * compared with a number, the fast path of a thousand rules), else full PromQL, evaluated in memory (`promql`).
+ * An expression neither takes is refused with PromQL's reason and column.
+ */
+export function parseAlertExpression(text: string, field = 'expression'): { condition: Condition; promql?: Node } {
+  try {
+    return { condition: parseCondition(text) };
+  } catch (subsetError) {
+    if (!(subsetError instanceof PromqlError)) throw subsetError;
+    try {
+      const { node, condition } = parsePromqlRule(text);
+      return { condition, promql: node };
+    } catch (err) {
+      if (err instanceof PromqlError) throw new RuleError(field, err.message, err.position);
+      throw err;
+    }
+  }
+}
+
 function stringMap(value: unknown, field: string): Labels {
   if (value === undefined || value === null) return {};
   if (!isRecord(value)) throw new RuleError(field, 'expected a map of strings');
@@ -117,7 +144,7 @@ export function parseRule(raw: unknown, group: string, field: string): Rule {
   }
   const expression = raw[exprKey];
   if (typeof expression !== 'string') throw new RuleError(`${field}.${exprKey}`, 'required expression string');
-  const condition = parseExpression(expression, `${field}.${exprKey}`);
+  const { condition, promql } = parseAlertExpression(expression, `${field}.${exprKey}`);
   let durationMs = 0;
   if (raw[forKey] !== undefined) {
     try {
@@ -145,6 +172,7 @@ export function parseRule(raw: unknown, group: string, field: string): Rule {
     group,
     expression,
     condition,
+    ...(promql ? { promql } : {}),
     durationMs,
     ...(keepFiringForMs ? { keepFiringForMs } : {}),
     ...(noData !== 'resolve' ? { noData } : {}),

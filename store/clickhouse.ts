@@ -7,6 +7,7 @@ import type { BusinessEvent } from '../core/events';
 import { groupUnits, scanSeries, scanSql, unitSql, type EvaluationWindow, type GroupUnit, type SeriesValue } from '../core/rule-sql';
 import type { Rule } from '../core/rules';
 import type { Labels } from '../core/types';
+import { evaluatePromqlRules } from './prom-query';
 
 /** ClickHouseDeps are what the ClickHouse activities need. */
 export interface ClickHouseDeps {
@@ -54,6 +55,18 @@ export async function queryRuleGroup(
 ): Promise<SeriesValue[][]> {
   const out: SeriesValue[][] = rules.map(() => []);
   if (rules.length === 0) return out;
+  // Rules in full PromQL are evaluated in memory on their selectors' points; the rest compile to SQL together.
+  if (rules.some((r) => r.promql)) {
+    const promqlIndices = rules.flatMap((r, i) => (r.promql ? [i] : []));
+    const sqlIndices = rules.flatMap((r, i) => (r.promql ? [] : [i]));
+    const [promql, sql] = await Promise.all([
+      evaluatePromqlRules(clickhouse, promqlIndices.map((i) => rules[i]!), window, (err) => console.error(`[rules] ${err.message}`)),
+      queryRuleGroup(clickhouse, sqlIndices.map((i) => rules[i]!), window, sqlIndices.map((i) => allSeries[i]!)),
+    ]);
+    promqlIndices.forEach((ruleIndex, k) => (out[ruleIndex] = promql[k]!));
+    sqlIndices.forEach((ruleIndex, k) => (out[ruleIndex] = sql[k]!));
+    return out;
+  }
   const units = groupUnits(rules);
   type Job = { kind: 'expressions'; units: Array<Extract<GroupUnit, { kind: 'expression' }>> } | { kind: 'scan'; unit: Extract<GroupUnit, { kind: 'scan' }> };
   const expressions = units.filter((u): u is Extract<GroupUnit, { kind: 'expression' }> => u.kind === 'expression');

@@ -7,9 +7,11 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { QueryParams, sqlIdentifier } from '../core/escape';
-import type { LabelMatcher } from '../core/promql';
-import type { Queryable, SelectorSpan, SeriesLabels, StoredSeries } from '../core/promql-engine';
-import { matcherSql, type SeriesValue } from '../core/rule-sql';
+import { PromqlError, type LabelMatcher } from '../core/promql';
+import { Evaluator, selectorSpans, type Queryable, type Sample, type SelectorSpan, type SeriesLabels, type StoredSeries } from '../core/promql-engine';
+import { candidatesOf } from '../core/promql-rule';
+import { matcherSql, type EvaluationWindow, type SeriesValue } from '../core/rule-sql';
+import type { Rule } from '../core/rules';
 import { inFlight } from './clickhouse';
 
 const QUERIES_IN_FLIGHT = 4;
@@ -178,3 +180,70 @@ export async function labelValues(
   ).json<{ value: string }>();
   return rows.map((r) => r.value);
 }
+
+/** RuleEvaluationError names a PromQL rule whose evaluation failed (e.g. a many-to-many match at run time). */
+export class RuleEvaluationError extends Error {
+  constructor(
+    readonly rule: string,
+    cause: Error,
+  ) {
+    super(`rule ${rule}: ${cause.message}`, { cause });
+    this.name = 'RuleEvaluationError';
+  }
+}
+
+/**
+ * evaluatePromqlRules evaluates rules in full PromQL (Rule.promql) at the window's instant, each rule's selectors
+ * read once, and returns each rule's series: the result's as breaching, its candidates' (core/promql-rule.ts) that
+ * the result left out as clear. Values that are not finite are left out, as the SQL path does. A rule that fails
+ * to evaluate yields no series and is reported to `onError` (the others go on).
+ */
+export async function evaluatePromqlRules(
+  clickhouse: ClickHouseClient,
+  rules: readonly Rule[],
+  window: EvaluationWindow,
+  onError: (err: RuleEvaluationError) => void = () => undefined,
+  maxSamples = 5_000_000,
+): Promise<SeriesValue[][]> {
+  const out: SeriesValue[][] = rules.map(() => []);
+  await inFlight(
+    rules.map((rule, index) => ({ rule, index })),
+    QUERIES_IN_FLIGHT,
+    async ({ rule, index }) => {
+      const node = rule.promql!;
+      try {
+        const options = { lookbackMs: window.lookbackMs };
+        const storage = await fetchSelectors(clickhouse, window.database, selectorSpans(node, window.nowMs, window.nowMs, options), maxSamples);
+        const evaluator = new Evaluator(storage, window.nowMs, window.nowMs, options);
+        const result = (evaluator.instantQuery(node, window.nowMs) as { samples: Sample[] }).samples;
+        const candidates = candidatesOf(node);
+        const firing = new Set<string>();
+        for (const s of result) {
+          if (!Number.isFinite(s.v)) continue;
+          const series = seriesValue(s.labels, s.v, true);
+          firing.add(identity(series));
+          out[index]!.push(series);
+        }
+        if (candidates) {
+          for (const s of (evaluator.instantQuery(candidates, window.nowMs) as { samples: Sample[] }).samples) {
+            if (!Number.isFinite(s.v)) continue;
+            const series = seriesValue(s.labels, s.v, false);
+            if (!firing.has(identity(series))) out[index]!.push(series);
+          }
+        }
+      } catch (err) {
+        if (err instanceof PromqlError || err instanceof TooManySamplesError) onError(new RuleEvaluationError(rule.name, err));
+        else throw err;
+      }
+    },
+  );
+  return out;
+}
+
+/** seriesValue is a result sample as a rule's series: service and instance apart, __name__ dropped. */
+function seriesValue(labels: SeriesLabels, value: number, breaching: boolean): SeriesValue {
+  const { __name__: _name, service = '', instance = '', ...rest } = labels;
+  return { service, instance, labels: rest, value, breaching };
+}
+
+const identity = (s: SeriesValue) => JSON.stringify([s.service, s.instance, Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1))]);

@@ -1,3 +1,4 @@
+import { expandAll } from '../core/template';
 import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import {
@@ -103,7 +104,9 @@ export async function dispatchGroup(
     const seen = new Set<string>();
     for (const s of seriesPerRule[index] ?? []) {
       summary.series++;
-      const labels = { ...seriesLabels(s), ...rule.labels };
+      const own = seriesLabels(s);
+      // Rule labels may be templates of the series' labels and value, as in Prometheus.
+      const labels = { ...own, ...expandAll(rule.labels, { labels: own, value: s.value }) };
       const fp = fingerprint(rule.name, labels);
       seen.add(fp);
       const observation: Observation = { breaching: s.breaching ?? compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };

@@ -3,6 +3,7 @@ import type { EscalationSnapshot, SentNotification } from './escalation';
 import type { Rule } from './rules';
 import type { AlertGroup } from './grouping';
 import type { ActiveAlert, Labels } from './types';
+import { expandTemplate } from './template';
 
 
 /** AlertAction is who acknowledges or resolves an alert by hand, and their note. */
@@ -146,7 +147,7 @@ export function actionRefusal(
 
 /** alertLabels are the labels silences and inhibition rules match: the series' and rule's labels, alertname and severity. */
 export function alertLabels(input: Pick<AlertInput, 'labels' | 'rule' | 'service' | 'instance'>): Labels {
-  return { service: input.service, instance: input.instance, ...input.labels, alertname: input.rule.name, severity: input.rule.severity };
+  return { service: input.service, instance: input.instance, ...input.labels, alertname: input.rule.alertname ?? input.rule.name, severity: input.rule.labels.severity ?? input.rule.severity };
 }
 
 /** activeAlertView builds the `alerts:active:{service}` entry for an alert in the given phase. */
@@ -173,7 +174,7 @@ export function activeAlertView(
     duration: Math.max(0, Math.round((nowMs - startedMs) / 1000)),
     started_at: new Date(startedMs).toISOString(),
     last_evaluation: new Date(nowMs).toISOString(),
-    summary: input.rule.annotations.summary ?? `${input.rule.name}: ${input.rule.expression}`,
+    summary: input.rule.annotations.summary ? expandTemplate(input.rule.annotations.summary, { labels: alertLabels(input), value: currentValue }) : `${input.rule.alertname ?? input.rule.name}: ${input.rule.expression}`,
     workflow_id: workflowId,
     labels: alertLabels(input),
     ...(acknowledgedBy ? { acknowledged_by: acknowledgedBy } : {}),

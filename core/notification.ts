@@ -3,7 +3,8 @@
  * with Acknowledge / Resolve buttons, edited in place as the alert changes) and in e-mail (text and HTML parts with
  * signed Acknowledge / Resolve links).
  */
-import type { AlertInput } from './alert';
+import { alertLabels, type AlertInput } from './alert';
+import { expandAll } from './template';
 import { formatDuration } from './duration';
 import type { PlannedNotification } from './escalation';
 
@@ -50,7 +51,9 @@ export function alertNotification(
 ): AlertNotification {
   const { rule } = input;
   const { condition } = rule;
-  const actions = (rule.annotations.suggested_actions ?? '')
+  // Annotations are Prometheus templates ({{ $labels.instance }}, {{ $value | humanize }}), drawn for this alert.
+  const annotations = expandAll(rule.annotations, { labels: alertLabels(input), value: details.value });
+  const actions = (annotations.suggested_actions ?? '')
     .split(/\n|;/)
     .map((a) => a.trim())
     .filter(Boolean);
@@ -63,10 +66,10 @@ export function alertNotification(
     metric: condition.metric,
     current_value: details.value,
     threshold: condition.threshold,
-    message: rule.annotations.summary ?? `${rule.name} on ${input.service}`,
-    description: rule.annotations.description ?? `${rule.expression} held for ${formatDuration(rule.durationMs)}`,
+    message: annotations.summary ?? `${rule.alertname ?? rule.name} on ${input.service}`,
+    description: annotations.description ?? `${rule.expression} held for ${formatDuration(rule.durationMs)}`,
     suggested_actions: actions,
-    runbook_url: rule.annotations.runbook_url ?? '',
+    runbook_url: annotations.runbook_url ?? '',
     escalation_policy: details.policy,
     correlation_id: details.alertId,
     workflow_url: details.workflowUrl,

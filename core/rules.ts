@@ -19,7 +19,10 @@ export { compare, type ComparisonOp, type LabelMatcher } from './promql';
 
 /** Rule is one alerting rule, whichever file format it came from. */
 export interface Rule {
+  /** The rule's identity (its alerts' key); unique across the loaded rules (see mergeRuleGroups). */
   name: string;
+  /** The alert name written in the file, when `name` had to tell a second rule of that name apart. */
+  alertname?: string;
   group: string;
   expression: string;
   condition: Condition;
@@ -130,6 +133,19 @@ function stringMap(value: unknown, field: string): Labels {
   return out;
 }
 
+/**
+ * severityLevel maps a severity as rule files write it to the level routing, escalation and health use: the three
+ * levels themselves, the usual words and priorities for each (page, high, error, P1 … → critical; low, notice, P4 …
+ * → info), anything else warning.
+ */
+export function severityLevel(text: string): Severity {
+  const t = text.trim().toLowerCase();
+  if ((SEVERITIES as readonly string[]).includes(t)) return t as Severity;
+  if (/^(crit|page|pager|paging|emergency|emerg|alert|fatal|high|highest|urgent|error|err|major|disaster|p0|p1|p2|sev-?[012]|s[012])$/.test(t)) return 'critical';
+  if (/^(informational|notice|low|lowest|none|debug|minor|ok|p4|p5|sev-?[45]|s[45])$/.test(t)) return 'info';
+  return 'warning';
+}
+
 /** parseRule validates one rule object (seed or Prometheus keys) of a group; errors name `field`. */
 export function parseRule(raw: unknown, group: string, field: string): Rule {
   if (!isRecord(raw)) throw new RuleError(field, 'expected a rule object');
@@ -164,9 +180,12 @@ export function parseRule(raw: unknown, group: string, field: string): Rule {
   const noData = raw.no_data ?? 'resolve';
   if (noData !== 'resolve' && noData !== 'keep') throw new RuleError(`${field}.no_data`, 'expected resolve or keep');
   const labels = stringMap(raw.labels, `${field}.labels`);
-  const severity = (raw.severity ?? labels.severity ?? 'warning') as Severity;
-  if (!SEVERITIES.includes(severity)) throw new RuleError(`${field}.severity`, `expected one of ${SEVERITIES.join(', ')}`);
-  delete labels.severity;
+  const severityText = raw.severity ?? labels.severity ?? 'warning';
+  if (typeof severityText !== 'string' || severityText.trim() === '') throw new RuleError(`${field}.severity`, 'expected a severity string');
+  const severity = severityLevel(severityText);
+  // A severity of the level's own name lives in `severity`; any other (page, P1, high, …) also stays a label, as written.
+  if (severityText === severity) delete labels.severity;
+  else labels.severity = severityText;
   return {
     name,
     group,
@@ -233,17 +252,28 @@ export function parseRuleDocument(text: string, source = 'rules'): RuleGroup[] {
   return groups;
 }
 
-/** mergeRuleGroups joins groups from several files, refusing two rules with one name. */
+/**
+ * mergeRuleGroups joins groups from several files. Prometheus lets one alert name stand for several rules (the
+ * usual warning/critical pair): the first keeps the name, each later one is told apart as `name:severity` (or
+ * `name:severity:n`), which keys its alerts, while its `alertname` label stays the name written in the file.
+ */
 export function mergeRuleGroups(documents: RuleGroup[][]): RuleGroup[] {
   const seen = new Set<string>();
   const merged: RuleGroup[] = [];
   for (const groups of documents) {
     for (const group of groups) {
-      for (const rule of group.rules) {
-        if (seen.has(rule.name)) throw new RuleError(rule.name, 'rule name defined twice');
-        seen.add(rule.name);
-      }
-      merged.push(group);
+      const rules = group.rules.map((rule) => {
+        if (!seen.has(rule.name)) {
+          seen.add(rule.name);
+          return rule;
+        }
+        const base = `${rule.name}:${rule.labels.severity ?? rule.severity}`;
+        let name = base;
+        for (let n = 2; seen.has(name); n++) name = `${base}:${n}`;
+        seen.add(name);
+        return { ...rule, name, alertname: rule.alertname ?? rule.name };
+      });
+      merged.push({ ...group, rules });
     }
   }
   return merged;

@@ -4,6 +4,7 @@
  * is a payload with one alert; a notification group's batch is one payload with each of its alerts.
  */
 import { alertLabels, type AlertInput } from './alert';
+import { expandAll } from './template';
 import type { Labels } from './types';
 
 /** WebhookAlert is one alert of a payload, as Alertmanager writes it. */
@@ -43,7 +44,7 @@ export function webhookAlert(
   return {
     status: details.resolvedAtMs === undefined ? 'firing' : 'resolved',
     labels: alertLabels(input),
-    annotations: { ...input.rule.annotations, value: String(details.value), threshold: `${condition.op} ${condition.threshold}` },
+    annotations: { ...expandAll(input.rule.annotations, { labels: alertLabels(input), value: details.value }), value: String(details.value), threshold: `${condition.op} ${condition.threshold}` },
     startsAt: new Date(details.firedAtMs).toISOString(),
     endsAt: details.resolvedAtMs === undefined ? NO_END : new Date(details.resolvedAtMs).toISOString(),
     generatorURL: details.generatorUrl,

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../../core/duration';
-import { compare, evaluatedGroups, isThresholdRule, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
+import { compare, evaluatedGroups, isThresholdRule, mergeRuleGroups, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
+import { alertLabels } from '../../core/alert';
 
 describe('parseExpression (the PromQL subset, parsed by @prometheus-io/lezer-promql)', () => {
   it('parses a threshold with label matchers', () => {
@@ -122,9 +123,35 @@ describe('parseRuleDocument', () => {
   });
 
   it('names the field of a bad rule', () => {
-    expect(() => parseRuleDocument('r:\n  g:\n    - name: x\n      expression: "a > 1"\n      severity: page\n', 'f.yaml')).toThrow(
-      'f.yaml:r.g[0].severity: expected one of info, warning, critical',
-    );
+    expect(() => parseRuleDocument('r:\n  g:\n    - name: x\n      expression: "a > 1"\n      severity: [page]\n', 'f.yaml')).toThrow('f.yaml:r.g[0].severity: expected a severity string');
+  });
+
+  it('takes any severity a rule file writes, routing it by level and keeping it as the alert label', () => {
+    const rules = parseRuleDocument(
+      'groups:\n  - name: g\n    rules:\n' +
+        ['page', 'P1', 'high', 'warning', 'low', 'ticket', 'critical'].map((s, i) => `      - {alert: a${i}, expr: "x > ${i}", labels: {severity: ${s}}}\n`).join(''),
+    )[0]!.rules;
+    expect(rules.map((r) => [r.severity, r.labels.severity])).toEqual([
+      ['critical', 'page'],
+      ['critical', 'P1'],
+      ['critical', 'high'],
+      ['warning', undefined],
+      ['info', 'low'],
+      ['warning', 'ticket'],
+      ['critical', undefined],
+    ]);
+  });
+
+  it('tells apart rules that share an alert name (the warning/critical pair), keeping the name as their alertname', () => {
+    const file = (severities: string[]) =>
+      parseRuleDocument(`groups:\n  - name: g\n    rules:\n${severities.map((s, i) => `      - {alert: HighCPU, expr: "cpu > ${80 + i}", labels: {severity: ${s}}}\n`).join('')}`);
+    const merged = mergeRuleGroups([file(['warning', 'critical', 'critical'])]).flatMap((g) => g.rules);
+    expect(merged.map((r) => [r.name, r.alertname])).toEqual([
+      ['HighCPU', undefined],
+      ['HighCPU:critical', 'HighCPU'],
+      ['HighCPU:critical:2', 'HighCPU'],
+    ]);
+    expect(alertLabels({ labels: {}, rule: merged[1]!, service: 's', instance: 'i' })).toMatchObject({ alertname: 'HighCPU', severity: 'critical' });
   });
 });
 

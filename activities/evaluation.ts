@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import { isThresholdRule, type RuleGroup } from '../core/rules';
 import { dispatchGroup, openAlertsOf, type DispatchSummary } from './alerts';
 import { queryRuleGroup } from '../store/clickhouse';
+import { evaluateRecordingRules } from '../store/prom-query';
 
 /** EvaluationDeps are what rule evaluation needs: the rules, ClickHouse to evaluate them, Temporal to raise alerts. */
 export interface EvaluationDeps {
@@ -26,6 +27,8 @@ export interface EvaluateRulesRequest {
 export interface GroupEvaluation {
   group: string;
   rules: number;
+  /** Samples the group's recording rules wrote. */
+  recorded: number;
   series: number;
   breaching: number;
   cleared: number;
@@ -47,13 +50,15 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       const lookbackMs = Math.max(60_000, 2 * request.evaluationIntervalMs);
       const staleAfterMs = 4 * request.evaluationIntervalMs;
       const out: GroupEvaluation[] = [];
-      for (const { name, rules: all } of groups) {
+      for (const { name, rules: all, records = [] } of groups) {
         // Anomaly rules are the anomaly scan's (activities/anomaly.ts).
         const group = { name, rules: all.filter(isThresholdRule) };
-        if (group.rules.length === 0) continue;
+        if (group.rules.length === 0 && records.length === 0) continue;
         const started = performance.now();
-        const open = await openAlertsOf(deps.redis, group.rules);
         const window = { database: deps.database, nowMs: request.nowMs, lookbackMs };
+        // Recording rules first, in order: the group's alerts read what they wrote at this instant.
+        const recorded = records.length ? await evaluateRecordingRules(deps.clickhouse, records, window, (err) => console.error(`[rules] ${err.message}`)) : 0;
+        const open = await openAlertsOf(deps.redis, group.rules);
         const series = await queryRuleGroup(deps.clickhouse, group.rules, window, open.map((o) => o.open.size > 0));
         const queried = performance.now();
         const timing = { nowMs: request.nowMs, intervalMs: request.evaluationIntervalMs, staleAfterMs };
@@ -61,6 +66,7 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
         out.push({
           group: group.name,
           rules: group.rules.length,
+          recorded,
           series: perRule.reduce((n, r) => n + r.series, 0),
           breaching: perRule.reduce((n, r) => n + r.breaching, 0),
           cleared: perRule.reduce((n, r) => n + r.cleared, 0),

@@ -42,10 +42,12 @@ function describe(node: Node): Condition {
 /** topFilter is the leftmost comparison (without bool) of the expression's top-level filters, if any. */
 function topFilter(node: Node): Extract<Node, { type: 'binary' }> | undefined {
   const n = unparen(node);
+  if (n.type === 'call' && (n.fn === 'label_replace' || n.fn === 'label_join')) return topFilter(n.args[0]!);
   if (n.type !== 'binary') return undefined;
   if (COMPARISON_OPS.has(n.op) && !n.bool) return n;
   if (n.op === 'and' || n.op === 'unless') return topFilter(n.lhs);
-  return undefined;
+  if (n.op === 'or' || COMPARISON_OPS.has(n.op)) return undefined;
+  return topFilter(n.lhs) ?? topFilter(n.rhs);
 }
 
 /** firstMetric is the metric name of the expression's first selector ('' if it names none). */
@@ -72,11 +74,17 @@ function firstMetric(node: Node): string {
 
 /**
  * candidatesOf is the expression whose series the rule judges: without its top-level filters (a comparison with a
- * number or another vector, without bool; the left side of `and` / `unless`), or undefined when the expression has
- * none (then its result alone says what fires).
+ * number or another vector, without bool; the left side of `and` / `unless`), also where a filter sits inside
+ * arithmetic or a relabelling (`(x > 80) * on(instance) group_left(nodename) node_uname_info` → `x * on(instance)
+ * group_left(nodename) node_uname_info`), or undefined when there is no filter (then its result alone says what
+ * fires, and a series leaves it by going stale).
  */
 export function candidatesOf(node: Node): Node | undefined {
   const n = unparen(node);
+  if (n.type === 'call' && (n.fn === 'label_replace' || n.fn === 'label_join' || n.fn === 'sort' || n.fn === 'sort_desc')) {
+    const inner = candidatesOf(n.args[0]!);
+    return inner ? { ...n, args: [inner, ...n.args.slice(1)] } : undefined;
+  }
   if (n.type !== 'binary' || typeOf(n) !== 'vector') return undefined;
   if (n.op === 'and' || n.op === 'unless') return candidatesOf(n.lhs) ?? n.lhs;
   if (COMPARISON_OPS.has(n.op) && !n.bool) {
@@ -85,6 +93,13 @@ export function candidatesOf(node: Node): Node | undefined {
     if (l === 'vector' && r === 'scalar') return n.lhs;
     if (l === 'scalar' && r === 'vector') return n.rhs;
     if (l === 'vector' && r === 'vector') return n.lhs;
+    return undefined;
   }
+  if (COMPARISON_OPS.has(n.op) || n.op === 'or') return undefined;
+  // Arithmetic: the side holding the filter judges, the other side applied as written.
+  const left = typeOf(n.lhs) === 'vector' ? candidatesOf(n.lhs) : undefined;
+  if (left) return { ...n, lhs: left };
+  const right = typeOf(n.rhs) === 'vector' ? candidatesOf(n.rhs) : undefined;
+  if (right) return { ...n, rhs: right };
   return undefined;
 }

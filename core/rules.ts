@@ -4,7 +4,7 @@ import type { Labels, Severity } from './types';
 import { SEVERITIES } from './types';
 import { isRecord } from './guards';
 import { parseCondition, PromqlError, type Condition } from './promql';
-import type { Node } from './promql-ast';
+import { parsePromql, typeOf, type Node } from './promql-ast';
 import { parsePromqlRule } from './promql-rule';
 import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD } from './anomaly';
 
@@ -63,19 +63,53 @@ export interface AnomalySpec {
 /** isThresholdRule tells the rules the evaluation schedules compare with thresholds (not the anomaly scan's). */
 export const isThresholdRule = (rule: Rule): boolean => rule.anomaly === undefined;
 
-/** evaluatedGroups are the groups with a threshold rule: those that get an evaluation schedule. */
+/** evaluatedGroups are the groups with a threshold or recording rule: those that get an evaluation schedule. */
 export function evaluatedGroups(groups: readonly RuleGroup[]): RuleGroup[] {
-  return groups.filter((g) => g.rules.some(isThresholdRule));
+  return groups.filter((g) => g.rules.some(isThresholdRule) || (g.records?.length ?? 0) > 0);
 }
 
 /** NoDataPolicy is a rule's answer to a series that stops reporting. */
 export type NoDataPolicy = 'resolve' | 'keep';
+
+/**
+ * RecordingRule is a Prometheus recording rule: its expression is evaluated with the group and each resulting
+ * sample written back as a series named `record` (with `labels` added), which alerts and queries read like any other.
+ */
+export interface RecordingRule {
+  record: string;
+  expression: string;
+  promql: Node;
+  labels: Labels;
+}
 
 /** RuleGroup is a set of rules evaluated together at one interval. */
 export interface RuleGroup {
   name: string;
   intervalMs: number | undefined;
   rules: Rule[];
+  /** Recording rules, evaluated in order before the group's alerts (so an alert reads this evaluation's records). */
+  records?: RecordingRule[];
+}
+
+/** parseRecordingRule reads a `{record, expr, labels}` rule of a Prometheus rule file. */
+export function parseRecordingRule(raw: Record<string, unknown>, field: string): RecordingRule {
+  const record = raw.record;
+  if (typeof record !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(record)) throw new RuleError(`${field}.record`, 'required metric name matching [a-zA-Z_:][a-zA-Z0-9_:]*');
+  const expression = raw.expr;
+  if (typeof expression !== 'string') throw new RuleError(`${field}.expr`, 'required expression string');
+  if (raw.for !== undefined || raw.annotations !== undefined || raw.keep_firing_for !== undefined) throw new RuleError(field, 'a recording rule has no for, keep_firing_for or annotations');
+  let promql: Node;
+  try {
+    promql = parsePromql(expression);
+    const type = typeOf(promql);
+    if (type !== 'vector' && type !== 'scalar') throw new PromqlError(`a recording rule's expression must be an instant vector or a scalar, this one is a ${type === 'matrix' ? 'range vector' : type}`, 0);
+  } catch (err) {
+    if (err instanceof PromqlError) throw new RuleError(`${field}.expr`, err.message, err.position);
+    throw err;
+  }
+  const labels = stringMap(raw.labels, `${field}.labels`);
+  for (const name of Object.keys(labels)) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name === '__name__') throw new RuleError(`${field}.labels.${name}`, 'invalid label name');
+  return { record, expression, promql, labels };
 }
 
 /** RuleError says what is wrong with a rule, where: the file path of the field and, for expressions, the column. */
@@ -236,7 +270,13 @@ export function parseRuleDocument(text: string, source = 'rules'): RuleGroup[] {
       if (!Array.isArray(rawGroup.rules)) throw new RuleError(`${field}.rules`, 'required list of rules');
       const intervalMs = rawGroup.interval === undefined ? undefined : parseDuration(String(rawGroup.interval));
       const name = rawGroup.name;
-      groups.push({ name, intervalMs, rules: rawGroup.rules.map((rule, ri) => parseRule(rule, name, `${field}.rules[${ri}]`)) });
+      const rules: Rule[] = [];
+      const records: RecordingRule[] = [];
+      rawGroup.rules.forEach((rule, ri) => {
+        if (isRecord(rule) && rule.record !== undefined) records.push(parseRecordingRule(rule, `${field}.rules[${ri}]`));
+        else rules.push(parseRule(rule, name, `${field}.rules[${ri}]`));
+      });
+      groups.push({ name, intervalMs, rules, ...(records.length ? { records } : {}) });
     });
     return groups;
   }
@@ -291,5 +331,5 @@ export function overlayRules(groups: RuleGroup[], edited: readonly Rule[]): Rule
     if (!group) out.push((group = { name: rule.group, intervalMs: undefined, rules: [] }));
     group.rules.push(rule);
   }
-  return out.filter((g) => g.rules.length > 0);
+  return out.filter((g) => g.rules.length > 0 || (g.records?.length ?? 0) > 0);
 }

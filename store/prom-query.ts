@@ -6,12 +6,12 @@
  * per sample). Every value reaches SQL as a parameter.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { QueryParams, sqlIdentifier } from '../core/escape';
+import { dateTime64Text, QueryParams, sqlIdentifier } from '../core/escape';
 import { PromqlError, type LabelMatcher } from '../core/promql';
 import { Evaluator, selectorSpans, type Queryable, type Sample, type SelectorSpan, type SeriesLabels, type StoredSeries } from '../core/promql-engine';
 import { candidatesOf } from '../core/promql-rule';
 import { matcherSql, type EvaluationWindow, type SeriesValue } from '../core/rule-sql';
-import type { Rule } from '../core/rules';
+import type { RecordingRule, Rule } from '../core/rules';
 import { inFlight } from './clickhouse';
 
 const QUERIES_IN_FLIGHT = 4;
@@ -247,3 +247,54 @@ function seriesValue(labels: SeriesLabels, value: number, breaching: boolean): S
 }
 
 const identity = (s: SeriesValue) => JSON.stringify([s.service, s.instance, Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1))]);
+
+/**
+ * evaluateRecordingRules evaluates a group's recording rules in order at the window's instant (a record may read an
+ * earlier one's samples of this very evaluation) and writes each result sample as a series named after the record,
+ * with its labels (service and instance to their columns). A retried evaluation writes nothing twice: a record that
+ * already has samples at this instant is skipped. A rule that fails to evaluate is reported to `onError` and the
+ * others go on. Returns how many samples were written.
+ */
+export async function evaluateRecordingRules(
+  clickhouse: ClickHouseClient,
+  records: readonly RecordingRule[],
+  window: EvaluationWindow,
+  onError: (err: RuleEvaluationError) => void = () => undefined,
+  maxSamples = 5_000_000,
+): Promise<number> {
+  let written = 0;
+  const table = `${sqlIdentifier(window.database)}.performance_events`;
+  for (const rule of records) {
+    try {
+      const options = { lookbackMs: window.lookbackMs };
+      const storage = await fetchSelectors(clickhouse, window.database, selectorSpans(rule.promql, window.nowMs, window.nowMs, options), maxSamples);
+      const value = new Evaluator(storage, window.nowMs, window.nowMs, options).instantQuery(rule.promql, window.nowMs);
+      const samples = value.type === 'scalar' ? [{ labels: {}, v: value.v }] : value.type === 'vector' ? value.samples : [];
+      const rows = new Map<string, Record<string, unknown>>();
+      for (const s of samples) {
+        if (!Number.isFinite(s.v)) continue;
+        const { __name__: _name, service = '', instance = '', ...rest } = { ...s.labels, ...rule.labels };
+        const key = JSON.stringify([service, instance, Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1))]);
+        if (rows.has(key)) throw new PromqlError(`vector contains metrics with the same labelset after applying rule labels`, 0);
+        const labels = Object.fromEntries(Object.keys(rest).sort().map((k) => [k, rest[k]!]));
+        rows.set(key, { timestamp: dateTime64Text(window.nowMs), service_name: service, instance_id: instance, event_type: 'metric', metric_name: rule.record, metric_value: s.v, labels });
+      }
+      if (rows.size === 0) continue;
+      const params = new QueryParams();
+      const [{ n }] = await (
+        await clickhouse.query({
+          query: `SELECT count() AS n FROM ${table} WHERE metric_name = ${params.string(rule.record)} AND timestamp = ${params.timeMs(window.nowMs)}`,
+          query_params: params.values,
+          format: 'JSONEachRow',
+        })
+      ).json<{ n: number | string }>();
+      if (Number(n) > 0) continue;
+      await clickhouse.insert({ table, format: 'JSONEachRow', values: [...rows.values()] });
+      written += rows.size;
+    } catch (err) {
+      if (err instanceof PromqlError || err instanceof TooManySamplesError) onError(new RuleEvaluationError(rule.record, err));
+      else throw err;
+    }
+  }
+  return written;
+}

@@ -7,11 +7,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { loadRuleFiles } from '../activities/rules';
 import { formatDuration } from '../core/duration';
 import { RuleError, type RuleGroup } from '../core/rules';
+import { templateProblems } from '../core/template';
 
 const USAGE = `usage: npm run rules -- check <rule file or folder>...
 
 Validates alert rule files: the seed's format (name, expression, duration, severity, labels, annotations)
-or Prometheus rule files (groups: [{name, interval, rules: [{alert, expr, for, labels, annotations}]}]).
+or Prometheus rule files (groups: [{name, interval, rules: [{alert, expr, for, keep_firing_for, labels,
+annotations} | {record, expr, labels}]}]). Expressions are PromQL; each alert says whether it compiles to SQL
+(the fast path) or is evaluated in memory, and annotations that would not render as templates are named.
 Exits 0 when every file is valid, 1 otherwise.`;
 
 /** describeGroups renders validated groups one rule a line, as the check command prints them. */
@@ -20,8 +23,17 @@ export function describeGroups(groups: readonly RuleGroup[]): string {
     .map((group) =>
       [
         `group ${group.name}${group.intervalMs ? ` (every ${formatDuration(group.intervalMs)})` : ''}`,
+        ...(group.records ?? []).map((record) => `  record   ${record.record}: ${record.expression}`),
         ...group.rules.map((rule) => {
-          return `  ${rule.severity.padEnd(8)} ${rule.name}: ${rule.expression} for ${formatDuration(rule.durationMs)}`;
+          const name = rule.alertname ? `${rule.alertname} (as ${rule.name})` : rule.name;
+          const path = rule.anomaly ? 'anomaly scan' : rule.promql ? 'PromQL, in memory' : 'compiled to SQL';
+          const severity = rule.labels.severity ? `${rule.labels.severity}→${rule.severity}` : rule.severity;
+          const lines = [`  ${severity.padEnd(8)} ${name}: ${rule.expression} for ${formatDuration(rule.durationMs)} [${path}]`];
+          for (const [key, text] of Object.entries({ ...rule.annotations, ...rule.labels })) {
+            const problem = templateProblems(text);
+            if (problem) lines.push(`    warning: ${key} is sent as written: ${problem}`);
+          }
+          return lines.join('\n');
         }),
       ].join('\n'),
     )
@@ -40,7 +52,8 @@ export async function runRulesCli(argv: string[]): Promise<number> {
       statSync(target);
       const groups = await loadRuleFiles(target);
       const count = groups.reduce((n, g) => n + g.rules.length, 0);
-      console.log(`${target}: ${count} rules OK\n${describeGroups(groups)}`);
+      const records = groups.reduce((n, g) => n + (g.records?.length ?? 0), 0);
+      console.log(`${target}: ${count} alerting rules${records ? ` and ${records} recording rules` : ''} OK\n${describeGroups(groups)}`);
     } catch (err) {
       failed = true;
       const message = err instanceof RuleError ? err.message : (err as Error).message;

@@ -3,7 +3,8 @@ import { createClickHouse } from '../../store/clients';
 import { queryRuleGroup } from '../../store/clickhouse';
 import { migrate } from '../../store/migrations';
 import { dateTime64Text, sqlIdentifier } from '../../core/escape';
-import { compare, parseRule, RuleError, type Rule } from '../../core/rules';
+import { compare, parseRule, parseRuleDocument, RuleError, type Rule } from '../../core/rules';
+import { evaluateRecordingRules } from '../../store/prom-query';
 import { testConfig, uniqueName } from '../helpers/stack';
 
 /**
@@ -115,6 +116,15 @@ describe('alert rules in full PromQL, evaluated on ClickHouse beside the SQL sub
     expect(boolean).toEqual({ c: 'firing 1', a: 'clear 0', b: 'clear 0' });
   });
 
+  it('judges a filter inside arithmetic joined with an info metric (the node-exporter pattern): what the filter drops is clear', async () => {
+    const info = m('pql_uname_info');
+    await insert(['a', 'b', 'c'].map((instance) => ({ metric: info, instance, labels: { nodename: `node-${instance}` }, value: 1, atMs: ago(30) })));
+    const joined = rule('joined', `(${CPU}{service="${svc}"} > 90) * on(instance) group_left (nodename) ${info}{service="${svc}", nodename=~".+"}`);
+    expect(joined.condition).toMatchObject({ metric: CPU, op: '>', threshold: 90 });
+    const [verdict] = await verdicts(joined);
+    expect(verdict).toEqual({ 'a,nodename=node-a': 'firing 95', 'b,nodename=node-b': 'clear 50', 'c,nodename=node-c': 'firing 97' });
+  });
+
   it('fires absent() for a metric that stopped, and evaluates label_replace and offset', async () => {
     const missing = m('pql_missing');
     const [absent, present, relabelled, offset] = await verdicts(
@@ -125,8 +135,33 @@ describe('alert rules in full PromQL, evaluated on ClickHouse beside the SQL sub
     );
     expect(absent).toEqual({ 'job=trading': 'firing 1' });
     expect(present).toEqual({});
-    expect(relabelled).toEqual({ 'c,host=node-c': 'firing 0' });
+    expect(relabelled).toEqual({ 'c,host=node-c': 'firing 0', 'a,host=node-a': 'clear 1', 'b,host=node-b': 'clear 1' });
     expect(offset).toEqual({ a: 'firing 95' });
+  });
+
+  it('evaluates recording rules before the alerts of their group: the alert reads the record, a retried evaluation writes nothing twice', async () => {
+    const record = m('pql_instance:errors:ratio_rate5m');
+    const [group] = parseRuleDocument(
+      [
+        'groups:',
+        '  - name: errors',
+        '    rules:',
+        `      - alert: ErrorRatioHigh`,
+        `        expr: ${record} > 0.05`,
+        '        labels: {severity: page}',
+        `      - record: ${record}`,
+        `        expr: sum by (service, instance) (rate(${REQUESTS}{service="${svc}", code=~"5.."}[5m])) / sum by (service, instance) (rate(${REQUESTS}{service="${svc}"}[5m]))`,
+        '        labels: {team: payments}',
+      ].join('\n'),
+    );
+    expect(group!.records).toHaveLength(1);
+    expect(group!.rules.map((r) => r.name)).toEqual(['ErrorRatioHigh']);
+    expect(await evaluateRecordingRules(clickhouse, group!.records!, window())).toBe(2);
+    expect(await evaluateRecordingRules(clickhouse, group!.records!, window())).toBe(0);
+    const [alert] = await verdicts(...group!.rules);
+    expect(alert).toEqual({ 'a,team=payments': 'firing 0.1', 'b,team=payments': 'clear 0' });
+    expect(() => parseRuleDocument(`groups:\n  - name: g\n    rules:\n      - {record: "bad name", expr: "x"}\n`)).toThrow(/record: required metric name/);
+    expect(() => parseRuleDocument(`groups:\n  - name: g\n    rules:\n      - {record: r, expr: "x[5m]"}\n`)).toThrow(/instant vector or a scalar/);
   });
 
   it('keeps evaluating the group when one rule fails at run time (many-to-many matching)', async () => {

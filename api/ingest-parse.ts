@@ -6,6 +6,7 @@
  */
 import { sampleTsv } from '../core/sample-row';
 import { parsePromText, toSamples } from '../core/prom-text';
+import { decodeWriteRequest, RemoteWriteError, snappyDecode } from '../core/remote-write';
 import { latestValues, type LatestValues } from '../core/realtime';
 import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';
 
@@ -13,7 +14,7 @@ import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Reje
 /** ParseJob is one body to parse, as the route received it. */
 export interface ParseJob {
   body: Uint8Array;
-  format: 'json' | 'prometheus' | 'openmetrics';
+  format: 'json' | 'prometheus' | 'openmetrics' | 'remote-write';
   /** Stamps samples that carry no timestamp. */
   now: number;
   /** Service and instance for text samples without those labels (query parameters). */
@@ -57,14 +58,42 @@ function flattenText(job: ParseJob, text: string): FlattenResult {
   };
 }
 
+/** The largest remote-write body decompressed (Prometheus sends at most a few MB per request by default). */
+const REMOTE_WRITE_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * flattenRemoteWrite decodes a remote-write body (snappy + protobuf) into stored samples: the service from the
+ * `service` or `job` label (the `job` label kept, so PromQL over the series finds it), the instance from
+ * `instance`. Staleness markers and NaN values are not stored (counted, not rejected: Prometheus would not retry).
+ */
+function flattenRemoteWrite(job: ParseJob): FlattenResult {
+  let request;
+  try {
+    request = decodeWriteRequest(snappyDecode(job.body, REMOTE_WRITE_MAX_BYTES));
+  } catch (err) {
+    if (err instanceof RemoteWriteError) throw new BodyParseError(`not a remote-write request: ${err.message}`);
+    throw err;
+  }
+  const parsed = [];
+  for (const series of request.series) {
+    const { __name__: name = '', ...labels } = series.labels;
+    for (const s of series.samples) if (!Number.isNaN(s.value)) parsed.push({ name, labels, value: s.value, timestampMs: s.timestampMs });
+  }
+  const identity = { ...(job.service ? { service: job.service } : {}), ...(job.instance ? { instance: job.instance } : {}) };
+  const converted = toSamples(parsed, identity, job.now, { ...DEFAULT_INGEST_LIMITS, ...(job.oldestMs !== undefined ? { oldestMs: job.oldestMs } : {}) }, { keepJob: true });
+  return { samples: converted.samples, rejected: converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })) };
+}
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /** parseBody turns a metrics body into rows, rejections and latest values; throws BodyParseError on malformed JSON. */
 export function parseBody(job: ParseJob): ParsedBody {
-  const text = decoder.decode(job.body);
   let result: FlattenResult;
-  if (job.format === 'json') {
+  const text = job.format === 'remote-write' ? '' : decoder.decode(job.body);
+  if (job.format === 'remote-write') {
+    result = flattenRemoteWrite(job);
+  } else if (job.format === 'json') {
     let value: unknown;
     try {
       value = JSON.parse(text);

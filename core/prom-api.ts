@@ -126,9 +126,13 @@ export function promValue(v: number): string {
 /** promTime writes an evaluation instant as Prometheus does: Unix seconds, fractions to the millisecond. */
 export const promTime = (ms: number) => ms / 1000;
 
-/** metricOf is a series' label set in a result: its labels, service and instance, and `__name__` when kept. */
+/**
+ * metricOf is a series' label set in a result: its labels, service and instance, and `__name__` when kept. A series
+ * that came with a `job` label (remote write, scrapes) has its service named after it: the label is not repeated.
+ */
 export function metricOf(series: Pick<SeriesValue, 'service' | 'instance' | 'labels'>, name?: string): Labels {
   const labels = seriesLabels(series);
+  if (labels.job !== undefined && labels.job === series.service) delete labels.service;
   return name ? { __name__: name, ...labels } : labels;
 }
 

@@ -163,11 +163,14 @@ export function toSamples(
   identity: SeriesIdentity,
   nowMs: number,
   limits: { maxLabels: number; maxLabelLength: number; oldestMs?: number } = { maxLabels: 32, maxLabelLength: 1024 },
+  /** keepJob: a `job` label stays a label (remote write: PromQL over the series must find it) besides naming the service. */
+  options: { keepJob?: boolean } = {},
 ): { samples: Sample[]; errors: Array<{ index: number; error: string }> } {
   const samples: Sample[] = [];
   const errors: Array<{ index: number; error: string }> = [];
   parsed.forEach((p, index) => {
     const { service: svcLabel, job, instance, ...own } = p.labels;
+    if (options.keepJob && job !== undefined) own.job = job;
     const service = svcLabel ?? job ?? identity.service;
     if (!service) {
       errors.push({ index, error: `${p.name}: no service (add a service or job label, or ?service= to the URL)` });

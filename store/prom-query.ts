@@ -89,7 +89,7 @@ export async function fetchSelectors(
       row.label_keys.forEach((k, i) => {
         if (row.label_values[i]) labels[k] = row.label_values[i]!;
       });
-      if (row.service) labels.service = row.service;
+      if (row.service && labels.job !== row.service) labels.service = row.service;
       if (row.instance) labels.instance = row.instance;
       series.push({ labels, t: row.points.map((p) => Number(p[0])), v: row.points.map((p) => chFloat(p[1])) });
     }

@@ -21,6 +21,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /docs/static/*': 'open',
   'GET /metrics': 'internal',
   'POST /api/v1/internal/monitoring/metrics': 'ingest',
+  'POST /api/v1/write': 'ingest',
   'POST /api/v1/internal/monitoring/events': 'ingest',
   'GET /api/v1/internal/monitoring/health/:service_name': 'internal',
   'GET /api/v1/internal/monitoring/alerts/:service_name': 'internal',

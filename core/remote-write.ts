@@ -1,0 +1,242 @@
+/**
+ * Prometheus remote write 1.0 (https://prometheus.io/docs/specs/prw/remote_write_spec/): a snappy-compressed (block
+ * format, not framed) protobuf `prometheus.WriteRequest`. Both are decoded here by hand, bounds-checked at every
+ * step — a body that lies about its lengths is refused, never read past its end:
+ *   WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+ *   TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+ *   Label        { string name = 1; string value = 2; }
+ *   Sample       { double value = 1; int64 timestamp = 2; }   (timestamp in milliseconds)
+ * Exemplars are not kept; native histograms are counted and left out (this store holds float samples).
+ */
+
+/** RemoteWriteError: the body is not a valid remote-write request (a 400: Prometheus does not retry it). */
+export class RemoteWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RemoteWriteError';
+  }
+}
+
+/** snappyDecode decompresses a snappy block; `maxBytes` bounds the size the block may claim. */
+export function snappyDecode(input: Uint8Array, maxBytes: number): Uint8Array {
+  let pos = 0;
+  const varint = (): number => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (pos >= input.length) throw new RemoteWriteError('snappy: truncated length');
+      const b = input[pos++]!;
+      result += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return result;
+      shift += 7;
+      if (shift > 35) throw new RemoteWriteError('snappy: length too long');
+    }
+  };
+  const length = varint();
+  if (length > maxBytes) throw new RemoteWriteError(`snappy: the body would decompress to ${length} bytes, more than ${maxBytes}`);
+  const out = new Uint8Array(length);
+  let o = 0;
+  while (pos < input.length) {
+    const tag = input[pos++]!;
+    const kind = tag & 3;
+    if (kind === 0) {
+      let n = tag >> 2;
+      if (n >= 60) {
+        const bytes = n - 59;
+        if (pos + bytes > input.length) throw new RemoteWriteError('snappy: truncated literal length');
+        n = 0;
+        for (let i = 0; i < bytes; i++) n += input[pos + i]! * 2 ** (8 * i);
+        pos += bytes;
+      }
+      n += 1;
+      if (pos + n > input.length || o + n > length) throw new RemoteWriteError('snappy: literal runs past the end');
+      out.set(input.subarray(pos, pos + n), o);
+      pos += n;
+      o += n;
+      continue;
+    }
+    let n: number;
+    let offset: number;
+    if (kind === 1) {
+      if (pos >= input.length) throw new RemoteWriteError('snappy: truncated copy');
+      n = ((tag >> 2) & 7) + 4;
+      offset = ((tag >> 5) << 8) | input[pos++]!;
+    } else {
+      const bytes = kind === 2 ? 2 : 4;
+      if (pos + bytes > input.length) throw new RemoteWriteError('snappy: truncated copy');
+      n = (tag >> 2) + 1;
+      offset = 0;
+      for (let i = 0; i < bytes; i++) offset += input[pos + i]! * 2 ** (8 * i);
+      pos += bytes;
+    }
+    if (offset === 0 || offset > o || o + n > length) throw new RemoteWriteError('snappy: copy out of range');
+    // Copies may overlap their own output (a run): byte by byte.
+    for (let i = 0; i < n; i++, o++) out[o] = out[o - offset]!;
+  }
+  if (o !== length) throw new RemoteWriteError(`snappy: decoded ${o} bytes, the header said ${length}`);
+  return out;
+}
+
+/** RemoteSeries is one decoded time series: its labels (with __name__) and float samples. */
+export interface RemoteSeries {
+  labels: Record<string, string>;
+  samples: Array<{ value: number; timestampMs: number }>;
+}
+
+export interface WriteRequest {
+  series: RemoteSeries[];
+  /** Native histogram samples received and not stored. */
+  histograms: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A protobuf reader over one message's bytes. */
+class Reader {
+  pos: number;
+  constructor(
+    private readonly buf: Uint8Array,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  varint(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= this.end) throw new RemoteWriteError('protobuf: truncated varint');
+      const b = this.buf[this.pos++]!;
+      if (shift < 56) result += (b & 0x7f) * 2 ** shift;
+      else if (shift === 56 || shift === 63) result += (b & 0x7f) * 2 ** shift; // int64: approximate above 2^53
+      if (b < 0x80) return result;
+      shift += 7;
+      if (shift > 63) throw new RemoteWriteError('protobuf: varint too long');
+    }
+  }
+
+  /** int64 as protobuf encodes it (two's complement in a 10-byte varint for negatives). */
+  int64(): number {
+    const start = this.pos;
+    const v = this.varint();
+    if (this.pos - start === 10) return v - 2 ** 64;
+    return v;
+  }
+
+  bytes(): Reader {
+    const n = this.varint();
+    if (this.pos + n > this.end) throw new RemoteWriteError('protobuf: field runs past the end of its message');
+    const sub = new Reader(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return sub;
+  }
+
+  string(): string {
+    const sub = this.bytes();
+    try {
+      return utf8.decode(this.buf.subarray(sub.pos, sub.end));
+    } catch {
+      throw new RemoteWriteError('protobuf: a label is not valid UTF-8');
+    }
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.end) throw new RemoteWriteError('protobuf: truncated double');
+    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0, true);
+    this.pos += 8;
+    return v;
+  }
+
+  isStaleNaN(): boolean {
+    // Prometheus' staleness marker: the NaN with bits 0x7ff0000000000002.
+    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8);
+    return view.getUint32(0, true) === 2 && view.getUint32(4, true) === 0x7ff00000;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        if (this.pos + 8 > this.end) throw new RemoteWriteError('protobuf: truncated field');
+        this.pos += 8;
+        return;
+      case 2:
+        this.bytes();
+        return;
+      case 5:
+        if (this.pos + 4 > this.end) throw new RemoteWriteError('protobuf: truncated field');
+        this.pos += 4;
+        return;
+      default:
+        throw new RemoteWriteError(`protobuf: unknown wire type ${wireType}`);
+    }
+  }
+}
+
+/** STALE marks a sample that is a staleness marker (decodeWriteRequest leaves it out and counts it). */
+export interface DecodeCounts {
+  stale: number;
+}
+
+/** decodeWriteRequest reads a decompressed WriteRequest; staleness markers are left out and counted. */
+export function decodeWriteRequest(buf: Uint8Array, counts: DecodeCounts = { stale: 0 }): WriteRequest {
+  const top = new Reader(buf);
+  const series: RemoteSeries[] = [];
+  let histograms = 0;
+  while (!top.done) {
+    const key = top.varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (field !== 1 || wire !== 2) {
+      top.skip(wire);
+      continue;
+    }
+    const ts = top.bytes();
+    const labels: Record<string, string> = {};
+    const samples: RemoteSeries['samples'] = [];
+    while (!ts.done) {
+      const k = ts.varint();
+      const f = Math.floor(k / 8);
+      const w = k & 7;
+      if (f === 1 && w === 2) {
+        const label = ts.bytes();
+        let name = '';
+        let value = '';
+        while (!label.done) {
+          const lk = label.varint();
+          if (lk === 10) name = label.string();
+          else if (lk === 18) value = label.string();
+          else label.skip(lk & 7);
+        }
+        labels[name] = value;
+      } else if (f === 2 && w === 2) {
+        const sample = ts.bytes();
+        let value = 0;
+        let timestampMs = 0;
+        let stale = false;
+        while (!sample.done) {
+          const sk = sample.varint();
+          if (sk === 9) {
+            stale = sample.isStaleNaN();
+            value = sample.double();
+          } else if (sk === 16) timestampMs = sample.int64();
+          else sample.skip(sk & 7);
+        }
+        if (stale) counts.stale++;
+        else samples.push({ value, timestampMs });
+      } else if (f === 4 && w === 2) {
+        histograms++;
+        ts.skip(w);
+      } else ts.skip(w);
+    }
+    series.push({ labels, samples });
+  }
+  return { series, histograms };
+}

@@ -1,0 +1,111 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { snappyDecode } from '../../core/remote-write';
+import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
+import { freePort } from '../helpers/servers';
+import { uniqueName } from '../helpers/stack';
+
+const run = promisify(execFile);
+
+/**
+ * Remote write from a real Prometheus (Debian's 2.42, started here): it scrapes itself every second and
+ * remote-writes into /api/v1/write with a service key; what it wrote is then queried from both — `promtool query`
+ * against Prometheus' own API and against ours — and the answers must be equal. Bad bodies are refused as
+ * Prometheus expects (400: not retried), without a key nothing is taken.
+ */
+describe('remote write from a real Prometheus', () => {
+  let api: TestApi;
+  let prometheus: ChildProcess | undefined;
+  let dir: string;
+  let apiUrl: string;
+  let promUrl: string;
+  const job = uniqueName('prom-rw');
+  let log = '';
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    apiUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    const promPort = await freePort();
+    promUrl = `http://127.0.0.1:${promPort}`;
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pm-prom-'));
+    writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      [
+        'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+        'scrape_configs:',
+        `  - job_name: ${job}`,
+        `    static_configs: [{targets: ["127.0.0.1:${promPort}"]}]`,
+        'remote_write:',
+        `  - url: ${apiUrl}/api/v1/write`,
+        `    authorization: {credentials: ${TEST_KEYS.service.token}}`,
+        '    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}',
+      ].join('\n'),
+    );
+    prometheus = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prometheus.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
+  }, 60_000);
+
+  afterAll(async () => {
+    prometheus?.kill('SIGTERM');
+    await api?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ours = () => `http://admin:${TEST_KEYS.admin.token}@${apiUrl.replace('http://', '')}`;
+  const promtool = async (url: string, ...args: string[]) => JSON.parse((await run('promtool', ['query', ...args.slice(0, -1), '-o', 'json', url, args[args.length - 1]!])).stdout) as unknown;
+
+  it('stores what Prometheus remote-writes, and answers promtool as Prometheus itself does', async () => {
+    // Wait until ten seconds of scrapes have reached us.
+    const started = Date.now();
+    let seen = 0;
+    while (Date.now() - started < 45_000) {
+      const result = await api.app.inject({ method: 'GET', url: `/api/v1/query?query=${encodeURIComponent(`count_over_time(up{job="${job}"}[1m])`)}`, headers: { authorization: `Bearer ${TEST_KEYS.admin.token}` } });
+      seen = Number(result.json().data?.result?.[0]?.value?.[1] ?? 0);
+      if (seen >= 10) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (seen < 10) throw new Error(`remote write did not arrive (${seen} samples of up); Prometheus said:\n${log}`);
+    // An instant a few seconds back: every sample before it has been sent (batches go out every 500 ms).
+    const at = String(Math.floor(Date.now() / 1000) - 3);
+    const queries = [
+      `up{job="${job}"}`,
+      `prometheus_build_info{job="${job}"}`,
+      `sum by (job) (rate(prometheus_http_requests_total{job="${job}"}[5s]))`,
+      `count by (job) (prometheus_tsdb_head_series{job="${job}"} > 0)`,
+      `max_over_time(scrape_samples_scraped{job="${job}"}[10s])`,
+      `label_replace(up{job="${job}"}, "host", "$1", "instance", "(.*):.*")`,
+    ];
+    for (const query of queries) {
+      const theirs = await promtool(promUrl, 'instant', `--time=${at}`, query);
+      const mine = await promtool(ours(), 'instant', `--time=${at}`, query);
+      expect({ query, result: mine }).toEqual({ query, result: theirs });
+      expect((theirs as unknown[]).length).toBeGreaterThan(0);
+    }
+    const rangeArgs = [`--start=${Number(at) - 8}`, `--end=${at}`, '--step=1s'];
+    const range = `sum by (job) (up{job="${job}"})`;
+    expect(await promtool(ours(), 'range', ...rangeArgs, range)).toEqual(await promtool(promUrl, 'range', ...rangeArgs, range));
+  }, 90_000);
+
+  it('refuses what is not a remote-write body (400, not retried) and takes nothing without a key', async () => {
+    const post = (payload: Buffer, headers: Record<string, string>) =>
+      api.app.inject({ method: 'POST', url: '/api/v1/write', payload, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', ...headers } });
+    const auth = { authorization: `Bearer ${TEST_KEYS.service.token}` };
+    const garbage = await post(Buffer.from('not snappy at all'), auth);
+    expect(garbage.statusCode).toBe(400);
+    expect(garbage.json().message).toMatch(/not a remote-write request: snappy/);
+    // A snappy block whose protobuf lies about a field's length.
+    const lying = await post(Buffer.from([2, 4, 0x0a, 0x7f]), auth);
+    expect(lying.statusCode).toBe(400);
+    expect(lying.json().message).toMatch(/protobuf/);
+    expect((await post(Buffer.from([0]), { ...auth, 'content-encoding': 'gzip' })).statusCode).toBe(415);
+    expect((await post(Buffer.from([0]), {})).statusCode).toBe(401);
+    // An empty WriteRequest (Prometheus' keep-alive): nothing to store, no error.
+    expect((await post(Buffer.from([0]), auth)).statusCode).toBe(204);
+    expect(snappyDecode(Buffer.from([0]), 10)).toHaveLength(0);
+  });
+});

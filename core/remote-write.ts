@@ -112,20 +112,26 @@ class Reader {
     for (;;) {
       if (this.pos >= this.end) throw new RemoteWriteError('protobuf: truncated varint');
       const b = this.buf[this.pos++]!;
-      if (shift < 56) result += (b & 0x7f) * 2 ** shift;
-      else if (shift === 56 || shift === 63) result += (b & 0x7f) * 2 ** shift; // int64: approximate above 2^53
+      result += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) return result;
       shift += 7;
       if (shift > 63) throw new RemoteWriteError('protobuf: varint too long');
     }
   }
 
-  /** int64 as protobuf encodes it (two's complement in a 10-byte varint for negatives). */
+  /** int64 as protobuf encodes it (two's complement in a 10-byte varint for negatives), exact to the millisecond. */
   int64(): number {
-    const start = this.pos;
-    const v = this.varint();
-    if (this.pos - start === 10) return v - 2 ** 64;
-    return v;
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.pos >= this.end) throw new RemoteWriteError('protobuf: truncated varint');
+      const b = this.buf[this.pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7n;
+      if (shift > 63n) throw new RemoteWriteError('protobuf: varint too long');
+    }
+    return Number(BigInt.asIntN(64, result));
   }
 
   bytes(): Reader {

@@ -121,6 +121,15 @@ class Reader {
 
   /** int64 as protobuf encodes it (two's complement in a 10-byte varint for negatives), exact to the millisecond. */
   int64(): number {
+    // Millisecond timestamps of this era take 6 bytes: plain arithmetic up to 7 (2^49), BigInt beyond.
+    const start = this.pos;
+    let fast = 0;
+    for (let i = 0; i < 7 && this.pos < this.end; i++) {
+      const b = this.buf[this.pos++]!;
+      fast += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) return fast;
+    }
+    this.pos = start;
     let result = 0n;
     let shift = 0n;
     for (;;) {

@@ -9,8 +9,11 @@ import { createConfigStore } from '../store/config-store';
 import { fromRoot } from '../store/paths';
 import { redisKeys } from '../store/redis';
 
-/** SILENCES_KEY is the Redis hash caching silences by id (an expired one is removed by its workflow). */
+/** SILENCES_KEY is the Redis hash caching silences by id. */
 export const SILENCES_KEY = 'silences';
+
+/** EXPIRED_RETENTION_MS: an expired silence stays listed (as expired) this long, as Alertmanager keeps them (5 days). */
+export const EXPIRED_RETENTION_MS = 5 * 86_400_000;
 
 /**
  * createSilenceActivities builds the silence store — durable in ClickHouse, cached in Redis (store/config-store.ts)
@@ -29,10 +32,13 @@ export function createSilenceActivities({ config, redis, clickhouse }: { config:
     return inhibit.rules;
   }
 
+  /** listSilences lists pending, active and recently expired silences; older expired ones are dropped on the way. */
   async function listSilences(): Promise<Silence[]> {
-    return [...(await store.all()).values()]
-      .map((v) => JSON.parse(v) as Silence)
-      .sort((a, b) => a.endsAtMs - b.endsAtMs);
+    const now = Date.now();
+    const all = [...(await store.all()).values()].map((v) => JSON.parse(v) as Silence);
+    const old = all.filter((s) => s.endsAtMs < now - EXPIRED_RETENTION_MS);
+    for (const s of old) await store.remove(s.id);
+    return all.filter((s) => !old.includes(s)).sort((a, b) => a.endsAtMs - b.endsAtMs);
   }
 
   return {
@@ -43,8 +49,20 @@ export function createSilenceActivities({ config, redis, clickhouse }: { config:
       await store.put(silence.id, JSON.stringify(silence));
     },
 
-    /** expireSilence removes a silence; true if it was there. */
+    /**
+     * expireSilence ends a silence now (it stays listed as expired for EXPIRED_RETENTION_MS); true if it was pending
+     * or active, false if there is no such silence or it had already ended.
+     */
     async expireSilence(id: string): Promise<boolean> {
+      const found = (await listSilences()).find((s) => s.id === id);
+      const now = Date.now();
+      if (!found || found.endsAtMs <= now) return false;
+      await store.put(id, JSON.stringify({ ...found, endsAtMs: Math.max(found.startsAtMs, now) }));
+      return true;
+    },
+
+    /** removeSilence forgets a silence that never took effect (its workflow could not start). */
+    async removeSilence(id: string): Promise<boolean> {
       return store.remove(id);
     },
 

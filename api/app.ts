@@ -17,6 +17,7 @@ import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { integrationRoutes } from './routes/integrations';
 import { prometheusRoutes } from './routes/prometheus';
+import { alertmanagerRoutes } from './routes/alertmanager';
 import { metricsRoutes } from './routes/metrics';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
@@ -87,6 +88,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await selfMetricsRoutes(deps)(app, {});
   await app.register(metricsRoutes(deps));
   await app.register(prometheusRoutes(deps));
+  await app.register(alertmanagerRoutes(deps));
   await app.register(eventsRoutes(deps));
   await app.register(serviceRoutes(deps));
   await app.register(alertActionRoutes(deps));

@@ -104,25 +104,62 @@ export function notificationMute(labels: Labels, silences: readonly Silence[], f
 
 /** parseMatchers validates Alertmanager-style matchers from an API body or a file. */
 export function parseMatchers(raw: unknown, field: string): Matcher[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw new SilenceError(field, 'expected at least one matcher {name, value, isRegex?, isEqual?}');
-  if (raw.length > 32) throw new SilenceError(field, 'at most 32 matchers');
-  return raw.map((m, i): Matcher => {
+  if (!Array.isArray(raw) || raw.length === 0) throw new SilenceError(field, 'expected at least one matcher: {name, value, isRegex?, isEqual?} or a string such as severity="critical"');
+  // A string may hold several matchers ({a="b", c=~"d"}): each becomes its own.
+  const out = raw.flatMap((m, i): Matcher[] => {
     const f = `${field}[${i}]`;
-    if (!isRecord(m)) throw new SilenceError(f, 'expected {name, value, isRegex?, isEqual?}');
-    if (typeof m.name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(m.name)) throw new SilenceError(`${f}.name`, 'expected a label name');
+    if (typeof m === 'string') return parseMatcherText(m, f);
+    if (!isRecord(m)) throw new SilenceError(f, 'expected {name, value, isRegex?, isEqual?} or a string such as severity="critical"');
+    if (typeof m.name !== 'string' || !validLabelName(m.name)) throw new SilenceError(`${f}.name`, 'expected a label name');
     if (typeof m.value !== 'string' || m.value.length > 1024) throw new SilenceError(`${f}.value`, 'expected a string of at most 1024 characters');
     if (m.isRegex !== undefined && typeof m.isRegex !== 'boolean') throw new SilenceError(`${f}.isRegex`, 'expected a boolean');
     if (m.isEqual !== undefined && typeof m.isEqual !== 'boolean') throw new SilenceError(`${f}.isEqual`, 'expected a boolean');
-    const isRegex = m.isRegex === true;
-    if (isRegex) {
-      try {
-        anchored(m.value);
-      } catch (err) {
-        throw new SilenceError(`${f}.value`, `invalid regular expression: ${(err as Error).message}`);
-      }
-    }
-    return { name: m.name, value: m.value, isRegex, isEqual: m.isEqual !== false };
+    return [checked({ name: m.name, value: m.value, isRegex: m.isRegex === true, isEqual: m.isEqual !== false }, `${f}.value`)];
   });
+  if (out.length > 32) throw new SilenceError(field, 'at most 32 matchers');
+  return out;
+}
+
+/** validLabelName: a label name as Alertmanager takes it — classic, or any UTF-8 text without control characters. */
+const validLabelName = (name: string) => name.length > 0 && name.length <= 256 && !/[\u0000-\u001f]/.test(name);
+
+function checked(m: Matcher, field: string): Matcher {
+  if (m.isRegex) {
+    try {
+      anchored(m.value);
+    } catch (err) {
+      throw new SilenceError(field, `invalid regular expression: ${(err as Error).message}`);
+    }
+  }
+  return m;
+}
+
+/**
+ * parseMatcherText reads Alertmanager's matcher syntax: `name="value"`, `name=~"re"`, `name!="v"`, `name!~"re"`,
+ * unquoted values (`severity=critical`), quoted UTF-8 names (`"service.name"="api"`), several in braces
+ * (`{a="b", c=~"d"}`), as amtool and Alertmanager's own configuration write them.
+ */
+export function parseMatcherText(text: string, field: string): Matcher[] {
+  let body = text.trim();
+  if (body.startsWith('{')) {
+    if (!body.endsWith('}')) throw new SilenceError(field, `unclosed brace in ${JSON.stringify(text)}`);
+    body = body.slice(1, -1);
+  }
+  const out: Matcher[] = [];
+  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|([^\s!=~"{},]+))\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^,}]*?))\s*(?:,|$)/y;
+  while (re.lastIndex < body.length) {
+    const start = re.lastIndex;
+    const m = re.exec(body);
+    if (!m || m[0] === '') throw new SilenceError(field, `not a matcher: ${JSON.stringify(body.slice(start))} (write name="value", name=~"regex", name!="value" or name!~"regex")`);
+    const name = m[1] !== undefined ? JSON.parse(`"${m[1]}"`) as string : m[2]!;
+    const value = m[4] !== undefined ? JSON.parse(`"${m[4]}"`) as string : m[5]!;
+    if (!validLabelName(name)) throw new SilenceError(field, `invalid label name ${JSON.stringify(name)}`);
+    if (value.length > 1024) throw new SilenceError(field, 'a matcher value has at most 1024 characters');
+    const op = m[3]!;
+    out.push(checked({ name, value, isRegex: op.endsWith('~'), isEqual: !op.startsWith('!') }, field));
+  }
+  if (out.length === 0) throw new SilenceError(field, 'expected at least one matcher');
+  return out;
 }
 
 /** parseInhibitRules validates the inhibition rules of config/inhibit.yaml (already parsed YAML). */

@@ -32,6 +32,8 @@ install_all() {
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
   # Prometheus' own tools are the tests' clients of the query API (promtool query); Debian's prometheus has them.
   command -v promtool >/dev/null 2>&1 || apt_install prometheus
+  # amtool (Alertmanager's client) is the tests' client of our Alertmanager API v2.
+  command -v amtool >/dev/null 2>&1 || apt_install prometheus-alertmanager
 }
 
 start_clickhouse() {

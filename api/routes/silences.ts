@@ -29,7 +29,7 @@ const SilenceSchema = Type.Object({
 });
 
 const CreateBody = Type.Object({
-  matchers: Type.Array(MatcherSchema, { minItems: 1, maxItems: 32 }),
+  matchers: Type.Array(Type.Union([MatcherSchema, Type.String({ description: 'Alertmanager syntax, e.g. severity="critical"' })]), { minItems: 1, maxItems: 32 }),
   startsAt: Type.Optional(Type.String({ description: 'RFC 3339; default now' })),
   endsAt: Type.Optional(Type.String({ description: 'RFC 3339; or give duration' })),
   duration: Type.Optional(Type.String({ description: 'e.g. 2h; used when endsAt is absent' })),
@@ -45,7 +45,7 @@ type CreateBody = {
   remind?: unknown[];
 };
 
-const silenceWorkflowId = (id: string) => `silence/${id}`;
+export const silenceWorkflowId = (id: string) => `silence/${id}`;
 
 function view(s: Silence, nowMs: number) {
   return {
@@ -69,6 +69,50 @@ function time(text: string, field: string): number {
 function temporalOf(deps: AppDeps): Client {
   if (!deps.temporal) throw new ApiError(503, 'workflows_unavailable', 'silences need Temporal, which this API process cannot reach', undefined, 5);
   return deps.temporal;
+}
+
+/**
+ * scheduleSilence stores a silence (the notification gate sees it from then on) and starts its `silence/<id>`
+ * workflow, which reminds before the end and expires it; if the workflow cannot start, nothing stays stored (503).
+ */
+export async function scheduleSilence(
+  deps: AppDeps,
+  store: ReturnType<typeof createSilenceActivities>,
+  silence: Silence,
+  remind: SilenceInput['remind'],
+  log: { error: (obj: object, msg: string) => void },
+): Promise<void> {
+  const temporal = temporalOf(deps);
+  await store.saveSilence(silence);
+  const input: SilenceInput = {
+    silence,
+    reminderLeadMs: Math.min(15 * 60_000, Math.floor((silence.endsAtMs - silence.startsAtMs) / 4)),
+    ...(remind ? { remind } : {}),
+  };
+  try {
+    await temporal.withDeadline(Date.now() + 5000, () =>
+      temporal.workflow.start(silenceWorkflow, { taskQueue: deps.config.temporal.taskQueue, workflowId: silenceWorkflowId(silence.id), args: [input] }),
+    );
+  } catch (err) {
+    await store.removeSilence(silence.id);
+    log.error({ err }, 'silence workflow did not start');
+    throw new ApiError(503, 'workflows_unavailable', 'the silence could not be scheduled; nothing was stored, retry later', undefined, 5);
+  }
+}
+
+/**
+ * expireSilenceNow expires a silence at once and tells its workflow; false when there was no such silence.
+ */
+export async function expireSilenceNow(deps: AppDeps, store: ReturnType<typeof createSilenceActivities>, id: string, by: string, log: { warn: (obj: object, msg: string) => void }): Promise<boolean> {
+  const existed = await store.expireSilence(id);
+  try {
+    const temporal = temporalOf(deps);
+    await temporal.withDeadline(Date.now() + 5_000, () => temporal.workflow.getHandle(silenceWorkflowId(id)).signal(expireSignal, { by }));
+    return true;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError) && !(err instanceof ApiError)) log.warn({ err }, 'silence workflow not signalled');
+    return existed;
+  }
 }
 
 /**
@@ -107,23 +151,7 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
           if (err instanceof SilenceError || err instanceof EscalationError) throw new ApiError(400, 'validation_failed', err.message, err.field);
           throw err;
         }
-        const temporal = temporalOf(deps);
-        // Stored at once (the gate sees it from the next notification on); the workflow owns its reminder and expiry.
-        await store.saveSilence(silence);
-        const input: SilenceInput = {
-          silence,
-          reminderLeadMs: Math.min(15 * 60_000, Math.floor((silence.endsAtMs - silence.startsAtMs) / 4)),
-          ...(remind ? { remind } : {}),
-        };
-        try {
-          await temporal.withDeadline(Date.now() + 5000, () =>
-            temporal.workflow.start(silenceWorkflow, { taskQueue: deps.config.temporal.taskQueue, workflowId: silenceWorkflowId(silence.id), args: [input] }),
-          );
-        } catch (err) {
-          await store.expireSilence(silence.id);
-          request.log.error({ err }, 'silence workflow did not start');
-          throw new ApiError(503, 'workflows_unavailable', 'the silence could not be scheduled; nothing was stored, retry later', undefined, 5);
-        }
+        await scheduleSilence(deps, store, silence, remind, request.log);
         return reply.code(201).send(view(silence, now));
       },
     );
@@ -135,17 +163,10 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.delete<{ Params: { id: string } }>(
       `${PATH}/:id`,
-      { config: { access: 'admin' }, schema: { params: Type.Object({ id: Type.String({ pattern: '^silence_[0-9a-f]{16}$' }) }), response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 503) } } },
+      { config: { access: 'admin' }, schema: { params: Type.Object({ id: Type.String({ pattern: '^(silence_[0-9a-f]{16}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$' }) }), response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 503) } } },
       async (request, reply) => {
         const { id } = request.params;
-        const existed = await store.expireSilence(id);
-        try {
-          const temporal = temporalOf(deps);
-          await temporal.withDeadline(Date.now() + 5_000, () => temporal.workflow.getHandle(silenceWorkflowId(id)).signal(expireSignal, { by: request.apiKey?.name ?? 'unknown' }));
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError) && !(err instanceof ApiError)) request.log.warn({ err }, 'silence workflow not signalled');
-          if (!existed) throw new ApiError(404, 'not_found', `no silence ${id}`, 'id');
-        }
+        if (!(await expireSilenceNow(deps, store, id, request.apiKey?.name ?? 'unknown', request.log))) throw new ApiError(404, 'not_found', `no silence ${id}`, 'id');
         return reply.code(204).send();
       },
     );

@@ -103,9 +103,11 @@ export function prometheusRoutes(deps: AppDeps): FastifyPluginAsync {
   const evaluate = async <T>(p: Params, request: FastifyRequest, startMs: number, endMs: number, run: (evaluator: Evaluator, node: Node) => T): Promise<T> => {
     const node = scopeQuery(parseQuery(one(p, 'query')), scopeOf(request));
     const lookbackMs = lookbackOf(p);
+    // `timeout` (Grafana sends its data source's query timeout) can only shorten our own evaluation bound.
+    const timeoutMs = one(p, 'timeout') ? Math.min(QUERY_EVAL_MS, parseStep('timeout', one(p, 'timeout'))) : QUERY_EVAL_MS;
     const storage = await queryGate.run((signal) => fetchSelectors(clickhouse, database, selectorSpans(node, startMs, endMs, { lookbackMs }), MAX_SAMPLES, signal));
     try {
-      return run(new Evaluator(storage, startMs, endMs, { lookbackMs, deadlineMs: Date.now() + QUERY_EVAL_MS }), node);
+      return run(new Evaluator(storage, startMs, endMs, { lookbackMs, deadlineMs: Date.now() + timeoutMs }), node);
     } catch (err) {
       if (err instanceof EvaluationTimeoutError) throw new PromApiError(503, 'timeout', err.message);
       if (err instanceof PromqlError) throw new PromApiError(422, 'execution', err.message);
@@ -189,6 +191,8 @@ export function prometheusRoutes(deps: AppDeps): FastifyPluginAsync {
       ['/api/v1/series', series],
       ['/api/v1/labels', labels],
       ['/api/v1/label/:name/values', values],
+      // Exemplars are not stored: Grafana's exemplar query beside a range query gets an empty answer, not an error.
+      ['/api/v1/query_exemplars', answer(async (p) => (parseQuery(one(p, 'query')), []))],
     ] as const) {
       app.get(url, { config }, handler);
       app.post(url, { config }, handler);

@@ -36,7 +36,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/public/monitoring/dashboard': 'public',
   'GET /api/v1/public/monitoring/performance': 'public',
   // Prometheus' query API (Grafana, promtool): read as the dashboard is, GET or form POST.
-  ...Object.fromEntries(['query', 'query_range', 'series', 'labels', 'label/:name/values'].flatMap((p) => [`GET /api/v1/${p}`, `POST /api/v1/${p}`].map((r) => [r, 'public']))),
+  ...Object.fromEntries(['query', 'query_range', 'query_exemplars', 'series', 'labels', 'label/:name/values'].flatMap((p) => [`GET /api/v1/${p}`, `POST /api/v1/${p}`].map((r) => [r, 'public']))),
   'GET /api/v1/metadata': 'public',
   'GET /api/v1/status/buildinfo': 'public',
   'POST /api/v1/alerts/:alert_id/ack': 'respond',

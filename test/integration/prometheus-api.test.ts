@@ -94,9 +94,19 @@ describe('Prometheus query API', () => {
   });
 
   it('takes form-encoded POSTs as Grafana sends them', async () => {
-    const form = new URLSearchParams({ query: `${METRIC}{service="${A}", instance="i1"}`, time: String(T / 1000) }).toString();
-    const response = await api.app.inject({ method: 'POST', url: '/api/v1/query', headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
-    expect(response.json().data.result).toEqual([{ metric: { __name__: METRIC, service: A, instance: 'i1', method: 'GET' }, value: [T / 1000, '600'] }]);
+    // The shapes of Grafana's Prometheus client (pkg/promlib/client): POST form bodies, times and the step as float
+    // seconds, the data source's query timeout, an exemplar query beside each range query.
+    const post = (url: string, fields: Record<string, string>) =>
+      api.app.inject({ method: 'POST', url, headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString() });
+    const instant = await post('/api/v1/query', { query: `${METRIC}{service="${A}", instance="i1"}`, time: String(T / 1000), timeout: '30s' });
+    expect(instant.json().data.result).toEqual([{ metric: { __name__: METRIC, service: A, instance: 'i1', method: 'GET' }, value: [T / 1000, '600'] }]);
+    const range = await post('/api/v1/query_range', { query: `sum(rate(${METRIC}{service="${A}"}[1m]))`, start: String((T - 120_000) / 1000 + 0.5), end: String(T / 1000 + 0.5), step: '30', timeout: '30s' });
+    expect(range.statusCode).toBe(200);
+    expect(range.json().data.result[0].values.map((v: [number, string]) => v[0])).toEqual([-120, -90, -60, -30, 0].map((d) => T / 1000 + d + 0.5));
+    const exemplars = await post('/api/v1/query_exemplars', { query: METRIC, start: String((T - 120_000) / 1000), end: String(T / 1000) });
+    expect(exemplars.json()).toEqual({ status: 'success', data: [] });
+    const badTimeout = await post('/api/v1/query', { query: METRIC, timeout: 'soon' });
+    expect([badTimeout.statusCode, badTimeout.json().errorType]).toEqual([400, 'bad_data']);
   });
 
   it('lists series, label names and label values in a time range', async () => {

@@ -1,7 +1,6 @@
-import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import { parseDuration } from './duration';
-import { PromqlError, type LabelMatcher } from './promql';
+import { parseTree, PromqlError, type LabelMatcher } from './promql';
 import { fullRegex } from './promql-regex';
 
 /**
@@ -78,6 +77,8 @@ export const FUNCTIONS: Record<string, { args: ValueType[]; optional?: number; v
   deg: { args: ['vector'], returns: 'vector' },
   delta: { args: ['matrix'], returns: 'vector' },
   deriv: { args: ['matrix'], returns: 'vector' },
+  // Prometheus 2's holt_winters under its Prometheus 3 name (written holt_winters, it is read as this).
+  double_exponential_smoothing: { args: ['matrix', 'scalar', 'scalar'], returns: 'vector' },
   exp: { args: ['vector'], returns: 'vector' },
   floor: { args: ['vector'], returns: 'vector' },
   histogram_quantile: { args: ['scalar', 'vector'], returns: 'vector' },
@@ -124,21 +125,7 @@ export const FUNCTIONS: Record<string, { args: ValueType[]; optional?: number; v
 /** parsePromql parses a PromQL expression and checks its types, or throws PromqlError with the position. */
 export function parsePromql(source: string): Node {
   const text = trailingDots(source);
-  const tree = parser.parse(text);
-  let error: SyntaxNode | undefined;
-  tree.iterate({
-    enter(ref) {
-      if (error) return false;
-      if (ref.type.isError) error = ref.node;
-      return undefined;
-    },
-  });
-  if (error) {
-    const at = error.from;
-    throw new PromqlError(at >= text.length ? 'unexpected end of expression' : `syntax error near "${text.slice(at, at + 12)}"`, at);
-  }
-  const top = tree.topNode.firstChild;
-  if (!top) throw new PromqlError('empty expression', 0);
+  const top = parseTree(text);
   const node = new Builder(text).expr(top);
   typeOf(node);
   return node;
@@ -148,7 +135,9 @@ export function parsePromql(source: string): Node {
  * trailingDots writes a number with a trailing dot (`1.`, which PromQL accepts and the lezer grammar does not) as
  * `1.0`, outside strings, keeping every later position one column further (errors still point close enough).
  */
-function trailingDots(text: string): string {
+function trailingDots(source: string): string {
+  // Prometheus 2's holt_winters() is Prometheus 3's double_exponential_smoothing(), which the grammar knows.
+  const text = source.replace(/\bholt_winters(\s*\()/g, 'double_exponential_smoothing$1');
   if (!/[0-9]\.(?![0-9])/.test(text)) return text;
   let out = '';
   let quote = '';

@@ -1,7 +1,7 @@
 import { PromqlError, type LabelMatcher } from './promql';
 import { COMPARISON_OPS, parsePromql, typeOf, type At, type BinaryOp, type Matching, type Node, type VectorNode } from './promql-ast';
 import { fullRegex } from './promql-regex';
-import { RANGE_FUNCTIONS_IMPL, INSTANT_FUNCTIONS, bucketQuantile, quantile, formatFloat } from './promql-functions';
+import { RANGE_FUNCTIONS_IMPL, INSTANT_FUNCTIONS, bucketQuantile, formatFloat, mean, quantile, sum, variance } from './promql-functions';
 
 /**
  * A PromQL evaluator with Prometheus 3's semantics (lookback and ranges left-open, extrapolated rate/increase/delta,
@@ -354,13 +354,19 @@ export class Evaluator {
     const range = RANGE_FUNCTIONS_IMPL[fn];
     if (range) {
       const matrixArg = unparen(args.find((a) => typeOf(a) === 'matrix')!);
-      const scalarArg = args.find((a) => typeOf(a) === 'scalar');
-      const param = scalarArg ? this.scalar(scalarArg, t) : Number.NaN;
+      const scalars = args.filter((a) => typeOf(a) === 'scalar').map((a) => this.scalar(a, t));
+      const [param = Number.NaN, param2 = Number.NaN] = scalars;
       const m = this.eval(matrixArg, t) as { series: RangeSeries[] };
-      const window = rangeWindow(matrixArg, this, t);
+      const window = this.rangeWindow(matrixArg, t);
       const out: Sample[] = [];
       for (const s of m.series) {
-        const v = range(s.t, s.v, { ...window, param, evalMs: t });
+        let v: number | undefined;
+        try {
+          v = range(s.t, s.v, { ...window, param, param2, evalMs: t });
+        } catch (err) {
+          if (err instanceof RangeError) throw new PromqlError(err.message, node.pos);
+          throw err;
+        }
         if (v === undefined) continue;
         out.push({ labels: s.labels, v, dropName: fn === 'last_over_time' ? s.dropName : true });
       }
@@ -387,6 +393,14 @@ export class Evaluator {
       return { type: 'vector', samples: input.map((s) => ({ labels: s.labels, v: Number.isFinite(s.v) ? date(new Date(s.v * 1000)) : Number.NaN, dropName: true })) };
     }
     throw new PromqlError(`function ${fn}() is not evaluated here`, node.pos);
+  }
+
+  /** rangeWindow is where a range function's window lies at instant t: its selector's or subquery's, offset and @ applied. */
+  private rangeWindow(arg: Node, t: number): { rangeStartMs: number; rangeEndMs: number; rangeMs: number } {
+    const target = arg.type === 'matrix' ? { ...arg.vector, rangeMs: arg.rangeMs } : arg.type === 'subquery' ? arg : undefined;
+    if (!target) return { rangeStartMs: t, rangeEndMs: t, rangeMs: 0 };
+    const end = this.time(target.at, t) - target.offsetMs;
+    return { rangeStartMs: end - target.rangeMs, rangeEndMs: end, rangeMs: target.rangeMs };
   }
 
   private labelFunction(node: Extract<Node, { type: 'call' }>, t: number): Sample[] {
@@ -499,7 +513,7 @@ export class Evaluator {
       const at = out.length;
       switch (node.op) {
         case 'sum':
-          out.push({ labels: g.labels, v: kahanSum(values) });
+          out.push({ labels: g.labels, v: sum(values) });
           break;
         case 'avg':
           out.push({ labels: g.labels, v: mean(values) });
@@ -518,8 +532,8 @@ export class Evaluator {
           break;
         case 'stddev':
         case 'stdvar': {
-          const variance = populationVariance(values);
-          out.push({ labels: g.labels, v: node.op === 'stddev' ? Math.sqrt(variance) : variance });
+          const spread = variance(values);
+          out.push({ labels: g.labels, v: node.op === 'stddev' ? Math.sqrt(spread) : spread });
           break;
         }
         case 'quantile':
@@ -634,53 +648,6 @@ function absentLabels(arg: Node): SeriesLabels {
     }
   }
   return labels;
-}
-
-function rangeWindow(arg: Node, ev: Evaluator, t: number): { rangeStartMs: number; rangeEndMs: number; rangeMs: number } {
-  void ev;
-  if (arg.type === 'matrix') {
-    const end = (arg.vector.at === undefined ? t : typeof arg.vector.at === 'number' ? arg.vector.at : t) - arg.vector.offsetMs;
-    return { rangeStartMs: end - arg.rangeMs, rangeEndMs: end, rangeMs: arg.rangeMs };
-  }
-  if (arg.type === 'subquery') {
-    const end = (typeof arg.at === 'number' ? arg.at : t) - arg.offsetMs;
-    return { rangeStartMs: end - arg.rangeMs, rangeEndMs: end, rangeMs: arg.rangeMs };
-  }
-  return { rangeStartMs: t, rangeEndMs: t, rangeMs: 0 };
-}
-
-function kahanSum(values: readonly number[]): number {
-  let sum = 0;
-  let c = 0;
-  for (const v of values) {
-    const t = sum + v;
-    if (Math.abs(sum) >= Math.abs(v)) c += sum - t + v;
-    else c += v - t + sum;
-    sum = t;
-  }
-  return Number.isFinite(sum) || Number.isNaN(sum) ? sum + c : sum;
-}
-
-function mean(values: readonly number[]): number {
-  const sum = kahanSum(values);
-  if (Number.isFinite(sum)) return sum / values.length;
-  // Overflow: an incremental mean does not.
-  let m = 0;
-  values.forEach((v, i) => {
-    m += v / (i + 1) - m / (i + 1);
-  });
-  return Number.isFinite(m) ? m : sum / values.length;
-}
-
-function populationVariance(values: readonly number[]): number {
-  let m = 0;
-  let aux = 0;
-  values.forEach((v, i) => {
-    const delta = v - m;
-    m += delta / (i + 1);
-    aux += delta * (v - m);
-  });
-  return aux / values.length;
 }
 
 /** elem applies a binary operator to two numbers: the value, and for comparisons whether it holds. */

@@ -4,12 +4,25 @@
  * deriv/predict_linear, and the quantile rules of `quantile` and `histogram_quantile` over classic buckets.
  */
 
+/** mean is the average; where the sum overflows, an incremental mean (as Prometheus falls back to). */
+export function mean(v: readonly number[]): number {
+  const s = sum(v);
+  if (Number.isFinite(s)) return s / v.length;
+  let m = 0;
+  v.forEach((x, i) => {
+    m += x / (i + 1) - m / (i + 1);
+  });
+  return Number.isFinite(m) ? m : s / v.length;
+}
+
 /** RangeContext is where a range function's window lies (ms) and its scalar parameter, if any. */
 export interface RangeContext {
   rangeStartMs: number;
   rangeEndMs: number;
   rangeMs: number;
   param: number;
+  /** A second scalar parameter (double_exponential_smoothing's trend factor). */
+  param2: number;
   evalMs: number;
 }
 
@@ -80,7 +93,8 @@ function linearRegression(t: readonly number[], v: readonly number[], interceptM
   return [slope, sumY / n - (slope * sumX) / n];
 }
 
-function sum(v: readonly number[]): number {
+/** sum adds with Kahan compensation, as Prometheus' sum and sum_over_time do. */
+export function sum(v: readonly number[]): number {
   let s = 0;
   let c = 0;
   for (const x of v) {
@@ -92,7 +106,8 @@ function sum(v: readonly number[]): number {
   return Number.isFinite(s) || Number.isNaN(s) ? s + c : s;
 }
 
-function variance(v: readonly number[]): number {
+/** variance is the population variance (Welford), as stdvar and stdvar_over_time compute it. */
+export function variance(v: readonly number[]): number {
   let m = 0;
   let aux = 0;
   v.forEach((x, i) => {
@@ -109,15 +124,7 @@ export const RANGE_FUNCTIONS_IMPL: Record<string, RangeFn> = {
   delta: (t, v, ctx) => extrapolatedRate(t, v, ctx, false, false),
   irate: (t, v) => instantValue(t, v, true),
   idelta: (t, v) => instantValue(t, v, false),
-  avg_over_time: (_t, v) => {
-    const s = sum(v);
-    if (Number.isFinite(s)) return s / v.length;
-    let m = 0;
-    v.forEach((x, i) => {
-      m += x / (i + 1) - m / (i + 1);
-    });
-    return Number.isFinite(m) ? m : s / v.length;
-  },
+  avg_over_time: (_t, v) => mean(v),
   sum_over_time: (_t, v) => sum(v),
   count_over_time: (_t, v) => v.length,
   min_over_time: (_t, v) => v.reduce((a, b) => (b < a || Number.isNaN(a) ? b : a)),
@@ -138,6 +145,24 @@ export const RANGE_FUNCTIONS_IMPL: Record<string, RangeFn> = {
     return n;
   },
   deriv: (t, v) => (t.length < 2 ? undefined : linearRegression(t, v, t[0]!)[0]),
+  double_exponential_smoothing: (_t, v, ctx) => {
+    // Prometheus' Holt linear smoothing: level by the smoothing factor, trend by the trend factor (both in (0, 1)).
+    const [sf, tf] = [ctx.param, ctx.param2];
+    if (!(sf > 0 && sf < 1)) throw new RangeError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
+    if (!(tf > 0 && tf < 1)) throw new RangeError(`invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
+    if (v.length < 2) return undefined;
+    let s0 = 0;
+    let s1 = v[0]!;
+    let b = v[1]! - v[0]!;
+    for (let i = 1; i < v.length; i++) {
+      const x = sf * v[i]!;
+      if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+      const y = (1 - sf) * (s1 + b);
+      s0 = s1;
+      s1 = x + y;
+    }
+    return s1;
+  },
   predict_linear: (t, v, ctx) => {
     if (t.length < 2) return undefined;
     const [slope, intercept] = linearRegression(t, v, ctx.evalMs);

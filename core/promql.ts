@@ -101,7 +101,8 @@ export function parseExpr(text: string): Expr {
   return toExpr(parseTree(text), text);
 }
 
-function parseTree(text: string): SyntaxNode {
+/** parseTree parses text with Prometheus' grammar, refusing a syntax error with its position; returns the top expression. */
+export function parseTree(text: string): SyntaxNode {
   const tree = parser.parse(text);
   let error: SyntaxNode | undefined;
   tree.iterate({

@@ -1,13 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseRuleDocument } from '../../core/rules';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { TEST_KEYS } from '../helpers/api';
-import { freePort } from '../helpers/servers';
+import { startPrometheus, type RealPrometheus } from '../helpers/prometheus';
 import { eventually, quietTemporalLogs, uniqueName } from '../helpers/stack';
 
 quietTemporalLogs();
@@ -33,43 +32,37 @@ describe('Alertmanager API v2: Prometheus and amtool talk to us', () => {
     '          summary: "{{ $labels.job }} answers (up = {{ $value }})"',
   ].join('\n');
   let stack: AlertingStack;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: RealPrometheus;
   let dir: string;
   let apiUrl: string;
-  let log = '';
 
   beforeAll(async () => {
     stack = await startAlertingStack({ name: 'am', service, metric: 'up', rulesYaml, escalationYaml: twoStepPolicy('am-policy', '10m') });
     await stack.api.app.listen({ port: 0, host: '127.0.0.1' });
     apiUrl = `127.0.0.1:${(stack.api.app.server.address() as AddressInfo).port}`;
-    dir = mkdtempSync(path.join(os.tmpdir(), 'pm-am-'));
-    const promPort = await freePort();
-    writeFileSync(path.join(dir, 'rules.yaml'), rulesYaml);
-    writeFileSync(
-      path.join(dir, 'prometheus.yml'),
-      [
+    prometheus = await startPrometheus((port, promDir) => {
+      dir = promDir;
+      writeFileSync(path.join(promDir, 'rules.yaml'), rulesYaml);
+      // amtool authenticates as an admin, with Prometheus' http_config format.
+      writeFileSync(path.join(promDir, 'amtool-http.yml'), `authorization: {credentials: ${TEST_KEYS.admin.token}}\n`);
+      return [
         'global: {scrape_interval: 1s, evaluation_interval: 1s}',
-        `rule_files: [${path.join(dir, 'rules.yaml')}]`,
+        `rule_files: [${path.join(promDir, 'rules.yaml')}]`,
         'scrape_configs:',
         `  - job_name: ${job}`,
-        `    static_configs: [{targets: ["127.0.0.1:${promPort}"]}]`,
+        `    static_configs: [{targets: ["127.0.0.1:${port}"]}]`,
         'alerting:',
         '  alertmanagers:',
         '    - api_version: v2',
         `      authorization: {credentials: ${TEST_KEYS.service.token}}`,
         `      static_configs: [{targets: ["${apiUrl}"]}]`,
-      ].join('\n'),
-    );
-    // amtool authenticates as an admin, with Prometheus' http_config format.
-    writeFileSync(path.join(dir, 'amtool-http.yml'), `authorization: {credentials: ${TEST_KEYS.admin.token}}\n`);
-    prometheus = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prometheus.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
+      ].join('\n');
+    });
   }, 60_000);
 
   afterAll(async () => {
-    prometheus?.kill('SIGTERM');
+    prometheus?.dispose();
     await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const amtool = async (...args: string[]) => (await run('amtool', [...args, `--alertmanager.url=http://${apiUrl}/`, `--http.config.file=${path.join(dir, 'amtool-http.yml')}`])).stdout;
@@ -84,7 +77,7 @@ describe('Alertmanager API v2: Prometheus and amtool talk to us', () => {
     try {
       await eventually(async () => expect(paged().length).toBeGreaterThanOrEqual(1), 45_000);
     } catch (err) {
-      throw new Error(`no page for ${alertname}: ${(err as Error).message}\nPrometheus said:\n${log}`);
+      throw new Error(`no page for ${alertname}: ${(err as Error).message}\nPrometheus said:\n${prometheus.log()}`);
     }
     const [message] = paged();
     // The annotation Prometheus rendered arrives as written.
@@ -100,7 +93,7 @@ describe('Alertmanager API v2: Prometheus and amtool talk to us', () => {
 
     // Once its condition clears, Prometheus posts the alert with endsAt now: resolved, the alert ends. (Sent here
     // as Prometheus would, after stopping it — it would fire again otherwise, its target being itself.)
-    prometheus?.kill('SIGTERM');
+    prometheus.stop();
     const resolved = await stack.api.app.inject({
       method: 'POST',
       url: '/api/v2/alerts',

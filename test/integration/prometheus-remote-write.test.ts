@@ -1,12 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { snappyDecode } from '../../core/remote-write';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
-import { freePort } from '../helpers/servers';
+import { startPrometheus, type RealPrometheus } from '../helpers/prometheus';
 import { uniqueName } from '../helpers/stack';
 
 const run = promisify(execFile);
@@ -19,41 +16,31 @@ const run = promisify(execFile);
  */
 describe('remote write from a real Prometheus', () => {
   let api: TestApi;
-  let prometheus: ChildProcess | undefined;
-  let dir: string;
+  let prometheus: RealPrometheus;
   let apiUrl: string;
-  let promUrl: string;
   const job = uniqueName('prom-rw');
-  let log = '';
 
   beforeAll(async () => {
     api = await startTestApi();
     await api.app.listen({ port: 0, host: '127.0.0.1' });
     apiUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    dir = mkdtempSync(path.join(os.tmpdir(), 'pm-prom-'));
-    writeFileSync(
-      path.join(dir, 'prometheus.yml'),
+    prometheus = await startPrometheus((port) =>
       [
         'global: {scrape_interval: 1s, evaluation_interval: 1s}',
         'scrape_configs:',
         `  - job_name: ${job}`,
-        `    static_configs: [{targets: ["127.0.0.1:${promPort}"]}]`,
+        `    static_configs: [{targets: ["127.0.0.1:${port}"]}]`,
         'remote_write:',
         `  - url: ${apiUrl}/api/v1/write`,
         `    authorization: {credentials: ${TEST_KEYS.service.token}}`,
         '    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}',
       ].join('\n'),
     );
-    prometheus = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prometheus.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
   }, 60_000);
 
   afterAll(async () => {
-    prometheus?.kill('SIGTERM');
+    prometheus?.dispose();
     await api?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const ours = () => `http://admin:${TEST_KEYS.admin.token}@${apiUrl.replace('http://', '')}`;
@@ -69,7 +56,7 @@ describe('remote write from a real Prometheus', () => {
       if (seen >= 10) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    if (seen < 10) throw new Error(`remote write did not arrive (${seen} samples of up); Prometheus said:\n${log}`);
+    if (seen < 10) throw new Error(`remote write did not arrive (${seen} samples of up); Prometheus said:\n${prometheus.log()}`);
     // An instant a few seconds back: every sample before it has been sent (batches go out every 500 ms).
     const at = String(Math.floor(Date.now() / 1000) - 3);
     const queries = [
@@ -81,14 +68,14 @@ describe('remote write from a real Prometheus', () => {
       `label_replace(up{job="${job}"}, "host", "$1", "instance", "(.*):.*")`,
     ];
     for (const query of queries) {
-      const theirs = await promtool(promUrl, 'instant', `--time=${at}`, query);
+      const theirs = await promtool(prometheus.url, 'instant', `--time=${at}`, query);
       const mine = await promtool(ours(), 'instant', `--time=${at}`, query);
       expect({ query, result: mine }).toEqual({ query, result: theirs });
       expect((theirs as unknown[]).length).toBeGreaterThan(0);
     }
     const rangeArgs = [`--start=${Number(at) - 8}`, `--end=${at}`, '--step=1s'];
     const range = `sum by (job) (up{job="${job}"})`;
-    expect(await promtool(ours(), 'range', ...rangeArgs, range)).toEqual(await promtool(promUrl, 'range', ...rangeArgs, range));
+    expect(await promtool(ours(), 'range', ...rangeArgs, range)).toEqual(await promtool(prometheus.url, 'range', ...rangeArgs, range));
   }, 90_000);
 
   it('refuses what is not a remote-write body (400, not retried) and takes nothing without a key', async () => {

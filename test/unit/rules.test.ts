@@ -142,6 +142,11 @@ describe('parseRuleDocument', () => {
     ]);
   });
 
+  it('reads Prometheus 2 rule files: holt_winters() as its Prometheus 3 name, a trailing-dot number', () => {
+    const [group] = parseRuleDocument('groups:\n  - name: g\n    rules:\n      - {alert: DiskTrend, expr: "holt_winters(disk_used_bytes[1h], 0.3, 0.3) > 1. * 2"}\n');
+    expect(group!.rules[0]!.promql).toMatchObject({ type: 'binary', lhs: { type: 'call', fn: 'double_exponential_smoothing' } });
+  });
+
   it('tells apart rules that share an alert name (the warning/critical pair), keeping the name as their alertname', () => {
     const file = (severities: string[]) =>
       parseRuleDocument(`groups:\n  - name: g\n    rules:\n${severities.map((s, i) => `      - {alert: HighCPU, expr: "cpu > ${80 + i}", labels: {severity: ${s}}}\n`).join('')}`);

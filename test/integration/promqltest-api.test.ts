@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { localTable } from '../../core/cluster-ddl';
+import { createClickHouse } from '../../store/clients';
 import { migrate } from '../../store/migrations';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
 import { compareResult, FEATURE_FILES, outsideScope, readScript, type EngineResult, type EvalCase, type LoadedSeries } from '../helpers/promqltest';
@@ -43,14 +45,28 @@ const number = (text: string) => (text === 'NaN' ? Number.NaN : text === '+Inf' 
 
 describe("Prometheus' PromQL test scripts through the query API on ClickHouse", () => {
   let api: TestApi;
+  /** onEveryShard runs a statement on the table that holds performance_events' rows: each shard's local part on a cluster (npm run test:production). */
+  let onEveryShard: (statement: (table: string) => string) => Promise<void>;
   let loaded: readonly LoadedSeries[] | undefined;
   const totals = { passed: 0, failed: 0, skipped: 0 };
 
   beforeAll(async () => {
     const overrides = { CLICKHOUSE_DATABASE: DATABASE };
-    await migrate(testConfig(overrides));
+    const config = testConfig(overrides);
+    await migrate(config);
     api = await startTestApi(overrides);
-    await api.clickhouse.command({ query: 'ALTER TABLE performance_events REMOVE TTL' });
+    const { cluster, shardUrls, url } = config.clickhouse;
+    onEveryShard = async (statement) => {
+      for (const shard of cluster ? shardUrls : [url]) {
+        const client = createClickHouse({ ...config, clickhouse: { ...config.clickhouse, url: shard } });
+        try {
+          await client.command({ query: statement(cluster ? localTable('performance_events') : 'performance_events') });
+        } finally {
+          await client.close();
+        }
+      }
+    };
+    await onEveryShard((table) => `ALTER TABLE ${table} REMOVE TTL`);
   });
   afterAll(async () => {
     await api?.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${DATABASE}` });
@@ -60,7 +76,7 @@ describe("Prometheus' PromQL test scripts through the query API on ClickHouse", 
   /** load replaces the stored series with a script's data (once per data set). */
   const load = async (data: readonly LoadedSeries[]) => {
     if (loaded === data) return;
-    await api.clickhouse.command({ query: 'TRUNCATE TABLE performance_events' });
+    await onEveryShard((table) => `TRUNCATE TABLE ${table}`);
     const rows = rowsOf(data);
     if (rows) await api.clickhouse.insert({ table: 'performance_events', values: Readable.from([rows], { objectMode: false }), format: 'TabSeparated', columns: ['timestamp', 'service_name', 'instance_id', 'event_type', 'metric_name', 'metric_value', 'labels', 'ingest_id', 'ingest_seq'] });
     loaded = data;

@@ -1,6 +1,8 @@
-import { parsePromText, toSamples } from '../core/prom-text';
+import { exportConflicts, expositionFormat, parsePromText, toSamples } from '../core/prom-text';
 import type { ScrapeTarget } from '../core/scrape-config';
 import type { Sample } from '../core/types';
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** ScrapeResult is what one scrape produced: the target's samples plus Prometheus' synthetic series. */
 export interface ScrapeResult {
@@ -12,7 +14,8 @@ export interface ScrapeResult {
 
 /**
  * scrapeTarget fetches a target's exposition within the timeout and returns its samples — labelled with the job
- * (service), instance and target labels — plus `up`, `scrape_duration_seconds` and `scrape_samples_scraped`, as
+ * (service), instance and target labels; the target's own `job`, `instance`, `service` and target-label names renamed
+ * `exported_<name>` unless the target honours labels (Prometheus' honor_labels) — plus `up`, `scrape_duration_seconds` and `scrape_samples_scraped`, as
  * Prometheus records them. A failed scrape is not an error: it yields up=0.
  */
 export async function scrapeTarget(target: ScrapeTarget, timeoutMs: number, token?: string): Promise<ScrapeResult> {
@@ -28,14 +31,19 @@ export async function scrapeTarget(target: ScrapeTarget, timeoutMs: number, toke
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const text = await response.text();
-    const parsed = parsePromText(text, (response.headers.get('content-type') ?? '').startsWith('application/openmetrics-text') || undefined);
-    // A scraped series keeps its own labels; the target's job and instance name its service, as honor_labels: false.
-    const stripped = parsed.samples.map((s) => {
-      const { job: _job, instance: _instance, service: _service, ...own } = s.labels;
-      return { ...s, labels: own };
-    });
-    samples = toSamples(stripped, { service: target.job, instance: target.instance, labels: target.labels }, started).samples;
+    let text: string;
+    try {
+      text = strictDecoder.decode(await response.arrayBuffer());
+    } catch {
+      throw new Error('the exposition is not UTF-8');
+    }
+    // An invalid exposition fails the scrape as a whole (up=0), as in Prometheus: no partial data.
+    const parsed = parsePromText(text, (response.headers.get('content-type') ?? '').startsWith('application/openmetrics-text') ? 'openmetrics' : expositionFormat(text));
+    const fault = parsed.errors[0];
+    if (fault) throw new Error(`invalid ${parsed.format === 'openmetrics' ? 'OpenMetrics' : 'Prometheus text'} exposition: line ${fault.line}: ${fault.error}`);
+    const targetNames = new Set(['job', 'instance', 'service', ...Object.keys(target.labels)]);
+    const own = parsed.samples.map((s) => (target.honorLabels ? s : { ...s, labels: exportConflicts(s.labels, targetNames) }));
+    samples = toSamples(own, { service: target.job, instance: target.instance, labels: target.labels }, started).samples;
   } catch (err) {
     error = (err as Error).name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : (err as Error).message;
   }

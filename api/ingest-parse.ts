@@ -5,7 +5,7 @@
  * a parse thread (api/parse-pool.ts) for large ones.
  */
 import { sampleTsv } from '../core/sample-row';
-import { parsePromText, toSamples } from '../core/prom-text';
+import { expositionFormat, parsePromText, toSamples } from '../core/prom-text';
 import { decodeWriteRequest, RemoteWriteError, snappyDecode } from '../core/remote-write';
 import { latestValues, type LatestValues } from '../core/realtime';
 import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';
@@ -37,22 +37,36 @@ export interface ParsedBody {
   toSecond: number;
 }
 
-/** ParseError says the body as a whole is not parseable (a 400 naming `body`). */
+/** BodyParseError says the body as a whole is not parseable (a 400 naming `body`); `kind` says as what. */
 export class BodyParseError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly kind: 'json' | 'exposition' | 'remote-write',
+  ) {
     super(message);
     this.name = 'BodyParseError';
   }
 }
 
-function flattenText(job: ParseJob, text: string): FlattenResult {
-  const parsed = parsePromText(text, job.format === 'openmetrics' || undefined);
+function flattenText(job: ParseJob, bytes: Uint8Array): FlattenResult {
+  let text: string;
+  try {
+    text = strictDecoder.decode(bytes);
+  } catch {
+    throw new BodyParseError('body is not UTF-8', 'exposition');
+  }
+  const parsed = parsePromText(text, job.format === 'openmetrics' ? 'openmetrics' : expositionFormat(text));
+  if (parsed.errors.length > 0) {
+    const name = parsed.format === 'openmetrics' ? 'OpenMetrics 1.0' : 'Prometheus text 0.0.4';
+    // The spec's rule (and Prometheus' for a scrape): an invalid exposition is refused in its entirety.
+    const faults = parsed.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.error}`);
+    throw new BodyParseError(`not a valid ${name} exposition, nothing was stored: ${faults.join('; ')}${parsed.errors.length > 5 ? '; …' : ''}`, 'exposition');
+  }
   const identity = { ...(job.service ? { service: job.service } : {}), ...(job.instance ? { instance: job.instance } : {}) };
   const converted = toSamples(parsed.samples, identity, job.now, { ...DEFAULT_INGEST_LIMITS, ...(job.oldestMs !== undefined ? { oldestMs: job.oldestMs } : {}) });
   return {
     samples: converted.samples,
     rejected: [
-      ...parsed.errors.map((e) => ({ index: e.line - 1, field: `line ${e.line}`, error: e.error })),
       ...converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })),
     ],
   };
@@ -71,7 +85,7 @@ function flattenRemoteWrite(job: ParseJob): FlattenResult {
   try {
     request = decodeWriteRequest(snappyDecode(job.body, REMOTE_WRITE_MAX_BYTES));
   } catch (err) {
-    if (err instanceof RemoteWriteError) throw new BodyParseError(`not a remote-write request: ${err.message}`);
+    if (err instanceof RemoteWriteError) throw new BodyParseError(`not a remote-write request: ${err.message}`, 'remote-write');
     throw err;
   }
   const parsed = [];
@@ -85,24 +99,25 @@ function flattenRemoteWrite(job: ParseJob): FlattenResult {
 }
 
 const decoder = new TextDecoder();
+// Text expositions are UTF-8 without a byte order mark: invalid bytes and a BOM are refused, not replaced or skipped.
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** parseBody turns a metrics body into rows, rejections and latest values; throws BodyParseError on malformed JSON. */
 export function parseBody(job: ParseJob): ParsedBody {
   let result: FlattenResult;
-  const text = job.format === 'remote-write' ? '' : decoder.decode(job.body);
   if (job.format === 'remote-write') {
     result = flattenRemoteWrite(job);
   } else if (job.format === 'json') {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(decoder.decode(job.body));
     } catch (err) {
-      throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`);
+      throw new BodyParseError(`body is not valid JSON: ${(err as Error).message}`, 'json');
     }
     result = flattenIngestBody(value, job.now, { ...DEFAULT_INGEST_LIMITS, ...(job.oldestMs !== undefined ? { oldestMs: job.oldestMs } : {}) });
   } else {
-    result = flattenText(job, text);
+    result = flattenText(job, job.body);
   }
   const { samples, rejected } = result;
   const rows = new Array<string>(samples.length);

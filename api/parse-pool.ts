@@ -41,7 +41,7 @@ export class ParsePool {
       if (!job) return;
       thread.pending.delete(reply.id);
       if (reply.ok) job.resolve(reply.result);
-      else job.reject(reply.bodyError ? new BodyParseError(reply.message) : new Error(reply.message));
+      else job.reject(reply.bodyError ? new BodyParseError(reply.message, reply.bodyError) : new Error(reply.message));
     });
     thread.worker.on('error', () => undefined);
     thread.worker.on('exit', (code) => {

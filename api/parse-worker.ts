@@ -12,14 +12,14 @@ export interface ParseRequest {
 }
 export type ParseReply =
   | { id: number; ok: true; result: ReturnType<typeof parseBody> }
-  | { id: number; ok: false; bodyError: boolean; message: string };
+  | { id: number; ok: false; bodyError?: BodyParseError['kind']; message: string };
 
 parentPort?.on('message', ({ id, job }: ParseRequest) => {
   let reply: ParseReply;
   try {
     reply = { id, ok: true, result: parseBody(job) };
   } catch (err) {
-    reply = { id, ok: false, bodyError: err instanceof BodyParseError, message: (err as Error).message };
+    reply = { id, ok: false, ...(err instanceof BodyParseError ? { bodyError: err.kind } : {}), message: (err as Error).message };
   }
   parentPort!.postMessage(reply, reply.ok ? [reply.result.rows.buffer as ArrayBuffer] : []);
 });

@@ -68,7 +68,9 @@ export function envelopesBody(samples: Sample[]): string {
 /** promBody writes samples as Prometheus text 0.0.4 with millisecond timestamps. */
 export function promBody(samples: Sample[]): string {
   let out = '';
-  for (const s of samples) out += `${s.name}{service="${s.service}",instance="${s.instance}"} ${s.value} ${s.timestampMs}\n`;
+  // A family's lines come in one group (the format's rule): samples sorted by name, in their order otherwise.
+  const grouped = samples.map((s, i) => [s, i] as const).sort(([a, i], [b, j]) => (a.name < b.name ? -1 : a.name > b.name ? 1 : i - j));
+  for (const [s] of grouped) out += `${s.name}{service="${s.service}",instance="${s.instance}"} ${s.value} ${s.timestampMs}\n`;
   return out;
 }
 

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'bad_request'
   | 'validation_failed'
   | 'invalid_json'
+  | 'invalid_exposition'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'

@@ -16,6 +16,8 @@ export interface ScrapeTarget {
   instance: string;
   labels: Labels;
   apiKeyRole?: string;
+  /** Prometheus' honor_labels: the exposition's job/instance/labels win over the target's (else renamed exported_*). */
+  honorLabels?: boolean;
 }
 
 /** ScrapeConfig is the parsed scrape file. */

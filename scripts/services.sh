@@ -34,6 +34,10 @@ install_all() {
   command -v promtool >/dev/null 2>&1 || apt_install prometheus
   # amtool (Alertmanager's client) is the tests' client of our Alertmanager API v2.
   command -v amtool >/dev/null 2>&1 || apt_install prometheus-alertmanager
+  # node-exporter: a real exporter whose expositions (both formats) the tests parse and scrape.
+  command -v prometheus-node-exporter >/dev/null 2>&1 || apt_install prometheus-node-exporter
+  # The Python client (OpenMetrics' reference implementation) writes OpenMetrics for the parser's tests.
+  ensure_prometheus_client_python
 }
 
 start_clickhouse() {

@@ -51,7 +51,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
         ...(ingestId ? { ingestId } : {}),
       });
     } catch (err) {
-      if (err instanceof BodyParseError) throw new ApiError(400, format === 'remote-write' ? 'bad_request' : 'invalid_json', err.message, 'body');
+      if (err instanceof BodyParseError) throw new ApiError(400, ({ json: 'invalid_json', exposition: 'invalid_exposition', 'remote-write': 'bad_request' } as const)[err.kind], err.message, 'body');
       throw err;
     }
     // The route keeps only the rows (bytes off the JS heap), the rejections and the latest values.

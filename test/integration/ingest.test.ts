@@ -78,9 +78,14 @@ describe('POST /api/v1/internal/monitoring/metrics: every input shape', () => {
   it('takes Prometheus text, naming the service by ?service= or the job label', async () => {
     const service = uniqueName('prom');
     const text = `# TYPE http_requests_total counter\nhttp_requests_total{code="200",instance="gw-1"} 1027\nhttp_requests_total{code="500",instance="gw-1"} 3\nbroken{ 1\n`;
-    const response = await post(text, { 'content-type': 'text/plain; version=0.0.4' }, `${METRICS}?service=${service}`);
+    // An invalid exposition is refused as a whole (the format's rule, and Prometheus' for a scrape), naming the line.
+    const invalid = await post(text, { 'content-type': 'text/plain; version=0.0.4' }, `${METRICS}?service=${service}`);
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json()).toMatchObject({ error: 'invalid_exposition', field: 'body', message: expect.stringMatching(/line 4: expected a label name/) });
+    expect(await rowsOf(service)).toEqual([]);
+    const response = await post(text.replace('broken{ 1\n', ''), { 'content-type': 'text/plain; version=0.0.4' }, `${METRICS}?service=${service}`);
     expect(response.statusCode).toBe(202);
-    expect(response.json()).toEqual({ accepted: 2, rejected: [{ index: 3, field: 'line 4', error: expect.stringContaining('label name') }] });
+    expect(response.json()).toEqual({ accepted: 2, rejected: [] });
     expect(await rowsOf(service)).toEqual([
       { metric_name: 'http_requests_total', metric_value: 1027, instance_id: 'gw-1', keys: ['code'], values: ['200'] },
       { metric_name: 'http_requests_total', metric_value: 3, instance_id: 'gw-1', keys: ['code'], values: ['500'] },

@@ -127,7 +127,8 @@ describe('sample and event timestamps', () => {
   it('refuses per sample the text bodies whose timestamps failed a whole shared insert', () => {
     const identity = { service: 's' };
     for (const [body, openMetrics] of [['a 0 -1\n', false], ['a_total 1 0.0\n# EOF\n', true], ['a_total 1 12345678901234567890.1\n# EOF\n', true]] as const) {
-      const parsed = parsePromText(body, openMetrics || undefined);
+      const parsed = parsePromText(body, openMetrics ? 'openmetrics' : 'prometheus');
+      expect(parsed.errors).toEqual([]);
       const { samples, errors } = toSamples(parsed.samples, identity, now);
       expect(samples).toEqual([]);
       expect(errors).toEqual([{ index: 0, error: expect.stringContaining('timestamp out of range') }]);

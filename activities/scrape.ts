@@ -1,6 +1,7 @@
 import { exportConflicts, expositionFormat, parsePromText, toSamples } from '../core/prom-text';
 import type { ScrapeTarget } from '../core/scrape-config';
-import type { Sample } from '../core/types';
+import { relabel } from '../core/relabel';
+import type { Labels, Sample } from '../core/types';
 
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -26,7 +27,7 @@ export async function scrapeTarget(target: ScrapeTarget, timeoutMs: number, toke
     const response = await fetch(target.url, {
       headers: {
         accept: 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(target.authorization ? { authorization: target.authorization } : token ? { authorization: `Bearer ${token}` } : {}),
       },
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -41,9 +42,22 @@ export async function scrapeTarget(target: ScrapeTarget, timeoutMs: number, toke
     const parsed = parsePromText(text, (response.headers.get('content-type') ?? '').startsWith('application/openmetrics-text') ? 'openmetrics' : expositionFormat(text));
     const fault = parsed.errors[0];
     if (fault) throw new Error(`invalid ${parsed.format === 'openmetrics' ? 'OpenMetrics' : 'Prometheus text'} exposition: line ${fault.line}: ${fault.error}`);
+    // Each series' labels as Prometheus forms them: the target's over the scraped ones (those renamed exported_*),
+    // or the scraped ones over the target's with honor_labels; then metric_relabel_configs, which may drop it.
     const targetNames = new Set(['job', 'instance', 'service', ...Object.keys(target.labels)]);
-    const own = parsed.samples.map((s) => (target.honorLabels ? s : { ...s, labels: exportConflicts(s.labels, targetNames) }));
-    samples = toSamples(own, { service: target.job, instance: target.instance, labels: target.labels }, started).samples;
+    const own: typeof parsed.samples = [];
+    for (const s of parsed.samples) {
+      const fixed = { ...target.labels, job: target.job, instance: target.instance };
+      let labels: Labels | undefined = target.honorLabels ? { ...fixed, ...s.labels } : { ...exportConflicts(s.labels, targetNames), ...fixed };
+      let name = s.name;
+      if (target.metricRelabel) {
+        const { __name__: renamed, ...rest } = relabel({ ...labels, __name__: name }, target.metricRelabel) ?? {};
+        labels = renamed ? rest : undefined;
+        name = renamed ?? name;
+      }
+      if (labels) own.push({ ...s, name, labels });
+    }
+    samples = toSamples(own, {}, started).samples;
   } catch (err) {
     error = (err as Error).name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : (err as Error).message;
   }

@@ -12,7 +12,8 @@ export function fullRegex(pattern: string): RegExp {
       body = body.slice(inline[0].length);
       if (inline[1]!.includes('i')) flags += 'i';
     }
-    re = new RegExp(`^(?:${caseFolded(body)})$`, flags);
+    // RE2's named groups (?P<name>…) are JavaScript's (?<name>…).
+    re = new RegExp(`^(?:${caseFolded(body.replaceAll('(?P<', '(?<'))})$`, flags);
     if (regexCache.size > 10_000) regexCache.clear();
     regexCache.set(pattern, re);
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type Redis from 'ioredis';
@@ -9,7 +10,8 @@ import { scrapeTarget } from '../activities/scrape';
 import { parseKeysFile } from '../core/auth';
 import { loadConfig, type Config } from '../core/config';
 import { fnv1a64 } from '../core/fingerprint';
-import { parseFileSd, parseScrapeConfig, type ScrapeTarget } from '../core/scrape-config';
+import { jobTargets, parseFileSd, parseScrapeConfig, type ScrapeJob, type ScrapeTarget, type TargetGroup } from '../core/scrape-config';
+import { discoverGroups, type HttpSdCache } from '../activities/discovery';
 import { Gauge, Registry } from 'prom-client';
 import { countedFrom, gaugedFrom } from '../store/process-metrics';
 import { processLogger, startMetrics } from './observability';
@@ -28,19 +30,19 @@ export interface ScraperOptions {
 }
 
 /**
- * Scraper is the Metrics Collector: it scrapes every target each interval — each at a fixed offset within the
- * interval derived from its URL, so targets spread out like Prometheus' — with a timeout, so a slow or down target
- * (up=0) never delays another; file_sd files are re-read when their modification time changes.
+ * Scraper is the Metrics Collector: it scrapes every target each interval (its job's, else the scraper's) — each at
+ * a fixed offset within the interval derived from its job and URL, so targets spread out like Prometheus' — with a
+ * timeout, so a slow or down target (up=0) never delays another. Targets are discovered again every interval
+ * (file_sd files re-read, http_sd asked after its refresh interval); a target whose settings changed restarts.
  */
 export class Scraper {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private targets = new Map<string, ScrapeTarget>();
-  private readonly fileMtimes = new Map<string, number>();
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly realtime;
   private stopped = false;
-  /** Last scrape outcome per target URL, for status, tests and the scraper's own /metrics. */
-  readonly lastResults = new Map<string, { up: boolean; at: number; error?: string; samples: number; job: string; instance: string }>();
+  /** Last scrape outcome per target (job and URL), for status, tests and the scraper's own /metrics. */
+  readonly lastResults = new Map<string, { url: string; up: boolean; at: number; error?: string; samples: number; job: string; instance: string }>();
   /** Counters since start, for the scraper's own /metrics. */
   readonly stats = { scrapes: 0, failedScrapes: 0, samples: 0, storageFailures: 0 };
 
@@ -67,45 +69,64 @@ export class Scraper {
   }
 
   private async reload(): Promise<void> {
-    const config = parseScrapeConfig(await readFile(this.options.configPath, 'utf8'), process.env);
-    let changed = this.targets.size === 0;
+    const text = await readFile(this.options.configPath, 'utf8');
+    const config = parseScrapeConfig(text, process.env, { intervalMs: this.options.intervalMs, timeoutMs: this.options.timeoutMs, readFile: (file) => readFileSync(fromRoot(file), 'utf8') });
     const fromFiles: ScrapeTarget[] = [];
     for (const file of config.fileSdPaths) {
       const path = fromRoot(file);
-      const mtime = await stat(path).then((s) => s.mtimeMs, () => -1);
-      if (mtime !== this.fileMtimes.get(path)) changed = true;
-      this.fileMtimes.set(path, mtime);
-      if (mtime >= 0) fromFiles.push(...parseFileSd(await readFile(path, 'utf8'), file));
+      const exists = await stat(path).then(() => true, () => false);
+      if (exists) fromFiles.push(...parseFileSd(await readFile(path, 'utf8'), file));
     }
-    if (!changed) return;
-    const next = new Map([...config.targets, ...fromFiles].map((t) => [t.url, t]));
-    for (const [url, timer] of this.timers) {
-      if (!next.has(url)) {
-        clearTimeout(timer);
-        this.timers.delete(url);
+    const fromJobs: ScrapeTarget[] = [];
+    for (const job of config.jobs) {
+      try {
+        for (const found of jobTargets(job, await this.groupsOf(job))) if (found.target) fromJobs.push(found.target);
+      } catch (err) {
+        // One job's bad discovery keeps its targets as they were; the other jobs go on.
+        this.log(`job ${job.jobName}: ${(err as Error).message}`);
+        fromJobs.push(...[...this.targets.values()].filter((t) => t.job === job.jobName));
       }
     }
-    for (const [url, target] of next) if (!this.timers.has(url)) this.schedule(target);
+    const next = new Map([...config.targets, ...fromFiles, ...fromJobs].map((t) => [targetKey(t), t]));
+    const same = next.size === this.targets.size && [...next].every(([key, t]) => JSON.stringify(this.targets.get(key)) === JSON.stringify(t));
+    if (same && this.targets.size > 0) return;
+    for (const [key, timer] of this.timers) {
+      if (JSON.stringify(next.get(key)) !== JSON.stringify(this.targets.get(key))) {
+        clearTimeout(timer);
+        this.timers.delete(key);
+      }
+    }
     this.targets = next;
+    for (const [key, target] of next) if (!this.timers.has(key)) this.schedule(target);
     this.log(`${next.size} targets: ${[...next.values()].map((t) => `${t.job}@${t.instance}`).join(', ')}`);
   }
 
+  /** The last good answer of each http_sd URL and when to ask again. */
+  private readonly httpSd: HttpSdCache = new Map();
+
+  private groupsOf(job: ScrapeJob): Promise<TargetGroup[]> {
+    return discoverGroups(job, { cache: this.httpSd, timeoutMs: this.options.timeoutMs, log: (m) => this.log(m), resolve: fromRoot });
+  }
+
   private schedule(target: ScrapeTarget): void {
-    const interval = this.options.intervalMs;
-    const offset = Number.parseInt(fnv1a64(target.url).slice(0, 8), 16) % interval;
+    const key = targetKey(target);
+    const interval = target.intervalMs ?? this.options.intervalMs;
+    const offset = Number.parseInt(fnv1a64(key).slice(0, 8), 16) % interval;
     const next = () => interval - ((Date.now() - offset) % interval);
     const tick = async () => {
-      if (this.stopped || !this.targets.has(target.url)) return;
-      this.timers.set(target.url, setTimeout(() => void tick(), next()));
+      if (this.stopped || this.targets.get(key) !== target) return;
+      this.timers.set(key, setTimeout(() => void tick(), next()));
       await this.scrape(target);
     };
-    this.timers.set(target.url, setTimeout(() => void tick(), next()));
+    this.timers.set(key, setTimeout(() => void tick(), next()));
   }
 
   private async scrape(target: ScrapeTarget): Promise<void> {
     const token = target.apiKeyRole ? this.options.tokens[target.apiKeyRole] : undefined;
-    const result = await scrapeTarget(target, this.options.timeoutMs, token);
-    this.lastResults.set(target.url, { up: result.up, at: Date.now(), samples: result.samples.length, job: target.job, instance: target.instance, ...(result.error ? { error: result.error } : {}) });
+    const result = await scrapeTarget(target, target.timeoutMs ?? this.options.timeoutMs, token);
+    // A target's failure is logged when it starts or its reason changes, not at every scrape.
+    if (result.error && this.lastResults.get(targetKey(target))?.error !== result.error) this.log(`${target.job}@${target.instance} down: ${result.error}`);
+    this.lastResults.set(targetKey(target), { url: target.url, up: result.up, at: Date.now(), samples: result.samples.length, job: target.job, instance: target.instance, ...(result.error ? { error: result.error } : {}) });
     this.stats.scrapes++;
     if (!result.up) this.stats.failedScrapes++;
     this.stats.samples += result.samples.length;
@@ -119,6 +140,9 @@ export class Scraper {
     }
   }
 }
+
+/** targetKey tells targets apart: one URL may be scraped under two jobs. */
+const targetKey = (t: ScrapeTarget) => `${t.job}\u0000${t.url}`;
 
 /**
  * scraperRegistry is the scraper's own metrics: each target's last outcome (as Prometheus' `up` and

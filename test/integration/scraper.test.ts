@@ -14,6 +14,7 @@ describe('Scraper against a real node-exporter and the module\'s own /metrics', 
   const job = uniqueName('node');
   const selfJob = uniqueName('monitoring');
   const deadJob = uniqueName('dead');
+  const relabeledJob = uniqueName('relabeled');
   let exporter: ChildProcess;
   let api: TestApi;
   let scraper: Scraper;
@@ -41,6 +42,18 @@ describe('Scraper against a real node-exporter and the module\'s own /metrics', 
         '        api_key_role: service',
         '  file_sd:',
         `    files: ["${path.join(dir, 'targets.json')}"]`,
+        // Prometheus' own scrape_configs in the same file: the exporter again, relabeled.
+        'scrape_configs:',
+        `  - job_name: ${relabeledJob}`,
+        '    scrape_interval: 1s',
+        '    scrape_timeout: 500ms',
+        `    static_configs: [{targets: ["127.0.0.1:${exporterPort}"], labels: {rack: r1}}]`,
+        '    relabel_configs:',
+        "      - {source_labels: [__address__], regex: '(.*):\\d+', target_label: host}",
+        '    metric_relabel_configs:',
+        "      - {source_labels: [__name__], regex: 'node_load1|node_cpu_seconds_total', action: keep}",
+        '      - {source_labels: [mode], target_label: cpu_mode}',
+        '      - {regex: mode, action: labeldrop}',
       ].join('\n'),
     );
     const writer = new SampleWriter(api.clickhouse, api.config.clickhouse.database, { batchSize: 50_000, flushIntervalMs: 100, maxQueuedRows: 1_000_000, maxConcurrentInserts: 2 });
@@ -105,11 +118,30 @@ describe('Scraper against a real node-exporter and the module\'s own /metrics', 
     expect(await count(job, 'scrape_samples_scraped', 10)).toBeGreaterThan(0);
   });
 
+  it("scrapes a scrape_configs job with its relabel_configs and metric_relabel_configs applied", async () => {
+    const rows = await eventually(async () => {
+      const result = await api.clickhouse.query({
+        ...sql`SELECT metric_name, instance_id, CAST(labels, 'Map(String, String)') AS labels FROM performance_events WHERE service_name = ${relabeledJob} AND metric_name NOT IN ('up', 'scrape_duration_seconds', 'scrape_samples_scraped')`,
+        format: 'JSONEachRow',
+      });
+      const found = await result.json<{ metric_name: string; instance_id: string; labels: Record<string, string> }>();
+      expect(found.some((r) => r.metric_name === 'node_cpu_seconds_total')).toBe(true);
+      return found;
+    });
+    expect([...new Set(rows.map((r) => r.metric_name))].sort()).toEqual(['node_cpu_seconds_total', 'node_load1']);
+    for (const row of rows) {
+      expect(row.instance_id).toBe(`127.0.0.1:${exporterPort}`);
+      expect(row.labels).toMatchObject({ rack: 'r1', host: '127.0.0.1' });
+      expect(row.labels).not.toHaveProperty('mode');
+      if (row.metric_name === 'node_cpu_seconds_total') expect(row.labels.cpu_mode).toEqual(expect.any(String));
+    }
+  });
+
   it('turns up to 0 within one interval of the exporter stopping', async () => {
     exporter.kill('SIGKILL');
     const stoppedAt = Date.now();
     await eventually(async () => expect(await upOf(job, stoppedAt)).toContain(0), 4_000, 200);
-    expect(scraper.lastResults.get(`http://127.0.0.1:${exporterPort}/metrics`)).toMatchObject({ up: false });
+    expect([...scraper.lastResults.values()].find((r) => r.url === `http://127.0.0.1:${exporterPort}/metrics`)).toMatchObject({ up: false });
   });
 
   it('re-reads the file_sd file when it changes', async () => {

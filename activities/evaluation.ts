@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
-import { isThresholdRule, type RuleGroup } from '../core/rules';
+import { isThresholdRule, limitAlerts, type RuleGroup } from '../core/rules';
 import { dispatchGroup, openAlertsOf, type DispatchSummary } from './alerts';
 import { queryRuleGroup } from '../store/clickhouse';
 import { evaluateRecordingRules } from '../store/prom-query';
@@ -50,19 +50,22 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       const lookbackMs = Math.max(60_000, 2 * request.evaluationIntervalMs);
       const staleAfterMs = 4 * request.evaluationIntervalMs;
       const out: GroupEvaluation[] = [];
-      for (const { name, rules: all, records = [] } of groups) {
+      for (const { name, rules: all, records = [], limit = 0 } of groups) {
         // Anomaly rules are the anomaly scan's (activities/anomaly.ts).
         const group = { name, rules: all.filter(isThresholdRule) };
         if (group.rules.length === 0 && records.length === 0) continue;
         const started = performance.now();
         const window = { database: deps.database, nowMs: request.nowMs, lookbackMs };
         // Recording rules first, in order: the group's alerts read what they wrote at this instant.
-        const recorded = records.length ? await evaluateRecordingRules(deps.clickhouse, records, window, (err) => console.error(`[rules] ${err.message}`)) : 0;
+        const recorded = records.length ? await evaluateRecordingRules(deps.clickhouse, records, window, (err) => console.error(`[rules] ${err.message}`), undefined, limit) : 0;
         const open = await openAlertsOf(deps.redis, group.rules);
         const series = await queryRuleGroup(deps.clickhouse, group.rules, window, open.map((o) => o.open.size > 0));
+        // Prometheus' group limit: a rule with more alerts fails this evaluation instead of paging for each.
+        const limited = limitAlerts(group.rules, series, limit);
+        for (const e of limited.exceeded) console.error(`[rules] rule ${e.rule}: exceeded limit of ${limit} with ${e.alerts} alerts`);
         const queried = performance.now();
         const timing = { nowMs: request.nowMs, intervalMs: request.evaluationIntervalMs, staleAfterMs };
-        const perRule: DispatchSummary[] = await dispatchGroup(deps, group.rules, series, timing, open);
+        const perRule: DispatchSummary[] = await dispatchGroup(deps, group.rules, limited.series, timing, open);
         out.push({
           group: group.name,
           rules: group.rules.length,

@@ -3,7 +3,7 @@ import { parseDuration } from './duration';
 import type { Labels, Severity } from './types';
 import { SEVERITIES } from './types';
 import { isRecord } from './guards';
-import { parseCondition, PromqlError, type Condition } from './promql';
+import { compare, parseCondition, PromqlError, type Condition } from './promql';
 import { parsePromql, typeOf, type Node } from './promql-ast';
 import { parsePromqlRule } from './promql-rule';
 import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD } from './anomaly';
@@ -89,6 +89,29 @@ export interface RuleGroup {
   rules: Rule[];
   /** Recording rules, evaluated in order before the group's alerts (so an alert reads this evaluation's records). */
   records?: RecordingRule[];
+  /**
+   * Prometheus' group `limit`: a rule whose evaluation yields more alerts (alerting) or series (recording) than this
+   * fails that evaluation — nothing of it is used, the error logged — instead of flooding. 0 or absent: no limit.
+   */
+  limit?: number;
+}
+
+/**
+ * limitAlerts applies a group's `limit` to one evaluation's series, as Prometheus does: a rule with more alerts
+ * (breaching series) than the limit fails this evaluation — its series are not used, so its alerts go stale and
+ * resolve after the staleness interval — and is reported in `exceeded`. A limit of 0 changes nothing.
+ */
+export function limitAlerts<T extends { value: number; breaching?: boolean }>(rules: readonly Rule[], series: T[][], limit: number): { series: T[][]; exceeded: Array<{ rule: string; alerts: number }> } {
+  if (limit <= 0) return { series, exceeded: [] };
+  const exceeded: Array<{ rule: string; alerts: number }> = [];
+  const kept = series.map((list, i) => {
+    const rule = rules[i]!;
+    const alerts = list.filter((s) => s.breaching ?? compare(s.value, rule.condition.op, rule.condition.threshold)).length;
+    if (alerts <= limit) return list;
+    exceeded.push({ rule: rule.name, alerts });
+    return [];
+  });
+  return { series: kept, exceeded };
 }
 
 /** parseRecordingRule reads a `{record, expr, labels}` rule of a Prometheus rule file. */
@@ -269,6 +292,8 @@ export function parseRuleDocument(text: string, source = 'rules'): RuleGroup[] {
       if (!isRecord(rawGroup) || typeof rawGroup.name !== 'string') throw new RuleError(`${field}.name`, 'required group name');
       if (!Array.isArray(rawGroup.rules)) throw new RuleError(`${field}.rules`, 'required list of rules');
       const intervalMs = rawGroup.interval === undefined ? undefined : parseDuration(String(rawGroup.interval));
+      const limit = rawGroup.limit === undefined ? 0 : Number(rawGroup.limit);
+      if (!Number.isInteger(limit) || limit < 0) throw new RuleError(`${field}.limit`, 'a whole number of alerts or series (0: no limit)');
       const name = rawGroup.name;
       const rules: Rule[] = [];
       const records: RecordingRule[] = [];
@@ -276,7 +301,7 @@ export function parseRuleDocument(text: string, source = 'rules'): RuleGroup[] {
         if (isRecord(rule) && rule.record !== undefined) records.push(parseRecordingRule(rule, `${field}.rules[${ri}]`));
         else rules.push(parseRule(rule, name, `${field}.rules[${ri}]`));
       });
-      groups.push({ name, intervalMs, rules, ...(records.length ? { records } : {}) });
+      groups.push({ name, intervalMs, rules, ...(records.length ? { records } : {}), ...(limit ? { limit } : {}) });
     });
     return groups;
   }

@@ -261,6 +261,8 @@ export async function evaluateRecordingRules(
   window: EvaluationWindow,
   onError: (err: RuleEvaluationError) => void = () => undefined,
   maxSamples = 5_000_000,
+  /** The group's limit: a record of more series fails (nothing of it written). 0: none. */
+  limit = 0,
 ): Promise<number> {
   let written = 0;
   const table = `${sqlIdentifier(window.database)}.performance_events`;
@@ -280,6 +282,7 @@ export async function evaluateRecordingRules(
         rows.set(key, { timestamp: dateTime64Text(window.nowMs), service_name: service, instance_id: instance, event_type: 'metric', metric_name: rule.record, metric_value: s.v, labels });
       }
       if (rows.size === 0) continue;
+      if (limit > 0 && rows.size > limit) throw new PromqlError(`exceeded limit of ${limit} with ${rows.size} series`, 0);
       const params = new QueryParams();
       const [{ n }] = await (
         await clickhouse.query({

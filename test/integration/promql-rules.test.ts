@@ -156,7 +156,11 @@ describe('alert rules in full PromQL, evaluated on ClickHouse beside the SQL sub
     );
     expect(group!.records).toHaveLength(1);
     expect(group!.rules.map((r) => r.name)).toEqual(['ErrorRatioHigh']);
-    expect(await evaluateRecordingRules(clickhouse, group!.records!, window())).toBe(2);
+    // The group's limit: a record of more series than it fails, writing nothing.
+    const errors: string[] = [];
+    expect(await evaluateRecordingRules(clickhouse, group!.records!, window(), (err) => errors.push(err.message), undefined, 1)).toBe(0);
+    expect(errors).toEqual([expect.stringMatching(/exceeded limit of 1 with 2 series/)]);
+    expect(await evaluateRecordingRules(clickhouse, group!.records!, window(), undefined, undefined, 2)).toBe(2);
     expect(await evaluateRecordingRules(clickhouse, group!.records!, window())).toBe(0);
     const [alert] = await verdicts(...group!.rules);
     expect(alert).toEqual({ 'a,team=payments': 'firing 0.1', 'b,team=payments': 'clear 0' });

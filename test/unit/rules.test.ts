@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../../core/duration';
-import { compare, evaluatedGroups, isThresholdRule, mergeRuleGroups, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
+import { compare, evaluatedGroups, isThresholdRule, limitAlerts, mergeRuleGroups, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
 import { alertLabels } from '../../core/alert';
 
 describe('parseExpression (the PromQL subset, parsed by @prometheus-io/lezer-promql)', () => {
@@ -157,6 +157,20 @@ describe('parseRuleDocument', () => {
       ['HighCPU:critical:2', 'HighCPU'],
     ]);
     expect(alertLabels({ labels: {}, rule: merged[1]!, service: 's', instance: 'i' })).toMatchObject({ alertname: 'HighCPU', severity: 'critical' });
+  });
+});
+
+describe('group limit', () => {
+  it("reads a group's limit and fails a rule's evaluation with more alerts than it (the others are kept)", () => {
+    const [group] = parseRuleDocument('groups:\n  - name: g\n    limit: 2\n    rules:\n      - {alert: HighCpu, expr: cpu > 90}\n      - {alert: Down, expr: up == 0}\n');
+    expect(group!.limit).toBe(2);
+    const series = (values: number[], breaching?: boolean) => values.map((value) => ({ value, ...(breaching === undefined ? {} : { breaching }) }));
+    // HighCpu: three values above 90 (SQL path: judged by its threshold); Down: two alerts, within the limit.
+    const { series: kept, exceeded } = limitAlerts(group!.rules, [series([95, 97, 99, 10]), series([0, 0], true)], group!.limit!);
+    expect(exceeded).toEqual([{ rule: 'HighCpu', alerts: 3 }]);
+    expect(kept).toEqual([[], series([0, 0], true)]);
+    expect(limitAlerts(group!.rules, [series([95, 97, 99])], 0).exceeded).toEqual([]);
+    expect(() => parseRuleDocument('groups:\n  - name: g\n    limit: -1\n    rules: []\n')).toThrow(/limit/);
   });
 });
 

@@ -36,7 +36,9 @@ function fleet(nowMs: number): EncodedSeries[] {
   for (let i = 0; i < instances; i++) {
     const service = `svc-${String(i % 20).padStart(2, '0')}`;
     const base = { job: service, instance: `${service}-${Math.floor(i / 20)}:9100` };
-    out.push({ labels: { __name__: 'bench_cpu_percent', ...base }, samples: times.map((t, k) => [t, 20 + ((i * 7 + k * 3) % 60) + Math.sin(k / 9) * 5]) });
+    // + i / 1000: no two instances tie. Prometheus breaks topk's ties by the order of its inner result, a Go map's
+    // (random), so with ties neither engine's pick would be "the" answer.
+    out.push({ labels: { __name__: 'bench_cpu_percent', ...base }, samples: times.map((t, k) => [t, 20 + ((i * 7 + k * 3) % 60) + Math.sin(k / 9) * 5 + i / 1000]) });
     for (const [code, share] of [['200', 0.98], ['500', 0.02]] as const) {
       out.push({ labels: { __name__: 'bench_requests_total', ...base, code }, samples: times.map((t, k) => [t, Math.floor(k * (50 + (i % 13)) * share * 15)]) });
     }
@@ -131,11 +133,19 @@ async function main(): Promise<void> {
       const [a, b] = await Promise.all([ask(`http://127.0.0.1:${apiPort}`, auth, query), ask(`http://127.0.0.1:${promPort}`, {}, query)]);
       const theirsByKey = new Map(b.result.map((r) => [key(r.metric), r.values]));
       let differs = a.result.length !== b.result.length;
+      const why: string[] = differs ? [`${a.result.length} series here, ${b.result.length} in Prometheus`] : [];
       for (const r of a.result) {
         const other = theirsByKey.get(key(r.metric));
-        if (!other || other.length !== r.values.length || r.values.some(([t, v], i) => t !== other[i]![0] || Math.abs(Number(v) - Number(other[i]![1])) > 1e-6 * Math.max(1, Math.abs(Number(v))))) differs = true;
+        const at = other ? r.values.findIndex(([t, v], i) => t !== other[i]?.[0] || Math.abs(Number(v) - Number(other[i]![1])) > 1e-6 * Math.max(1, Math.abs(Number(v)))) : 0;
+        if (!other || other.length !== r.values.length || at >= 0) {
+          differs = true;
+          if (why.length < 3) why.push(`${key(r.metric)}: ${other ? `${r.values.length} vs ${other.length} points, first apart at ${JSON.stringify(r.values[at])} vs ${JSON.stringify(other[at])}` : 'not in Prometheus'}`);
+        }
       }
-      if (differs) mismatches++;
+      if (differs) {
+        mismatches++;
+        log(`${name}: answers differ — ${why.join('; ')}`);
+      }
       const timings: Record<'ours' | 'theirs', number[]> = { ours: [], theirs: [] };
       for (const [who, base, headers] of [['ours', `http://127.0.0.1:${apiPort}`, auth], ['theirs', `http://127.0.0.1:${promPort}`, {}]] as const) {
         let next = 0;

@@ -93,6 +93,19 @@ export function matches(labels: SeriesLabels, m: LabelMatcher): boolean {
   }
 }
 
+/** compareLabels orders label sets as Prometheus' labels.Compare: pair by pair in name order (name, then value), a prefix first. */
+export function compareLabels(a: SeriesLabels, b: SeriesLabels): number {
+  const ak = Object.keys(a).sort();
+  const bk = Object.keys(b).sort();
+  for (let i = 0; i < ak.length && i < bk.length; i++) {
+    if (ak[i] !== bk[i]) return ak[i]! < bk[i]! ? -1 : 1;
+    const av = a[ak[i]!]!;
+    const bv = b[bk[i]!]!;
+    if (av !== bv) return av < bv ? -1 : 1;
+  }
+  return ak.length - bk.length;
+}
+
 /** MemoryQueryable holds series in memory (tests, and the points a query prefetched from ClickHouse). */
 export class MemoryQueryable implements Queryable {
   constructor(readonly series: StoredSeries[]) {}
@@ -216,7 +229,8 @@ export class Evaluator {
   private series(node: VectorNode): StoredSeries[] {
     let out = this.selected.get(node);
     if (!out) {
-      out = this.storage.select(node.matchers, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+      // In label-set order, as Prometheus' storage returns series: ties (topk, bottomk, …) are broken as there.
+      out = [...this.storage.select(node.matchers, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)].sort((a, b) => compareLabels(a.labels, b.labels));
       this.selected.set(node, out);
     }
     return out;

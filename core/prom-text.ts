@@ -261,7 +261,7 @@ const SUFFIXES: Record<ExpositionFormat, Record<string, readonly string[]>> = {
 interface Point {
   line: number;
   keys: Set<string>;
-  buckets: Array<{ le: number; value: number; line: number }>;
+  buckets: Array<{ le: number; text: string; value: number; line: number }>;
   quantiles: Array<{ q: number; line: number }>;
   count?: number;
   sum?: number;
@@ -358,7 +358,7 @@ class Parser {
       if (last.le !== Infinity) return this.fault(last.line, `${family.name}: the last bucket must be le="+Inf"`);
       if (om) {
         for (let i = 1; i < buckets.length; i++) {
-          if (buckets[i]!.value < buckets[i - 1]!.value) this.fault(buckets[i]!.line, `${family.name}: buckets must be cumulative (le=${buckets[i]!.le} counts less than le=${buckets[i - 1]!.le})`);
+          if (buckets[i]!.value < buckets[i - 1]!.value) this.fault(buckets[i]!.line, `${family.name}: buckets must be cumulative (le="${buckets[i]!.text}" counts less than le="${buckets[i - 1]!.text}")`);
         }
         const sumName = family.type === 'histogram' ? '_sum' : '_gsum';
         const countName = family.type === 'histogram' ? '_count' : '_gcount';
@@ -511,8 +511,8 @@ class Parser {
     point.keys.add(sampleKey);
     if (bucket) {
       const previous = point.buckets.at(-1);
-      if (previous && bound <= previous.le) throw new LineError(`${line.name}: le=${labels.le} after le=${previous.le} (buckets in increasing order)`);
-      point.buckets.push({ le: bound, value, line: lineNo });
+      if (previous && bound <= previous.le) throw new LineError(`${line.name}: le="${labels.le}" after le="${previous.text}" (buckets in increasing order)`);
+      point.buckets.push({ le: bound, text: labels.le!, value, line: lineNo });
       if (line.exemplar && line.exemplar.value > bound) throw new LineError(`${line.name}: exemplar value ${line.exemplar.value} is not within the bucket le=${labels.le}`);
     } else if (quantile) {
       const previous = point.quantiles.at(-1);

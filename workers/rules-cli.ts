@@ -1,12 +1,14 @@
 /**
  * `npm run rules -- check <file|folder>…` validates alert rule files (the seed's YAML or Prometheus rule files): it
- * prints each group and rule with its parsed condition, or the first error with its field and column, and exits 1
- * on an error.
+ * prints each group and rule with its parsed condition, or every problem at its line and column as promtool prints
+ * them (`file: L:C: group "g", rule N, "name": message`), and exits 1 on a problem.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { loadRuleFiles } from '../activities/rules';
 import { formatDuration } from '../core/duration';
-import { RuleError, type RuleGroup } from '../core/rules';
+import { checkRuleFile, formatProblem } from '../core/rule-check';
+import type { RuleGroup } from '../core/rules';
 import { templateProblems } from '../core/template';
 
 const USAGE = `usage: npm run rules -- check <rule file or folder>...
@@ -40,6 +42,15 @@ export function describeGroups(groups: readonly RuleGroup[]): string {
     .join('\n');
 }
 
+/** ruleFilesOf lists a target's rule files: itself, or a folder's *.yml / *.yaml (as the loader reads them). */
+function ruleFilesOf(target: string): string[] {
+  if (!statSync(target).isDirectory()) return [target];
+  return readdirSync(target)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(target, f));
+}
+
 /** runRulesCli runs the command with its arguments and returns the exit code. */
 export async function runRulesCli(argv: string[]): Promise<number> {
   if (argv[0] !== 'check' || argv.length < 2 || argv.includes('--help')) {
@@ -49,20 +60,20 @@ export async function runRulesCli(argv: string[]): Promise<number> {
   let failed = false;
   for (const target of argv.slice(1)) {
     try {
-      statSync(target);
+      // Every problem of every file first, each at its line and column as promtool prints it.
+      const problems = ruleFilesOf(target).flatMap((file) => checkRuleFile(readFileSync(file, 'utf8'), path.basename(file)).problems.map((p) => formatProblem(file, p)));
+      if (problems.length > 0) {
+        failed = true;
+        console.error(`${target}: FAILED:\n${problems.join('\n')}`);
+        continue;
+      }
       const groups = await loadRuleFiles(target);
       const count = groups.reduce((n, g) => n + g.rules.length, 0);
       const records = groups.reduce((n, g) => n + (g.records?.length ?? 0), 0);
       console.log(`${target}: ${count} alerting rules${records ? ` and ${records} recording rules` : ''} OK\n${describeGroups(groups)}`);
     } catch (err) {
       failed = true;
-      const message = err instanceof RuleError ? err.message : (err as Error).message;
-      console.error(`${target}: ${message}`);
-      if (err instanceof RuleError && err.position !== undefined) {
-        // Point at the column inside the offending expression, as compilers do.
-        const line = readFileSync(target, 'utf8').split('\n').find((l) => /(expr|expression):/.test(l) && l.length > err.position!);
-        if (line) console.error(`  ${line.trim()}`);
-      }
+      console.error(`${target}: ${(err as Error).message}`);
     }
   }
   return failed ? 1 : 0;

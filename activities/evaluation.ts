@@ -50,12 +50,13 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       const lookbackMs = Math.max(60_000, 2 * request.evaluationIntervalMs);
       const staleAfterMs = 4 * request.evaluationIntervalMs;
       const out: GroupEvaluation[] = [];
-      for (const { name, rules: all, records = [], limit = 0 } of groups) {
+      for (const { name, rules: all, records = [], limit = 0, queryOffsetMs = 0 } of groups) {
         // Anomaly rules are the anomaly scan's (activities/anomaly.ts).
         const group = { name, rules: all.filter(isThresholdRule) };
         if (group.rules.length === 0 && records.length === 0) continue;
         const started = performance.now();
-        const window = { database: deps.database, nowMs: request.nowMs, lookbackMs };
+        // query_offset: the group reads the data as of that long ago (its alerts still carry the real time).
+        const window = { database: deps.database, nowMs: request.nowMs - queryOffsetMs, lookbackMs };
         // Recording rules first, in order: the group's alerts read what they wrote at this instant.
         const recorded = records.length ? await evaluateRecordingRules(deps.clickhouse, records, window, (err) => console.error(`[rules] ${err.message}`), undefined, limit) : 0;
         const open = await openAlertsOf(deps.redis, group.rules);

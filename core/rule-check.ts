@@ -17,7 +17,7 @@ export interface RuleProblem {
 }
 
 const KNOWN_RULE_KEYS = new Set(['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations', 'name', 'expression', 'duration', 'severity', 'type', 'no_data', 'metric', 'statistic', 'method', 'sensitivity', 'group']);
-const KNOWN_GROUP_KEYS = new Set(['name', 'interval', 'limit', 'rules', 'query_offset']);
+const KNOWN_GROUP_KEYS = new Set(['name', 'interval', 'limit', 'rules', 'query_offset', 'labels']);
 
 /** checkRuleFile checks a rule file's text (Prometheus' format or the seed's) and returns its problems or its groups. */
 export function checkRuleFile(text: string, source: string): { problems: RuleProblem[]; groups?: RuleGroup[] } {

@@ -94,6 +94,8 @@ export interface RuleGroup {
    * fails that evaluation — nothing of it is used, the error logged — instead of flooding. 0 or absent: no limit.
    */
   limit?: number;
+  /** Prometheus' query_offset: the group evaluates this long before the evaluation's time (late-arriving data). */
+  queryOffsetMs?: number;
 }
 
 /**
@@ -294,14 +296,19 @@ export function parseRuleDocument(text: string, source = 'rules'): RuleGroup[] {
       const intervalMs = rawGroup.interval === undefined ? undefined : parseDuration(String(rawGroup.interval));
       const limit = rawGroup.limit === undefined ? 0 : Number(rawGroup.limit);
       if (!Number.isInteger(limit) || limit < 0) throw new RuleError(`${field}.limit`, 'a whole number of alerts or series (0: no limit)');
+      const queryOffsetMs = rawGroup.query_offset === undefined ? 0 : parseDuration(String(rawGroup.query_offset));
+      if (rawGroup.labels !== undefined && !isRecord(rawGroup.labels)) throw new RuleError(`${field}.labels`, 'a map of labels');
+      const groupLabels = (rawGroup.labels ?? {}) as Record<string, unknown>;
       const name = rawGroup.name;
       const rules: Rule[] = [];
       const records: RecordingRule[] = [];
       rawGroup.rules.forEach((rule, ri) => {
-        if (isRecord(rule) && rule.record !== undefined) records.push(parseRecordingRule(rule, `${field}.rules[${ri}]`));
-        else rules.push(parseRule(rule, name, `${field}.rules[${ri}]`));
+        // A group's labels go on each of its rules (the rule's own win), as in Prometheus 3.
+        const withLabels = isRecord(rule) && Object.keys(groupLabels).length ? { ...rule, labels: { ...groupLabels, ...(isRecord(rule.labels) ? rule.labels : {}) } } : rule;
+        if (isRecord(withLabels) && withLabels.record !== undefined) records.push(parseRecordingRule(withLabels, `${field}.rules[${ri}]`));
+        else rules.push(parseRule(withLabels, name, `${field}.rules[${ri}]`));
       });
-      groups.push({ name, intervalMs, rules, ...(records.length ? { records } : {}), ...(limit ? { limit } : {}) });
+      groups.push({ name, intervalMs, rules, ...(records.length ? { records } : {}), ...(limit ? { limit } : {}), ...(queryOffsetMs ? { queryOffsetMs } : {}) });
     });
     return groups;
   }

@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { snappyDecode } from '../../core/remote-write';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
 import { startPrometheus, type RealPrometheus } from '../helpers/prometheus';
+import { freePort } from '../helpers/servers';
 import { uniqueName } from '../helpers/stack';
 
 const run = promisify(execFile);
@@ -18,18 +19,25 @@ describe('remote write from a real Prometheus', () => {
   let api: TestApi;
   let prometheus: RealPrometheus;
   let apiUrl: string;
+  let nodeExporter: ChildProcess;
   const job = uniqueName('prom-rw');
+  const nodeJob = uniqueName('node');
 
   beforeAll(async () => {
     api = await startTestApi();
     await api.app.listen({ port: 0, host: '127.0.0.1' });
     apiUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    // Prometheus scrapes itself and a real node-exporter (Debian's), and remote-writes both to us.
+    const nodePort = await freePort();
+    nodeExporter = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${nodePort}`, '--collector.disable-defaults', '--collector.loadavg', '--collector.cpu', '--collector.meminfo'], { stdio: 'ignore' });
     prometheus = await startPrometheus((port) =>
       [
         'global: {scrape_interval: 1s, evaluation_interval: 1s}',
         'scrape_configs:',
         `  - job_name: ${job}`,
         `    static_configs: [{targets: ["127.0.0.1:${port}"]}]`,
+        `  - job_name: ${nodeJob}`,
+        `    static_configs: [{targets: ["127.0.0.1:${nodePort}"]}]`,
         'remote_write:',
         `  - url: ${apiUrl}/api/v1/write`,
         `    authorization: {credentials: ${TEST_KEYS.service.token}}`,
@@ -39,6 +47,7 @@ describe('remote write from a real Prometheus', () => {
   }, 60_000);
 
   afterAll(async () => {
+    nodeExporter?.kill('SIGTERM');
     prometheus?.dispose();
     await api?.close();
   });
@@ -66,6 +75,10 @@ describe('remote write from a real Prometheus', () => {
       `count by (job) (prometheus_tsdb_head_series{job="${job}"} > 0)`,
       `max_over_time(scrape_samples_scraped{job="${job}"}[10s])`,
       `label_replace(up{job="${job}"}, "host", "$1", "instance", "(.*):.*")`,
+      // node-exporter's series, scraped by Prometheus: the usual CPU-busy and memory expressions.
+      `100 * (1 - avg by (job) (rate(node_cpu_seconds_total{job="${nodeJob}", mode="idle"}[5s])))`,
+      `node_memory_MemAvailable_bytes{job="${nodeJob}"} / node_memory_MemTotal_bytes{job="${nodeJob}"}`,
+      `node_load1{job="${nodeJob}"}`,
     ];
     for (const query of queries) {
       const theirs = await promtool(prometheus.url, 'instant', `--time=${at}`, query);

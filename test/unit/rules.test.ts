@@ -172,6 +172,16 @@ describe('group limit', () => {
     expect(limitAlerts(group!.rules, [series([95, 97, 99])], 0).exceeded).toEqual([]);
     expect(() => parseRuleDocument('groups:\n  - name: g\n    limit: -1\n    rules: []\n')).toThrow(/limit/);
   });
+
+  it("puts a group's labels on each of its rules (the rule's own win) and reads its query_offset", () => {
+    const [group] = parseRuleDocument('groups:\n  - name: g\n    query_offset: 1m\n    labels: {team: db, severity: critical}\n    rules:\n      - {alert: A, expr: up == 0}\n      - {alert: B, expr: up == 0, labels: {severity: info}}\n      - {record: r, expr: up}\n');
+    expect(group!.queryOffsetMs).toBe(60_000);
+    expect(group!.rules.map((r) => [r.labels, r.severity])).toEqual([
+      [{ team: 'db', severity: 'critical' }, 'critical'],
+      [{ team: 'db', severity: 'info' }, 'info'],
+    ]);
+    expect(group!.records![0]!.labels).toEqual({ team: 'db', severity: 'critical' });
+  });
 });
 
 describe('parseDuration', () => {

@@ -2,10 +2,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { snappyDecode } from '../../core/remote-write';
+import { migrate } from '../../store/migrations';
+import { snappyLiterals, writeRequest } from '../../bench/remote-write-encode';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
 import { startPrometheus, type RealPrometheus } from '../helpers/prometheus';
-import { freePort } from '../helpers/servers';
-import { uniqueName } from '../helpers/stack';
+import { freePort, privateClickHouse } from '../helpers/servers';
+import { eventually, testConfig, uniqueName } from '../helpers/stack';
 
 const run = promisify(execFile);
 
@@ -108,4 +110,55 @@ describe('remote write from a real Prometheus', () => {
     expect((await post(Buffer.from([0]), auth)).statusCode).toBe(204);
     expect(snappyDecode(Buffer.from([0]), 10)).toHaveLength(0);
   });
+
+  it('loses nothing through a ClickHouse outage: 503 with Retry-After meanwhile, Prometheus retries, every sample stored after', async () => {
+    const clickhouse = await privateClickHouse();
+    const overrides = { CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_CLUSTER: '', MONITORING_QUERY_TIMEOUT: '3s' };
+    await migrate(testConfig(overrides));
+    const outageApi = await startTestApi(overrides);
+    await outageApi.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(outageApi.app.server.address() as AddressInfo).port}`;
+    const outageJob = uniqueName('rw-outage');
+    const writer = await startPrometheus((port) =>
+      [
+        'global: {scrape_interval: 1s}',
+        'scrape_configs:',
+        `  - job_name: ${outageJob}`,
+        `    static_configs: [{targets: ["127.0.0.1:${port}"]}]`,
+        'remote_write:',
+        `  - url: ${url}/api/v1/write`,
+        `    authorization: {credentials: ${TEST_KEYS.service.token}}`,
+        '    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}',
+      ].join('\n'),
+    );
+    const count = async (base: string, atSeconds: number) => {
+      const result = (await promtool(base, 'instant', `--time=${atSeconds}`, `count_over_time(up{job="${outageJob}"}[2m])`)) as Array<{ value: [number, string] }>;
+      return Number(result[0]?.value[1] ?? 0);
+    };
+    const ourBase = `http://admin:${TEST_KEYS.admin.token}@${url.replace('http://', '')}`;
+    try {
+      await eventually(async () => expect(await count(ourBase, Math.floor(Date.now() / 1000))).toBeGreaterThanOrEqual(3), 30_000, 500);
+      clickhouse.stop();
+      // While storage is down a remote-write request is answered 503 with Retry-After (Prometheus retries it).
+      const body = Buffer.from(snappyLiterals(writeRequest([{ labels: { __name__: 'probe', job: outageJob }, samples: [[Date.now(), 1]] }])));
+      const down = await outageApi.app.inject({ method: 'POST', url: '/api/v1/write', payload: body, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', authorization: `Bearer ${TEST_KEYS.service.token}` } });
+      expect(down.statusCode).toBe(503);
+      expect(Number(down.headers['retry-after'])).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 8_000));
+      clickhouse.start();
+      // Everything Prometheus scraped up to a moment after the restart reaches us: the same count of `up` samples.
+      const at = Math.floor(Date.now() / 1000) + 2;
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const theirs = await count(writer.url, at);
+      await eventually(async () => expect(await count(ourBase, at)).toBe(theirs), 60_000, 1_000);
+      expect(theirs).toBeGreaterThan(10);
+      // Prometheus did meet the outage: it retried samples.
+      const retried = (await promtool(writer.url, 'instant', 'sum(prometheus_remote_storage_samples_retried_total)')) as Array<{ value: [number, string] }>;
+      expect(Number(retried[0]?.value[1] ?? 0)).toBeGreaterThan(0);
+    } finally {
+      writer.dispose();
+      await outageApi.close();
+      clickhouse.dispose();
+    }
+  }, 150_000);
 });

@@ -145,10 +145,11 @@ class Reader {
   }
 
   /** labels reads `{name="value",…}`; empty values are dropped (read as absent); `runes` counts names and values. */
-  labels(): { labels: Labels; runes: number } {
+  labels(countRunes = false): { labels: Labels; runes: number } {
     const { line, om } = this;
     const labels: Labels = {};
-    const names = new Set<string>();
+    // Names with an empty value (read as absent) still count for duplicates; rare, so no set unless one occurs.
+    let empty: string[] | undefined;
     let runes = 0;
     this.pos++; // {
     for (let afterComma = false; ; afterComma = true) {
@@ -171,10 +172,10 @@ class Reader {
       this.pos++;
       const value = this.escaped(true, `value of label ${name}`);
       this.pos++;
-      if (names.has(name)) throw new LineError(`duplicate label ${name}`);
-      names.add(name);
-      runes += [...name].length + [...value].length;
+      if (name in labels || empty?.includes(name)) throw new LineError(`duplicate label ${name}`);
+      if (countRunes) runes += [...name].length + [...value].length;
       if (value !== '') labels[name] = value;
+      else (empty ??= []).push(name);
       this.blanks();
       const c = line.charCodeAt(this.pos);
       if (c === 125) {
@@ -230,7 +231,7 @@ class Reader {
     // Exemplar: " # {labels} value [timestamp]".
     this.pos++;
     if (!this.separator() || line.charCodeAt(this.pos) !== 123) throw new LineError('exemplar: expected " # {labels} value"');
-    const { labels: exemplarLabels, runes } = this.labels();
+    const { labels: exemplarLabels, runes } = this.labels(true);
     if (!this.separator()) throw new LineError('exemplar: expected a value');
     const exemplarValue = parseNumber(this.token(), 'exemplar value');
     if (this.separator()) {
@@ -257,10 +258,9 @@ const SUFFIXES: Record<ExpositionFormat, Record<string, readonly string[]>> = {
   prometheus: { counter: [''], gauge: [''], untyped: [''], summary: ['', '_count', '_sum'], histogram: ['_bucket', '_count', '_sum'] },
 };
 
-/** A MetricPoint being read: one metric's samples at one time. */
+/** A MetricPoint of a histogram or summary being read: one metric's samples at one time. */
 interface Point {
   line: number;
-  keys: Set<string>;
   buckets: Array<{ le: number; text: string; value: number; line: number }>;
   quantiles: Array<{ q: number; line: number }>;
   count?: number;
@@ -276,8 +276,11 @@ interface Family {
   help: boolean;
   unit?: string;
   samples: number;
-  /** Metric (labels without le/quantile/state) → its points by time ('' without one). */
-  metrics: Map<string, Map<string, Point>>;
+  /** The metrics (label sets without le/quantile/state) read (OpenMetrics), and every sample (name, labels, time) read. */
+  metrics: Set<string>;
+  seen: Set<string>;
+  /** Histograms and summaries: each point (metric and time), whose structure is checked at the family's end. */
+  points?: Map<string, Point>;
   lastMetric?: string;
   lastTimestamp?: number;
   timestamped?: boolean;
@@ -324,7 +327,7 @@ class Parser {
     if (before !== undefined) throw new LineError(`metric family ${name} was already exposed at line ${before}: a family's lines come in one group`);
     const owner = this.om ? this.produced.get(name) : undefined;
     if (owner !== undefined && owner !== name) throw new LineError(`metric family ${name} clashes with a sample name of family ${owner}`);
-    this.current = { name, type, line, help: false, samples: 0, metrics: new Map() };
+    this.current = { name, type, line, help: false, samples: 0, metrics: new Set(), seen: new Set() };
     return this.current;
   }
 
@@ -346,7 +349,7 @@ class Parser {
         else this.produced.set(name, family.name);
       }
     }
-    for (const points of family.metrics.values()) for (const point of points.values()) this.checkPoint(family, point);
+    for (const point of family.points?.values() ?? []) this.checkPoint(family, point);
   }
 
   private checkPoint(family: Family, point: Point): void {
@@ -488,14 +491,15 @@ class Parser {
     family.samples++;
     // Metrics (label sets without le/quantile/state) and their points must not interleave (OpenMetrics).
     const metricKey = labelKey(labels, partLabel);
-    let points = family.metrics.get(metricKey);
     if (family.lastMetric !== metricKey) {
-      if (points && om) throw new LineError(`${line.name}${describe(labels)}: the samples of one metric come together (it was interrupted by another)`);
+      if (om) {
+        if (family.metrics.has(metricKey)) throw new LineError(`${line.name}${describe(labels)}: the samples of one metric come together (it was interrupted by another)`);
+        family.metrics.add(metricKey);
+      }
       family.lastMetric = metricKey;
       family.lastTimestamp = undefined;
       family.timestamped = undefined;
     }
-    if (!points) family.metrics.set(metricKey, (points = new Map()));
     const ts = line.timestampMs;
     if (om) {
       if (family.timestamped !== undefined && family.timestamped !== (ts !== undefined)) throw new LineError(`${line.name}: a metric's samples all have a timestamp or none has`);
@@ -503,12 +507,15 @@ class Parser {
       if (ts !== undefined && family.lastTimestamp !== undefined && ts < family.lastTimestamp) throw new LineError(`${line.name}: a metric's points come in increasing time (${ts / 1000} after ${family.lastTimestamp / 1000})`);
       if (ts !== undefined) family.lastTimestamp = ts;
     }
-    const pointKey = ts === undefined ? '' : String(ts);
+    const time = ts === undefined ? '' : String(ts);
+    const sampleKey = `${line.name}\u0002${partLabel ? labelKey(labels) : metricKey}\u0003${time}`;
+    if (family.seen.has(sampleKey)) throw new LineError(`${line.name}${describe(labels)}: the same sample twice${ts === undefined ? '' : ' at one time'}`);
+    family.seen.add(sampleKey);
+    if (type !== 'histogram' && type !== 'gaugehistogram' && type !== 'summary') return this.keep(line, ts);
+    const pointKey = `${metricKey}\u0003${time}`;
+    const points = (family.points ??= new Map());
     let point = points.get(pointKey);
-    if (!point) points.set(pointKey, (point = { line: lineNo, keys: new Set(), buckets: [], quantiles: [] }));
-    const sampleKey = `${line.name}\u0002${partLabel ? labelKey(labels) : metricKey}`;
-    if (point.keys.has(sampleKey)) throw new LineError(`${line.name}${describe(labels)}: the same sample twice${ts === undefined ? '' : ' at one time'}`);
-    point.keys.add(sampleKey);
+    if (!point) points.set(pointKey, (point = { line: lineNo, buckets: [], quantiles: [] }));
     if (bucket) {
       const previous = point.buckets.at(-1);
       if (previous && bound <= previous.le) throw new LineError(`${line.name}: le="${labels.le}" after le="${previous.text}" (buckets in increasing order)`);
@@ -523,7 +530,11 @@ class Parser {
     } else if (suffix === '_sum' || suffix === '_gsum') {
       point.sum = value;
     }
-    const sample: PromSample = { name: line.name, labels, value };
+    this.keep(line, ts);
+  }
+
+  private keep(line: Line, ts: number | undefined): void {
+    const sample: PromSample = { name: line.name, labels: line.labels, value: line.value };
     if (ts !== undefined) sample.timestampMs = ts;
     this.result.samples.push(sample);
   }
@@ -580,7 +591,9 @@ export function parsePromText(text: string, format: ExpositionFormat = expositio
         ended = true;
         continue;
       }
-      const first = om ? line.charCodeAt(0) : line.charCodeAt(line.search(/[^ \t]|$/));
+      let lead = 0;
+      if (!om) while (isBlank(line.charCodeAt(lead))) lead++;
+      const first = line.charCodeAt(lead);
       if (Number.isNaN(first)) {
         if (om) throw new LineError('empty line');
         continue;

@@ -141,7 +141,8 @@ describe('Scraper against a real node-exporter and the module\'s own /metrics', 
     exporter.kill('SIGKILL');
     const stoppedAt = Date.now();
     await eventually(async () => expect(await upOf(job, stoppedAt)).toContain(0), 4_000, 200);
-    expect([...scraper.lastResults.values()].find((r) => r.url === `http://127.0.0.1:${exporterPort}/metrics`)).toMatchObject({ up: false });
+    // This job's target (the relabeled job scrapes the same URL at its own offset).
+    expect([...scraper.lastResults.values()].find((r) => r.job === job && r.url === `http://127.0.0.1:${exporterPort}/metrics`)).toMatchObject({ up: false });
   });
 
   it('re-reads the file_sd file when it changes', async () => {

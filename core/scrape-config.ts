@@ -207,7 +207,8 @@ export function parseScrapeJobs(doc: Record<string, unknown>, defaults: ScrapeDe
       return sd.files.map(String);
     });
     if (!files) throw new Error(`${field}.file_sd_configs: expected a list`);
-    const httpSd = (Array.isArray(job.http_sd_configs) ? job.http_sd_configs : []).map((sd: unknown, j) => {
+    if (job.http_sd_configs !== undefined && !Array.isArray(job.http_sd_configs)) throw new Error(`${field}.http_sd_configs: expected a list`);
+    const httpSd = ((job.http_sd_configs ?? []) as unknown[]).map((sd: unknown, j) => {
       if (!isRecord(sd) || typeof sd.url !== 'string') throw new Error(`${field}.http_sd_configs[${j}].url: required`);
       return { url: sd.url, refreshMs: duration(sd.refresh_interval, `${field}.http_sd_configs[${j}].refresh_interval`, 60_000) };
     });

@@ -88,10 +88,10 @@ export class Scraper {
       }
     }
     const next = new Map([...config.targets, ...fromFiles, ...fromJobs].map((t) => [targetKey(t), t]));
-    const same = next.size === this.targets.size && [...next].every(([key, t]) => JSON.stringify(this.targets.get(key)) === JSON.stringify(t));
+    const same = next.size === this.targets.size && [...next].every(([key, t]) => settings(this.targets.get(key)) === settings(t));
     if (same && this.targets.size > 0) return;
     for (const [key, timer] of this.timers) {
-      if (JSON.stringify(next.get(key)) !== JSON.stringify(this.targets.get(key))) {
+      if (settings(next.get(key)) !== settings(this.targets.get(key))) {
         clearTimeout(timer);
         this.timers.delete(key);
       }
@@ -140,6 +140,9 @@ export class Scraper {
     }
   }
 }
+
+/** settings is a target's whole configuration as text, its relabeling regexes included (a changed one restarts it). */
+const settings = (t: ScrapeTarget | undefined) => JSON.stringify(t, (_key, value: unknown) => (value instanceof RegExp ? `/${value.source}/${value.flags}` : value));
 
 /** targetKey tells targets apart: one URL may be scraped under two jobs. */
 const targetKey = (t: ScrapeTarget) => `${t.job}\u0000${t.url}`;

@@ -1,9 +1,8 @@
-import { exportConflicts, expositionFormat, parsePromText, toSamples } from '../core/prom-text';
+import { describeFaults, readExposition } from '../core/prom-text';
+import { exportConflicts, toSamples } from '../core/prom-samples';
 import type { ScrapeTarget } from '../core/scrape-config';
 import { relabel } from '../core/relabel';
 import type { Labels, Sample } from '../core/types';
-
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** ScrapeResult is what one scrape produced: the target's samples plus Prometheus' synthetic series. */
 export interface ScrapeResult {
@@ -32,22 +31,15 @@ export async function scrapeTarget(target: ScrapeTarget, timeoutMs: number, toke
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    let text: string;
-    try {
-      text = strictDecoder.decode(await response.arrayBuffer());
-    } catch {
-      throw new Error('the exposition is not UTF-8');
-    }
     // An invalid exposition fails the scrape as a whole (up=0), as in Prometheus: no partial data.
-    const parsed = parsePromText(text, (response.headers.get('content-type') ?? '').startsWith('application/openmetrics-text') ? 'openmetrics' : expositionFormat(text));
-    const fault = parsed.errors[0];
-    if (fault) throw new Error(`invalid ${parsed.format === 'openmetrics' ? 'OpenMetrics' : 'Prometheus text'} exposition: line ${fault.line}: ${fault.error}`);
+    const parsed = readExposition(new Uint8Array(await response.arrayBuffer()), response.headers.get('content-type') ?? undefined);
+    if (parsed.errors.length > 0) throw new Error(describeFaults(parsed, 1));
     // Each series' labels as Prometheus forms them: the target's over the scraped ones (those renamed exported_*),
     // or the scraped ones over the target's with honor_labels; then metric_relabel_configs, which may drop it.
     const targetNames = new Set(['job', 'instance', 'service', ...Object.keys(target.labels)]);
+    const fixed = { ...target.labels, job: target.job, instance: target.instance };
     const own: typeof parsed.samples = [];
     for (const s of parsed.samples) {
-      const fixed = { ...target.labels, job: target.job, instance: target.instance };
       let labels: Labels | undefined = target.honorLabels ? { ...fixed, ...s.labels } : { ...exportConflicts(s.labels, targetNames), ...fixed };
       let name = s.name;
       if (target.metricRelabel) {

@@ -5,7 +5,8 @@
  * a parse thread (api/parse-pool.ts) for large ones.
  */
 import { sampleTsv } from '../core/sample-row';
-import { expositionFormat, parsePromText, toSamples } from '../core/prom-text';
+import { describeFaults, readExposition } from '../core/prom-text';
+import { toSamples } from '../core/prom-samples';
 import { decodeWriteRequest, RemoteWriteError, snappyDecode } from '../core/remote-write';
 import { latestValues, type LatestValues } from '../core/realtime';
 import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';
@@ -49,26 +50,14 @@ export class BodyParseError extends Error {
 }
 
 function flattenText(job: ParseJob, bytes: Uint8Array): FlattenResult {
-  let text: string;
-  try {
-    text = strictDecoder.decode(bytes);
-  } catch {
-    throw new BodyParseError('body is not UTF-8', 'exposition');
-  }
-  const parsed = parsePromText(text, job.format === 'openmetrics' ? 'openmetrics' : expositionFormat(text));
-  if (parsed.errors.length > 0) {
-    const name = parsed.format === 'openmetrics' ? 'OpenMetrics 1.0' : 'Prometheus text 0.0.4';
-    // The spec's rule (and Prometheus' for a scrape): an invalid exposition is refused in its entirety.
-    const faults = parsed.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.error}`);
-    throw new BodyParseError(`not a valid ${name} exposition, nothing was stored: ${faults.join('; ')}${parsed.errors.length > 5 ? '; …' : ''}`, 'exposition');
-  }
+  const parsed = readExposition(bytes, job.format === 'openmetrics' ? 'application/openmetrics-text' : undefined);
+  // The spec's rule (and Prometheus' for a scrape): an invalid exposition is refused in its entirety.
+  if (parsed.errors.length > 0) throw new BodyParseError(`${describeFaults(parsed)}; nothing was stored`, 'exposition');
   const identity = { ...(job.service ? { service: job.service } : {}), ...(job.instance ? { instance: job.instance } : {}) };
   const converted = toSamples(parsed.samples, identity, job.now, { ...DEFAULT_INGEST_LIMITS, ...(job.oldestMs !== undefined ? { oldestMs: job.oldestMs } : {}) });
   return {
     samples: converted.samples,
-    rejected: [
-      ...converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })),
-    ],
+    rejected: converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })),
   };
 }
 
@@ -99,8 +88,6 @@ function flattenRemoteWrite(job: ParseJob): FlattenResult {
 }
 
 const decoder = new TextDecoder();
-// Text expositions are UTF-8 without a byte order mark: invalid bytes and a BOM are refused, not replaced or skipped.
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** parseBody turns a metrics body into rows, rejections and latest values; throws BodyParseError on malformed JSON. */

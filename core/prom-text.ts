@@ -1,5 +1,4 @@
-import type { Labels, Sample } from './types';
-import { timestampProblem } from './samples';
+import type { Labels } from './types';
 
 /**
  * Parser of the two text expositions, each as its specification says — the Prometheus text format 0.0.4
@@ -557,10 +556,36 @@ class Parser {
   }
 }
 
-/** formatOf tells the format of a text body: OpenMetrics when its content type says so or it ends in `# EOF`. */
+/** expositionFormat tells the format of a text body: OpenMetrics when its content type says so or it ends in `# EOF`. */
 export function expositionFormat(text: string, contentType?: string): ExpositionFormat {
   if (contentType?.startsWith('application/openmetrics-text')) return 'openmetrics';
-  return /(^|\n)# EOF\n?$/.test(text) ? 'openmetrics' : 'prometheus';
+  // Only the end is looked at (a body may be megabytes).
+  const end = text.endsWith('\n') ? text.length - 1 : text.length;
+  return text.startsWith('# EOF', end - 5) && (end === 5 || text.charCodeAt(end - 6) === 10) ? 'openmetrics' : 'prometheus';
+}
+
+// Expositions are UTF-8 without a byte order mark: invalid bytes and a BOM are faults, not replaced or skipped.
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * readExposition parses a body as received (push or scrape): decoded as strict UTF-8, in the format its content type
+ * names (else detected), with every fault in `errors`. `describeFaults` words them for a refusal.
+ */
+export function readExposition(bytes: Uint8Array, contentType?: string): PromParseResult {
+  let text: string;
+  try {
+    text = strictDecoder.decode(bytes);
+  } catch {
+    return { format: contentType?.startsWith('application/openmetrics-text') ? 'openmetrics' : 'prometheus', samples: [], types: {}, errors: [{ line: 1, error: 'the exposition is not UTF-8' }] };
+  }
+  return parsePromText(text, expositionFormat(text, contentType));
+}
+
+/** describeFaults words an invalid exposition's first faults: `not a valid OpenMetrics 1.0 exposition: line 3: …`. */
+export function describeFaults(parsed: PromParseResult, most = 5): string {
+  const name = parsed.format === 'openmetrics' ? 'OpenMetrics 1.0' : 'Prometheus text 0.0.4';
+  const faults = parsed.errors.slice(0, most).map((e) => `line ${e.line}: ${e.error}`);
+  return `not a valid ${name} exposition: ${faults.join('; ')}${parsed.errors.length > most ? '; …' : ''}`;
 }
 
 /**
@@ -608,82 +633,4 @@ export function parsePromText(text: string, format: ExpositionFormat = expositio
   parser.close();
   if (om && !ended) parser.fault(lineNo, 'no # EOF at the end (an OpenMetrics exposition ends with it)');
   return parser.result;
-}
-
-/**
- * exportConflicts renames the scraped labels that the target sets itself (job, instance, its target labels) to
- * `exported_<name>` (again prefixed while that too is taken), as Prometheus does with honor_labels: false.
- */
-export function exportConflicts(labels: Labels, targetNames: ReadonlySet<string>): Labels {
-  let out: Labels | undefined;
-  for (const name of Object.keys(labels)) {
-    if (!targetNames.has(name)) continue;
-    out ??= { ...labels };
-    delete out[name];
-    let renamed = `exported_${name}`;
-    while (renamed in labels || renamed in out) renamed = `exported_${renamed}`;
-    out[renamed] = labels[name]!;
-  }
-  return out ?? labels;
-}
-
-/** SeriesIdentity says which service and instance scraped or pushed samples belong to, and which labels to add. */
-export interface SeriesIdentity {
-  service?: string;
-  instance?: string;
-  labels?: Labels;
-}
-
-/**
- * toSamples turns parsed samples into stored samples: the service comes from the `service` or `job` label, else the
- * identity; the instance from `instance`; target labels are added (a sample's own label wins, as Prometheus'
- * honor_labels). Samples without a service, and NaN values (they poison every aggregate), are returned as errors.
- */
-export function toSamples(
-  parsed: PromSample[],
-  identity: SeriesIdentity,
-  nowMs: number,
-  limits: { maxLabels: number; maxLabelLength: number; oldestMs?: number } = { maxLabels: 32, maxLabelLength: 1024 },
-  /** keepJob: a `job` label stays a label (remote write: PromQL over the series must find it) besides naming the service. */
-  options: { keepJob?: boolean } = {},
-): { samples: Sample[]; errors: Array<{ index: number; error: string }> } {
-  const samples: Sample[] = [];
-  const errors: Array<{ index: number; error: string }> = [];
-  parsed.forEach((p, index) => {
-    const { service: svcLabel, job, instance, ...own } = p.labels;
-    if (options.keepJob && job !== undefined) own.job = job;
-    const service = svcLabel ?? job ?? identity.service;
-    if (!service) {
-      errors.push({ index, error: `${p.name}: no service (add a service or job label, or ?service= to the URL)` });
-      return;
-    }
-    if (Number.isNaN(p.value)) {
-      errors.push({ index, error: `${p.name}: NaN values are not stored` });
-      return;
-    }
-    const names = Object.keys(own);
-    if (names.length > limits.maxLabels) {
-      errors.push({ index, error: `${p.name}: more than ${limits.maxLabels} labels` });
-      return;
-    }
-    const long = names.find((k) => own[k]!.length > limits.maxLabelLength);
-    if (long !== undefined) {
-      errors.push({ index, error: `${p.name}: label ${long} longer than ${limits.maxLabelLength} characters` });
-      return;
-    }
-    const problem = p.timestampMs === undefined ? undefined : timestampProblem(p.timestampMs, nowMs, limits.oldestMs);
-    if (problem) {
-      errors.push({ index, error: `${p.name}: ${problem}` });
-      return;
-    }
-    samples.push({
-      timestampMs: p.timestampMs ?? nowMs,
-      service,
-      instance: instance ?? identity.instance ?? '',
-      name: p.name,
-      value: p.value,
-      labels: identity.labels ? { ...identity.labels, ...own } : own,
-    });
-  });
-  return { samples, errors };
 }

@@ -1,10 +1,10 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import { parseRecordingRule, parseRule, parseRuleDocument, RuleError, type RuleGroup } from './rules';
+import { parseRecordingRule, parseRule, parseRuleDocument, RuleError } from './rules';
 
 /**
  * checkRuleFile is `promtool check rules` for one file: every problem of every rule, not only the first, each at its
  * line and column in the file and named as promtool names it — `L:C: group "g", rule N, "name": message` — so a
- * rule file's author can fix them all in one pass; and the groups when there is none.
+ * rule file's author can fix them all in one pass.
  */
 
 /** RuleProblem is one fault of a rule file, where it is. */
@@ -19,8 +19,8 @@ export interface RuleProblem {
 const KNOWN_RULE_KEYS = new Set(['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations', 'name', 'expression', 'duration', 'severity', 'type', 'no_data', 'metric', 'statistic', 'method', 'sensitivity', 'group']);
 const KNOWN_GROUP_KEYS = new Set(['name', 'interval', 'limit', 'rules', 'query_offset', 'labels']);
 
-/** checkRuleFile checks a rule file's text (Prometheus' format or the seed's) and returns its problems or its groups. */
-export function checkRuleFile(text: string, source: string): { problems: RuleProblem[]; groups?: RuleGroup[] } {
+/** checkRuleFile checks a rule file's text (Prometheus' format or the seed's) and returns its problems. */
+export function checkRuleFile(text: string, source: string): { problems: RuleProblem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const at = (node: YamlNode | null | undefined, fallback?: YamlNode | null) => {
@@ -34,14 +34,7 @@ export function checkRuleFile(text: string, source: string): { problems: RulePro
   const root = doc.contents;
   const groupsNode = isMap(root) ? root.get('groups', true) : undefined;
   // The seed's format has no group list to walk: its loader's first fault, at the start of the file, is all we say.
-  if (!isSeq(groupsNode)) {
-    try {
-      return { problems: [], groups: parseRuleDocument(text, source) };
-    } catch (err) {
-      if (!(err instanceof RuleError)) throw err;
-      return { problems: [{ line: 1, col: 1, where: '', message: err.message }] };
-    }
-  }
+  if (!isSeq(groupsNode)) return { problems: loaderProblems(text, source) };
   const problems: RuleProblem[] = [];
   const names = new Set<string>();
   groupsNode.items.forEach((groupNode, gi) => {
@@ -79,8 +72,19 @@ export function checkRuleFile(text: string, source: string): { problems: RulePro
       }
     });
   });
-  if (problems.length > 0) return { problems };
-  return { problems, groups: parseRuleDocument(text, source) };
+  // What the walk above does not look at (a group's interval, limit, labels) the loader still judges.
+  return { problems: problems.length > 0 ? problems : loaderProblems(text, source) };
+}
+
+/** loaderProblems is the rule loader's first fault, at the start of the file (none when it loads). */
+function loaderProblems(text: string, source: string): RuleProblem[] {
+  try {
+    parseRuleDocument(text, source);
+    return [];
+  } catch (err) {
+    if (!(err instanceof RuleError)) throw err;
+    return [{ line: 1, col: 1, where: '', message: err.message }];
+  }
 }
 
 /** formatProblem writes a problem as promtool does: `file: L:C: group "g", rule N, "name": message`. */

@@ -1,4 +1,5 @@
-import { exportConflicts, expositionFormat, parsePromText, toSamples, type ExpositionFormat } from '../../core/prom-text';
+import { expositionFormat, parsePromText, type ExpositionFormat } from '../../core/prom-text';
+import { exportConflicts, toSamples } from '../../core/prom-samples';
 
 /** om wraps lines as an OpenMetrics exposition (each line ended by \n, then # EOF). */
 const om = (...lines: string[]) => `${lines.map((l) => `${l}\n`).join('')}# EOF\n`;

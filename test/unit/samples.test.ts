@@ -1,4 +1,5 @@
-import { parsePromText, toSamples } from '../../core/prom-text';
+import { parsePromText } from '../../core/prom-text';
+import { toSamples } from '../../core/prom-samples';
 import { flattenIngestBody, parseTimestamp } from '../../core/samples';
 import { seedBusinessMetrics, seedDatabaseMetrics, seedSystemMetrics } from '../fixtures/seed';
 

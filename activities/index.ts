@@ -13,6 +13,7 @@ import { createRedisStore } from '../store/redis';
 import { createReportActivities } from './report';
 import { createRuleActivities } from './rules';
 import { createSloActivities } from './slo';
+import { createTraceActivities } from './traces';
 import { createTrendActivities } from './trends';
 
 /** ActivityDeps are the shared clients every activity group is built from. */
@@ -42,6 +43,7 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis, clickhouse }),
     ...createTrendActivities({ clickhouse, database: config.clickhouse.database }),
+    ...createTraceActivities({ clickhouse, database: config.clickhouse.database, redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...slo,
     ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs, measureSlos: slo.measureSlos }),
   };

@@ -19,6 +19,7 @@ import { integrationRoutes } from './routes/integrations';
 import { prometheusRoutes } from './routes/prometheus';
 import { alertmanagerRoutes } from './routes/alertmanager';
 import { metricsRoutes } from './routes/metrics';
+import { traceRoutes } from './routes/traces';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
 import { reportRoutes } from './routes/reports';
@@ -87,6 +88,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   // Registered on the root instance, not as an encapsulated plugin, so its onResponse hook sees every route.
   await selfMetricsRoutes(deps)(app, {});
   await app.register(metricsRoutes(deps));
+  await app.register(traceRoutes(deps));
   await app.register(prometheusRoutes(deps));
   await app.register(alertmanagerRoutes(deps));
   await app.register(eventsRoutes(deps));

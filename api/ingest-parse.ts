@@ -8,6 +8,8 @@ import { sampleTsv } from '../core/sample-row';
 import { describeFaults, readExposition } from '../core/prom-text';
 import { toSamples } from '../core/prom-samples';
 import { decodeWriteRequest, RemoteWriteError, snappyDecode } from '../core/remote-write';
+import { decodeMetricsRequest, metricsRequestFromJson, OtlpError } from '../core/otlp';
+import { otlpMetricSamples } from '../core/otlp-metrics';
 import { latestValues, type LatestValues } from '../core/realtime';
 import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Rejection } from '../core/samples';
 
@@ -15,7 +17,7 @@ import { DEFAULT_INGEST_LIMITS, flattenIngestBody, type FlattenResult, type Reje
 /** ParseJob is one body to parse, as the route received it. */
 export interface ParseJob {
   body: Uint8Array;
-  format: 'json' | 'prometheus' | 'openmetrics' | 'remote-write';
+  format: 'json' | 'prometheus' | 'openmetrics' | 'remote-write' | 'otlp-protobuf' | 'otlp-json';
   /** Stamps samples that carry no timestamp. */
   now: number;
   /** Service and instance for text samples without those labels (query parameters). */
@@ -36,13 +38,15 @@ export interface ParsedBody {
   /** Earliest and latest sample second (0 when there is no sample): where a retry looks for rows already stored. */
   fromSecond: number;
   toSecond: number;
+  /** OTLP: data points refused before they became samples (delta temporality, malformed histograms, no time). */
+  refusedPoints?: number;
 }
 
 /** BodyParseError says the body as a whole is not parseable (a 400 naming `body`); `kind` says as what. */
 export class BodyParseError extends Error {
   constructor(
     message: string,
-    readonly kind: 'json' | 'exposition' | 'remote-write',
+    readonly kind: 'json' | 'exposition' | 'remote-write' | 'otlp',
   ) {
     super(message);
     this.name = 'BodyParseError';
@@ -87,14 +91,47 @@ function flattenRemoteWrite(job: ParseJob): FlattenResult {
   return { samples: converted.samples, rejected: converted.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error })) };
 }
 
+/**
+ * flattenOtlp decodes an OTLP metrics request (protobuf or JSON) into stored samples (core/otlp-metrics.ts): the
+ * service is the resource's service.name (else ?service=), the job label kept as Prometheus' OTLP receiver sets it.
+ */
+function flattenOtlp(job: ParseJob): FlattenResult & { refusedPoints: number } {
+  let request;
+  try {
+    if (job.format === 'otlp-protobuf') request = decodeMetricsRequest(job.body);
+    else {
+      let value: unknown;
+      try {
+        value = JSON.parse(decoder.decode(job.body));
+      } catch (err) {
+        throw new OtlpError(`body is not valid JSON: ${(err as Error).message}`);
+      }
+      request = metricsRequestFromJson(value);
+    }
+  } catch (err) {
+    if (err instanceof OtlpError) throw new BodyParseError(err.message, 'otlp');
+    throw err;
+  }
+  const converted = otlpMetricSamples(request);
+  const identity = { ...(job.service ? { service: job.service } : {}), ...(job.instance ? { instance: job.instance } : {}) };
+  const stored = toSamples(converted.samples, identity, job.now, { ...DEFAULT_INGEST_LIMITS, ...(job.oldestMs !== undefined ? { oldestMs: job.oldestMs } : {}) }, { keepJob: true });
+  return {
+    samples: stored.samples,
+    rejected: [...converted.errors.map((error) => ({ index: -1, field: 'dataPoints', error })), ...stored.errors.map((e) => ({ index: e.index, field: `sample ${e.index}`, error: e.error }))],
+    refusedPoints: converted.rejected,
+  };
+}
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /** parseBody turns a metrics body into rows, rejections and latest values; throws BodyParseError on malformed JSON. */
 export function parseBody(job: ParseJob): ParsedBody {
-  let result: FlattenResult;
+  let result: FlattenResult & { refusedPoints?: number };
   if (job.format === 'remote-write') {
     result = flattenRemoteWrite(job);
+  } else if (job.format === 'otlp-protobuf' || job.format === 'otlp-json') {
+    result = flattenOtlp(job);
   } else if (job.format === 'json') {
     let value: unknown;
     try {
@@ -119,5 +156,13 @@ export function parseBody(job: ParseJob): ParsedBody {
   }
   const seconds = (ms: number) => (Number.isFinite(ms) ? Math.floor(ms / 1000) : 0);
   // TextEncoder gives the rows their own ArrayBuffer, which a parse thread can transfer rather than copy.
-  return { rows: encoder.encode(rows.join('')), count: samples.length, rejected, latest: latestValues(samples), fromSecond: seconds(fromMs), toSecond: seconds(toMs) };
+  return {
+    rows: encoder.encode(rows.join('')),
+    count: samples.length,
+    rejected,
+    latest: latestValues(samples),
+    fromSecond: seconds(fromMs),
+    toSecond: seconds(toMs),
+    ...(result.refusedPoints !== undefined ? { refusedPoints: result.refusedPoints } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteAccess } from '../core/auth';
+import { parseRange, TimeRangeError } from '../core/dashboard';
 import { ApiError } from '../core/errors';
 import type { QueryGate } from './query-gate';
 import type { Telemetry } from './telemetry';
@@ -103,6 +104,16 @@ export function listParam(value: string | undefined, field: string, pattern?: Re
   const bad = pattern ? items.find((v) => !pattern.test(v)) : undefined;
   if (bad !== undefined) throw new ApiError(400, 'validation_failed', `${field} item ${JSON.stringify(bad)} is not a valid name`, `querystring.${field}`);
   return items;
+}
+
+/** timeRange reads a route's `from` and `to` (ISO-8601, epoch ms or now-<n>), a bad one a 400 naming it. */
+export function timeRange(query: { from?: string; to?: string }, nowMs: number, defaultMs: number): { fromMs: number; toMs: number } {
+  try {
+    return parseRange(query.from, query.to, nowMs, defaultMs);
+  } catch (err) {
+    if (err instanceof TimeRangeError) throw new ApiError(400, 'validation_failed', `${err.field}: ${err.message}`, `querystring.${err.field}`);
+    throw err;
+  }
 }
 
 /**

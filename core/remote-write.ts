@@ -9,6 +9,8 @@
  * Exemplars are not kept; native histograms are counted and left out (this store holds float samples).
  */
 
+import { ProtobufError, ProtobufReader } from './protobuf';
+
 /** RemoteWriteError: the body is not a valid remote-write request (a 400: Prometheus does not retry it). */
 export class RemoteWriteError extends Error {
   constructor(message: string) {
@@ -89,112 +91,6 @@ export interface WriteRequest {
   histograms: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A protobuf reader over one message's bytes. */
-class Reader {
-  pos: number;
-  constructor(
-    private readonly buf: Uint8Array,
-    start = 0,
-    private readonly end = buf.length,
-  ) {
-    this.pos = start;
-  }
-
-  get done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new RemoteWriteError('protobuf: truncated varint');
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
-      shift += 7;
-      if (shift > 63) throw new RemoteWriteError('protobuf: varint too long');
-    }
-  }
-
-  /** int64 as protobuf encodes it (two's complement in a 10-byte varint for negatives), exact to the millisecond. */
-  int64(): number {
-    // Millisecond timestamps of this era take 6 bytes: plain arithmetic up to 7 (2^49), BigInt beyond.
-    const start = this.pos;
-    let fast = 0;
-    for (let i = 0; i < 7 && this.pos < this.end; i++) {
-      const b = this.buf[this.pos++]!;
-      fast += (b & 0x7f) * 2 ** (7 * i);
-      if (b < 0x80) return fast;
-    }
-    this.pos = start;
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (this.pos >= this.end) throw new RemoteWriteError('protobuf: truncated varint');
-      const b = this.buf[this.pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) break;
-      shift += 7n;
-      if (shift > 63n) throw new RemoteWriteError('protobuf: varint too long');
-    }
-    return Number(BigInt.asIntN(64, result));
-  }
-
-  bytes(): Reader {
-    const n = this.varint();
-    if (this.pos + n > this.end) throw new RemoteWriteError('protobuf: field runs past the end of its message');
-    const sub = new Reader(this.buf, this.pos, this.pos + n);
-    this.pos += n;
-    return sub;
-  }
-
-  string(): string {
-    const sub = this.bytes();
-    try {
-      return utf8.decode(this.buf.subarray(sub.pos, sub.end));
-    } catch {
-      throw new RemoteWriteError('protobuf: a label is not valid UTF-8');
-    }
-  }
-
-  double(): number {
-    if (this.pos + 8 > this.end) throw new RemoteWriteError('protobuf: truncated double');
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0, true);
-    this.pos += 8;
-    return v;
-  }
-
-  isStaleNaN(): boolean {
-    // Prometheus' staleness marker: the NaN with bits 0x7ff0000000000002.
-    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8);
-    return view.getUint32(0, true) === 2 && view.getUint32(4, true) === 0x7ff00000;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        this.varint();
-        return;
-      case 1:
-        if (this.pos + 8 > this.end) throw new RemoteWriteError('protobuf: truncated field');
-        this.pos += 8;
-        return;
-      case 2:
-        this.bytes();
-        return;
-      case 5:
-        if (this.pos + 4 > this.end) throw new RemoteWriteError('protobuf: truncated field');
-        this.pos += 4;
-        return;
-      default:
-        throw new RemoteWriteError(`protobuf: unknown wire type ${wireType}`);
-    }
-  }
-}
-
 /** STALE marks a sample that is a staleness marker (decodeWriteRequest leaves it out and counts it). */
 export interface DecodeCounts {
   stale: number;
@@ -202,7 +98,16 @@ export interface DecodeCounts {
 
 /** decodeWriteRequest reads a decompressed WriteRequest; staleness markers are left out and counted. */
 export function decodeWriteRequest(buf: Uint8Array, counts: DecodeCounts = { stale: 0 }): WriteRequest {
-  const top = new Reader(buf);
+  try {
+    return readWriteRequest(buf, counts);
+  } catch (err) {
+    if (err instanceof ProtobufError) throw new RemoteWriteError(err.message);
+    throw err;
+  }
+}
+
+function readWriteRequest(buf: Uint8Array, counts: DecodeCounts): WriteRequest {
+  const top = new ProtobufReader(buf);
   const series: RemoteSeries[] = [];
   let histograms = 0;
   while (!top.done) {
@@ -213,7 +118,7 @@ export function decodeWriteRequest(buf: Uint8Array, counts: DecodeCounts = { sta
       top.skip(wire);
       continue;
     }
-    const ts = top.bytes();
+    const ts = top.message();
     const labels: Record<string, string> = {};
     const samples: RemoteSeries['samples'] = [];
     while (!ts.done) {
@@ -221,18 +126,18 @@ export function decodeWriteRequest(buf: Uint8Array, counts: DecodeCounts = { sta
       const f = Math.floor(k / 8);
       const w = k & 7;
       if (f === 1 && w === 2) {
-        const label = ts.bytes();
+        const label = ts.message();
         let name = '';
         let value = '';
         while (!label.done) {
           const lk = label.varint();
-          if (lk === 10) name = label.string();
-          else if (lk === 18) value = label.string();
+          if (lk === 10) name = label.string('a label');
+          else if (lk === 18) value = label.string('a label');
           else label.skip(lk & 7);
         }
         labels[name] = value;
       } else if (f === 2 && w === 2) {
-        const sample = ts.bytes();
+        const sample = ts.message();
         let value = 0;
         let timestampMs = 0;
         let stale = false;

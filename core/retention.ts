@@ -27,6 +27,7 @@ export function retentionPolicies(detailedDays: number, aggregateDays: number): 
   return [
     { table: 'performance_events', keepDays: detailedDays, ttlColumn: 'toDateTime(timestamp)' },
     { table: 'business_events', keepDays: detailedDays, ttlColumn: 'toDateTime(timestamp)' },
+    { table: 'spans', keepDays: detailedDays, ttlColumn: 'toDateTime(start_time)' },
     { table: 'performance_rollup_1m', keepDays: aggregateDays, ttlColumn: 'bucket' },
     { table: 'performance_rollup_1h', keepDays: aggregateDays, ttlColumn: 'bucket' },
     { table: 'alert_history', keepDays: aggregateDays, ttlColumn: 'toDateTime(timestamp)' },

@@ -7,6 +7,7 @@ import { evaluateRulesWorkflow } from '../workflows/evaluate-rules';
 import { anomalyScanWorkflow } from '../workflows/anomaly-scan';
 import { retentionWorkflow } from '../workflows/retention';
 import { sloCheckWorkflow } from '../workflows/slo-check';
+import { spanMetricsWorkflow } from '../workflows/span-metrics';
 import { trendAnalysisWorkflow } from '../workflows/trend-analysis';
 import { capacityPlanWorkflow } from '../workflows/capacity-plan';
 import { weeklyReportWorkflow } from '../workflows/weekly-report';
@@ -70,6 +71,9 @@ export const ANOMALY_SCAN_SCHEDULE_ID = 'anomaly-scan';
 /** SLO_CHECK_SCHEDULE_ID is the id of the SLO check's schedule (every minute: statuses and burn-rate alerts). */
 export const SLO_CHECK_SCHEDULE_ID = 'slo-check';
 
+/** SPAN_METRICS_SCHEDULE_ID is the id of the RED metrics' schedule (every 15 s: traced services' request rate, errors, latency). */
+export const SPAN_METRICS_SCHEDULE_ID = 'span-metrics';
+
 /** TREND_ANALYSIS_SCHEDULE_ID is the id of the hourly trend job's schedule (five past every hour). */
 export const TREND_ANALYSIS_SCHEDULE_ID = 'trend-analysis';
 
@@ -104,6 +108,14 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
       scheduleId: SLO_CHECK_SCHEDULE_ID,
       spec: { intervals: [{ every: '1 minute', offset: '20 seconds' }] },
       action: first({ type: 'startWorkflow', workflowType: sloCheckWorkflow, workflowId: 'slo-check', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '2 minutes' }),
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    },
+    {
+      scheduleId: SPAN_METRICS_SCHEDULE_ID,
+      spec: { intervals: [{ every: '15 seconds', offset: '5 seconds' }] },
+      action: { type: 'startWorkflow', workflowType: spanMetricsWorkflow, workflowId: 'span-metrics', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '1 minute' },
+      // Each run computes every window since the last stored one (an hour back at most): runs missed while the
+      // worker was away need no catch-up of their own, and two never overlap.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     },
     {

@@ -9,3 +9,4 @@ export { capacityPlanWorkflow } from './capacity-plan';
 export { anomalyScanWorkflow } from './anomaly-scan';
 export { trendAnalysisWorkflow } from './trend-analysis';
 export { sloCheckWorkflow } from './slo-check';
+export { spanMetricsWorkflow } from './span-metrics';

@@ -5,11 +5,9 @@ import {
   dashboardAlerts,
   overallHealth,
   OVERVIEW_METRICS,
-  parseRange,
   pickResolution,
   serviceHealthRow,
   systemOverview,
-  TimeRangeError,
   type DashboardSection,
   type ServiceState,
   type Availability,
@@ -22,19 +20,11 @@ import type { Series } from '../../store/dashboard';
 import type { AppDeps } from '../deps';
 import { assertServiceScope } from '../plugins/auth';
 import { SharedResult } from '../query-gate';
-import { readRoute, listParam, storageReadError } from '../schemas';
+import { readRoute, listParam, storageReadError, timeRange as range } from '../schemas';
 import { DashboardQuery, DashboardSchema, METRIC_NAME, OverviewSchema, PerformanceQuery, PerformanceSchema } from './dashboard-schemas';
 
 const DEFAULT_METRICS = ['cpu_usage_percent', 'memory_usage_percent', 'response_time_p95_ms', 'error_rate_percent', 'requests_per_second'];
 
-function range(query: { from?: string; to?: string }, nowMs: number, defaultMs: number) {
-  try {
-    return parseRange(query.from, query.to, nowMs, defaultMs);
-  } catch (err) {
-    if (err instanceof TimeRangeError) throw new ApiError(400, 'validation_failed', `${err.field}: ${err.message}`, `querystring.${err.field}`);
-    throw err;
-  }
-}
 
 /** Platform is every reporting service's data for one dashboard window, read once and cut per caller's scope. */
 interface Platform {

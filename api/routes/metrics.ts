@@ -8,6 +8,8 @@ import { idempotent, ingestIdentity, nothingStored } from '../idempotent';
 import { BodyParseError, type ParseJob } from '../ingest-parse';
 import type { Rejection } from '../../core/samples';
 import { errorResponses } from '../schemas';
+import { partialSuccess } from '../../core/otlp';
+import { otlpAnswer, otlpBody } from '../otlp-http';
 
 const Accepted = Type.Object({
   accepted: Type.Integer(),
@@ -36,7 +38,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
    * ingest parses a body (on the parse pool), stores its samples through the group commit and answers what was
    * accepted and rejected; an Idempotency-Key makes a retry a no-op that returns the first answer.
    */
-  const ingest = async (request: FastifyRequest, reply: FastifyReply, format: ParseJob['format'], service?: string, instance?: string): Promise<{ accepted: number; rejected: Rejection[] }> => {
+  const ingest = async (request: FastifyRequest, reply: FastifyReply, format: ParseJob['format'], service?: string, instance?: string): Promise<{ accepted: number; rejected: Rejection[]; refusedPoints?: number }> => {
     const now = Date.now();
     const ingestId = ingestIdentity(request);
     let parsed;
@@ -51,18 +53,19 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
         ...(ingestId ? { ingestId } : {}),
       });
     } catch (err) {
-      if (err instanceof BodyParseError) throw new ApiError(400, ({ json: 'invalid_json', exposition: 'invalid_exposition', 'remote-write': 'bad_request' } as const)[err.kind], err.message, 'body');
+      if (err instanceof BodyParseError) throw new ApiError(400, ({ json: 'invalid_json', exposition: 'invalid_exposition', 'remote-write': 'bad_request', otlp: 'bad_request' } as const)[err.kind], err.message, 'body');
       throw err;
     }
     // The route keeps only the rows (bytes off the JS heap), the rejections and the latest values.
     request.body = undefined;
-    const { rows, count, rejected, latest, fromSecond, toSecond } = parsed;
+    const { rows, count, rejected, latest, fromSecond, toSecond, refusedPoints } = parsed;
     if (count > deps.config.monitoring.maxSamplesPerRequest) {
       throw new ApiError(413, 'payload_too_large', `more than ${deps.config.monitoring.maxSamplesPerRequest} samples in one request; split the batch`, 'body');
     }
     if (count === 0) {
-      // A remote-write batch of only staleness markers or NaN values holds nothing to store, and is no error.
-      if (format === 'remote-write' && rejected.length === 0) return { accepted: 0, rejected };
+      // A remote-write batch of only staleness markers or NaN values, or an OTLP export without data points (or of
+      // staleness markers only), holds nothing to store, and is no error.
+      if ((format === 'remote-write' || format === 'otlp-protobuf' || format === 'otlp-json') && rejected.length === 0) return { accepted: 0, rejected };
       throw nothingValid(rejected, 'samples');
     }
     return idempotent(deps.idempotency, request, reply, async (recovering) => {
@@ -90,7 +93,7 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
       }
       // The realtime cache is best-effort: the samples are durable, so a Redis failure only degrades health.
       await deps.redisStore.writeLatest(latest, now).catch((err: unknown) => request.log.warn({ err }, 'realtime cache write failed'));
-      return { accepted: count, rejected };
+      return { accepted: count, rejected, ...(refusedPoints !== undefined ? { refusedPoints } : {}) };
     });
   };
 
@@ -143,6 +146,32 @@ export function metricsRoutes(deps: AppDeps): FastifyPluginAsync {
         await ingest(request, reply, 'remote-write', service, instance);
         return reply.code(204).send();
       },
+    );
+
+    // OTLP/HTTP metrics (core/otlp-metrics.ts): what any OpenTelemetry SDK or Collector exports with only this
+    // endpoint and an Authorization header; answered once stored, points it cannot hold named in the partial success.
+    app.post<{ Querystring: IngestQuery }>(
+      '/v1/metrics',
+      {
+        config: { access: 'ingest' },
+        schema: {
+          description: 'OTLP/HTTP metrics export (ExportMetricsServiceRequest, protobuf or JSON, optionally gzip).',
+          querystring: Type.Object({
+            service: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'service of resources without service.name' })),
+            instance: Type.Optional(Type.String({ maxLength: 256 })),
+          }),
+        },
+      },
+      async (request, reply) =>
+        otlpAnswer(request, reply, async (json) => {
+          request.body = otlpBody(request, deps.config.monitoring.maxBodyBytes * 8);
+          const { service, instance } = request.query;
+          const { rejected, refusedPoints = 0 } = await ingest(request, reply, json ? 'otlp-json' : 'otlp-protobuf', service, instance);
+          // toSamples' refusals are per sample (a histogram point is several); counted as points all the same.
+          const refusedSamples = rejected.filter((r) => r.index >= 0).length;
+          const message = rejected.slice(0, 5).map((r) => r.error).join('; ');
+          return json ? partialSuccess(refusedPoints + refusedSamples, message, true, 'rejectedDataPoints') : partialSuccess(refusedPoints + refusedSamples, message, false);
+        }),
     );
   };
 }

@@ -95,11 +95,11 @@ describe('retentionWorkflow on the real ClickHouse and Temporal', () => {
         workflowId: uniqueName('retention-ttl'),
         args: [{ retentionDays, aggregateRetentionDays: config.monitoring.aggregateRetentionDays }],
       }) as Promise<RetentionResult>;
-    expect((await run(400)).ttlsChanged).toEqual(['business_events', 'performance_events']);
+    expect((await run(400)).ttlsChanged).toEqual(['business_events', 'performance_events', 'spans']);
     const [created] = await (await clickhouse.query({ query: `SHOW CREATE TABLE ${cluster ? localTable('performance_events') : 'performance_events'}`, format: 'JSONEachRow' })).json<{ statement: string }>();
     expect(created?.statement).toMatch(/TTL toDateTime\(timestamp\) \+ toIntervalDay\(400\)/);
     expect((await run(400)).ttlsChanged).toEqual([]);
-    expect((await run(config.monitoring.retentionDays)).ttlsChanged).toEqual(['business_events', 'performance_events']);
+    expect((await run(config.monitoring.retentionDays)).ttlsChanged).toEqual(['business_events', 'performance_events', 'spans']);
   }, 60_000);
 
   it('is scheduled daily with a one-day catch-up window', () => {

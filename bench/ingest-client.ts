@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 
 async function main(): Promise<void> {
   const [url, contentType, token, concurrencyText, bodiesFile] = process.argv.slice(2);
-  const bodies = JSON.parse(readFileSync(bodiesFile!, 'utf8')) as string[];
+  // Binary bodies (protobuf) arrive in base64.
+  const binary = contentType === 'application/x-protobuf';
+  const bodies = (JSON.parse(readFileSync(bodiesFile!, 'utf8')) as string[]).map((b) => (binary ? Buffer.from(b, 'base64') : b));
   const concurrency = Number(concurrencyText);
   let next = 0;
   let failures = 0;

@@ -3,6 +3,7 @@
  * ClickHouse insert ceiling and VictoriaMetrics, measured in the same run on the same samples.
  *   raw     : the samples as TabSeparated, 100k-row inserts straight into performance_events (materialized views on)
  *   json    : POST /metrics {"samples": [...]} bodies of 10k samples, 4 connections, answered after the insert
+ *   otlp    : the same as OTLP/HTTP protobuf ExportMetricsServiceRequests to POST /v1/metrics
  *   text    : the same as Prometheus text
  *   victoriametrics : the same Prometheus text into Debian's victoria-metrics /api/v1/import/prometheus, then flushed
  *                     (installed by `npm run bench:ingest` like the project's services; the bench fails without it)
@@ -24,6 +25,7 @@ import { PERFORMANCE_EVENT_COLUMNS } from '../core/sample-row';
 import { loadConfig } from '../core/config';
 import { freePort, privateServerEnv, services } from '../test/helpers/servers';
 import { chunk, envelopesBody, jsonBody, promBody, scrapeSamples, SERIES, tsvBody } from './data';
+import { otlpMetricsBody } from './otlp-encode';
 import { appendBenchmark } from './report';
 
 const run = promisify(execFile);
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     const keysFile = path.join(dir, 'keys.json');
     writeFileSync(keysFile, JSON.stringify({ keys: [{ name: 'bench', token: TOKEN, role: 'service' }] }));
     // The API runs as its own process (dist/api/server.js, as `npm start` runs it), apart from this driver's heap.
-    const apiPhase = async (name: string, database: string, contentType: string, bodies: string[]) => {
+    const apiPhase = async (name: string, database: string, contentType: string, bodies: Array<string | Uint8Array>, route = '/api/v1/internal/monitoring/metrics') => {
       const serverEnv = { ...env, CLICKHOUSE_DATABASE: database, API_PORT: String(apiPort), MONITORING_MAX_BODY_BYTES: String(64 * 1024 * 1024), MONITORING_API_KEYS_FILE: keysFile };
       const config = loadConfig(serverEnv);
       await migrate(config);
@@ -107,11 +109,12 @@ async function main(): Promise<void> {
         if (i > 300) throw new Error('the API did not start');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      writeFileSync(bodiesFile, JSON.stringify(bodies));
+      // Binary bodies travel to the client in base64 (it decodes them by their content type).
+      writeFileSync(bodiesFile, JSON.stringify(bodies.map((b) => (typeof b === 'string' ? b : Buffer.from(b).toString('base64')))));
       const serverCpu = cpuSeconds(server.pid!);
       const chCpu = cpuSeconds(clickhousePid);
       log(`${name}: ${bodies.length} bodies of ${Math.round(n / bodies.length)} samples, ${CONNECTIONS} connections`);
-      const { stdout } = await run(process.execPath, [path.join(__dirname, 'ingest-client.js'), `http://127.0.0.1:${apiPort}/api/v1/internal/monitoring/metrics`, contentType, TOKEN, String(CONNECTIONS), bodiesFile], { maxBuffer: 1 << 20 });
+      const { stdout } = await run(process.execPath, [path.join(__dirname, 'ingest-client.js'), `http://127.0.0.1:${apiPort}${route}`, contentType, TOKEN, String(CONNECTIONS), bodiesFile], { maxBuffer: 1 << 20 });
       const result = JSON.parse(stdout) as { seconds: number; failures: number; statuses: Record<string, number> };
       const cpuText = `CPU: ClickHouse ${(cpuSeconds(clickhousePid) - chCpu).toFixed(1)} s, API process ${(cpuSeconds(server.pid!) - serverCpu).toFixed(1)} s`;
       const [{ count }] = await (await clickhouse.query({ query: 'SELECT count() AS count FROM performance_events', format: 'JSONEachRow' })).json<{ count: string }>();
@@ -135,6 +138,9 @@ async function main(): Promise<void> {
     const jsonBodies = chunk(samples, 10_000).map(jsonBody);
     const jsonSamples = await apiPhase('json samples', 'bench_json_samples', 'application/json', jsonBodies);
     await jsonSamples.stop();
+    // OTLP/HTTP protobuf, as an OpenTelemetry SDK's periodic reader or a Collector exports it.
+    const otlp = await apiPhase('otlp protobuf', 'bench_otlp', 'application/x-protobuf', chunk(samples, 10_000).map(otlpMetricsBody), '/v1/metrics');
+    await otlp.stop();
     const textBodies = chunk(samples, 10_000).map(promBody);
     const text = await apiPhase('text', 'bench_text', 'text/plain; version=0.0.4', textBodies);
 
@@ -204,19 +210,22 @@ async function main(): Promise<void> {
       samples_per_s: rate(n, json.seconds),
       json_samples_per_s: rate(n, jsonSamples.seconds),
       text_samples_per_s: rate(n, text.seconds),
+      otlp_samples_per_s: rate(n, otlp.seconds),
       victoriametrics_samples_per_s: rate(n, vmSeconds),
       ratio_vs_raw: Number((rawSeconds / json.seconds).toFixed(2)),
       json_samples_ratio_vs_raw: Number((rawSeconds / jsonSamples.seconds).toFixed(2)),
       text_ratio_vs_raw: Number((rawSeconds / text.seconds).toFixed(2)),
       ratio_vs_victoriametrics: Number((vmSeconds / json.seconds).toFixed(2)),
       text_ratio_vs_victoriametrics: Number((vmSeconds / text.seconds).toFixed(2)),
+      otlp_ratio_vs_raw: Number((rawSeconds / otlp.seconds).toFixed(2)),
+      otlp_ratio_vs_victoriametrics: Number((vmSeconds / otlp.seconds).toFixed(2)),
       bytes_per_sample: storage.now,
       bytes_per_sample_old_schema: storage.old,
       p50_ms: Math.round(percentile(latencies, 50)),
       p99_ms: Math.round(percentile(latencies, 99)),
     };
     console.log(JSON.stringify(figures, null, 2));
-    const result = `RESULT samples_per_s=${figures.samples_per_s} ratio_vs_raw=${figures.ratio_vs_raw} ratio_vs_victoriametrics=${figures.ratio_vs_victoriametrics} p99_ms=${figures.p99_ms} bytes_per_sample=${storage.now} bytes_per_sample_old_schema=${storage.old}`;
+    const result = `RESULT samples_per_s=${figures.samples_per_s} ratio_vs_raw=${figures.ratio_vs_raw} ratio_vs_victoriametrics=${figures.ratio_vs_victoriametrics} otlp_ratio_vs_victoriametrics=${figures.otlp_ratio_vs_victoriametrics} p99_ms=${figures.p99_ms} bytes_per_sample=${storage.now} bytes_per_sample_old_schema=${storage.old}`;
     console.log(result);
     appendBenchmark('bench:ingest', `BENCH_SAMPLES=${target} BENCH_CONNECTIONS=${CONNECTIONS} npm run bench:ingest`, [
         '| path | samples/s | vs raw ClickHouse |',
@@ -225,9 +234,10 @@ async function main(): Promise<void> {
         `| API, JSON seed envelopes (system_metrics, 60 metrics each), bodies of ~10k samples | ${figures.samples_per_s} | ${figures.ratio_vs_raw} |`,
         `| API, JSON {"samples"} with labels per sample, bodies of 10k | ${figures.json_samples_per_s} | ${figures.json_samples_ratio_vs_raw} |`,
         `| API, Prometheus text bodies of 10k | ${figures.text_samples_per_s} | ${figures.text_ratio_vs_raw} |`,
+        `| API, OTLP/HTTP protobuf (gauges, a resource per instance), bodies of 10k | ${figures.otlp_samples_per_s} | ${figures.otlp_ratio_vs_raw} |`,
         `| ${vmVersion} import (Prometheus text) | ${figures.victoriametrics_samples_per_s} | ${(rawSeconds / vmSeconds).toFixed(2)} |`,
         '',
-        `Against VictoriaMetrics in the same run: seed envelopes ${figures.ratio_vs_victoriametrics}×, Prometheus text ${figures.text_ratio_vs_victoriametrics}×.`,
+        `Against VictoriaMetrics in the same run: seed envelopes ${figures.ratio_vs_victoriametrics}×, generic JSON ${Number((vmSeconds / jsonSamples.seconds).toFixed(2))}×, Prometheus text ${figures.text_ratio_vs_victoriametrics}×, OTLP protobuf ${figures.otlp_ratio_vs_victoriametrics}×.`,
         `Ingest-to-queryable (single-sample probes under a background push): p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms.`,
         `Storage, the raw phase's ${n} samples after OPTIMIZE FINAL: ${storage.now} bytes/sample on disk in today's schema (DateTime64 + DoubleDelta, Gorilla, LowCardinality, Map), ${storage.old} in the retired 18.16-era schema on the same engine (${storage.detail}).`,
     ], result);

@@ -22,6 +22,8 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /metrics': 'internal',
   'POST /api/v1/internal/monitoring/metrics': 'ingest',
   'POST /api/v1/write': 'ingest',
+  'POST /v1/traces': 'ingest',
+  'POST /v1/metrics': 'ingest',
   'POST /api/v2/alerts': 'ingest',
   'GET /api/v2/alerts': 'admin',
   'GET /api/v2/silences': 'admin',
@@ -35,6 +37,8 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/internal/monitoring/alerts/:service_name': 'internal',
   'GET /api/v1/public/monitoring/dashboard': 'public',
   'GET /api/v1/public/monitoring/performance': 'public',
+  'GET /api/v1/public/monitoring/traces': 'public',
+  'GET /api/v1/public/monitoring/traces/:trace_id': 'public',
   // Prometheus' query API (Grafana, promtool): read as the dashboard is, GET or form POST.
   ...Object.fromEntries(['query', 'query_range', 'query_exemplars', 'series', 'labels', 'label/:name/values'].flatMap((p) => [`GET /api/v1/${p}`, `POST /api/v1/${p}`].map((r) => [r, 'public']))),
   'GET /api/v1/metadata': 'public',
@@ -98,6 +102,7 @@ describe('authorization matrix: every route × every role × in/out-of-scope ser
     url
       .replace(':service_name', service)
       .replace(':alert_id', 'alert-matrix-0')
+      .replace(':trace_id', '5b8efff798038103d269b633813fc60c')
       .replace(':name', 'matrix-rule')
       .replace(':id', 'matrix-silence')
       .replace('/docs/static/*', '/docs/static/index.html');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { RED_LAG_MS, RED_WINDOW_MS } from '../../core/otlp-traces';
-import { bearer, TEST_KEYS } from '../helpers/api';
+import { bearer, startTestApi, TEST_KEYS } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { eventually, uniqueName } from '../helpers/stack';
 
@@ -184,4 +184,22 @@ describe('OTLP/HTTP from the OpenTelemetry SDK', () => {
     expect(garbage.statusCode).toBe(400);
     expect(garbage.headers['content-type']).toContain('application/x-protobuf');
   });
+
+  it('answers 503 with Retry-After and an UNAVAILABLE Status while ClickHouse is down, for spans and metrics alike', async () => {
+    const down = await startTestApi({ CLICKHOUSE_URL: 'http://127.0.0.1:1' });
+    try {
+      const nowNs = String(BigInt(Date.now()) * 1_000_000n);
+      const resource = { attributes: [{ key: 'service.name', value: { stringValue: `${service}-down` } }] };
+      const traces = { resourceSpans: [{ resource, scopeSpans: [{ spans: [{ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b176', name: 'x', kind: 2, startTimeUnixNano: nowNs, endTimeUnixNano: nowNs }] }] }] };
+      const metrics = { resourceMetrics: [{ resource, scopeMetrics: [{ metrics: [{ name: 'up.gauge', gauge: { dataPoints: [{ timeUnixNano: nowNs, asDouble: 1 }] } }] }] }] };
+      for (const [url, payload] of [['/v1/traces', traces], ['/v1/metrics', metrics]] as const) {
+        const response = await down.app.inject({ method: 'POST', url, headers: { ...bearer('service'), 'content-type': 'application/json' }, payload });
+        expect(response.statusCode).toBe(503);
+        expect(response.headers['retry-after']).toBeDefined();
+        expect(response.json()).toMatchObject({ code: 14 });
+      }
+    } finally {
+      await down.close();
+    }
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Config } from '../core/config';
+import { createAlertStreamActivities, type AlertStream } from './alert-stream';
 import { createAnomalyActivities } from './anomaly';
 import { createClickHouseStore } from '../store/clickhouse';
 import { createEvaluationActivities } from './evaluation';
@@ -22,10 +23,12 @@ export interface ActivityDeps {
   clickhouse: ClickHouseClient;
   redis: Redis;
   temporal: Client;
+  /** The alert event stream (NATS JetStream), when configured: every transition recorded is published on it. */
+  alertStream?: AlertStream;
 }
 
 /** createActivities composes every activity group into the object given to the worker. */
-export function createActivities({ config, clickhouse, redis, temporal }: ActivityDeps) {
+export function createActivities({ config, clickhouse, redis, temporal, alertStream }: ActivityDeps) {
   const taskQueue = config.temporal.taskQueue;
   const rules = createRuleActivities({ rulesPath: fromRoot(config.rulesPath), store: { clickhouse, redis, database: config.clickhouse.database }, taskQueue });
   const slo = createSloActivities({ clickhouse, database: config.clickhouse.database, redis, temporal, taskQueue, sloPath: fromRoot(config.sloPath) });
@@ -36,10 +39,11 @@ export function createActivities({ config, clickhouse, redis, temporal }: Activi
       ...(config.clickhouse.cluster ? { cluster: { name: config.clickhouse.cluster, shardUrls: config.clickhouse.shardUrls } } : {}),
     }),
     ...createRedisStore({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
+    ...createAlertStreamActivities({ config, clickhouse, ...(alertStream ? { stream: alertStream } : {}) }),
     ...rules,
     ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
     ...createAnomalyActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
-    ...createNotifyActivities({ config, redis, clickhouse }),
+    ...createNotifyActivities({ config, redis, clickhouse, ...(alertStream ? { alertStream } : {}) }),
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis, clickhouse }),
     ...createTrendActivities({ clickhouse, database: config.clickhouse.database }),

@@ -1,3 +1,5 @@
+import { escalationEvent } from '../core/alert-event';
+import type { AlertStream } from './alert-stream';
 import { redisKeys } from '../store/redis';
 import type Redis from 'ioredis';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -23,6 +25,8 @@ export interface NotifyDeps {
   redis: Redis;
   /** Where escalation policies edited through the API are kept (store/policy-store.ts). */
   clickhouse: ClickHouseClient;
+  /** The alert event stream, when configured: escalations are published on it. */
+  alertStream?: AlertStream;
 }
 
 const SENT_TTL_SECONDS = 30 * 24 * 3600;
@@ -43,7 +47,7 @@ const ledger = {
  * (activities/receivers/, one per channel) make a retry after an unrecorded send harmless — a Slack message carries
  * its key in its metadata and is found again, an e-mail keeps its Message-ID, a webhook its Idempotency-Key.
  */
-export function createNotifyActivities({ config, redis, clickhouse }: NotifyDeps) {
+export function createNotifyActivities({ config, redis, clickhouse, alertStream }: NotifyDeps) {
   const secret = linkSecret(config);
   const policies = createPolicyStore({ config, redis, clickhouse });
   const workflowUrl = (workflowId: string) =>
@@ -142,9 +146,14 @@ export function createNotifyActivities({ config, redis, clickhouse }: NotifyDeps
 
     /** deliverNotification sends one (alert, step, target) notification, at most once per key. */
     async deliverNotification(req: NotificationRequest): Promise<Delivery> {
-      const done = await recorded(req.key);
-      if (done) return done;
-      return counted(req.target.channel, async () => record(await receivers[req.target.channel].sendAlert(req)));
+      const delivery = (await recorded(req.key)) ?? (await counted(req.target.channel, async () => record(await receivers[req.target.channel].sendAlert(req))));
+      // A later step of the policy (level 2 on, or the policy repeated) is an escalation: on the alert stream once
+      // (every target of the step, and every retry, publishes the same message id), after the step's page went out.
+      if (alertStream && (req.step.level > 1 || req.step.round > 0)) {
+        const links = alertStream.links(req.workflowId, req.alert.service);
+        await alertStream.publish(escalationEvent({ ...req, level: req.step.level, round: req.step.round, atMs: Date.now() }, links));
+      }
+      return delivery;
     },
 
     /**

@@ -34,6 +34,12 @@ export interface Config {
   /** The business tracker's settings: API tier prices (MONITORING_BUSINESS_FILE, default config/business.yaml). */
   businessPath: string;
   slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
+  /**
+   * The alert event stream (activities/alert-stream.ts): every alert transition published to NATS JetStream at
+   * ALERT_STREAM_NATS_URL, on `<subject>.<service>.<severity>` (ALERT_STREAM_SUBJECT, default `alerts`) of the stream
+   * ALERT_STREAM_NAME (default `ALERTS`, created when missing); off without a URL.
+   */
+  alertStream: { natsUrl: string | undefined; subject: string; streamName: string };
   publicBaseUrl: string;
   apiKeysFile: string;
   rulesPath: string;
@@ -197,6 +203,7 @@ export function loadConfig(env: Env): Config {
     linkSecret: env.ALERT_LINK_SECRET || undefined,
     linkSecretFile: env.ALERT_LINK_SECRET_FILE || '.local/link-secret',
     webhookSecret: env.ALERT_WEBHOOK_SECRET || undefined,
+    alertStream: { natsUrl: env.ALERT_STREAM_NATS_URL || undefined, subject: env.ALERT_STREAM_SUBJECT || 'alerts', streamName: env.ALERT_STREAM_NAME || 'ALERTS' },
     linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),
     escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
     inhibitPath: env.ALERT_INHIBIT_FILE || 'config/inhibit.yaml',

@@ -36,6 +36,8 @@ install_all() {
   command -v amtool >/dev/null 2>&1 || apt_install prometheus-alertmanager
   # node-exporter: a real exporter whose expositions (both formats) the tests parse and scrape.
   command -v prometheus-node-exporter >/dev/null 2>&1 || apt_install prometheus-node-exporter
+  # nats-server (JetStream): the alert event stream's broker in the tests.
+  command -v nats-server >/dev/null 2>&1 || apt_install nats-server
   # The Python client (OpenMetrics' reference implementation) writes OpenMetrics for the parser's tests.
   ensure_prometheus_client_python
 }

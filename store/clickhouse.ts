@@ -260,11 +260,11 @@ export function createClickHouseStore({ clickhouse, database, cluster }: ClickHo
     },
 
     /**
-     * recordAlertTransition writes one alert_history row; a retried call writes an identical row that the table
+     * insertAlertHistory writes one alert_history row; a retried call writes an identical row that the table
      * collapses. A storm's thousands of transitions arrive at once, one row each: ClickHouse gathers them into a few
      * parts (async_insert) and answers each once its row is written (wait_for_async_insert), instead of a part per row.
      */
-    async recordAlertTransition(row: HistoryRow): Promise<void> {
+    async insertAlertHistory(row: HistoryRow): Promise<void> {
       const { timestampMs, labels, ...columns } = row;
       await clickhouse.insert({
         table: `${db}.alert_history`,

@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { migrate } from '../store/migrations';
 import { connectRedis, connectTemporal, createClickHouse } from '../store/clients';
 import { createActivities } from '../activities';
+import { createNatsAlertStream } from '../activities/alert-stream';
 import { loadConfig, type Config } from '../core/config';
 import { heartbeatInterceptor } from './heartbeat';
 import { ensureSchedules } from '../store/schedules';
@@ -35,6 +36,7 @@ export async function startWorker(
     await ensureSchedules(temporal.client, config, evaluatedGroups(await currentRuleGroups(fromRoot(config.rulesPath), { clickhouse, redis, database: config.clickhouse.database }, config.temporal.taskQueue)));
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const alertStream = config.alertStream.natsUrl ? createNatsAlertStream(config) : undefined;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -48,7 +50,7 @@ export async function startWorker(
     // Open alert workflows kept in memory between their tasks (each one not cached replays its history on its next
     // task); the SDK's default follows the heap size (about 2,300 with Node's default heap here).
     ...cachedWorkflows(process.env.WORKER_MAX_CACHED_WORKFLOWS),
-    activities: createActivities({ config: { ...config, temporal: { ...config.temporal, taskQueue } }, clickhouse, redis, temporal: temporal.client }),
+    activities: createActivities({ config: { ...config, temporal: { ...config.temporal, taskQueue } }, clickhouse, redis, temporal: temporal.client, ...(alertStream ? { alertStream } : {}) }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
   });
   const run = worker.run();
@@ -58,7 +60,7 @@ export async function startWorker(
     close: async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await run.catch(() => undefined);
-      await Promise.allSettled([connection.close(), temporal.connection.close(), clickhouse.close(), redis.quit()]);
+      await Promise.allSettled([connection.close(), temporal.connection.close(), clickhouse.close(), redis.quit(), alertStream?.close()]);
     },
   };
 }

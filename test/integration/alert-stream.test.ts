@@ -1,0 +1,191 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { alertEvent, foldAlertEvents, type AlertEvent } from '../../core/alert-event';
+import type { HistoryRow } from '../../core/alert';
+import { createNatsAlertStream } from '../../activities/alert-stream';
+import { bearer } from '../helpers/api';
+import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
+import { startWorkerProcess, type Proc } from '../helpers/processes';
+import { freePort } from '../helpers/servers';
+import { eventually, testConfig, uniqueName } from '../helpers/stack';
+
+/**
+ * The alert event stream (issue 19): every alert transition goes out on NATS JetStream — a real nats-server with
+ * JetStream — as a structured alert object, once per transition; a consumer rebuilds every alert's state from the
+ * stream alone.
+ */
+describe('alert transitions on NATS JetStream', () => {
+  const service = uniqueName('stream');
+  const rule = uniqueName('stream_queue').replaceAll('-', '_');
+  const subject = uniqueName('alerts').replaceAll('-', '_');
+  const streamName = subject.toUpperCase();
+  let nats: ChildProcess;
+  let natsUrl: string;
+  let stack: AlertingStack;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const binary = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+    nats = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', mkdtempSync(path.join(os.tmpdir(), 'pm-nats-'))], { stdio: 'ignore' });
+    natsUrl = `nats://127.0.0.1:${port}`;
+    nc = await eventually(() => connect({ servers: natsUrl }), 15_000, 200);
+    stack = await startAlertingStack({
+      name: 'stream',
+      service,
+      metric: 'stream_queue_depth',
+      rulesYaml: `stream_rules:\n  stream:\n    - name: ${rule}\n      expression: 'stream_queue_depth{service="${service}"} > 100'\n      severity: critical\n`,
+      escalationYaml: twoStepPolicy('stream', '1h'),
+      env: { ALERT_STREAM_NATS_URL: natsUrl, ALERT_STREAM_SUBJECT: subject, ALERT_STREAM_NAME: streamName },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+    await nc?.close();
+    nats?.kill();
+  });
+
+  /** events reads the whole stream as a consumer that joins late would. */
+  const events = async (streamName_ = streamName, subject_ = subject, service_ = service): Promise<AlertEvent[]> => {
+    const [streamName, subject, service] = [streamName_, subject_, service_];
+    const js = nc.jetstream();
+    // An ordered consumer from the first message (nats-server 2.9 takes one filter subject).
+    const consumer = await js.consumers.get(streamName, { filterSubjects: `${subject}.>` });
+    const out: AlertEvent[] = [];
+    const codec = JSONCodec<AlertEvent>();
+    const info = await (await nc.jetstreamManager()).streams.info(streamName);
+    if (info.state.messages === 0) return out;
+    const messages = await consumer.fetch({ max_messages: info.state.messages, expires: 5_000 });
+    for await (const m of messages) {
+      out.push(codec.decode(m.data));
+      expect(m.subject).toBe(`${subject}.${service.replaceAll('.', '_')}.critical`);
+      if (out.length === info.state.messages) break;
+    }
+    return out;
+  };
+
+  it('publishes each transition of 100 alerts exactly once, and a consumer rebuilds every alert from the stream', async () => {
+    const started = Date.now();
+    const phase = (what: string) => console.log(`[alert-stream] ${what} after ${Date.now() - started} ms`);
+    const instances = Array.from({ length: 100 }, (_, i) => `q-${i}`);
+    await Promise.all(instances.map((instance) => stack.driver.push(instance, 500)));
+    await stack.driver.evaluate();
+    const firing = await eventually(async () => {
+      const alerts = (await stack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
+      const list = (alerts.alerts ?? alerts) as Array<{ alert_id: string; status: string }>;
+      expect(list.filter((a) => a.status === 'firing')).toHaveLength(100);
+      return list;
+    }, 90_000, 500);
+    phase('100 firing');
+    // Ten are acknowledged, then every one resolves.
+    for (const alert of firing.slice(0, 10)) {
+      expect((await stack.api.app.inject({ method: 'POST', url: `/api/v1/alerts/${alert.alert_id}/ack`, headers: bearer('admin') })).statusCode).toBe(200);
+    }
+    await Promise.all(instances.map((instance) => stack.driver.push(instance, 1)));
+    await stack.driver.evaluate();
+
+    const stream = await eventually(async () => {
+      const all = await events();
+      expect(all).toHaveLength(100 + 10 + 100);
+      return all;
+    }, 90_000, 1_000);
+    phase('210 events on the stream');
+    expect(new Set(stream.map((e) => e.event_id)).size).toBe(stream.length);
+    const states = foldAlertEvents(stream);
+    expect(states.size).toBe(100);
+    expect([...states.values()].every((s) => s.phase === 'resolved')).toBe(true);
+    const acked = firing.slice(0, 10).map((a) => states.get(a.alert_id)!);
+    expect(acked.every((s) => s.transitions === 3 && s.acknowledged_by === 'admin')).toBe(true);
+    const first = stream.find((e) => e.transition === 'firing')!;
+    expect(first).toMatchObject({ schema: 'performance-monitoring.alert-event/v1', alert: { rule, severity: 'critical', service, metric: 'stream_queue_depth', current_value: 500, threshold: 100 } });
+    expect(first.alert.correlation_id).toBe(first.alert.alert_id);
+    expect(first.links.workflow).toContain(encodeURIComponent(`alert/${first.alert.fingerprint}`));
+  }, 240_000);
+
+  it('drops a transition published twice (a retried activity) as a duplicate', async () => {
+    const publisher = createNatsAlertStream(testConfig({ ALERT_STREAM_NATS_URL: natsUrl, ALERT_STREAM_SUBJECT: `${subject}_dup`, ALERT_STREAM_NAME: `${streamName}_DUP` }));
+    const row: HistoryRow = { alert_id: 'alert_dup_1', fingerprint: 'f', rule_name: 'r', timestampMs: Date.now(), service_name: 's.x', instance_id: '', severity: 'warning', metric_name: 'm', threshold_value: 1, actual_value: 2, status: 'firing', duration_minutes: 0, acknowledged_by: '', resolution_notes: '', labels: {}, workflow_id: 'alert/f' };
+    try {
+      const links = publisher.links(row.workflow_id, row.service_name);
+      expect(await publisher.publish(alertEvent(row, links))).toEqual({ duplicate: false });
+      // The same transition recorded again later (a workflow task retried after its worker died): the same message.
+      expect(await publisher.publish(alertEvent({ ...row, timestampMs: row.timestampMs + 900 }, links))).toEqual({ duplicate: true });
+      expect(await publisher.publish(alertEvent({ ...row, status: 'resolved' }, links))).toEqual({ duplicate: false });
+      const info = await (await nc.jetstreamManager()).streams.info(`${streamName}_DUP`);
+      expect(info.state.messages).toBe(2);
+    } finally {
+      await publisher.close();
+    }
+  });
+
+  it('keeps each transition exactly once across worker kills (SIGKILL while alerts fire and while they resolve)', async () => {
+    const killed = { service: uniqueName('stream-kill'), subject: `${subject}_kill`, stream: `${streamName}_KILL` };
+    const kstack = await startAlertingStack({
+      name: 'stream-kill',
+      service: killed.service,
+      metric: 'stream_queue_depth',
+      worker: false,
+      rulesYaml: `stream_kill_rules:\n  stream:\n    - name: ${rule}_k\n      expression: 'stream_queue_depth{service="${killed.service}"} > 100'\n      severity: critical\n`,
+      // The policy's second step 2 s after the first: alerts still firing by then escalate (and publish it).
+      escalationYaml: twoStepPolicy('stream-kill', '2s'),
+      env: { ALERT_STREAM_NATS_URL: natsUrl, ALERT_STREAM_SUBJECT: killed.subject, ALERT_STREAM_NAME: killed.stream },
+    });
+    const workerEnv = { ...kstack.env, WORKER_SCHEDULES: 'off', WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE! };
+    let worker: Proc | undefined;
+    try {
+      const instances = Array.from({ length: 100 }, (_, i) => `k-${i}`);
+      const firingCount = async () => {
+        const alerts = (await kstack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${killed.service}`, headers: bearer('admin') })).json();
+        return ((alerts.alerts ?? alerts) as Array<{ status: string }>).filter((a) => a.status === 'firing').length;
+      };
+      // Each phase: a worker starts, the evaluation signals 100 alert workflows, the worker is killed mid-way once
+      // some transitions are out and others are not, a new worker finishes the rest.
+      const atKill: number[] = [];
+      for (const [value, done] of [
+        [500, async () => expect(await firingCount()).toBe(100)],
+        [1, async () => expect(await firingCount()).toBe(0)],
+      ] as const) {
+        worker = await startWorkerProcess(workerEnv);
+        await Promise.all(instances.map((instance) => kstack.driver.push(instance, value)));
+        await kstack.driver.evaluate();
+        const before = atKill.length === 0 ? 0 : 100;
+        await eventually(async () => expect((await events(killed.stream, killed.subject, killed.service).catch(() => [])).length).toBeGreaterThan(before), 30_000, 20);
+        await worker.kill();
+        atKill.push((await events(killed.stream, killed.subject, killed.service)).length - before);
+        worker = await startWorkerProcess(workerEnv);
+        await eventually(done, 90_000, 500);
+        await worker.kill();
+        worker = undefined;
+      }
+      // The last kill may have caught transitions shown but not yet recorded: a worker finishes them.
+      worker = await startWorkerProcess(workerEnv);
+      // The escalated alerts are those whose second step paged lead@ (its e-mail is sent once per alert).
+      const escalatedByMail = () => new Set(kstack.smtp.messages.filter((m) => JSON.stringify(m.to).includes('lead@example.com')).map((m) => String(m.headers.get('x-alert-id'))));
+      const stream = await eventually(async () => {
+        const all = await events(killed.stream, killed.subject, killed.service);
+        const paged = escalatedByMail();
+        expect(all.filter((e) => e.transition === 'firing')).toHaveLength(100);
+        expect(all.filter((e) => e.transition === 'resolved')).toHaveLength(100);
+        expect(new Set(all.filter((e) => e.transition === 'escalated').map((e) => e.alert.alert_id))).toEqual(paged);
+        return all;
+      }, 30_000, 1_000);
+      const escalated = stream.filter((e) => e.transition === 'escalated');
+      expect(escalated.length).toBeGreaterThan(0);
+      expect(escalated.every((e) => e.level === 2 && e.round === 0)).toBe(true);
+      expect(stream).toHaveLength(200 + escalated.length);
+      expect(new Set(stream.map((e) => e.event_id)).size).toBe(stream.length);
+      // The kills came mid-way: some of each phase's 100 transitions were out, not all.
+      console.log(`[alert-stream] transitions out when the worker was killed: ${atKill.join(', ')} of 100`);
+      expect(atKill[0]).toBeLessThan(100);
+      const states = foldAlertEvents(stream);
+      expect(states.size).toBe(100);
+      expect([...states.values()].every((st) => st.phase === 'resolved' && st.transitions === 1 + st.level)).toBe(true);
+    } finally {
+      await worker?.kill();
+      await kstack.close();
+    }
+  }, 300_000);
+});

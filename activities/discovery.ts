@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseGroups, parseSdFile, type ScrapeJob, type TargetGroup } from '../core/scrape-config';
+import type { DiscoveryWatchers } from './discovery-watchers';
 
 /** HttpSdCache holds each http_sd URL's last good answer and when to ask it again. */
 export type HttpSdCache = Map<string, { groups: TargetGroup[]; nextAt: number }>;
@@ -11,13 +12,16 @@ export interface DiscoveryOptions {
   timeoutMs: number;
   log: (message: string) => void;
   resolve?: (file: string) => string;
+  /** The registry watchers (Consul, Kubernetes) of the process; needed by jobs that use them. */
+  watchers?: DiscoveryWatchers;
 }
 
 /**
  * discoverGroups finds a scrape_configs job's target groups as Prometheus does: its static_configs; each
  * file_sd file (JSON or YAML; a `*` in the file name matches any characters) with `__meta_filepath`; and each
  * http_sd URL's JSON answer with `__meta_url`, asked again after its refresh_interval — an unreachable or bad
- * answer keeps the last good one (logged).
+ * answer keeps the last good one (logged); each consul_sd_configs entry's current targets from its watcher
+ * (activities/discovery-watchers.ts).
  */
 export async function discoverGroups(job: ScrapeJob, options: DiscoveryOptions): Promise<TargetGroup[]> {
   const groups = [...job.staticConfigs];
@@ -40,6 +44,10 @@ export async function discoverGroups(job: ScrapeJob, options: DiscoveryOptions):
       }
     }
     groups.push(...(options.cache.get(sd.url)?.groups ?? []));
+  }
+  for (const sd of job.consulSd) {
+    if (!options.watchers) throw new Error(`job ${job.jobName}: consul_sd_configs needs the scraper's watchers`);
+    groups.push(...(await options.watchers.consul(sd)));
   }
   return groups;
 }

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { parseConsulSd, type ConsulSdConfig } from './consul-sd';
 import type { Labels } from './types';
 import { isRecord } from './guards';
 import { formatDuration, parseDuration } from './duration';
@@ -50,6 +51,7 @@ export interface ScrapeJob {
   staticConfigs: TargetGroup[];
   fileSd: string[];
   httpSd: Array<{ url: string; refreshMs: number }>;
+  consulSd: ConsulSdConfig[];
   relabel: RelabelConfig[];
   metricRelabel: RelabelConfig[];
 }
@@ -130,7 +132,7 @@ export function parseScrapeConfig(text: string, env: Readonly<Record<string, str
   return { targets, fileSdPaths: paths.map(String), jobs: parseScrapeJobs(isRecord(doc) ? doc : {}, defaults) };
 }
 
-const JOB_FIELDS = new Set(['job_name', 'scrape_interval', 'scrape_timeout', 'metrics_path', 'scheme', 'params', 'honor_labels', 'static_configs', 'file_sd_configs', 'http_sd_configs', 'relabel_configs', 'metric_relabel_configs', 'authorization', 'bearer_token', 'bearer_token_file', 'basic_auth']);
+const JOB_FIELDS = new Set(['job_name', 'scrape_interval', 'scrape_timeout', 'metrics_path', 'scheme', 'params', 'honor_labels', 'static_configs', 'file_sd_configs', 'http_sd_configs', 'consul_sd_configs', 'relabel_configs', 'metric_relabel_configs', 'authorization', 'bearer_token', 'bearer_token_file', 'basic_auth']);
 
 const duration = (value: unknown, field: string, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -225,6 +227,7 @@ export function parseScrapeJobs(doc: Record<string, unknown>, defaults: ScrapeDe
       staticConfigs: parseGroups(job.static_configs, `${field}.static_configs`),
       fileSd: files,
       httpSd,
+      consulSd: parseConsulSd(job.consul_sd_configs, `${field}.consul_sd_configs`),
       relabel: parseRelabelConfigs(job.relabel_configs, `${field}.relabel_configs`),
       metricRelabel: parseRelabelConfigs(job.metric_relabel_configs, `${field}.metric_relabel_configs`),
     };

@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../core/config';
 import { fnv1a64 } from '../core/fingerprint';
 import { jobTargets, parseFileSd, parseScrapeConfig, type ScrapeJob, type ScrapeTarget, type TargetGroup } from '../core/scrape-config';
 import { discoverGroups, type HttpSdCache } from '../activities/discovery';
+import { DiscoveryWatchers } from '../activities/discovery-watchers';
 import { Gauge, Registry } from 'prom-client';
 import { countedFrom, gaugedFrom } from '../store/process-metrics';
 import { processLogger, startMetrics } from './observability';
@@ -50,15 +51,21 @@ export class Scraper {
     this.realtime = createRedisStore({ redis: options.redis, realtimeTtlSeconds: options.realtimeTtlSeconds });
   }
 
+  /** currentTargets lists the targets being scraped now. */
+  currentTargets(): ScrapeTarget[] {
+    return [...this.targets.values()];
+  }
+
   /** start loads the targets and begins scraping. */
   async start(): Promise<void> {
     await this.reload();
-    this.reloadTimer = setInterval(() => void this.reload().catch((err: unknown) => this.log(`target reload failed: ${(err as Error).message}`)), this.options.intervalMs);
+    this.reloadTimer = setInterval(() => this.changed(), this.options.intervalMs);
   }
 
-  /** stop ends every timer; scrapes in flight finish on their own. */
+  /** stop ends every timer and registry watch; scrapes in flight finish on their own. */
   stop(): void {
     this.stopped = true;
+    this.watchers.stop();
     if (this.reloadTimer) clearInterval(this.reloadTimer);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
@@ -67,6 +74,28 @@ export class Scraper {
   private log(message: string): void {
     (this.options.log ?? console.log)(`[scraper] ${message}`);
   }
+
+  /** A registry's targets changed: reload now (once at a time; a change during a reload reloads again after it). */
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private changed(): void {
+    if (this.stopped) return;
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
+    this.reloading = this.reload()
+      .catch((err: unknown) => this.log(`target reload failed: ${(err as Error).message}`))
+      .finally(() => {
+        this.reloading = undefined;
+        if (this.reloadAgain) {
+          this.reloadAgain = false;
+          this.changed();
+        }
+      });
+  }
+
+  private readonly watchers = new DiscoveryWatchers({ onChange: () => this.changed(), log: (m) => this.log(m) });
 
   private async reload(): Promise<void> {
     const text = await readFile(this.options.configPath, 'utf8');
@@ -87,6 +116,7 @@ export class Scraper {
         fromJobs.push(...[...this.targets.values()].filter((t) => t.job === job.jobName));
       }
     }
+    this.watchers.retain(new Set(config.jobs.flatMap((job) => job.consulSd.map(DiscoveryWatchers.consulKey))));
     const next = new Map([...config.targets, ...fromFiles, ...fromJobs].map((t) => [targetKey(t), t]));
     const same = next.size === this.targets.size && [...next].every(([key, t]) => settings(this.targets.get(key)) === settings(t));
     if (same && this.targets.size > 0) return;
@@ -105,7 +135,7 @@ export class Scraper {
   private readonly httpSd: HttpSdCache = new Map();
 
   private groupsOf(job: ScrapeJob): Promise<TargetGroup[]> {
-    return discoverGroups(job, { cache: this.httpSd, timeoutMs: this.options.timeoutMs, log: (m) => this.log(m), resolve: fromRoot });
+    return discoverGroups(job, { cache: this.httpSd, timeoutMs: this.options.timeoutMs, log: (m) => this.log(m), resolve: fromRoot, watchers: this.watchers });
   }
 
   private schedule(target: ScrapeTarget): void {

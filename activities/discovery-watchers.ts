@@ -1,0 +1,137 @@
+/**
+ * Service discovery that watches a registry rather than reading a file: Consul (core/consul-sd.ts) and Kubernetes
+ * (core/kubernetes-sd.ts). Each configured registry gets one watcher, which keeps its latest target groups and
+ * calls `onChange` when they change, so the scraper reloads at once instead of at its next interval:
+ * - Consul: a blocking query on /v1/catalog/services (`index` + `wait` = the refresh interval) returns as soon as
+ *   a registration changes, else after the refresh interval; then each wanted service's instances are read from
+ *   /v1/health/service/{name}. A change of registrations is seen at once, a change of health within one refresh.
+ * An unreachable registry keeps the last targets (logged) and is asked again after a pause.
+ */
+import type { TargetGroup } from '../core/scrape-config';
+import { consulGroup, consulWants, type ConsulHealthEntry, type ConsulSdConfig } from '../core/consul-sd';
+
+/** WatcherOptions: what to call when a registry's targets change, and where to log. */
+export interface WatcherOptions {
+  onChange: () => void;
+  log: (message: string) => void;
+}
+
+interface Watcher {
+  /** The first answer (or failure) is in: the targets are as good as they will be at start. */
+  ready: Promise<void>;
+  groups(): TargetGroup[];
+  stop(): void;
+}
+
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+/** consulWatcher runs the Consul watch loop for one consul_sd_configs entry until stopped. */
+function consulWatcher(config: ConsulSdConfig, options: WatcherOptions): Watcher {
+  const controller = new AbortController();
+  const base = `${config.scheme}://${config.server}${config.pathPrefix}`;
+  const headers: Record<string, string> = config.token ? { 'x-consul-token': config.token } : {};
+  let groups: TargetGroup[] = [];
+  let index = 0;
+  let datacenter = config.datacenter;
+  const get = async (path: string, params: URLSearchParams, timeoutMs: number): Promise<Response> => {
+    const response = await fetch(`${base}${path}?${params}`, { headers, signal: AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]) });
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    return response;
+  };
+  const common = () => {
+    const params = new URLSearchParams();
+    if (datacenter) params.set('dc', datacenter);
+    if (config.allowStale) params.set('stale', '');
+    for (const [k, v] of Object.entries(config.nodeMeta)) params.append('node-meta', `${k}:${v}`);
+    return params;
+  };
+  const refresh = async () => {
+    if (!datacenter) {
+      const self = (await (await get('/v1/agent/self', new URLSearchParams(), 10_000)).json()) as { Config?: { Datacenter?: string } };
+      datacenter = self.Config?.Datacenter ?? '';
+    }
+    const params = common();
+    params.set('index', String(index));
+    params.set('wait', `${Math.max(1, Math.round(config.refreshMs / 1000))}s`);
+    const response = await get('/v1/catalog/services', params, config.refreshMs + 15_000);
+    const next = Number(response.headers.get('x-consul-index') ?? 0);
+    // An index that goes backwards (a restored or new Consul) starts the blocking from scratch, as Consul advises.
+    index = Number.isFinite(next) && next >= index ? next : 0;
+    const services = (await response.json()) as Record<string, string[] | null>;
+    const found: TargetGroup[] = [];
+    for (const name of Object.keys(services).sort()) {
+      if (!consulWants(config, name, services[name] ?? [])) continue;
+      const health = common();
+      for (const tag of config.tags) health.append('tag', tag);
+      const entries = (await (await get(`/v1/health/service/${encodeURIComponent(name)}`, health, 15_000)).json()) as ConsulHealthEntry[];
+      found.push(...consulGroup(config, datacenter ?? '', name, entries));
+    }
+    if (JSON.stringify(found) !== JSON.stringify(groups)) {
+      groups = found;
+      options.onChange();
+    }
+  };
+  let first: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (first = resolve));
+  void (async () => {
+    while (!controller.signal.aborted) {
+      const started = Date.now();
+      try {
+        await refresh();
+      } catch (err) {
+        if (controller.signal.aborted) break;
+        options.log(`consul_sd ${base}: ${(err as Error).message}; keeping the last targets`);
+        await pause(Math.min(config.refreshMs, 5_000), controller.signal);
+      }
+      first();
+      // A server that does not block (or answers an unchanged index at once) is not asked more than once a second.
+      if (Date.now() - started < 1_000) await pause(1_000, controller.signal);
+    }
+  })();
+  return { ready, groups: () => groups, stop: () => controller.abort() };
+}
+
+/** DiscoveryWatchers keeps one watcher per distinct registry configuration, started on first use. */
+export class DiscoveryWatchers {
+  private readonly watchers = new Map<string, Watcher>();
+
+  constructor(private readonly options: WatcherOptions) {}
+
+  /** consul gives a consul_sd_configs entry's current groups, starting its watcher (and waiting for its first answer) if new. */
+  async consul(config: ConsulSdConfig): Promise<TargetGroup[]> {
+    const key = `consul:${JSON.stringify(config)}`;
+    let watcher = this.watchers.get(key);
+    if (!watcher) {
+      watcher = consulWatcher(config, this.options);
+      this.watchers.set(key, watcher);
+      await watcher.ready;
+    }
+    return watcher.groups();
+  }
+
+  /** retain stops the watchers of configurations no longer in use. */
+  retain(inUse: ReadonlySet<string>): void {
+    for (const [key, watcher] of this.watchers) {
+      if (inUse.has(key)) continue;
+      watcher.stop();
+      this.watchers.delete(key);
+    }
+  }
+
+  /** keyOf names a configuration as retain() takes it. */
+  static consulKey(config: ConsulSdConfig): string {
+    return `consul:${JSON.stringify(config)}`;
+  }
+
+  stop(): void {
+    for (const watcher of this.watchers.values()) watcher.stop();
+    this.watchers.clear();
+  }
+}

@@ -5,10 +5,15 @@
  * - Consul: a blocking query on /v1/catalog/services (`index` + `wait` = the refresh interval) returns as soon as
  *   a registration changes, else after the refresh interval; then each wanted service's instances are read from
  *   /v1/health/service/{name}. A change of registrations is seen at once, a change of health within one refresh.
+ * - Kubernetes: each resource the role needs (pods; services; endpoints with their services and pods), in each
+ *   namespace or in all, is listed and then watched (`watch=1&resourceVersion=…`, the API's stream of ADDED /
+ *   MODIFIED / DELETED events); a watch that ends is resumed from its last version, one the server no longer has
+ *   (410 Gone) is listed again. A change is seen as soon as its event arrives.
  * An unreachable registry keeps the last targets (logged) and is asked again after a pause.
  */
 import type { TargetGroup } from '../core/scrape-config';
 import { consulGroup, consulWants, type ConsulHealthEntry, type ConsulSdConfig } from '../core/consul-sd';
+import { endpointsGroups, podGroups, resourcesOf, serviceGroups, type Endpoints, type KubernetesSdConfig, type Pod, type Service } from '../core/kubernetes-sd';
 
 /** WatcherOptions: what to call when a registry's targets change, and where to log. */
 export interface WatcherOptions {
@@ -98,6 +103,108 @@ function consulWatcher(config: ConsulSdConfig, options: WatcherOptions): Watcher
   return { ready, groups: () => groups, stop: () => controller.abort() };
 }
 
+type KubeObject = { metadata: { name: string; namespace: string; resourceVersion?: string } };
+const ROLE_OF = { pods: 'pod', services: 'service', endpoints: 'endpoints' } as const;
+
+/** kubernetesWatcher lists and watches what one kubernetes_sd_configs entry needs until stopped. */
+function kubernetesWatcher(config: KubernetesSdConfig, options: WatcherOptions): Watcher {
+  const controller = new AbortController();
+  const headers: Record<string, string> = { accept: 'application/json', ...(config.authorization ? { authorization: config.authorization } : {}) };
+  const stores = { pods: new Map<string, Pod>(), services: new Map<string, Service>(), endpoints: new Map<string, Endpoints>() };
+  let groups: TargetGroup[] = [];
+  const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
+  const recompute = () => {
+    const found =
+      config.role === 'pod'
+        ? [...stores.pods.values()].flatMap(podGroups)
+        : config.role === 'service'
+          ? [...stores.services.values()].flatMap(serviceGroups)
+          : [...stores.endpoints.values()].flatMap((ep) => endpointsGroups(ep, stores.services, stores.pods));
+    if (JSON.stringify(found) !== JSON.stringify(groups)) {
+      groups = found;
+      options.onChange();
+    }
+  };
+  const selectorQuery = (resource: keyof typeof stores) => {
+    const params = new URLSearchParams();
+    const selector = config.selectors.find((s) => s.role === ROLE_OF[resource]);
+    if (selector?.label) params.set('labelSelector', selector.label);
+    if (selector?.field) params.set('fieldSelector', selector.field);
+    return params;
+  };
+  const run = async (resource: keyof typeof stores, path: string, listed: () => void) => {
+    const store = stores[resource] as Map<string, KubeObject>;
+    const mine = new Set<string>();
+    while (!controller.signal.aborted) {
+      try {
+        const list = await fetch(`${config.apiServer}${path}?${selectorQuery(resource)}`, { headers, signal: AbortSignal.any([controller.signal, AbortSignal.timeout(30_000)]) });
+        if (!list.ok) throw new Error(`list ${path}: HTTP ${list.status}`);
+        const body = (await list.json()) as { metadata: { resourceVersion: string }; items: KubeObject[] };
+        for (const k of mine) store.delete(k);
+        mine.clear();
+        for (const item of body.items) {
+          // A list's items carry no kind; their namespace is the path's (or their own in an all-namespaces list).
+          store.set(key(item), item);
+          mine.add(key(item));
+        }
+        recompute();
+        listed();
+        let version = body.metadata.resourceVersion;
+        for (;;) {
+          const params = selectorQuery(resource);
+          params.set('watch', '1');
+          params.set('resourceVersion', version);
+          params.set('allowWatchBookmarks', 'true');
+          params.set('timeoutSeconds', '300');
+          const watch = await fetch(`${config.apiServer}${path}?${params}`, { headers, signal: controller.signal });
+          if (watch.status === 410) break;
+          if (!watch.ok || !watch.body) throw new Error(`watch ${path}: HTTP ${watch.status}`);
+          let gone = false;
+          let buffered = '';
+          const decoder = new TextDecoder();
+          for await (const chunk of watch.body as unknown as AsyncIterable<Uint8Array>) {
+            buffered += decoder.decode(chunk, { stream: true });
+            let newline: number;
+            while ((newline = buffered.indexOf('\n')) >= 0) {
+              const line = buffered.slice(0, newline).trim();
+              buffered = buffered.slice(newline + 1);
+              if (!line) continue;
+              const event = JSON.parse(line) as { type: string; object: KubeObject & { code?: number } };
+              if (event.type === 'ERROR') {
+                gone = event.object.code === 410;
+                if (!gone) throw new Error(`watch ${path}: ${JSON.stringify(event.object)}`);
+                break;
+              }
+              if (event.object.metadata?.resourceVersion) version = event.object.metadata.resourceVersion;
+              if (event.type === 'BOOKMARK') continue;
+              if (event.type === 'DELETED') {
+                store.delete(key(event.object));
+                mine.delete(key(event.object));
+              } else {
+                store.set(key(event.object), event.object);
+                mine.add(key(event.object));
+              }
+              recompute();
+            }
+            if (gone) break;
+          }
+          if (gone) break;
+        }
+      } catch (err) {
+        if (controller.signal.aborted) break;
+        options.log(`kubernetes_sd ${config.apiServer}${path}: ${(err as Error).message}; keeping the last targets`);
+        listed();
+        await pause(2_000, controller.signal);
+      }
+    }
+  };
+  const paths = resourcesOf(config.role).flatMap((resource) =>
+    (config.namespaces.length > 0 ? config.namespaces.map((ns) => `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}`) : [`/api/v1/${resource}`]).map((path) => ({ resource, path })),
+  );
+  const ready = Promise.all(paths.map(({ resource, path }) => new Promise<void>((resolve) => void run(resource, path, resolve)))).then(() => undefined);
+  return { ready, groups: () => groups, stop: () => controller.abort() };
+}
+
 /** DiscoveryWatchers keeps one watcher per distinct registry configuration, started on first use. */
 export class DiscoveryWatchers {
   private readonly watchers = new Map<string, Watcher>();
@@ -106,10 +213,22 @@ export class DiscoveryWatchers {
 
   /** consul gives a consul_sd_configs entry's current groups, starting its watcher (and waiting for its first answer) if new. */
   async consul(config: ConsulSdConfig): Promise<TargetGroup[]> {
-    const key = `consul:${JSON.stringify(config)}`;
+    const key = DiscoveryWatchers.consulKey(config);
     let watcher = this.watchers.get(key);
     if (!watcher) {
       watcher = consulWatcher(config, this.options);
+      this.watchers.set(key, watcher);
+      await watcher.ready;
+    }
+    return watcher.groups();
+  }
+
+  /** kubernetes gives a kubernetes_sd_configs entry's current groups, starting its watcher (and waiting for its first lists) if new. */
+  async kubernetes(config: KubernetesSdConfig): Promise<TargetGroup[]> {
+    const key = DiscoveryWatchers.kubernetesKey(config);
+    let watcher = this.watchers.get(key);
+    if (!watcher) {
+      watcher = kubernetesWatcher(config, this.options);
       this.watchers.set(key, watcher);
       await watcher.ready;
     }
@@ -128,6 +247,10 @@ export class DiscoveryWatchers {
   /** keyOf names a configuration as retain() takes it. */
   static consulKey(config: ConsulSdConfig): string {
     return `consul:${JSON.stringify(config)}`;
+  }
+
+  static kubernetesKey(config: KubernetesSdConfig): string {
+    return `kubernetes:${JSON.stringify(config)}`;
   }
 
   stop(): void {

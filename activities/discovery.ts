@@ -49,6 +49,10 @@ export async function discoverGroups(job: ScrapeJob, options: DiscoveryOptions):
     if (!options.watchers) throw new Error(`job ${job.jobName}: consul_sd_configs needs the scraper's watchers`);
     groups.push(...(await options.watchers.consul(sd)));
   }
+  for (const sd of job.kubernetesSd) {
+    if (!options.watchers) throw new Error(`job ${job.jobName}: kubernetes_sd_configs needs the scraper's watchers`);
+    groups.push(...(await options.watchers.kubernetes(sd)));
+  }
   return groups;
 }
 

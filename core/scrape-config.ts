@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { parseConsulSd, type ConsulSdConfig } from './consul-sd';
+import { parseKubernetesSd, type KubernetesSdConfig } from './kubernetes-sd';
 import type { Labels } from './types';
 import { isRecord } from './guards';
 import { formatDuration, parseDuration } from './duration';
@@ -52,6 +53,7 @@ export interface ScrapeJob {
   fileSd: string[];
   httpSd: Array<{ url: string; refreshMs: number }>;
   consulSd: ConsulSdConfig[];
+  kubernetesSd: KubernetesSdConfig[];
   relabel: RelabelConfig[];
   metricRelabel: RelabelConfig[];
 }
@@ -132,7 +134,7 @@ export function parseScrapeConfig(text: string, env: Readonly<Record<string, str
   return { targets, fileSdPaths: paths.map(String), jobs: parseScrapeJobs(isRecord(doc) ? doc : {}, defaults) };
 }
 
-const JOB_FIELDS = new Set(['job_name', 'scrape_interval', 'scrape_timeout', 'metrics_path', 'scheme', 'params', 'honor_labels', 'static_configs', 'file_sd_configs', 'http_sd_configs', 'consul_sd_configs', 'relabel_configs', 'metric_relabel_configs', 'authorization', 'bearer_token', 'bearer_token_file', 'basic_auth']);
+const JOB_FIELDS = new Set(['job_name', 'scrape_interval', 'scrape_timeout', 'metrics_path', 'scheme', 'params', 'honor_labels', 'static_configs', 'file_sd_configs', 'http_sd_configs', 'consul_sd_configs', 'kubernetes_sd_configs', 'relabel_configs', 'metric_relabel_configs', 'authorization', 'bearer_token', 'bearer_token_file', 'basic_auth']);
 
 const duration = (value: unknown, field: string, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -228,6 +230,7 @@ export function parseScrapeJobs(doc: Record<string, unknown>, defaults: ScrapeDe
       fileSd: files,
       httpSd,
       consulSd: parseConsulSd(job.consul_sd_configs, `${field}.consul_sd_configs`),
+      kubernetesSd: parseKubernetesSd(job.kubernetes_sd_configs, `${field}.kubernetes_sd_configs`),
       relabel: parseRelabelConfigs(job.relabel_configs, `${field}.relabel_configs`),
       metricRelabel: parseRelabelConfigs(job.metric_relabel_configs, `${field}.metric_relabel_configs`),
     };
@@ -260,7 +263,8 @@ export function jobTargets(job: ScrapeJob, groups: readonly TargetGroup[]): Disc
       const defaults: Labels = { job: job.jobName, __scrape_interval__: formatDuration(job.intervalMs), __scrape_timeout__: formatDuration(job.timeoutMs), __metrics_path__: job.metricsPath, __scheme__: job.scheme };
       for (const [name, values] of Object.entries(job.params)) if (values[0] !== undefined) defaults[`__param_${name}`] = values[0];
       for (const [name, value] of Object.entries(defaults)) if (!(name in discovered)) discovered[name] = value;
-      const labels = relabel(discovered, job.relabel);
+      // A copy: without relabel_configs relabel() gives its input back, and the port added below is not discovered.
+      const labels = relabel({ ...discovered }, job.relabel);
       if (!labels) {
         out.push({ discoveredLabels: discovered });
         continue;

@@ -116,7 +116,7 @@ export class Scraper {
         fromJobs.push(...[...this.targets.values()].filter((t) => t.job === job.jobName));
       }
     }
-    this.watchers.retain(new Set(config.jobs.flatMap((job) => job.consulSd.map(DiscoveryWatchers.consulKey))));
+    this.watchers.retain(new Set(config.jobs.flatMap((job) => [...job.consulSd.map(DiscoveryWatchers.consulKey), ...job.kubernetesSd.map(DiscoveryWatchers.kubernetesKey)])));
     const next = new Map([...config.targets, ...fromFiles, ...fromJobs].map((t) => [targetKey(t), t]));
     const same = next.size === this.targets.size && [...next].every(([key, t]) => settings(this.targets.get(key)) === settings(t));
     if (same && this.targets.size > 0) return;

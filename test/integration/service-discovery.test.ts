@@ -11,6 +11,8 @@ import { SampleWriter } from '../../store/sample-writer';
 import { Scraper } from '../../workers/scraper';
 import { startTestApi, TEST_KEYS, type TestApi } from '../helpers/api';
 import { consulEntry, FakeConsul } from '../helpers/fake-consul';
+import { FakeKubernetes } from '../helpers/fake-kubernetes';
+import type { Pod } from '../../core/kubernetes-sd';
 import { eventually, uniqueName } from '../helpers/stack';
 
 /**
@@ -144,8 +146,10 @@ describe('consul_sd_configs', () => {
 
       const registeredAt = Date.now();
       consul.register(consulEntry({ id: 'live-b', service: 'live', node: 'node-l', nodeAddress: '127.0.0.1', port: portB, tags: ['scrape'] }));
-      await eventually(async () => expect(scraped(portB)).toBeDefined(), refreshMs, 50);
+      // Among the targets within one refresh; then scraped at its next tick (1 s interval).
+      await eventually(async () => expect(scraper.currentTargets().some((t) => t.url === `http://127.0.0.1:${portB}/metrics`)).toBe(true), refreshMs, 50);
       const appearedMs = Date.now() - registeredAt;
+      await eventually(async () => expect(scraped(portB)).toBeDefined(), 5_000, 50);
 
       const deregisteredAt = Date.now();
       consul.deregister('live-a');
@@ -155,9 +159,148 @@ describe('consul_sd_configs', () => {
       await new Promise((resolve) => setTimeout(resolve, 2_500));
       expect(scraped(portA)!.at).toBe(lastScrape);
       expect(scraper.currentTargets().filter((t) => t.job === job).map((t) => t.instance)).toEqual([`127.0.0.1:${portB}`]);
-      console.log(`[consul_sd] a registration scraped after ${appearedMs} ms, a deregistration dropped after ${goneMs} ms (refresh ${refreshMs} ms)`);
+      console.log(`[consul_sd] a registration among the targets after ${appearedMs} ms, a deregistration dropped after ${goneMs} ms (refresh ${refreshMs} ms)`);
       // The watch is Consul's blocking query on the catalog, not polling.
       expect(consul.requests.some((r) => /^\/v1\/catalog\/services\?.*index=[1-9]/.test(r) && /wait=3s/.test(r))).toBe(true);
+    }, 60_000);
+  });
+});
+
+/**
+ * Kubernetes service discovery (issue 19): kubernetes_sd_configs (roles pod, service, endpoints) against a server
+ * speaking the Kubernetes API's list and watch (test/helpers/fake-kubernetes.ts: no API server can run here), with
+ * the labels Prometheus documents; the scraper follows pods as they come and go, through the watch.
+ */
+describe('kubernetes_sd_configs', () => {
+  const kube = new FakeKubernetes('kube-token-0123');
+  const pod = (name: string, ip: string, port: number, labels: Record<string, string> = { app: 'web' }, ready = 'True'): Pod => ({
+    metadata: { name, namespace: 'trading', uid: `uid-${name}`, labels, annotations: { 'prometheus.io/scrape': 'true' }, ownerReferences: [{ kind: 'ReplicaSet', name: 'web-7d9f', controller: true }] },
+    spec: { nodeName: 'node-1', containers: [{ name: 'app', image: 'trading/web:1.4', ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }] }, { name: 'sidecar', image: 'envoy:1.30' }] },
+    status: { podIP: ip, hostIP: '192.168.1.10', phase: 'Running', conditions: [{ type: 'Ready', status: ready }] },
+  });
+  beforeAll(async () => {
+    await kube.start();
+    kube.apply('pods', pod('web-1', '10.1.0.5', 9100) as never);
+    kube.apply('pods', { ...pod('batch-1', '10.1.0.6', 9200, { app: 'batch' }, 'False'), metadata: { name: 'batch-1', namespace: 'jobs', labels: { app: 'batch' } } } as never);
+    kube.apply('services', { metadata: { name: 'web', namespace: 'trading', labels: { tier: 'front' } }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } } as never);
+    kube.apply('endpoints', { metadata: { name: 'web', namespace: 'trading' }, subsets: [{ addresses: [{ ip: '10.1.0.5', nodeName: 'node-1', targetRef: { kind: 'Pod', name: 'web-1', namespace: 'trading' } }], notReadyAddresses: [{ ip: '10.1.0.7' }], ports: [{ name: 'metrics', port: 9100, protocol: 'TCP' }] }] } as never);
+  });
+  afterAll(() => kube.stop());
+
+  it('discovers pods, services and endpoints with the __meta_kubernetes_* labels Prometheus documents', async () => {
+    const config = [
+      'scrape_configs:',
+      ...(['pod', 'service', 'endpoints'] as const).flatMap((role) => [
+        `  - job_name: k8s-${role}`,
+        '    kubernetes_sd_configs:',
+        `      - {role: ${role}, api_server: '${kube.url}', bearer_token: kube-token-0123${role === 'pod' ? ', namespaces: {names: [trading]}' : ''}}`,
+      ]),
+      '',
+    ].join('\n');
+    const watchers = new DiscoveryWatchers({ onChange: () => undefined, log: () => undefined });
+    try {
+      const found: Record<string, Labels> = {};
+      for (const job of parseScrapeConfig(config, {}, { intervalMs: 15_000, timeoutMs: 10_000 }).jobs) {
+        for (const t of jobTargets(job, await discoverGroups(job, { cache: new Map(), timeoutMs: 5000, log: () => undefined, watchers }))) found[`${job.jobName} ${t.discoveredLabels.__address__}`] = t.discoveredLabels;
+      }
+      // Pods of the namespace asked only: a target per container port, a portless container at the pod's IP.
+      expect(Object.keys(found).filter((k) => k.startsWith('k8s-pod')).sort()).toEqual(['k8s-pod 10.1.0.5', 'k8s-pod 10.1.0.5:9100']);
+      expect(found['k8s-pod 10.1.0.5:9100']).toMatchObject({
+        __meta_kubernetes_namespace: 'trading',
+        __meta_kubernetes_pod_name: 'web-1',
+        __meta_kubernetes_pod_ip: '10.1.0.5',
+        __meta_kubernetes_pod_label_app: 'web',
+        __meta_kubernetes_pod_labelpresent_app: 'true',
+        __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
+        __meta_kubernetes_pod_annotationpresent_prometheus_io_scrape: 'true',
+        __meta_kubernetes_pod_container_name: 'app',
+        __meta_kubernetes_pod_container_image: 'trading/web:1.4',
+        __meta_kubernetes_pod_container_init: 'false',
+        __meta_kubernetes_pod_container_port_name: 'metrics',
+        __meta_kubernetes_pod_container_port_number: '9100',
+        __meta_kubernetes_pod_container_port_protocol: 'TCP',
+        __meta_kubernetes_pod_ready: 'true',
+        __meta_kubernetes_pod_phase: 'Running',
+        __meta_kubernetes_pod_node_name: 'node-1',
+        __meta_kubernetes_pod_host_ip: '192.168.1.10',
+        __meta_kubernetes_pod_uid: 'uid-web-1',
+        __meta_kubernetes_pod_controller_kind: 'ReplicaSet',
+        __meta_kubernetes_pod_controller_name: 'web-7d9f',
+      });
+      expect(found['k8s-service web.trading.svc:80']).toMatchObject({ __meta_kubernetes_service_name: 'web', __meta_kubernetes_service_cluster_ip: '10.96.0.10', __meta_kubernetes_service_port_name: 'http', __meta_kubernetes_service_port_protocol: 'TCP', __meta_kubernetes_service_type: 'ClusterIP', __meta_kubernetes_service_label_tier: 'front' });
+      // An endpoint backed by a pod carries the pod's and its service's labels; a not-ready address says so.
+      expect(found['k8s-endpoints 10.1.0.5:9100']).toMatchObject({ __meta_kubernetes_endpoints_name: 'web', __meta_kubernetes_endpoint_ready: 'true', __meta_kubernetes_endpoint_node_name: 'node-1', __meta_kubernetes_endpoint_address_target_kind: 'Pod', __meta_kubernetes_endpoint_address_target_name: 'web-1', __meta_kubernetes_endpoint_port_name: 'metrics', __meta_kubernetes_pod_name: 'web-1', __meta_kubernetes_pod_container_name: 'app', __meta_kubernetes_service_name: 'web' });
+      expect(found['k8s-endpoints 10.1.0.7:9100']).toMatchObject({ __meta_kubernetes_endpoint_ready: 'false' });
+    } finally {
+      watchers.stop();
+    }
+  }, 60_000);
+
+  describe('followed by the scraper', () => {
+    let api: TestApi;
+    let scraper: Scraper;
+    const exporters: Server[] = [];
+    const job = uniqueName('k8s-job');
+    const exporter = async (): Promise<number> => {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end('sd_demo_up 1\n');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      exporters.push(server);
+      return (server.address() as AddressInfo).port;
+    };
+    beforeAll(async () => {
+      api = await startTestApi();
+    });
+    afterAll(async () => {
+      scraper?.stop();
+      for (const s of exporters) s.close();
+      await api?.close();
+    });
+
+    it('scrapes a pod once it is created and stops once it is deleted, through the watch; a lost watch lists again', async () => {
+      const [portA, portB, portC] = [await exporter(), await exporter(), await exporter()];
+      kube.apply('pods', pod('live-a', '127.0.0.1', portA, { app: 'live' }) as never);
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-k8s-'));
+      writeFileSync(
+        path.join(dir, 'scrape.yaml'),
+        [
+          'scrape_configs:',
+          `  - job_name: ${job}`,
+          '    scrape_interval: 1s',
+          '    scrape_timeout: 500ms',
+          '    kubernetes_sd_configs:',
+          `      - {role: pod, api_server: '${kube.url}', authorization: {credentials: kube-token-0123}, namespaces: {names: [trading]}, selectors: [{role: pod, label: app=live}]}`,
+          '    relabel_configs:',
+          "      - {source_labels: [__meta_kubernetes_pod_container_port_name], regex: metrics, action: keep}",
+          '',
+        ].join('\n'),
+      );
+      const writer = new SampleWriter(api.clickhouse, api.config.clickhouse.database, { batchSize: 50_000, flushIntervalMs: 100, maxQueuedRows: 1_000_000, maxConcurrentInserts: 2 });
+      scraper = new Scraper({ configPath: path.join(dir, 'scrape.yaml'), intervalMs: 60_000, timeoutMs: 500, writer, redis: api.redis, realtimeTtlSeconds: 60, tokens: { service: TEST_KEYS.service.token }, log: () => undefined });
+      await scraper.start();
+      const scraped = (port: number) => [...scraper.lastResults.values()].find((r) => r.job === job && r.url === `http://127.0.0.1:${port}/metrics` && r.up);
+      const scraping = (port: number) => scraper.currentTargets().some((t) => t.url === `http://127.0.0.1:${port}/metrics`);
+      await eventually(async () => expect(scraped(portA)).toBeDefined(), 5_000, 100);
+
+      let since = Date.now();
+      kube.apply('pods', pod('live-b', '127.0.0.1', portB, { app: 'live' }) as never);
+      await eventually(async () => expect(scraping(portB)).toBe(true), 3_000, 50);
+      const appearedMs = Date.now() - since;
+      await eventually(async () => expect(scraped(portB)).toBeDefined(), 5_000, 50);
+      since = Date.now();
+      kube.remove('pods', 'trading', 'live-a');
+      await eventually(async () => expect(scraping(portA)).toBe(false), 3_000, 50);
+      const goneMs = Date.now() - since;
+      // The API server loses the watches and forgets its history meanwhile: the watch resumes, is told 410 Gone,
+      // lists again — and a pod created in between is found.
+      kube.dropWatches(true);
+      kube.apply('pods', pod('live-c', '127.0.0.1', portC, { app: 'live' }) as never);
+      await eventually(async () => expect(scraped(portC)).toBeDefined(), 8_000, 100);
+      expect(scraper.currentTargets().filter((t) => t.job === job).map((t) => t.instance).sort()).toEqual([`127.0.0.1:${portB}`, `127.0.0.1:${portC}`].sort());
+      console.log(`[kubernetes_sd] a pod among the targets ${appearedMs} ms after it was created, dropped ${goneMs} ms after it was deleted`);
+      expect(kube.requests.some((r) => r.startsWith('/api/v1/namespaces/trading/pods?') && r.includes('watch=1') && r.includes('labelSelector=app%3Dlive'))).toBe(true);
     }, 60_000);
   });
 });

@@ -86,5 +86,19 @@ export function createAlertStreamActivities({ config, clickhouse, stream }: { co
       await history.insertAlertHistory(row);
       if (stream) await stream.publish(alertEvent(row, stream.links(row.workflow_id, row.service_name)));
     },
+
+    /**
+     * settleUnfiredAlert closes an occurrence that ended without firing but whose firing a lost workflow task may
+     * have recorded (found by the worker-kill test of the stream: the task ran its local activities, died, and its
+     * retry saw the breach and its clearing together): if alert_history holds a firing and no resolution of it,
+     * `row` (its resolution) is recorded and published like any transition. Otherwise nothing happens.
+     */
+    async settleUnfiredAlert(row: HistoryRow): Promise<boolean> {
+      const recorded = await history.alertStatuses(row.service_name, row.alert_id);
+      if (!recorded.has('firing') || recorded.has('resolved')) return false;
+      await history.insertAlertHistory(row);
+      if (stream) await stream.publish(alertEvent(row, stream.links(row.workflow_id, row.service_name)));
+      return true;
+    },
   };
 }

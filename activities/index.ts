@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { Config } from '../core/config';
 import { createAlertStreamActivities, type AlertStream } from './alert-stream';
 import { createAnomalyActivities } from './anomaly';
+import { createCloudWatchActivities } from './cloudwatch';
 import { createClickHouseStore } from '../store/clickhouse';
 import { createEvaluationActivities } from './evaluation';
 import { createGroupingActivities } from './grouping';
@@ -47,6 +48,7 @@ export function createActivities({ config, clickhouse, redis, temporal, alertStr
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis, clickhouse }),
     ...createTrendActivities({ clickhouse, database: config.clickhouse.database }),
+    ...createCloudWatchActivities({ clickhouse, database: config.clickhouse.database, configPath: fromRoot(config.cloudwatchPath) }),
     ...createTraceActivities({ clickhouse, database: config.clickhouse.database, redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...slo,
     ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs, measureSlos: slo.measureSlos }),

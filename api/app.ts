@@ -20,6 +20,7 @@ import { prometheusRoutes } from './routes/prometheus';
 import { alertmanagerRoutes } from './routes/alertmanager';
 import { metricsRoutes } from './routes/metrics';
 import { traceRoutes } from './routes/traces';
+import { cloudwatchRoutes } from './routes/cloudwatch';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
 import { reportRoutes } from './routes/reports';
@@ -89,6 +90,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await selfMetricsRoutes(deps)(app, {});
   await app.register(metricsRoutes(deps));
   await app.register(traceRoutes(deps));
+  await app.register(cloudwatchRoutes(deps));
   await app.register(prometheusRoutes(deps));
   await app.register(alertmanagerRoutes(deps));
   await app.register(eventsRoutes(deps));

@@ -59,6 +59,12 @@ export type LifecycleCommand =
   | { type: 'settleEscalation' }
   /** Remember when this occurrence resolved (re-fire suppression, core/dedup.ts), if it notified. */
   | { type: 'rememberResolved'; atMs: number }
+  /**
+   * An occurrence that ends without having fired: a workflow task lost with its worker may still have recorded (and
+   * published) a firing of it before the task was retried and found the condition cleared; if so, record its
+   * resolution, so no firing is left without one.
+   */
+  | { type: 'settleUnfired'; atMs: number; notes: string }
   /** Remove the alert from alerts:active. */
   | { type: 'close' }
   /** Complete the run. */
@@ -193,6 +199,7 @@ function end(state: LifecycleState, reason: AlertEndReason, now: number): Transi
     const notes = resolutionNotes(reason, state.resolution);
     commands.push({ type: 'record', status: 'resolved', atMs: now, notes }, { type: 'redraw', note: notes }, { type: 'rememberResolved', atMs: now });
   }
+  if (!fired) commands.push({ type: 'settleUnfired', atMs: now, notes: `${resolutionNotes(reason, state.resolution)} (it never fired)` });
   commands.push({ type: 'close' }, { type: 'complete', reason, fired });
   return { state: next, commands };
 }

@@ -31,6 +31,10 @@ export interface Config {
   inhibitPath: string;
   /** Service level objectives (MONITORING_SLO_FILE, default config/slo.yaml). */
   sloPath: string;
+  /** The CloudWatch collector's namespaces and the Metric Streams endpoint's access key (MONITORING_CLOUDWATCH_FILE, default config/cloudwatch.yaml). */
+  cloudwatchPath: string;
+  /** CLOUDWATCH_FIREHOSE_ACCESS_KEY: the access key Kinesis Data Firehose sends with Metric Streams deliveries. */
+  firehoseAccessKey: string | undefined;
   /** The business tracker's settings: API tier prices (MONITORING_BUSINESS_FILE, default config/business.yaml). */
   businessPath: string;
   slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
@@ -208,6 +212,8 @@ export function loadConfig(env: Env): Config {
     escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
     inhibitPath: env.ALERT_INHIBIT_FILE || 'config/inhibit.yaml',
     sloPath: env.MONITORING_SLO_FILE || 'config/slo.yaml',
+    cloudwatchPath: env.MONITORING_CLOUDWATCH_FILE || 'config/cloudwatch.yaml',
+    firehoseAccessKey: env.CLOUDWATCH_FIREHOSE_ACCESS_KEY || undefined,
     businessPath: env.MONITORING_BUSINESS_FILE || 'config/business.yaml',
     slack: {
       botToken: env.SLACK_BOT_TOKEN || undefined,

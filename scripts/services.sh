@@ -38,6 +38,8 @@ install_all() {
   command -v prometheus-node-exporter >/dev/null 2>&1 || apt_install prometheus-node-exporter
   # nats-server (JetStream): the alert event stream's broker in the tests.
   command -v nats-server >/dev/null 2>&1 || apt_install nats-server
+  # moto: the AWS emulator (CloudWatch's API) the CloudWatch collector's tests run against.
+  ensure_moto
   # The Python client (OpenMetrics' reference implementation) writes OpenMetrics for the parser's tests.
   ensure_prometheus_client_python
 }

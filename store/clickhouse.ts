@@ -259,6 +259,16 @@ export function createClickHouseStore({ clickhouse, database, cluster }: ClickHo
       return expired;
     },
 
+    /** alertStatuses lists the transitions alert_history holds for one alert occurrence. */
+    async alertStatuses(service: string, alertId: string): Promise<Set<string>> {
+      const result = await clickhouse.query({
+        query: `SELECT DISTINCT status FROM ${db}.alert_history WHERE service_name = {service:String} AND alert_id = {id:String}`,
+        query_params: { service, id: alertId },
+        format: 'JSONEachRow',
+      });
+      return new Set((await result.json<{ status: string }>()).map((r) => r.status));
+    },
+
     /**
      * insertAlertHistory writes one alert_history row; a retried call writes an identical row that the table
      * collapses. A storm's thousands of transitions arrive at once, one row each: ClickHouse gathers them into a few

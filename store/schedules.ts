@@ -8,6 +8,7 @@ import { anomalyScanWorkflow } from '../workflows/anomaly-scan';
 import { retentionWorkflow } from '../workflows/retention';
 import { sloCheckWorkflow } from '../workflows/slo-check';
 import { spanMetricsWorkflow } from '../workflows/span-metrics';
+import { cloudwatchCollectWorkflow } from '../workflows/cloudwatch-collect';
 import { trendAnalysisWorkflow } from '../workflows/trend-analysis';
 import { capacityPlanWorkflow } from '../workflows/capacity-plan';
 import { weeklyReportWorkflow } from '../workflows/weekly-report';
@@ -74,6 +75,9 @@ export const SLO_CHECK_SCHEDULE_ID = 'slo-check';
 /** SPAN_METRICS_SCHEDULE_ID is the id of the RED metrics' schedule (every 15 s: traced services' request rate, errors, latency). */
 export const SPAN_METRICS_SCHEDULE_ID = 'span-metrics';
 
+/** CLOUDWATCH_SCHEDULE_ID is the id of the CloudWatch collector's schedule (every minute; a no-op without namespaces). */
+export const CLOUDWATCH_SCHEDULE_ID = 'cloudwatch';
+
 /** TREND_ANALYSIS_SCHEDULE_ID is the id of the hourly trend job's schedule (five past every hour). */
 export const TREND_ANALYSIS_SCHEDULE_ID = 'trend-analysis';
 
@@ -116,6 +120,14 @@ export function scheduleDefinitions(config: Config, groups: ReadonlyArray<Pick<R
       action: { type: 'startWorkflow', workflowType: spanMetricsWorkflow, workflowId: 'span-metrics', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '1 minute' },
       // Each run computes every window since the last stored one (an hour back at most): runs missed while the
       // worker was away need no catch-up of their own, and two never overlap.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    },
+    {
+      scheduleId: CLOUDWATCH_SCHEDULE_ID,
+      spec: { intervals: [{ every: '1 minute', offset: '10 seconds' }] },
+      action: { type: 'startWorkflow', workflowType: cloudwatchCollectWorkflow, workflowId: 'cloudwatch', taskQueue: config.temporal.taskQueue, args: [{}], workflowExecutionTimeout: '10 minutes' },
+      // The collector's watermark carries an outage's periods into the next run: missed runs need no catch-up of
+      // their own (a minute's window lets one late start through), and two never overlap.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     },
     {

@@ -12,7 +12,7 @@ import type { Activities } from '../activities';
 /** AlertIo is the short I/O an alert's workflow does. */
 export type AlertIo = Pick<
   Activities,
-  'setActiveAlert' | 'closeActiveAlert' | 'recordAlertTransition' | 'rememberResolved' | 'ruleCoverage' | 'escalationSnapshot' | 'recallFirings' | 'rememberNotified' | 'notificationGate' | 'joinAlertGroup'
+  'setActiveAlert' | 'closeActiveAlert' | 'recordAlertTransition' | 'settleUnfiredAlert' | 'rememberResolved' | 'ruleCoverage' | 'escalationSnapshot' | 'recallFirings' | 'rememberNotified' | 'notificationGate' | 'joinAlertGroup'
 >;
 
 const io: ActivityOptions = { startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumInterval: '30s' } };
@@ -29,8 +29,8 @@ const local: AlertIo = {
 };
 
 function pick(p: Activities): Omit<AlertIo, 'ruleCoverage'> {
-  const { setActiveAlert, closeActiveAlert, recordAlertTransition, rememberResolved, escalationSnapshot, recallFirings, rememberNotified, notificationGate, joinAlertGroup } = p;
-  return { setActiveAlert, closeActiveAlert, recordAlertTransition, rememberResolved, escalationSnapshot, recallFirings, rememberNotified, notificationGate, joinAlertGroup };
+  const { setActiveAlert, closeActiveAlert, recordAlertTransition, settleUnfiredAlert, rememberResolved, escalationSnapshot, recallFirings, rememberNotified, notificationGate, joinAlertGroup } = p;
+  return { setActiveAlert, closeActiveAlert, recordAlertTransition, settleUnfiredAlert, rememberResolved, escalationSnapshot, recallFirings, rememberNotified, notificationGate, joinAlertGroup };
 }
 
 /**

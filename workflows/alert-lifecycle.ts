@@ -19,7 +19,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   const { workflowId } = workflowInfo();
   // (patched() is asked in this order so that a run records each marker its code path depends on.)
   const io = alertIo(patched('alert-io-serial') ? 'serial' : patched('alert-io-local-activities') ? 'local' : 'remote');
-  const { setActiveAlert, closeActiveAlert, recordAlertTransition, rememberResolved, ruleCoverage } = io;
+  const { setActiveAlert, closeActiveAlert, recordAlertTransition, rememberResolved, ruleCoverage, settleUnfiredAlert } = io;
   let state: LifecycleState = initialState(input);
   const escalation = createEscalation({ input, alertId, workflowId, io, lifecycle: () => state });
   const apply = (event: LifecycleEvent) => {
@@ -79,6 +79,10 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
         return undefined;
       case 'rememberResolved':
         if (escalation.hasSnapshot) await rememberResolved(input.fingerprint, command.atMs);
+        return undefined;
+      case 'settleUnfired':
+        // Runs recorded before this step existed replay without it.
+        if (patched('settle-unfired-alerts')) await settleUnfiredAlert(historyRow(state, input, { alertId, workflowId }, 'resolved', command.atMs, command.notes));
         return undefined;
       case 'close':
         await closeActiveAlert({ service: input.service, alert_id: alertId, rule: input.rule.name, fingerprint: input.fingerprint });

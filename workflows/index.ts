@@ -10,3 +10,4 @@ export { anomalyScanWorkflow } from './anomaly-scan';
 export { trendAnalysisWorkflow } from './trend-analysis';
 export { sloCheckWorkflow } from './slo-check';
 export { spanMetricsWorkflow } from './span-metrics';
+export { cloudwatchCollectWorkflow } from './cloudwatch-collect';

@@ -60,6 +60,7 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
       | 'setActiveAlert'
       | 'closeActiveAlert'
       | 'recordAlertTransition'
+      | 'settleUnfiredAlert'
       | 'escalationSnapshot'
       | 'deliverNotification'
       | 'updateSlackMessages'
@@ -120,6 +121,11 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
       },
       async recordAlertTransition(row) {
         history.push(row);
+      },
+      async settleUnfiredAlert(row) {
+        if (!history.some((h) => h.alert_id === row.alert_id && h.status === 'firing') || history.some((h) => h.alert_id === row.alert_id && h.status === 'resolved')) return false;
+        history.push(row);
+        return true;
       },
     };
     const taskQueue = uniqueName('lifecycle');

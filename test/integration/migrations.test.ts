@@ -21,13 +21,14 @@ describe('ClickHouse migrations (db/)', () => {
   const rows = async <T>(query: string | BoundQuery) => (await clickhouse.query({ ...(typeof query === 'string' ? { query } : query), format: 'JSONEachRow' })).json<T>();
 
   it('creates the seed tables and rollups on a fresh database, and a second run applies nothing', async () => {
-    expect(await applyMigrations(server, database)).toEqual(['001_performance_events.sql', '002_alert_history.sql', '003_business_events.sql', '004_rollups.sql', '005_retention_log.sql', '006_performance_reports.sql', '007_capacity_forecasts.sql', '008_trend_analyses.sql', '009_config_objects.sql', '010_spans.sql']);
+    expect(await applyMigrations(server, database)).toEqual(['001_performance_events.sql', '002_alert_history.sql', '003_business_events.sql', '004_rollups.sql', '005_retention_log.sql', '006_performance_reports.sql', '007_capacity_forecasts.sql', '008_trend_analyses.sql', '009_config_objects.sql', '010_spans.sql', '011_collector_watermarks.sql']);
     expect(await applyMigrations(server, database)).toEqual([]);
     const tables = await rows<{ name: string; engine: string }>(sql`SELECT name, engine FROM system.tables WHERE database = ${database} ORDER BY name`);
     expect(tables).toEqual([
       { name: 'alert_history', engine: 'ReplacingMergeTree' },
       { name: 'business_events', engine: 'MergeTree' },
       { name: 'capacity_forecasts', engine: 'ReplacingMergeTree' },
+      { name: 'collector_watermarks', engine: 'ReplacingMergeTree' },
       { name: 'config_objects', engine: 'ReplacingMergeTree' },
       { name: 'performance_events', engine: 'MergeTree' },
       { name: 'performance_reports', engine: 'ReplacingMergeTree' },

@@ -61,10 +61,15 @@ describe('alert machine: pending → firing', () => {
     expect(types(drive(now, [tick(T0)]).commands)).toEqual(['escalate', 'publish', 'record']);
   });
 
-  it('ends inactive, recording nothing, when the condition clears before it fired', () => {
+  it('ends inactive, recording nothing (but settling a firing a lost workflow task may have recorded), when the condition clears before it fired', () => {
     const { state, commands } = drive(input, [observe(T0 + 30_000, false), tick(T0 + 30_001)]);
     expect(state.phase).toBe('inactive');
-    expect(commands).toEqual([{ type: 'settleEscalation' }, { type: 'close' }, { type: 'complete', reason: 'condition-cleared', fired: false }]);
+    expect(commands).toEqual([
+      { type: 'settleEscalation' },
+      { type: 'settleUnfired', atMs: T0 + 30_001, notes: 'condition cleared (it never fired)' },
+      { type: 'close' },
+      { type: 'complete', reason: 'condition-cleared', fired: false },
+    ]);
   });
 });
 

@@ -212,23 +212,19 @@ export class DiscoveryWatchers {
   constructor(private readonly options: WatcherOptions) {}
 
   /** consul gives a consul_sd_configs entry's current groups, starting its watcher (and waiting for its first answer) if new. */
-  async consul(config: ConsulSdConfig): Promise<TargetGroup[]> {
-    const key = DiscoveryWatchers.consulKey(config);
-    let watcher = this.watchers.get(key);
-    if (!watcher) {
-      watcher = consulWatcher(config, this.options);
-      this.watchers.set(key, watcher);
-      await watcher.ready;
-    }
-    return watcher.groups();
+  consul(config: ConsulSdConfig): Promise<TargetGroup[]> {
+    return this.groups(DiscoveryWatchers.consulKey(config), () => consulWatcher(config, this.options));
   }
 
   /** kubernetes gives a kubernetes_sd_configs entry's current groups, starting its watcher (and waiting for its first lists) if new. */
-  async kubernetes(config: KubernetesSdConfig): Promise<TargetGroup[]> {
-    const key = DiscoveryWatchers.kubernetesKey(config);
+  kubernetes(config: KubernetesSdConfig): Promise<TargetGroup[]> {
+    return this.groups(DiscoveryWatchers.kubernetesKey(config), () => kubernetesWatcher(config, this.options));
+  }
+
+  private async groups(key: string, start: () => Watcher): Promise<TargetGroup[]> {
     let watcher = this.watchers.get(key);
     if (!watcher) {
-      watcher = kubernetesWatcher(config, this.options);
+      watcher = start();
       this.watchers.set(key, watcher);
       await watcher.ready;
     }

@@ -6,6 +6,7 @@
  * after a crash is the same message, which JetStream's deduplication drops.
  */
 import type { AlertInput, HistoryRow } from './alert';
+import type { AlertNotification } from './notification';
 
 /** ALERT_EVENT_SCHEMA names the message's version for consumers. */
 export const ALERT_EVENT_SCHEMA = 'performance-monitoring.alert-event/v1';
@@ -23,16 +24,10 @@ export interface AlertEvent {
   /** Who acknowledged (the key or Slack user), else ''. */
   by: string;
   notes: string;
-  alert: {
-    alert_id: string;
+  /** The seed's alert fields (as its notifications carry them) and what identifies the alert. */
+  alert: Pick<AlertNotification, 'alert_id' | 'severity' | 'service' | 'instance' | 'metric' | 'current_value' | 'threshold'> & {
     fingerprint: string;
     rule: string;
-    severity: string;
-    service: string;
-    instance: string;
-    metric: string;
-    current_value: number;
-    threshold: number;
     labels: Record<string, string>;
     /** The alert occurrence's id doubles as the correlation id of everything it caused (messages, pages, history). */
     correlation_id: string;

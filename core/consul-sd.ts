@@ -9,6 +9,7 @@
 import type { Labels } from './types';
 import type { TargetGroup } from './scrape-config';
 import { parseDuration } from './duration';
+import { configEntries, isRecord } from './guards';
 
 /** ConsulSdConfig is one entry of a job's consul_sd_configs, Prometheus' defaults filled in. */
 export interface ConsulSdConfig {
@@ -31,16 +32,9 @@ export interface ConsulSdConfig {
 
 const FIELDS = new Set(['server', 'scheme', 'path_prefix', 'datacenter', 'token', 'services', 'tags', 'node_meta', 'allow_stale', 'refresh_interval', 'tag_separator']);
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** parseConsulSd reads a job's consul_sd_configs; faults name their field. */
 export function parseConsulSd(value: unknown, field: string): ConsulSdConfig[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new Error(`${field}: expected a list`);
-  return value.map((sd: unknown, i) => {
-    const at = `${field}[${i}]`;
-    if (!isRecord(sd)) throw new Error(`${at}: expected a map`);
-    for (const key of Object.keys(sd)) if (!FIELDS.has(key)) throw new Error(`${at}.${key}: not supported (supported: ${[...FIELDS].join(', ')})`);
+  return configEntries(value, field, FIELDS).map(({ entry: sd, at }) => {
     const list = (v: unknown, name: string) => {
       if (v === undefined || v === null) return [];
       if (!Array.isArray(v)) throw new Error(`${at}.${name}: expected a list`);

@@ -7,6 +7,7 @@
 import type { Labels } from './types';
 import type { TargetGroup } from './scrape-config';
 import { joinHostPort, sanitizeLabelName } from './consul-sd';
+import { configEntries, isRecord } from './guards';
 
 /** KubernetesRole is what a kubernetes_sd_configs entry discovers. */
 export type KubernetesRole = 'pod' | 'service' | 'endpoints';
@@ -24,16 +25,10 @@ export interface KubernetesSdConfig {
 
 const FIELDS = new Set(['role', 'api_server', 'namespaces', 'selectors', 'bearer_token', 'authorization']);
 const ROLES = new Set(['pod', 'service', 'endpoints']);
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** parseKubernetesSd reads a job's kubernetes_sd_configs; faults name their field. */
 export function parseKubernetesSd(value: unknown, field: string): KubernetesSdConfig[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new Error(`${field}: expected a list`);
-  return value.map((sd: unknown, i) => {
-    const at = `${field}[${i}]`;
-    if (!isRecord(sd)) throw new Error(`${at}: expected a map`);
-    for (const key of Object.keys(sd)) if (!FIELDS.has(key)) throw new Error(`${at}.${key}: not supported (supported: ${[...FIELDS].join(', ')})`);
+  return configEntries(value, field, FIELDS).map(({ entry: sd, at }) => {
     if (!ROLES.has(String(sd.role))) throw new Error(`${at}.role: one of pod, service, endpoints (node, ingress and endpointslice are not supported)`);
     // In-cluster configuration (a service account's token and CA) is not read: the API server is named.
     if (typeof sd.api_server !== 'string' || !/^https?:\/\//.test(sd.api_server)) throw new Error(`${at}.api_server: required, http(s)://host:port (in-cluster discovery is not supported)`);

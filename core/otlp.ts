@@ -125,7 +125,11 @@ const hex = (bytes: Uint8Array) => {
   return out;
 };
 
-function readAnyValue(r: ProtobufReader): unknown {
+/** MAX_VALUE_DEPTH bounds how deep attribute values (arrays, maps) nest: a body cannot exhaust the stack. */
+const MAX_VALUE_DEPTH = 16;
+
+function readAnyValue(r: ProtobufReader, depth = 0): unknown {
+  if (depth > MAX_VALUE_DEPTH) throw new ProtobufError(`attribute values nest deeper than ${MAX_VALUE_DEPTH}`);
   let value: unknown = '';
   while (!r.done) {
     const { field, wire } = r.tag();
@@ -138,7 +142,7 @@ function readAnyValue(r: ProtobufReader): unknown {
       const values: unknown[] = [];
       while (!array.done) {
         const t = array.tag();
-        if (t.field === 1 && t.wire === 2) values.push(readAnyValue(array.message()));
+        if (t.field === 1 && t.wire === 2) values.push(readAnyValue(array.message(), depth + 1));
         else array.skip(t.wire);
       }
       value = values;
@@ -148,7 +152,7 @@ function readAnyValue(r: ProtobufReader): unknown {
       while (!list.done) {
         const t = list.tag();
         if (t.field === 1 && t.wire === 2) {
-          const [k, v] = readKeyValue(list.message());
+          const [k, v] = readKeyValue(list.message(), depth + 1);
           entries[k] = v;
         } else list.skip(t.wire);
       }
@@ -159,13 +163,13 @@ function readAnyValue(r: ProtobufReader): unknown {
   return value;
 }
 
-function readKeyValue(r: ProtobufReader): [string, unknown] {
+function readKeyValue(r: ProtobufReader, depth = 0): [string, unknown] {
   let key = '';
   let value: unknown = '';
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1 && wire === 2) key = r.string('an attribute key');
-    else if (field === 2 && wire === 2) value = readAnyValue(r.message());
+    else if (field === 2 && wire === 2) value = readAnyValue(r.message(), depth);
     else r.skip(wire);
   }
   return [key, value];
@@ -495,16 +499,17 @@ function jsonId(o: Json, camel: string, path: string, bytes: number): string {
   return v.toLowerCase();
 }
 
-function jsonAnyValue(v: unknown): unknown {
+function jsonAnyValue(v: unknown, depth = 0): unknown {
+  if (depth > MAX_VALUE_DEPTH) throw new OtlpError(`attribute values nest deeper than ${MAX_VALUE_DEPTH}`);
   if (!isObject(v)) return '';
   if ('stringValue' in v || 'string_value' in v) return String(get(v, 'stringValue'));
   if ('boolValue' in v || 'bool_value' in v) return get(v, 'boolValue') === true;
   if ('intValue' in v || 'int_value' in v) return String(get(v, 'intValue'));
   if ('doubleValue' in v || 'double_value' in v) return jsonDouble(v, 'doubleValue', 'value');
-  if ('arrayValue' in v || 'array_value' in v) return list(object(v, 'arrayValue', 'value'), 'values', 'value').map(jsonAnyValue);
+  if ('arrayValue' in v || 'array_value' in v) return list(object(v, 'arrayValue', 'value'), 'values', 'value').map((x) => jsonAnyValue(x, depth + 1));
   if ('kvlistValue' in v || 'kvlist_value' in v) {
     const out: Record<string, unknown> = {};
-    for (const kv of list(object(v, 'kvlistValue', 'value'), 'values', 'value')) if (isObject(kv)) out[text(kv, 'key', 'value')] = jsonAnyValue(get(kv, 'value'));
+    for (const kv of list(object(v, 'kvlistValue', 'value'), 'values', 'value')) if (isObject(kv)) out[text(kv, 'key', 'value')] = jsonAnyValue(get(kv, 'value'), depth + 1);
     return out;
   }
   if ('bytesValue' in v || 'bytes_value' in v) return String(get(v, 'bytesValue'));

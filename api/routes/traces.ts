@@ -73,7 +73,8 @@ export function traceRoutes(deps: AppDeps): FastifyPluginAsync {
           try {
             decoded = json ? traceRequestFromJson(JSON.parse(body.toString('utf8'))) : decodeTraceRequest(body);
           } catch (err) {
-            if (err instanceof OtlpError || err instanceof SyntaxError) throw new ApiError(400, 'bad_request', err.message, 'body');
+            // (RangeError: JSON nested beyond what JSON.parse can hold)
+            if (err instanceof OtlpError || err instanceof SyntaxError || err instanceof RangeError) throw new ApiError(400, 'bad_request', err.message, 'body');
             throw err;
           }
           const now = Date.now();

@@ -16,6 +16,49 @@ import type { Pod } from '../../core/kubernetes-sd';
 import { eventually, uniqueName } from '../helpers/stack';
 
 /**
+ * scrapingFixture is what the "followed by the scraper" tests share: exporters serving one line on free ports, an API
+ * for the scraper's storage, and a scraper on a scrape_configs file whose own rediscovery interval is long (60 s), so
+ * only the registry watch can bring a change in time.
+ */
+function scrapingFixture(job: string) {
+  let api: TestApi | undefined;
+  let scraper: Scraper | undefined;
+  const exporters: Server[] = [];
+  const url = (port: number) => `http://127.0.0.1:${port}/metrics`;
+  return {
+    async exporter(): Promise<number> {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end('sd_demo_up 1\n');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      exporters.push(server);
+      return (server.address() as AddressInfo).port;
+    },
+    /** start runs a scraper on `yaml` (a scrape file). */
+    async start(yaml: string): Promise<Scraper> {
+      api = await startTestApi();
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-sd-'));
+      writeFileSync(path.join(dir, 'scrape.yaml'), yaml);
+      const writer = new SampleWriter(api.clickhouse, api.config.clickhouse.database, { batchSize: 50_000, flushIntervalMs: 100, maxQueuedRows: 1_000_000, maxConcurrentInserts: 2 });
+      scraper = new Scraper({ configPath: path.join(dir, 'scrape.yaml'), intervalMs: 60_000, timeoutMs: 500, writer, redis: api.redis, realtimeTtlSeconds: 60, tokens: { service: TEST_KEYS.service.token }, log: () => undefined });
+      await scraper.start();
+      return scraper;
+    },
+    /** scraped is the target's last successful scrape, if any. */
+    scraped: (port: number) => [...(scraper?.lastResults.values() ?? [])].find((r) => r.job === job && r.url === url(port) && r.up),
+    /** scraping says whether the target is among the scraper's targets now. */
+    scraping: (port: number) => (scraper?.currentTargets() ?? []).some((t) => t.url === url(port)),
+    instances: () => (scraper?.currentTargets() ?? []).filter((t) => t.job === job).map((t) => t.instance).sort(),
+    async close(): Promise<void> {
+      scraper?.stop();
+      for (const s of exporters) s.close();
+      await api?.close();
+    },
+  };
+}
+
+/**
  * Consul service discovery (issue 19): consul_sd_configs as Prometheus reads them, against a server speaking
  * Consul's HTTP API (test/helpers/fake-consul.ts: no Consul server can be had here). The targets carry the labels
  * Prometheus documents; the scraper follows registrations through Consul's blocking queries: a new instance is
@@ -103,62 +146,32 @@ describe('consul_sd_configs', () => {
   });
 
   describe('followed by the scraper', () => {
-    let api: TestApi;
-    let scraper: Scraper;
-    const exporters: Server[] = [];
     const job = uniqueName('consul-job');
-
-    /** exporter serves a one-line exposition on a free port. */
-    const exporter = async (): Promise<number> => {
-      const server = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        res.end('sd_demo_up 1\n');
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      exporters.push(server);
-      return (server.address() as AddressInfo).port;
-    };
-
-    beforeAll(async () => {
-      api = await startTestApi();
-    });
-    afterAll(async () => {
-      scraper?.stop();
-      for (const s of exporters) s.close();
-      await api?.close();
-    });
+    const fixture = scrapingFixture(job);
+    afterAll(() => fixture.close());
 
     it('scrapes an instance once it registers and stops once it deregisters, each within one refresh', async () => {
-      const [portA, portB] = [await exporter(), await exporter()];
+      const [portA, portB] = [await fixture.exporter(), await fixture.exporter()];
       consul.register(consulEntry({ id: 'live-a', service: 'live', node: 'node-l', nodeAddress: '127.0.0.1', port: portA, tags: ['scrape'] }));
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-consul-'));
       const refreshMs = 3_000;
-      writeFileSync(
-        path.join(dir, 'scrape.yaml'),
-        ['scrape_configs:', `  - job_name: ${job}`, '    scrape_interval: 1s', '    scrape_timeout: 500ms', '    consul_sd_configs:', `      - {server: '${consul.address}', tags: [scrape], refresh_interval: ${refreshMs / 1000}s}`, ''].join('\n'),
-      );
-      const writer = new SampleWriter(api.clickhouse, api.config.clickhouse.database, { batchSize: 50_000, flushIntervalMs: 100, maxQueuedRows: 1_000_000, maxConcurrentInserts: 2 });
-      // The scraper's own rediscovery interval is long (60 s): only the watch can bring the changes in time.
-      scraper = new Scraper({ configPath: path.join(dir, 'scrape.yaml'), intervalMs: 60_000, timeoutMs: 500, writer, redis: api.redis, realtimeTtlSeconds: 60, tokens: { service: TEST_KEYS.service.token }, log: () => undefined });
-      await scraper.start();
-      const scraped = (port: number) => [...scraper.lastResults.values()].find((r) => r.job === job && r.url === `http://127.0.0.1:${port}/metrics` && r.up);
-      await eventually(async () => expect(scraped(portA)).toBeDefined(), 5_000, 100);
+      await fixture.start(['scrape_configs:', `  - job_name: ${job}`, '    scrape_interval: 1s', '    scrape_timeout: 500ms', '    consul_sd_configs:', `      - {server: '${consul.address}', tags: [scrape], refresh_interval: ${refreshMs / 1000}s}`, ''].join('\n'));
+      await eventually(async () => expect(fixture.scraped(portA)).toBeDefined(), 5_000, 100);
 
       const registeredAt = Date.now();
       consul.register(consulEntry({ id: 'live-b', service: 'live', node: 'node-l', nodeAddress: '127.0.0.1', port: portB, tags: ['scrape'] }));
       // Among the targets within one refresh; then scraped at its next tick (1 s interval).
-      await eventually(async () => expect(scraper.currentTargets().some((t) => t.url === `http://127.0.0.1:${portB}/metrics`)).toBe(true), refreshMs, 50);
+      await eventually(async () => expect(fixture.scraping(portB)).toBe(true), refreshMs, 50);
       const appearedMs = Date.now() - registeredAt;
-      await eventually(async () => expect(scraped(portB)).toBeDefined(), 5_000, 50);
+      await eventually(async () => expect(fixture.scraped(portB)).toBeDefined(), 5_000, 50);
 
       const deregisteredAt = Date.now();
       consul.deregister('live-a');
-      await eventually(async () => expect(scraper.currentTargets().some((t) => t.url === `http://127.0.0.1:${portA}/metrics`)).toBe(false), refreshMs, 50);
+      await eventually(async () => expect(fixture.scraping(portA)).toBe(false), refreshMs, 50);
       const goneMs = Date.now() - deregisteredAt;
-      const lastScrape = scraped(portA)!.at;
+      const lastScrape = fixture.scraped(portA)!.at;
       await new Promise((resolve) => setTimeout(resolve, 2_500));
-      expect(scraped(portA)!.at).toBe(lastScrape);
-      expect(scraper.currentTargets().filter((t) => t.job === job).map((t) => t.instance)).toEqual([`127.0.0.1:${portB}`]);
+      expect(fixture.scraped(portA)!.at).toBe(lastScrape);
+      expect(fixture.instances()).toEqual([`127.0.0.1:${portB}`]);
       console.log(`[consul_sd] a registration among the targets after ${appearedMs} ms, a deregistration dropped after ${goneMs} ms (refresh ${refreshMs} ms)`);
       // The watch is Consul's blocking query on the catalog, not polling.
       expect(consul.requests.some((r) => /^\/v1\/catalog\/services\?.*index=[1-9]/.test(r) && /wait=3s/.test(r))).toBe(true);
@@ -237,34 +250,14 @@ describe('kubernetes_sd_configs', () => {
   }, 60_000);
 
   describe('followed by the scraper', () => {
-    let api: TestApi;
-    let scraper: Scraper;
-    const exporters: Server[] = [];
     const job = uniqueName('k8s-job');
-    const exporter = async (): Promise<number> => {
-      const server = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        res.end('sd_demo_up 1\n');
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      exporters.push(server);
-      return (server.address() as AddressInfo).port;
-    };
-    beforeAll(async () => {
-      api = await startTestApi();
-    });
-    afterAll(async () => {
-      scraper?.stop();
-      for (const s of exporters) s.close();
-      await api?.close();
-    });
+    const fixture = scrapingFixture(job);
+    afterAll(() => fixture.close());
 
     it('scrapes a pod once it is created and stops once it is deleted, through the watch; a lost watch lists again', async () => {
-      const [portA, portB, portC] = [await exporter(), await exporter(), await exporter()];
+      const [portA, portB, portC] = [await fixture.exporter(), await fixture.exporter(), await fixture.exporter()];
       kube.apply('pods', pod('live-a', '127.0.0.1', portA, { app: 'live' }) as never);
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-k8s-'));
-      writeFileSync(
-        path.join(dir, 'scrape.yaml'),
+      await fixture.start(
         [
           'scrape_configs:',
           `  - job_name: ${job}`,
@@ -277,28 +270,23 @@ describe('kubernetes_sd_configs', () => {
           '',
         ].join('\n'),
       );
-      const writer = new SampleWriter(api.clickhouse, api.config.clickhouse.database, { batchSize: 50_000, flushIntervalMs: 100, maxQueuedRows: 1_000_000, maxConcurrentInserts: 2 });
-      scraper = new Scraper({ configPath: path.join(dir, 'scrape.yaml'), intervalMs: 60_000, timeoutMs: 500, writer, redis: api.redis, realtimeTtlSeconds: 60, tokens: { service: TEST_KEYS.service.token }, log: () => undefined });
-      await scraper.start();
-      const scraped = (port: number) => [...scraper.lastResults.values()].find((r) => r.job === job && r.url === `http://127.0.0.1:${port}/metrics` && r.up);
-      const scraping = (port: number) => scraper.currentTargets().some((t) => t.url === `http://127.0.0.1:${port}/metrics`);
-      await eventually(async () => expect(scraped(portA)).toBeDefined(), 5_000, 100);
+      await eventually(async () => expect(fixture.scraped(portA)).toBeDefined(), 5_000, 100);
 
       let since = Date.now();
       kube.apply('pods', pod('live-b', '127.0.0.1', portB, { app: 'live' }) as never);
-      await eventually(async () => expect(scraping(portB)).toBe(true), 3_000, 50);
+      await eventually(async () => expect(fixture.scraping(portB)).toBe(true), 3_000, 50);
       const appearedMs = Date.now() - since;
-      await eventually(async () => expect(scraped(portB)).toBeDefined(), 5_000, 50);
+      await eventually(async () => expect(fixture.scraped(portB)).toBeDefined(), 5_000, 50);
       since = Date.now();
       kube.remove('pods', 'trading', 'live-a');
-      await eventually(async () => expect(scraping(portA)).toBe(false), 3_000, 50);
+      await eventually(async () => expect(fixture.scraping(portA)).toBe(false), 3_000, 50);
       const goneMs = Date.now() - since;
       // The API server loses the watches and forgets its history meanwhile: the watch resumes, is told 410 Gone,
       // lists again — and a pod created in between is found.
       kube.dropWatches(true);
       kube.apply('pods', pod('live-c', '127.0.0.1', portC, { app: 'live' }) as never);
-      await eventually(async () => expect(scraped(portC)).toBeDefined(), 8_000, 100);
-      expect(scraper.currentTargets().filter((t) => t.job === job).map((t) => t.instance).sort()).toEqual([`127.0.0.1:${portB}`, `127.0.0.1:${portC}`].sort());
+      await eventually(async () => expect(fixture.scraped(portC)).toBeDefined(), 8_000, 100);
+      expect(fixture.instances()).toEqual([`127.0.0.1:${portB}`, `127.0.0.1:${portC}`].sort());
       console.log(`[kubernetes_sd] a pod among the targets ${appearedMs} ms after it was created, dropped ${goneMs} ms after it was deleted`);
       expect(kube.requests.some((r) => r.startsWith('/api/v1/namespaces/trading/pods?') && r.includes('watch=1') && r.includes('labelSelector=app%3Dlive'))).toBe(true);
     }, 60_000);

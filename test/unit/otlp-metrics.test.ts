@@ -1,5 +1,6 @@
 import { attributeLabels, exponentialBuckets, metricName, unitSuffix } from '../../core/otlp-metrics';
-import { decodeMetricsRequest, metricsRequestFromJson, OtlpError } from '../../core/otlp';
+import { decodeMetricsRequest, decodeTraceRequest, metricsRequestFromJson, OtlpError, traceRequestFromJson } from '../../core/otlp';
+import { ProtobufWriter } from '../../core/protobuf';
 
 /** Cases from OpenTelemetry's Prometheus compatibility specification and Prometheus' OTLP translator. */
 describe('OTLP metric names and labels as Prometheus names', () => {
@@ -70,6 +71,17 @@ describe('OTLP request decoding', () => {
     expect(() => metricsRequestFromJson({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'x', gauge: { dataPoints: [{ asDouble: 'high' }] } }] }] }] })).toThrow(
       'resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble must be a number',
     );
+  });
+
+  it('refuses attribute values nested deeper than 16 levels instead of exhausting the stack', () => {
+    let value = new ProtobufWriter().string(1, 'leaf');
+    for (let i = 0; i < 100; i++) value = new ProtobufWriter().message(5, new ProtobufWriter().message(1, value));
+    const span = new ProtobufWriter().message(9, new ProtobufWriter().string(1, 'deep').message(2, value));
+    const body = new ProtobufWriter().message(1, new ProtobufWriter().message(2, new ProtobufWriter().message(2, span))).finish();
+    expect(() => decodeTraceRequest(body)).toThrow('nest deeper than 16');
+    let json: unknown = { stringValue: 'leaf' };
+    for (let i = 0; i < 100; i++) json = { arrayValue: { values: [json] } };
+    expect(() => traceRequestFromJson({ resourceSpans: [{ scopeSpans: [{ spans: [{ attributes: [{ key: 'deep', value: json }] }] }] }] })).toThrow(OtlpError);
   });
 
   it('reads OTLP/JSON with 64-bit integers as strings, enums by name and snake_case field names', () => {

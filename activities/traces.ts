@@ -24,7 +24,7 @@ export function createTraceActivities({ clickhouse, database, redis, realtimeTtl
       if (!due) return { samples: 0 };
       const written = await spans.writeRedWindows(await spans.redAggregates(due.fromMs, due.toMs), due.fromMs);
       // The realtime cache shows the newest window (best effort: the samples are stored).
-      const newest = written.length > 0 ? Math.max(...written.map((s) => s.timestampMs)) : 0;
+      const newest = written.reduce((max, s) => Math.max(max, s.timestampMs), 0);
       await realtime.writeRealtime(written.filter((s) => s.timestampMs === newest), nowMs).catch((err: unknown) => log.warn('realtime cache write failed', { err: String(err) }));
       return { fromMs: due.fromMs, toMs: due.toMs, samples: written.length };
     },

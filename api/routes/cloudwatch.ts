@@ -74,9 +74,13 @@ export function cloudwatchRoutes(deps: AppDeps): FastifyPluginAsync {
         // A retried delivery has the same requestId: its samples' identity, so only what is missing is written.
         const ingestId = createHash('sha256').update(`firehose\n${firehose.requestId}`).digest('hex').slice(0, 32);
         const rows = Buffer.from(samples.map((s, i) => sampleTsv(s, ingestId, i)).join(''));
-        const seconds = samples.map((s) => Math.floor(s.timestampMs / 1000));
+        let [fromSecond, toSecond] = [Infinity, -Infinity];
+        for (const sample of samples) {
+          fromSecond = Math.min(fromSecond, Math.floor(sample.timestampMs / 1000));
+          toSecond = Math.max(toSecond, Math.floor(sample.timestampMs / 1000));
+        }
         try {
-          const stored = await deps.clickhouseStore.storedIngestSeqs(ingestId, Math.min(...seconds), Math.max(...seconds));
+          const stored = await deps.clickhouseStore.storedIngestSeqs(ingestId, fromSecond, toSecond);
           const missing = rowsExcept(rows, stored);
           if (missing.count > 0) await deps.writer.writeRows(missing.rows, missing.count);
         } catch (err) {

@@ -82,26 +82,17 @@ export interface ConsulHealthEntry {
 
 /** aggregatedStatus is Consul's summary of an instance's checks (its Go client's HealthChecks.AggregatedStatus). */
 export function aggregatedStatus(checks: ConsulHealthEntry['Checks']): string {
-  let passing = false;
   let warning = false;
   let critical = false;
   let maintenance = false;
   for (const check of checks ?? []) {
-    if (check.CheckID === '_node_maintenance' || check.CheckID.startsWith('_service_maintenance:')) {
-      maintenance = true;
-      continue;
-    }
-    if (check.Status === 'passing') passing = true;
+    if (check.CheckID === '_node_maintenance' || check.CheckID.startsWith('_service_maintenance:')) maintenance = true;
     else if (check.Status === 'warning') warning = true;
     else if (check.Status === 'critical') critical = true;
-    else return '';
+    else if (check.Status !== 'passing') return '';
   }
-  if (maintenance) return 'maintenance';
-  if (critical) return 'critical';
-  if (warning) return 'warning';
   // Passing checks, or none at all: passing.
-  void passing;
-  return 'passing';
+  return maintenance ? 'maintenance' : critical ? 'critical' : warning ? 'warning' : 'passing';
 }
 
 /** sanitizeLabelName is Prometheus' strutil.SanitizeLabelName: every character outside [a-zA-Z0-9_] becomes `_`. */

@@ -67,7 +67,19 @@ describe('two APIs and two workers on the same engines', () => {
       await eventually(async () => {
         expect(new Set(slackKeys()).size).toBe(INSTANCES * 2);
         expect(new Set(mails().map((m) => m.messageId)).size).toBe(INSTANCES * 2);
-      }, 120_000, 1_000);
+      }, 120_000, 1_000).catch(async (err: unknown) => {
+        // What was raised and sent, so that a failure on a loaded machine explains itself.
+        const rows = await (
+          await stack.api.clickhouse.query({
+            ...sql`SELECT alert_id, instance_id, status, toUnixTimestamp64Milli(timestamp) AS at, resolution_notes FROM alert_history WHERE rule_name = ${rule} ORDER BY timestamp`,
+            format: 'JSONEachRow',
+          })
+        ).json<Record<string, unknown>>();
+        const perAlert = new Map<string, number>();
+        for (const k of new Set(slackKeys())) perAlert.set(k.split(':')[0]!, (perAlert.get(k.split(':')[0]!) ?? 0) + 1);
+        process.stderr.write(`[scale-out] history ${JSON.stringify(rows)}\n[scale-out] Slack keys per alert ${JSON.stringify([...perAlert])}\n`);
+        throw err;
+      });
       // The breach goes on for a while: nothing more may be sent or raised.
       await new Promise((resolve) => setTimeout(resolve, 10_000));
       const history = await (

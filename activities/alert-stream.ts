@@ -8,11 +8,17 @@
  * Escalations (a policy's later steps) are published by the notification that delivers the step (activities/notify.ts).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Client } from '@temporalio/client';
+import type Redis from 'ioredis';
 import { connect, JSONCodec, nanos, type JetStreamClient, type NatsConnection } from 'nats';
-import type { HistoryRow } from '../core/alert';
-import { alertEvent, alertSubject, type AlertEvent } from '../core/alert-event';
+import type { HistoryRow, MuteNotice, MuteTransition } from '../core/alert';
+import { alertEvent, alertSubject, muteEvent, type AlertEvent, type WorkflowTransition } from '../core/alert-event';
 import type { Config } from '../core/config';
+import { matchesAll, silenceReason, type Silence } from '../core/silences';
+import type { ActiveAlert } from '../core/types';
+import { muteSignal } from '../workflows/messages';
 import { createClickHouseStore } from '../store/clickhouse';
+import { redisKeys } from '../store/redis';
 
 /** DUPLICATE_WINDOW_MS is how long the stream remembers message ids: longer than any retry of a transition. */
 export const DUPLICATE_WINDOW_MS = 3_600_000;
@@ -74,10 +80,48 @@ export function createNatsAlertStream(config: Config): AlertStream {
   };
 }
 
-/** createAlertStreamActivities gives the workflow's recordAlertTransition: the history row, then the stream. */
-export function createAlertStreamActivities({ config, clickhouse, stream }: { config: Config; clickhouse: ClickHouseClient; stream?: AlertStream }) {
+/** AlertStreamDeps: the history table, the open alerts and their workflows, and the stream (if configured). */
+export interface AlertStreamDeps {
+  config: Config;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  temporal: Client;
+  stream?: AlertStream;
+}
+
+/**
+ * createAlertStreamActivities gives the workflows' recordAlertTransition (the history row, then the stream), the
+ * announcement of silences on the stream, and settleUnfiredAlert.
+ */
+export function createAlertStreamActivities({ config, clickhouse, redis, temporal, stream }: AlertStreamDeps) {
   const history = createClickHouseStore({ clickhouse, database: config.clickhouse.database });
   return {
+    /** publishMuteTransition announces that a silence mutes a firing alert, or no longer does (no stream: nothing). */
+    async publishMuteTransition(req: WorkflowTransition & { workflowId: string; silenceId: string; transition: MuteTransition; reason: string }): Promise<void> {
+      if (stream) await stream.publish(muteEvent(req, stream.links(req.workflowId, req.alert.service)));
+    },
+
+    /**
+     * tellSilencedAlerts tells every firing alert the silence matches that it mutes it now (`silenced`, when the
+     * silence starts) or no longer does (`unsilenced`, when it ends); each alert's workflow announces it once. Only
+     * when a stream is configured (nothing else listens yet). Returns how many alerts were told.
+     */
+    async tellSilencedAlerts(req: { silence: Silence; transition: MuteTransition }): Promise<number> {
+      if (!stream) return 0;
+      const services = await redis.smembers(redisKeys.services);
+      const matched: ActiveAlert[] = [];
+      for (const service of services) {
+        for (const raw of Object.values(await redis.hgetall(redisKeys.activeAlerts(service)))) {
+          const alert = JSON.parse(raw) as ActiveAlert;
+          if (alert.status !== 'pending' && alert.labels && matchesAll(alert.labels, req.silence.matchers)) matched.push(alert);
+        }
+      }
+      const notice: MuteNotice = { silenceId: req.silence.id, transition: req.transition, reason: silenceReason(req.silence), atMs: Date.now() };
+      // An alert that ended meanwhile has nothing to be told.
+      await Promise.all(matched.map((a) => temporal.workflow.getHandle(a.workflow_id).signal(muteSignal, notice).catch(() => undefined)));
+      return matched.length;
+    },
+
     /**
      * recordAlertTransition writes one alert_history row and publishes the transition on the alert stream (if
      * configured); retried as a whole, each step harmless twice.

@@ -40,7 +40,7 @@ export function createActivities({ config, clickhouse, redis, temporal, alertStr
       ...(config.clickhouse.cluster ? { cluster: { name: config.clickhouse.cluster, shardUrls: config.clickhouse.shardUrls } } : {}),
     }),
     ...createRedisStore({ redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
-    ...createAlertStreamActivities({ config, clickhouse, ...(alertStream ? { stream: alertStream } : {}) }),
+    ...createAlertStreamActivities({ config, clickhouse, redis, temporal, ...(alertStream ? { stream: alertStream } : {}) }),
     ...rules,
     ...createEvaluationActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),
     ...createAnomalyActivities({ clickhouse, database: config.clickhouse.database, temporal, redis, taskQueue, loadRuleGroups: rules.loadRuleGroups }),

@@ -5,7 +5,7 @@
  * labels and links, the transition, when and by whom. Its id is the transition's identity, so a publish retried
  * after a crash is the same message, which JetStream's deduplication drops.
  */
-import type { AlertInput, HistoryRow } from './alert';
+import type { AlertInput, HistoryRow, MuteTransition } from './alert';
 import type { AlertNotification } from './notification';
 
 /** ALERT_EVENT_SCHEMA names the message's version for consumers. */
@@ -16,10 +16,12 @@ export interface AlertEvent {
   schema: typeof ALERT_EVENT_SCHEMA;
   /** The transition's identity: the same transition always has the same id. */
   event_id: string;
-  transition: HistoryRow['status'] | 'escalated';
+  transition: HistoryRow['status'] | 'escalated' | MuteTransition;
   /** For `escalated`: the policy's level reached (1-based: 2 is its second step) and the round (0, then repeats). */
   level?: number;
   round?: number;
+  /** For `silenced` and `unsilenced`: the silence (its reason, with matchers, author and end, is in `notes`). */
+  silence_id?: string;
   at: string;
   /** Who acknowledged (the key or Slack user), else ''. */
   by: string;
@@ -77,20 +79,22 @@ export function alertEvent(row: HistoryRow, links: AlertEvent['links']): AlertEv
   };
 }
 
-/**
- * escalationEvent is an escalation's message: the alert reached level `level` of its policy (round `round`), sent
- * by the notification of that step; its id is the step's, whichever of the step's targets publishes it first.
- */
-export function escalationEvent(req: { alertId: string; workflowId: string; alert: AlertInput; value: number; firedAtMs: number; level: number; round: number; atMs: number }, links: AlertEvent['links']): AlertEvent {
+/** WorkflowTransition is a transition an alert's workflow announces itself (not an alert_history row). */
+export interface WorkflowTransition {
+  alertId: string;
+  alert: AlertInput;
+  value: number;
+  firedAtMs: number;
+  atMs: number;
+}
+
+/** workflowAlertEvent is the message of a transition announced by the alert's workflow (`what` says which). */
+function workflowAlertEvent(req: WorkflowTransition, what: Pick<AlertEvent, 'event_id' | 'transition' | 'level' | 'round' | 'silence_id' | 'notes'>, links: AlertEvent['links']): AlertEvent {
   return {
     schema: ALERT_EVENT_SCHEMA,
-    event_id: `${req.alertId}:escalated:${req.level}:${req.round}`,
-    transition: 'escalated',
-    level: req.level,
-    round: req.round,
+    ...what,
     at: new Date(req.atMs).toISOString(),
     by: '',
-    notes: '',
     alert: {
       alert_id: req.alertId,
       fingerprint: req.alert.fingerprint,
@@ -109,6 +113,22 @@ export function escalationEvent(req: { alertId: string; workflowId: string; aler
   };
 }
 
+/**
+ * escalationEvent is an escalation's message: the alert reached level `level` of its policy (round `round`), sent
+ * by the notification of that step; its id is the step's, whichever of the step's targets publishes it first.
+ */
+export function escalationEvent(req: WorkflowTransition & { level: number; round: number }, links: AlertEvent['links']): AlertEvent {
+  return workflowAlertEvent(req, { event_id: `${req.alertId}:escalated:${req.level}:${req.round}`, transition: 'escalated', level: req.level, round: req.round, notes: '' }, links);
+}
+
+/**
+ * muteEvent is the message of a silence muting a firing alert (`silenced`) or ending (`unsilenced`): once per
+ * (alert occurrence, silence, transition), which is its id.
+ */
+export function muteEvent(req: WorkflowTransition & { silenceId: string; transition: MuteTransition; reason: string }, links: AlertEvent['links']): AlertEvent {
+  return workflowAlertEvent(req, { event_id: `${req.alertId}:${req.transition}:${req.silenceId}`, transition: req.transition, silence_id: req.silenceId, notes: req.reason }, links);
+}
+
 /** AlertState is what a consumer rebuilds of one alert from its events. */
 export interface AlertState {
   alert_id: string;
@@ -116,21 +136,34 @@ export interface AlertState {
   acknowledged_by: string;
   /** The highest escalation level reached (1: the policy's first step). */
   level: number;
+  /** The silences muting the alert now. */
+  silenced_by: string[];
   transitions: number;
 }
 
-/** foldAlertEvents rebuilds every alert's state from the stream's events, in stream order. */
+/**
+ * foldAlertEvents rebuilds every alert's state from the stream's events, in stream order. An event seen again (by
+ * its id: Kafka delivers at least once) changes nothing.
+ */
 export function foldAlertEvents(events: Iterable<AlertEvent>): Map<string, AlertState> {
   const states = new Map<string, AlertState>();
+  const seen = new Set<string>();
   for (const e of events) {
+    if (seen.has(e.event_id)) continue;
+    seen.add(e.event_id);
     const before = states.get(e.alert.alert_id);
-    // An escalation changes the level, not the phase (it may even arrive after an acknowledgement of the same instant).
-    const phase = e.transition === 'escalated' ? (before?.phase ?? 'firing') : e.transition;
+    // Escalations and silences change the level or the mutes, not the phase (an escalation may even arrive after an
+    // acknowledgement of the same instant).
+    const phase = e.transition === 'escalated' || e.transition === 'silenced' || e.transition === 'unsilenced' ? (before?.phase ?? 'firing') : e.transition;
+    const silencedBy = new Set(before?.silenced_by ?? []);
+    if (e.transition === 'silenced' && e.silence_id) silencedBy.add(e.silence_id);
+    if (e.transition === 'unsilenced' && e.silence_id) silencedBy.delete(e.silence_id);
     states.set(e.alert.alert_id, {
       alert_id: e.alert.alert_id,
       phase,
       acknowledged_by: e.by || before?.acknowledged_by || '',
       level: Math.max(before?.level ?? 1, e.level ?? 1),
+      silenced_by: [...silencedBy],
       transitions: (before?.transitions ?? 0) + 1,
     });
   }

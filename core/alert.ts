@@ -84,7 +84,20 @@ export interface CarriedAlertState {
     drawnAs: 'firing' | 'acknowledged';
     /** The notification group the alert's steps go through, when its policy groups. */
     group?: AlertGroup;
+    /** What the alert stream was told of each silence that matched this occurrence (core/alert-event.ts MuteNotice). */
+    mutes?: Record<string, MuteTransition>;
   };
+}
+
+/** MuteTransition is what a silence did to a firing alert: muted it (`silenced`) or ended muting it (`unsilenced`). */
+export type MuteTransition = 'silenced' | 'unsilenced';
+
+/** MuteNotice tells an alert that a silence mutes it now, or no longer does (by the silence's workflow or its own gate). */
+export interface MuteNotice {
+  silenceId: string;
+  transition: MuteTransition;
+  reason: string;
+  atMs: number;
 }
 
 /** AlertPhase is where an alert is in its lifecycle. */

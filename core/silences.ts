@@ -40,6 +40,8 @@ export interface MuteDecision {
   reason: string;
   /** When the mute ends by itself (a silence's end); undefined for inhibition, which lasts while its source fires. */
   untilMs?: number;
+  /** The silence that mutes (undefined for inhibition). */
+  silenceId?: string;
 }
 
 /** SilenceError names the field of a silence or inhibition rule that is wrong. */
@@ -78,7 +80,12 @@ export function describeMatchers(matchers: readonly Matcher[]): string {
 export function silenceDecision(labels: Labels, silences: readonly Silence[], nowMs: number): MuteDecision {
   const hit = silences.find((s) => s.startsAtMs <= nowMs && nowMs < s.endsAtMs && matchesAll(labels, s.matchers));
   if (!hit) return { muted: false, reason: 'no active silence matches' };
-  return { muted: true, reason: `silenced by ${hit.id} (${describeMatchers(hit.matchers)}, by ${hit.createdBy}, until ${new Date(hit.endsAtMs).toISOString()})`, untilMs: hit.endsAtMs };
+  return { muted: true, reason: silenceReason(hit), untilMs: hit.endsAtMs, silenceId: hit.id };
+}
+
+/** silenceReason says which silence mutes an alert: its id, matchers, author and end. */
+export function silenceReason(s: Silence): string {
+  return `silenced by ${s.id} (${describeMatchers(s.matchers)}, by ${s.createdBy}, until ${new Date(s.endsAtMs).toISOString()})`;
 }
 
 /** inhibitionDecision mutes a target alert while a firing source of some rule shares its `equal` labels. */

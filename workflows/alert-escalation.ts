@@ -5,9 +5,9 @@
  * parallel (or through the alert's notification group when the policy groups), the next step after the step's wait
  * unless the alert is acknowledged or ends first — and the redrawing of its Slack messages as its state changes.
  */
-import { condition, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { alertLabels, type AlertInput, type AlertView, type CarriedAlertState } from '../core/alert';
+import { alertLabels, type AlertInput, type AlertView, type CarriedAlertState, type MuteNotice, type MuteTransition } from '../core/alert';
 import type { LifecycleState } from '../core/alert-machine';
 import { refireDecision, type RefireDecision } from '../core/dedup';
 import { DELIVERY_HEARTBEAT, escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
@@ -16,7 +16,7 @@ import type { NotificationState } from '../core/notification';
 import type { AlertIo } from './alert-io';
 import { memberSignal } from './messages';
 
-const { updateSlackMessages } = proxyActivities<Activities>({
+const { updateSlackMessages, publishMuteTransition } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
@@ -44,7 +44,10 @@ export interface Escalation {
   readonly hasSnapshot: boolean;
   /** start runs the escalation in the background; a failure there is logged, never the end of the alert. */
   start(): void;
-  /** settle waits for a step in flight — at most ESCALATION_SETTLE_MS, so a stuck channel cannot keep the alert open. */
+  /**
+   * settle waits for a step in flight and for silence announcements — at most ESCALATION_SETTLE_MS each, so a stuck
+   * channel cannot keep the alert open.
+   */
   settle(): Promise<void>;
   /** pause stops before the next step (continue-as-new hands the rest to the next run). */
   pause(): void;
@@ -52,6 +55,8 @@ export interface Escalation {
   redraw(note?: string): Promise<void>;
   /** groupDelivered takes the notification group's answer for a step. */
   groupDelivered(answer: GroupDelivered): void;
+  /** muted takes a silence's notice (workflows/messages.ts muteSignal) and announces it once, if the alert fired. */
+  muted(notice: MuteNotice): void;
   /** view is the escalation as the alert's view shows it. */
   view(): AlertView['escalation'];
   /** carried is what the next run needs to continue the escalation. */
@@ -80,12 +85,31 @@ export function createEscalation(ctx: EscalationContext): Escalation {
     groupAnswers: new Map<number, GroupDelivered>(),
     /** Steps handed to the group whose answer the escalation stopped waiting for. */
     abandonedSteps: new Set<number>(),
+    /** What the alert stream was told of each silence (announced once per occurrence, silence and transition). */
+    mutes: { ...(carried?.mutes ?? {}) } as Record<string, MuteTransition>,
   };
+  let announcing: Promise<void> = Promise.resolve();
   let settled = true;
   let paused = false;
   let redrawing: Promise<void> = Promise.resolve();
   const firedAtMs = () => ctx.lifecycle().firedAtMs ?? Date.now();
   const stopped = () => ctx.lifecycle().phase !== 'firing' || paused;
+
+  /**
+   * announceMute publishes a silence muting the alert or ending, once: `silenced` once per silence, `unsilenced` only
+   * after it. Only a fired alert still open announces (a pending one is told by its gate when it fires).
+   */
+  function announceMute(notice: MuteNotice): void {
+    const before = state.mutes[notice.silenceId];
+    const phase = ctx.lifecycle().phase;
+    if (!state.snapshot || (phase !== 'firing' && phase !== 'acknowledged')) return;
+    if (notice.transition === 'silenced' ? before !== undefined : before !== 'silenced') return;
+    // Runs recorded before silences were announced replay without it.
+    if (!patched('announce-silences')) return;
+    state.mutes[notice.silenceId] = notice.transition;
+    const request = { ...notice, alertId, workflowId, alert: { ...input, carried: undefined }, value: ctx.lifecycle().value, firedAtMs: firedAtMs() };
+    announcing = announcing.then(() => publishMuteTransition(request)).catch((err: unknown) => log.error('silence announcement failed', { alertId, error: String(err) }));
+  }
 
   /** recordGroupAnswer keeps what the group sent for a step, as a delivery of the alert's own would be kept. */
   function recordGroupAnswer(answer: GroupDelivered, stepIndex: number): void {
@@ -180,6 +204,12 @@ export function createEscalation(ctx: EscalationContext): Escalation {
         const mute = await (firstGate ?? notificationGate(gateRequest));
         firstGate = undefined;
         state.mutedBy = mute.muted ? mute.reason : undefined;
+        const atMs = Date.now();
+        if (mute.silenceId) announceMute({ silenceId: mute.silenceId, transition: 'silenced', reason: mute.reason, atMs });
+        // A silence that muted the alert has ended (its own workflow may tell it too: announced once).
+        for (const [silenceId, was] of Object.entries(state.mutes)) {
+          if (was === 'silenced' && silenceId !== mute.silenceId) announceMute({ silenceId, transition: 'unsilenced', reason: 'the silence ended', atMs });
+        }
         if (!mute.muted) break;
         const recheckMs = Math.max(1_000, Math.min(MUTE_RECHECK_MS, (mute.untilMs ?? Infinity) - Date.now()));
         if (await condition(stopped, recheckMs)) return;
@@ -243,11 +273,16 @@ export function createEscalation(ctx: EscalationContext): Escalation {
     },
     async settle() {
       if (!settled) await condition(() => settled, ESCALATION_SETTLE_MS);
+      // Silence announcements in flight go out before the run ends or continues.
+      let announced = false;
+      void announcing.then(() => (announced = true));
+      await condition(() => announced, ESCALATION_SETTLE_MS);
     },
     pause() {
       paused = true;
     },
     redraw,
+    muted: announceMute,
     groupDelivered(answer) {
       state.groupAnswers.set(answer.stepIndex, answer);
       // Acknowledged (or ended) while the group was sending this step: what it sent still gets redrawn.
@@ -278,6 +313,7 @@ export function createEscalation(ctx: EscalationContext): Escalation {
         sent: state.sent,
         drawnAs: ctx.lifecycle().phase === 'acknowledged' ? 'acknowledged' : 'firing',
         ...(state.group ? { group: state.group } : {}),
+        ...(Object.keys(state.mutes).length ? { mutes: state.mutes } : {}),
       };
     },
   };

@@ -10,7 +10,7 @@ import { actionRefusal, activeAlertView, alertIdOf, type AlertAction, type Alert
 import { alertView, historyRow, initialState, next, startCommands, type LifecycleCommand, type LifecycleEvent, type LifecycleState } from '../core/alert-machine';
 import { createEscalation } from './alert-escalation';
 import { alertIo } from './alert-io';
-import { acknowledgeUpdate, groupDeliveredSignal, observeSignal, resolveUpdate, stateQuery } from './messages';
+import { acknowledgeUpdate, groupDeliveredSignal, muteSignal, observeSignal, resolveUpdate, stateQuery } from './messages';
 
 
 /** alertLifecycleWorkflow runs one alert through pending → firing → (acknowledged) → resolved. */
@@ -50,6 +50,7 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
     { validator: (action: AlertAction) => refuseIf(actionRefusal('resolve', view(), action)) },
   );
   setHandler(stateQuery, view);
+  setHandler(muteSignal, (notice) => escalation.muted(notice));
   setHandler(groupDeliveredSignal, (answer) => {
     if (answer.alertId === alertId) escalation.groupDelivered(answer);
   });

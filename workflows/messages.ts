@@ -5,7 +5,7 @@
  * which keeps the two workflow modules from importing each other.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AlertAction, AlertView, Observation } from '../core/alert';
+import type { AlertAction, AlertView, MuteNotice, Observation } from '../core/alert';
 import type { GroupDelivered, GroupMemberUpdate, GroupRequest } from '../core/grouping';
 import type { GroupView } from './alert-group';
 
@@ -17,6 +17,8 @@ export const acknowledgeUpdate = defineUpdate<AlertView, [AlertAction]>('acknowl
 export const resolveUpdate = defineUpdate<AlertView, [AlertAction]>('resolve');
 /** stateQuery reads the alert as an on-call engineer sees it. */
 export const stateQuery = defineQuery<AlertView>('state');
+/** muteSignal tells an alert that a silence now mutes it, or no longer does (for its `silenced`/`unsilenced` events). */
+export const muteSignal = defineSignal<[MuteNotice]>('mute');
 /** groupDeliveredSignal carries the notification group's answer to a step an alert handed to it. */
 export const groupDeliveredSignal = defineSignal<[GroupDelivered]>('groupDelivered');
 

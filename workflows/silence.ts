@@ -3,12 +3,12 @@
  * expires, and removes itself at its end — or at once when someone expires it by hand (the `expire` signal).
  * A Temporal timer rather than a TTL, so the reminder and the expiry survive restarts and show in the Temporal UI.
  */
-import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineSignal, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { EscalationTarget } from '../core/escalation';
 import type { Silence } from '../core/silences';
 
-const { saveSilence, expireSilence, sendSilenceReminder } = proxyActivities<Activities>({
+const { saveSilence, expireSilence, sendSilenceReminder, tellSilencedAlerts } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
@@ -36,6 +36,12 @@ export async function silenceWorkflow(input: SilenceInput): Promise<SilenceOutco
   });
   const { silence } = input;
   await saveSilence(silence);
+  // The firing alerts it mutes announce it on the alert stream (when it starts), and again when it ends. Runs
+  // recorded before this existed replay without it.
+  const announces = patched('silence-tells-alerts');
+  const startsInMs = silence.startsAtMs - Date.now();
+  const started = announces && (startsInMs <= 0 || !(await condition(() => expiredBy !== undefined, startsInMs)));
+  if (started) await tellSilencedAlerts({ silence, transition: 'silenced' });
   let reminded = false;
   const remindAtMs = silence.endsAtMs - input.reminderLeadMs;
   if (remindAtMs > Date.now() && !(await condition(() => expiredBy !== undefined, remindAtMs - Date.now()))) {
@@ -44,5 +50,6 @@ export async function silenceWorkflow(input: SilenceInput): Promise<SilenceOutco
   }
   if (expiredBy === undefined && silence.endsAtMs > Date.now()) await condition(() => expiredBy !== undefined, silence.endsAtMs - Date.now());
   await expireSilence(silence.id);
+  if (started) await tellSilencedAlerts({ silence, transition: 'unsilenced' });
   return { ended: expiredBy === undefined ? 'expired' : 'expired-by-hand', reminded };
 }

@@ -108,6 +108,56 @@ describe('alert transitions on NATS JetStream', () => {
     expect(first.links.workflow).toContain(encodeURIComponent(`alert/${first.alert.fingerprint}`));
   }, 240_000);
 
+  it('announces a silence to each firing alert it mutes, once, when it starts and when it ends', async () => {
+    const instances = ['s-0', 's-1', 's-2'];
+    await Promise.all(instances.map((instance) => stack.driver.push(instance, 500)));
+    await stack.driver.evaluate();
+    const list = async () => {
+      const alerts = (await stack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
+      return ((alerts.alerts ?? alerts) as Array<{ alert_id: string; instance: string; status: string }>).filter((a) => a.instance.startsWith('s-'));
+    };
+    await eventually(async () => expect((await list()).filter((a) => a.status === 'firing')).toHaveLength(3), 60_000, 500);
+    // A silence over s-0, s-1 and (not yet firing) s-3: the two firing alerts it matches are told.
+    const created = await stack.api.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/monitoring/silences',
+      headers: bearer('admin'),
+      payload: { matchers: [`service="${service}"`, 'instance=~"s-[013]"'], duration: '1h', comment: 'maintenance of s-0, s-1, s-3' },
+    });
+    expect(created.statusCode).toBe(201);
+    const silenceId = created.json().id as string;
+    const ofSilence = async () => (await events()).filter((e) => e.alert.instance.startsWith('s-') && (e.transition === 'silenced' || e.transition === 'unsilenced'));
+    await eventually(async () => expect((await ofSilence()).map((e) => `${e.alert.instance} ${e.transition}`).sort()).toEqual(['s-0 silenced', 's-1 silenced']), 30_000, 500);
+    // An alert that fires while the silence lasts announces it when its first step is held back.
+    await stack.driver.push('s-3', 500);
+    await stack.driver.evaluate();
+    await eventually(async () => expect((await ofSilence()).map((e) => `${e.alert.instance} ${e.transition}`).sort()).toEqual(['s-0 silenced', 's-1 silenced', 's-3 silenced']), 30_000, 500);
+    // Expired by hand: each alert it muted is told it ended, once.
+    expect((await stack.api.app.inject({ method: 'DELETE', url: `/api/v1/admin/monitoring/silences/${silenceId}`, headers: bearer('admin') })).statusCode).toBeLessThan(300);
+    const announced = await eventually(async () => {
+      const all = await ofSilence();
+      expect(all.filter((e) => e.transition === 'unsilenced').map((e) => e.alert.instance).sort()).toEqual(['s-0', 's-1', 's-3']);
+      return all;
+    }, 30_000, 500);
+    expect(announced.every((e) => e.silence_id === silenceId)).toBe(true);
+    expect(announced.find((e) => e.transition === 'silenced')!.notes).toContain(`silenced by ${silenceId}`);
+    // They resolve: a consumer sees each alert resolved, muted by nothing, and s-2 never silenced.
+    await Promise.all([...instances, 's-3'].map((instance) => stack.driver.push(instance, 1)));
+    await stack.driver.evaluate();
+    const all = await eventually(async () => {
+      const events_ = (await events()).filter((e) => e.alert.instance.startsWith('s-'));
+      expect(events_.filter((e) => e.transition === 'resolved')).toHaveLength(4);
+      return events_;
+    }, 60_000, 1_000);
+    // Later gate checks and the silence's own workflow told the same things again: nothing more was published.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const final = (await events()).filter((e) => e.alert.instance.startsWith('s-'));
+    expect(final).toHaveLength(all.length);
+    expect(final).toHaveLength(4 + 3 + 3 + 4);
+    const states = [...foldAlertEvents(final).values()];
+    expect(states.every((s) => s.phase === 'resolved' && s.silenced_by.length === 0)).toBe(true);
+  }, 180_000);
+
   it('drops a transition published twice (a retried activity) as a duplicate', async () => {
     const publisher = createNatsAlertStream(testConfig({ ALERT_STREAM_NATS_URL: natsUrl, ALERT_STREAM_SUBJECT: `${subject}_dup`, ALERT_STREAM_NAME: `${streamName}_DUP` }));
     const row: HistoryRow = { alert_id: 'alert_dup_1', fingerprint: 'f', rule_name: 'r', timestampMs: Date.now(), service_name: 's.x', instance_id: '', severity: 'warning', metric_name: 'm', threshold_value: 1, actual_value: 2, status: 'firing', duration_minutes: 0, acknowledged_by: '', resolution_notes: '', labels: {}, workflow_id: 'alert/f' };
@@ -122,7 +172,7 @@ describe('alert transitions on NATS JetStream', () => {
 
       // An occurrence ending unfired after a lost workflow task recorded its firing: its resolution is recorded and
       // published once; one that never had a firing recorded gets nothing.
-      const activities = createAlertStreamActivities({ config: stack.api.config, clickhouse: stack.api.clickhouse, stream: publisher });
+      const activities = createAlertStreamActivities({ config: stack.api.config, clickhouse: stack.api.clickhouse, redis: stack.api.redis, temporal: stack.temporal, stream: publisher });
       const phantom: HistoryRow = { ...row, alert_id: `alert_${subject}_phantom`, service_name: `${service}-phantom` };
       await activities.recordAlertTransition(phantom);
       expect(await activities.settleUnfiredAlert({ ...phantom, status: 'resolved', resolution_notes: 'condition cleared (it never fired)' })).toBe(true);

@@ -1,6 +1,7 @@
 /**
  * The alert event stream: every alert transition recorded in alert_history is also published to NATS JetStream
- * (core/alert-event.ts), on `<subject>.<service>.<severity>` of one stream, when ALERT_STREAM_NATS_URL is set.
+ * (core/alert-event.ts), on `<subject>.<service>.<severity>` of one stream, when ALERT_STREAM_NATS_URL is set, and
+ * to Kafka (activities/alert-stream-kafka.ts: at least once, see there) when ALERT_STREAM_KAFKA_BROKERS is.
  * Exactly once per transition: the row is written, then the message is published with the transition's id as its
  * JetStream message id (`Nats-Msg-Id`); a retried activity — the worker died, NATS was away — writes the same row
  * (collapsed by the table) and publishes the same id, which the stream drops as a duplicate within its window (an
@@ -12,19 +13,21 @@ import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import { connect, JSONCodec, nanos, type JetStreamClient, type NatsConnection } from 'nats';
 import type { HistoryRow, MuteNotice, MuteTransition } from '../core/alert';
-import { alertEvent, alertSubject, muteEvent, type AlertEvent, type WorkflowTransition } from '../core/alert-event';
+import { alertEvent, alertLinks, alertSubject, muteEvent, type AlertEvent, type WorkflowTransition } from '../core/alert-event';
 import type { Config } from '../core/config';
 import { matchesAll, silenceReason, type Silence } from '../core/silences';
 import type { ActiveAlert } from '../core/types';
 import { muteSignal } from '../workflows/messages';
 import { createClickHouseStore } from '../store/clickhouse';
 import { redisKeys } from '../store/redis';
+import { createKafkaAlertStream } from './alert-stream-kafka';
 
 /** DUPLICATE_WINDOW_MS is how long the stream remembers message ids: longer than any retry of a transition. */
 export const DUPLICATE_WINDOW_MS = 3_600_000;
 
 /** AlertStream publishes transitions; `close` ends its connection. */
 export interface AlertStream {
+  /** publish sends one event; `duplicate` when the broker recognised it as one already taken (JetStream does, Kafka cannot). */
   publish(event: AlertEvent): Promise<{ duplicate: boolean }>;
   /** links are an alert's links in its events (its workflow in the Temporal UI, its service's active alerts). */
   links(workflowId: string, service: string): AlertEvent['links'];
@@ -47,12 +50,33 @@ export async function ensureAlertStream(nc: NatsConnection, config: Config['aler
   return nc.jetstream();
 }
 
+/**
+ * createAlertStream is every configured broker as one stream (NATS JetStream, Kafka), or undefined if none is:
+ * a transition is published to each, and its publish fails (to be retried) unless all took it.
+ */
+export function createAlertStream(config: Config): AlertStream | undefined {
+  const streams = [
+    ...(config.alertStream.natsUrl ? [createNatsAlertStream(config)] : []),
+    ...(config.alertStream.kafkaBrokers.length ? [createKafkaAlertStream(config)] : []),
+  ];
+  if (streams.length <= 1) return streams[0];
+  return {
+    async publish(event) {
+      const answers = await Promise.all(streams.map((s) => s.publish(event)));
+      return { duplicate: answers.every((a) => a.duplicate) };
+    },
+    links: alertLinks(config),
+    async close() {
+      await Promise.all(streams.map((s) => s.close()));
+    },
+  };
+}
+
 /** createNatsAlertStream connects on first use (and again after the connection closed). */
 export function createNatsAlertStream(config: Config): AlertStream {
   const settings = config.alertStream;
   const codec = JSONCodec();
   let client: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
-  const workflowUrl = (workflowId: string) => `${config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   const connected = () => {
     client ??= (async () => {
       const nc = await connect({ servers: settings.natsUrl!, name: 'performance-monitoring', maxReconnectAttempts: -1 });
@@ -72,7 +96,7 @@ export function createNatsAlertStream(config: Config): AlertStream {
       const ack = await js.publish(alertSubject(settings.subject, event), codec.encode(event), { msgID: event.event_id, timeout: 10_000 });
       return { duplicate: ack.duplicate };
     },
-    links: (workflowId, service) => ({ workflow: workflowUrl(workflowId), alert: `${config.publicBaseUrl}/api/v1/internal/monitoring/alerts/${encodeURIComponent(service)}` }),
+    links: alertLinks(config),
     async close() {
       const c = await client?.catch(() => undefined);
       await c?.nc.drain();

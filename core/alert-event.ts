@@ -6,6 +6,7 @@
  * after a crash is the same message, which JetStream's deduplication drops.
  */
 import type { AlertInput, HistoryRow, MuteTransition } from './alert';
+import type { Config } from './config';
 import type { AlertNotification } from './notification';
 
 /** ALERT_EVENT_SCHEMA names the message's version for consumers. */
@@ -45,6 +46,14 @@ export interface AlertEvent {
  * transition, found by a worker-kill test.
  */
 export const alertEventId = (row: Pick<HistoryRow, 'alert_id' | 'status'>) => `${row.alert_id}:${row.status}`;
+
+/** alertLinks are an alert's links in its events: its workflow in the Temporal UI, its service's active alerts. */
+export function alertLinks(config: Pick<Config, 'temporal' | 'publicBaseUrl'>): (workflowId: string, service: string) => AlertEvent['links'] {
+  return (workflowId, service) => ({
+    workflow: `${config.temporal.uiBaseUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`,
+    alert: `${config.publicBaseUrl}/api/v1/internal/monitoring/alerts/${encodeURIComponent(service)}`,
+  });
+}
 
 /** subjectToken makes a value one NATS subject token (no `.`, `*`, `>` or whitespace). */
 export const subjectToken = (value: string) => value.replace(/[.*>\s]/g, '_') || '_';

@@ -41,9 +41,11 @@ export interface Config {
   /**
    * The alert event stream (activities/alert-stream.ts): every alert transition published to NATS JetStream at
    * ALERT_STREAM_NATS_URL, on `<subject>.<service>.<severity>` (ALERT_STREAM_SUBJECT, default `alerts`) of the stream
-   * ALERT_STREAM_NAME (default `ALERTS`, created when missing); off without a URL.
+   * ALERT_STREAM_NAME (default `ALERTS`, created when missing); and/or to Kafka at ALERT_STREAM_KAFKA_BROKERS
+   * (host:port, comma-separated) on the topic ALERT_STREAM_KAFKA_TOPIC (default `alerts`, created when missing);
+   * each off without its address.
    */
-  alertStream: { natsUrl: string | undefined; subject: string; streamName: string };
+  alertStream: { natsUrl: string | undefined; subject: string; streamName: string; kafkaBrokers: string[]; kafkaTopic: string };
   publicBaseUrl: string;
   apiKeysFile: string;
   rulesPath: string;
@@ -130,6 +132,15 @@ function reportTargetsVar(env: Env): EscalationTarget[] {
   });
 }
 
+/** kafkaBrokersVar reads ALERT_STREAM_KAFKA_BROKERS: `host:port` items, comma-separated (empty: no Kafka). */
+function kafkaBrokersVar(env: Env): string[] {
+  const brokers = (env.ALERT_STREAM_KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  for (const b of brokers) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(b)) throw new ConfigError('ALERT_STREAM_KAFKA_BROKERS', `${JSON.stringify(b)} is not host:port`);
+  }
+  return brokers;
+}
+
 /** requestLogVar reads MONITORING_REQUEST_LOG: `errors` (failed or slow requests, the default) or `all`. */
 function requestLogVar(env: Env): boolean {
   const raw = env.MONITORING_REQUEST_LOG?.trim() || 'errors';
@@ -207,7 +218,13 @@ export function loadConfig(env: Env): Config {
     linkSecret: env.ALERT_LINK_SECRET || undefined,
     linkSecretFile: env.ALERT_LINK_SECRET_FILE || '.local/link-secret',
     webhookSecret: env.ALERT_WEBHOOK_SECRET || undefined,
-    alertStream: { natsUrl: env.ALERT_STREAM_NATS_URL || undefined, subject: env.ALERT_STREAM_SUBJECT || 'alerts', streamName: env.ALERT_STREAM_NAME || 'ALERTS' },
+    alertStream: {
+      natsUrl: env.ALERT_STREAM_NATS_URL || undefined,
+      subject: env.ALERT_STREAM_SUBJECT || 'alerts',
+      streamName: env.ALERT_STREAM_NAME || 'ALERTS',
+      kafkaBrokers: kafkaBrokersVar(env),
+      kafkaTopic: env.ALERT_STREAM_KAFKA_TOPIC || 'alerts',
+    },
     linkTtlMs: durationVar(env, 'ALERT_LINK_TTL', '24h'),
     escalationPath: env.ALERT_ESCALATION_FILE || 'config/escalation.yaml',
     inhibitPath: env.ALERT_INHIBIT_FILE || 'config/inhibit.yaml',

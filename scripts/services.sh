@@ -40,6 +40,8 @@ install_all() {
   command -v nats-server >/dev/null 2>&1 || apt_install nats-server
   # moto: the AWS emulator (CloudWatch's API) the CloudWatch collector's tests run against.
   ensure_moto
+  # Kafka (KRaft): the alert stream's Kafka publisher's broker in the tests.
+  ensure_kafka
   # The Python client (OpenMetrics' reference implementation) writes OpenMetrics for the parser's tests.
   ensure_prometheus_client_python
 }

@@ -2,7 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { migrate } from '../store/migrations';
 import { connectRedis, connectTemporal, createClickHouse } from '../store/clients';
 import { createActivities } from '../activities';
-import { createNatsAlertStream } from '../activities/alert-stream';
+import { createAlertStream } from '../activities/alert-stream';
 import { loadConfig, type Config } from '../core/config';
 import { heartbeatInterceptor } from './heartbeat';
 import { ensureSchedules } from '../store/schedules';
@@ -36,7 +36,7 @@ export async function startWorker(
     await ensureSchedules(temporal.client, config, evaluatedGroups(await currentRuleGroups(fromRoot(config.rulesPath), { clickhouse, redis, database: config.clickhouse.database }, config.temporal.taskQueue)));
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const alertStream = config.alertStream.natsUrl ? createNatsAlertStream(config) : undefined;
+  const alertStream = createAlertStream(config);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -1,0 +1,72 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { freePort } from './servers';
+import { eventually } from './stack';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** KafkaBroker is a running single-node Kafka (KRaft: broker and controller in one process) on a free port. */
+export interface KafkaBroker {
+  /** host:port of its PLAINTEXT listener. */
+  broker: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * startKafka formats a fresh KRaft log directory and starts Apache Kafka from the jars scripts/lib.sh ensure_kafka
+ * installed (Maven Central), answering once a client can read its metadata (~10–20 s on this machine).
+ */
+export async function startKafka(): Promise<KafkaBroker> {
+  const libs = execFileSync('bash', ['-c', 'source scripts/lib.sh >/dev/null && ensure_kafka && echo "$(kafka_dir)/libs"'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-kafka-'));
+  const [port, controllerPort] = await Promise.all([freePort(), freePort()]);
+  const properties = path.join(dir, 'server.properties');
+  writeFileSync(
+    properties,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      'controller.listener.names=CONTROLLER',
+      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      `log.dirs=${path.join(dir, 'data')}`,
+      'num.partitions=3',
+      'offsets.topic.replication.factor=1',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'group.initial.rebalance.delay.ms=0',
+      '',
+    ].join('\n'),
+  );
+  const java = (main: string, args: string[]) => ['-Xms128m', '-Xmx512m', '-cp', `${libs}/*`, main, ...args];
+  execFileSync('java', java('kafka.tools.StorageTool', ['format', '-t', randomBytes(16).toString('base64url'), '-c', properties]), { stdio: 'ignore' });
+  const proc: ChildProcess = spawn('java', java('kafka.Kafka', [properties]), { stdio: 'ignore' });
+  const broker = `127.0.0.1:${port}`;
+  const admin = new Kafka({ clientId: 'pm-test-probe', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  try {
+    await eventually(async () => {
+      if (proc.exitCode !== null) throw new Error(`kafka exited with ${proc.exitCode}`);
+      await admin.connect();
+      await admin.describeCluster();
+    }, 60_000, 500);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  return {
+    broker,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((resolve) => proc.once('exit', resolve));
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

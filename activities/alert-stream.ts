@@ -13,7 +13,7 @@ import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import { connect, JSONCodec, nanos, type JetStreamClient, type NatsConnection } from 'nats';
 import type { HistoryRow, MuteNotice, MuteTransition } from '../core/alert';
-import { alertEvent, alertLinks, alertSubject, muteEvent, type AlertEvent, type WorkflowTransition } from '../core/alert-event';
+import { alertEvent, alertLinks, alertSubject, escalationEvent, muteEvent, type AlertEvent, type WorkflowTransition } from '../core/alert-event';
 import type { Config } from '../core/config';
 import { matchesAll, silenceReason, type Silence } from '../core/silences';
 import type { ActiveAlert } from '../core/types';
@@ -50,20 +50,34 @@ export async function ensureAlertStream(nc: NatsConnection, config: Config['aler
   return nc.jetstream();
 }
 
+/** PUBLISHED_TTL_SECONDS: how long Redis remembers that an event went out (longer than any retry of it). */
+const PUBLISHED_TTL_SECONDS = 7 * 86_400;
+
 /**
- * createAlertStream is every configured broker as one stream (NATS JetStream, Kafka), or undefined if none is:
- * a transition is published to each, and its publish fails (to be retried) unless all took it.
+ * createAlertStream is every configured broker as one stream (NATS JetStream, Kafka), or undefined if none is: a
+ * transition is published to each, and its publish fails (to be retried) unless all took it. With `redis`, an event
+ * id that went out is remembered, and publishing it again (a retried activity, another target of the same
+ * escalation step) is skipped: Kafka, which cannot drop a repeated id, then repeats one only when a worker dies
+ * between the publish and the note.
  */
-export function createAlertStream(config: Config): AlertStream | undefined {
+export function createAlertStream(config: Config, redis?: Redis): AlertStream | undefined {
   const streams = [
     ...(config.alertStream.natsUrl ? [createNatsAlertStream(config)] : []),
     ...(config.alertStream.kafkaBrokers.length ? [createKafkaAlertStream(config)] : []),
   ];
-  if (streams.length <= 1) return streams[0];
+  if (streams.length === 0) return undefined;
+  const publishAll = async (event: AlertEvent) => {
+    const answers = await Promise.all(streams.map((s) => s.publish(event)));
+    return { duplicate: answers.every((a) => a.duplicate) };
+  };
   return {
     async publish(event) {
-      const answers = await Promise.all(streams.map((s) => s.publish(event)));
-      return { duplicate: answers.every((a) => a.duplicate) };
+      if (!redis) return publishAll(event);
+      const key = redisKeys.publishedEvent(event.event_id);
+      if (await redis.exists(key)) return { duplicate: true };
+      const answer = await publishAll(event);
+      await redis.set(key, '1', 'EX', PUBLISHED_TTL_SECONDS);
+      return answer;
     },
     links: alertLinks(config),
     async close() {
@@ -120,6 +134,11 @@ export interface AlertStreamDeps {
 export function createAlertStreamActivities({ config, clickhouse, redis, temporal, stream }: AlertStreamDeps) {
   const history = createClickHouseStore({ clickhouse, database: config.clickhouse.database });
   return {
+    /** publishEscalation announces that the alert reached a later step of its policy (no stream: nothing). */
+    async publishEscalation(req: WorkflowTransition & { workflowId: string; level: number; round: number }): Promise<void> {
+      if (stream) await stream.publish(escalationEvent(req, stream.links(req.workflowId, req.alert.service)));
+    },
+
     /** publishMuteTransition announces that a silence mutes a firing alert, or no longer does (no stream: nothing). */
     async publishMuteTransition(req: WorkflowTransition & { workflowId: string; silenceId: string; transition: MuteTransition; reason: string }): Promise<void> {
       if (stream) await stream.publish(muteEvent(req, stream.links(req.workflowId, req.alert.service)));

@@ -146,11 +146,11 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
 
     /** deliverNotification sends one (alert, step, target) notification, at most once per key. */
     async deliverNotification(req: NotificationRequest): Promise<Delivery> {
-      // A later step of the policy (level 2 on, or the policy repeated) is an escalation: the workflow decided it
-      // when it asked for this delivery, so it goes on the alert stream before the page (every target of the step,
-      // and every retry, publishes the same message id). After the page, a delivery cancelled by the alert's
-      // resolution (its worker killed mid-way) would have paged without saying so — found by the stream's kill test.
-      if (alertStream && (req.step.level > 1 || req.step.round > 0)) {
+      // Runs started before their workflow announced escalations itself: a later step of the policy (level 2 on, or
+      // the policy repeated) goes on the alert stream before the page (every target of the step, and every retry,
+      // publishes the same event id). After the page, a delivery cancelled by the alert's resolution (its worker
+      // killed mid-way) would have paged without saying so — found by the stream's kill test.
+      if (alertStream && !req.announced && (req.step.level > 1 || req.step.round > 0)) {
         const links = alertStream.links(req.workflowId, req.alert.service);
         await alertStream.publish(escalationEvent({ ...req, level: req.step.level, round: req.step.round, atMs: Date.now() }, links));
       }

@@ -111,6 +111,8 @@ export interface GroupRequest {
   policy: string;
   /** When the alert asked (the group's clock starts from its first request). */
   atMs: number;
+  /** The alert announces its escalations itself (see NotificationRequest.announced). */
+  announced?: boolean;
 }
 
 /** GroupMemberUpdate is an alert's state as its workflow last drew it. */

@@ -30,6 +30,8 @@ export const redisKeys = {
   /** Notification deliveries of all workers, `{channel}:{sent|failed}` → count (the API's /metrics reads it). */
   notificationStats: 'stats:notifications',
   services: 'services:known',
+  /** An alert stream event that went out (activities/alert-stream.ts), so that it is not published again. */
+  publishedEvent: (eventId: string) => `alerts:stream:published:${eventId}`,
 };
 
 /** RuleCoverage is a rule's current stretch of evaluations without a gap longer than COVERAGE_GAP_INTERVALS intervals. */

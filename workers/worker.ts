@@ -36,7 +36,7 @@ export async function startWorker(
     await ensureSchedules(temporal.client, config, evaluatedGroups(await currentRuleGroups(fromRoot(config.rulesPath), { clickhouse, redis, database: config.clickhouse.database }, config.temporal.taskQueue)));
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const alertStream = createAlertStream(config);
+  const alertStream = createAlertStream(config, redis);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

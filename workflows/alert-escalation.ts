@@ -16,7 +16,7 @@ import type { NotificationState } from '../core/notification';
 import type { AlertIo } from './alert-io';
 import { memberSignal } from './messages';
 
-const { updateSlackMessages, publishMuteTransition } = proxyActivities<Activities>({
+const { updateSlackMessages, publishMuteTransition, publishEscalation } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
@@ -217,13 +217,21 @@ export function createEscalation(ctx: EscalationContext): Escalation {
       const step = plan[state.nextStep]!;
       const stepRef = { index: step.index, level: step.level, round: step.round };
       const value = ctx.lifecycle().value;
+      // A later step (level 2 on, or the policy again) is an escalation: announced once, by this workflow, as it is
+      // asked for — before its pages, and also when the alert ends while they are in flight (settle waits for it).
+      // Runs recorded before this replay without it, their deliveries announcing instead.
+      const announced = (step.level > 1 || step.round > 0) && patched('workflow-announces-escalations');
+      if (announced) {
+        const request = { alertId, workflowId, alert: { ...input, carried: undefined }, value, firedAtMs: firedAtMs(), atMs: Date.now(), level: step.level, round: step.round };
+        announcing = announcing.then(() => publishEscalation(request)).catch((err: unknown) => log.error('escalation announcement failed', { alertId, error: String(err) }));
+      }
       if (policy.grouping) {
         // Grouped: the alert's notification group delivers the step, batched with its other alerts (core/grouping.ts).
         const { grouping } = policy;
         state.group ??= alertGroup(workflowInfo().taskQueue, policy.name, grouping, { alertname: input.rule.name, ...alertLabels(input) });
         await joinAlertGroup(
           { group: state.group, policy: policy.name, grouping, timeoutMs, maxAttempts },
-          { alertId, workflowId, step: stepRef, targets: step.targets, alert: { ...input, carried: undefined }, value, firedAtMs: firedAtMs(), policy: policy.name, atMs: Date.now() },
+          { alertId, workflowId, step: stepRef, targets: step.targets, alert: { ...input, carried: undefined }, value, firedAtMs: firedAtMs(), policy: policy.name, atMs: Date.now(), ...(announced ? { announced } : {}) },
         );
         const answerWithinMs = grouping.groupWaitMs + grouping.groupIntervalMs + timeoutMs + 60_000;
         await condition(() => state.groupAnswers.has(step.index) || stopped(), answerWithinMs);
@@ -237,7 +245,7 @@ export function createEscalation(ctx: EscalationContext): Escalation {
       } else {
         const results = await Promise.allSettled(
           step.targets.map((target) =>
-            deliverNotification({ key: notificationKey(alertId, step.index, target), target, step: stepRef, alert: input, alertId, workflowId, value, firedAtMs: firedAtMs(), policy: policy.name }),
+            deliverNotification({ key: notificationKey(alertId, step.index, target), target, step: stepRef, alert: input, alertId, workflowId, value, firedAtMs: firedAtMs(), policy: policy.name, ...(announced ? { announced } : {}) }),
           ),
         );
         for (const result of results) {

@@ -214,7 +214,7 @@ export async function alertGroupWorkflow(input: AlertGroupInput): Promise<{ batc
           let delivery: Delivery;
           if (batch.length === 1 && decision.kind === 'batch') {
             const r = batch[0]!;
-            delivery = await deliverNotification({ key: notificationKey(r.alertId, r.step.index, target), target, step: r.step, alert: r.alert, alertId: r.alertId, workflowId: r.workflowId, value: r.value, firedAtMs: r.firedAtMs, policy: r.policy });
+            delivery = await deliverNotification({ key: notificationKey(r.alertId, r.step.index, target), target, step: r.step, alert: r.alert, alertId: r.alertId, workflowId: r.workflowId, value: r.value, firedAtMs: r.firedAtMs, policy: r.policy, ...(r.announced ? { announced: true } : {}) });
           } else {
             const key = `${group.workflowId}:${decision.kind}:${batchNo}:${target.channel}:${target.to}`;
             delivery = await deliverGroupNotification({ key, target, group, ...batchOf(batch.map((r) => r.alertId)) });

@@ -21,6 +21,11 @@ export interface NotificationRequest {
   value: number;
   firedAtMs: number;
   policy: string;
+  /**
+   * The alert's workflow announces the step's escalation on the alert stream itself (runs started before it did
+   * leave that to the delivery).
+   */
+  announced?: boolean;
 }
 
 /** GroupNotificationRequest is one batch of a notification group to one target: its alerts as they stand. */

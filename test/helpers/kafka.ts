@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import type { AlertEvent } from '../../core/alert-event';
 import { freePort } from './servers';
-import { eventually } from './stack';
+import { eventually, uniqueName } from './stack';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -69,4 +70,31 @@ export async function startKafka(): Promise<KafkaBroker> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** TopicRecord is an alert stream record as a consumer reads it. */
+export interface TopicRecord {
+  partition: number;
+  offset: number;
+  key: string;
+  headers: Record<string, string>;
+  event: AlertEvent;
+}
+
+/**
+ * followTopic reads an alert stream topic from its first record, as a consumer joining late would: `records` grows
+ * as they arrive; `stop` leaves.
+ */
+export async function followTopic(broker: string, topic: string): Promise<{ records: TopicRecord[]; stop: () => Promise<void> }> {
+  const records: TopicRecord[] = [];
+  const consumer: Consumer = new Kafka({ clientId: 'pm-test-consumer', brokers: [broker], logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('consumer'), maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      records.push({ partition, offset: Number(message.offset), key: String(message.key), headers, event: JSON.parse(String(message.value)) as AlertEvent });
+    },
+  });
+  return { records, stop: () => consumer.disconnect() };
 }

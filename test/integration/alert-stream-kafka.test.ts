@@ -1,20 +1,10 @@
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { createKafkaAlertStream } from '../../activities/alert-stream-kafka';
-import { alertEvent, foldAlertEvents, type AlertEvent } from '../../core/alert-event';
+import { alertEvent, foldAlertEvents } from '../../core/alert-event';
 import type { HistoryRow } from '../../core/alert';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
-import { startKafka, type KafkaBroker } from '../helpers/kafka';
+import { followTopic, startKafka, type KafkaBroker, type TopicRecord } from '../helpers/kafka';
 import { eventually, testConfig, uniqueName } from '../helpers/stack';
-
-/** A record as a consumer reads it. */
-interface Read {
-  partition: number;
-  offset: number;
-  key: string;
-  headers: Record<string, string>;
-  event: AlertEvent;
-}
 
 /**
  * The alert event stream on Kafka (issue 19): a real Apache Kafka broker (KRaft, from Maven Central) receives every
@@ -28,7 +18,7 @@ describe('alert transitions on Kafka', () => {
   const topic = uniqueName('alerts');
   let kafka: KafkaBroker;
   let stack: AlertingStack;
-  const consumers: Consumer[] = [];
+  const stops: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
     kafka = await startKafka();
@@ -42,25 +32,16 @@ describe('alert transitions on Kafka', () => {
     });
   }, 180_000);
   afterAll(async () => {
-    await Promise.all(consumers.map((c) => c.disconnect()));
+    await Promise.all(stops.map((stop) => stop()));
     await stack?.close();
     await kafka?.stop();
   });
 
-  /** read follows a topic from its first record, as a consumer joining late would. */
-  const read = async (topic_: string): Promise<Read[]> => {
-    const out: Read[] = [];
-    const consumer = new Kafka({ clientId: 'pm-test-consumer', brokers: [kafka.broker], logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('consumer'), maxWaitTimeInMs: 200 });
-    consumers.push(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic: topic_, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-        out.push({ partition, offset: Number(message.offset), key: String(message.key), headers, event: JSON.parse(String(message.value)) as AlertEvent });
-      },
-    });
-    return out;
+  /** read follows a topic from its first record (the consumer leaves after the test). */
+  const read = async (topic_: string): Promise<TopicRecord[]> => {
+    const follower = await followTopic(kafka.broker, topic_);
+    stops.push(follower.stop);
+    return follower.records;
   };
 
   it('publishes each transition of 100 alerts, keyed by alert, and a consumer rebuilds every alert from the topic', async () => {
@@ -90,7 +71,7 @@ describe('alert transitions on Kafka', () => {
       expect(r.headers).toEqual({ event_id: r.event.event_id, transition: r.event.transition, service, severity: 'critical', schema: 'performance-monitoring.alert-event/v1' });
     }
     // An alert's events share one partition, in the order they happened.
-    const byAlert = new Map<string, Read[]>();
+    const byAlert = new Map<string, TopicRecord[]>();
     for (const r of records) byAlert.set(r.key, [...(byAlert.get(r.key) ?? []), r]);
     for (const list of byAlert.values()) {
       expect(new Set(list.map((r) => r.partition)).size).toBe(1);

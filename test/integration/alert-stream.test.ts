@@ -9,6 +9,7 @@ import { createAlertStreamActivities, createNatsAlertStream } from '../../activi
 import { bearer } from '../helpers/api';
 import { startAlertingStack, twoStepPolicy, type AlertingStack } from '../helpers/alerting';
 import { startWorkerProcess, type Proc } from '../helpers/processes';
+import { followTopic, startKafka, type KafkaBroker } from '../helpers/kafka';
 import { freePort } from '../helpers/servers';
 import { eventually, testConfig, uniqueName } from '../helpers/stack';
 
@@ -184,8 +185,10 @@ describe('alert transitions on NATS JetStream', () => {
     }
   });
 
-  it('keeps each transition exactly once across worker kills (SIGKILL while alerts fire and while they resolve)', async () => {
-    const killed = { service: uniqueName('stream-kill'), subject: `${subject}_kill`, stream: `${streamName}_KILL` };
+  it('keeps each transition exactly once across worker kills (SIGKILL while alerts fire and while they resolve), and on Kafka beside it at least once', async () => {
+    const killed = { service: uniqueName('stream-kill'), subject: `${subject}_kill`, stream: `${streamName}_KILL`, topic: `${subject}_kill` };
+    // Kafka too (both brokers configured: every transition goes to each).
+    const kafka: KafkaBroker = await startKafka();
     const kstack = await startAlertingStack({
       name: 'stream-kill',
       service: killed.service,
@@ -194,7 +197,7 @@ describe('alert transitions on NATS JetStream', () => {
       rulesYaml: `stream_kill_rules:\n  stream:\n    - name: ${rule}_k\n      expression: 'stream_queue_depth{service="${killed.service}"} > 100'\n      severity: critical\n`,
       // The policy's second step 2 s after the first: alerts still firing by then escalate (and publish it).
       escalationYaml: twoStepPolicy('stream-kill', '2s'),
-      env: { ALERT_STREAM_NATS_URL: natsUrl, ALERT_STREAM_SUBJECT: killed.subject, ALERT_STREAM_NAME: killed.stream },
+      env: { ALERT_STREAM_NATS_URL: natsUrl, ALERT_STREAM_SUBJECT: killed.subject, ALERT_STREAM_NAME: killed.stream, ALERT_STREAM_KAFKA_BROKERS: kafka.broker, ALERT_STREAM_KAFKA_TOPIC: killed.topic },
     });
     const workerEnv = { ...kstack.env, WORKER_SCHEDULES: 'off', WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE! };
     let worker: Proc | undefined;
@@ -262,9 +265,22 @@ describe('alert transitions on NATS JetStream', () => {
       // The kills came mid-way: some of each phase's 100 transitions were out, not all.
       console.log(`[alert-stream] transitions out when the worker was killed: ${atKill.join(', ')} of 100`);
       expect(atKill[0]).toBeLessThan(100);
+
+      // Kafka got every transition JetStream kept — some twice (a publish repeated by a retried activity after a
+      // kill: at least once) — and a consumer dropping repeated ids rebuilds the same alerts.
+      const topic = await followTopic(kafka.broker, killed.topic);
+      try {
+        await eventually(async () => expect(new Set(topic.records.map((r) => r.event.event_id))).toEqual(new Set(stream.map((e) => e.event_id))), 30_000, 500);
+        const fromKafka = foldAlertEvents(topic.records.map((r) => r.event));
+        expect([...fromKafka.entries()].sort()).toEqual([...states.entries()].sort());
+        console.log(`[alert-stream] Kafka: ${topic.records.length} records for ${stream.length} transitions (${topic.records.length - stream.length} repeated by retried activities)`);
+      } finally {
+        await topic.stop();
+      }
     } finally {
       await worker?.kill();
       await kstack.close();
+      await kafka.stop();
     }
   }, 300_000);
 });

@@ -20,6 +20,7 @@ import { prometheusRoutes } from './routes/prometheus';
 import { alertmanagerRoutes } from './routes/alertmanager';
 import { metricsRoutes } from './routes/metrics';
 import { traceRoutes } from './routes/traces';
+import { alertHistoryRoutes } from './routes/alert-history';
 import { cloudwatchRoutes } from './routes/cloudwatch';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
@@ -96,6 +97,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(eventsRoutes(deps));
   await app.register(serviceRoutes(deps));
   await app.register(alertActionRoutes(deps));
+  await app.register(alertHistoryRoutes(deps));
   await app.register(integrationRoutes(deps));
   await app.register(silenceRoutes(deps));
   await app.register(policyRoutes(deps));

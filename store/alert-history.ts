@@ -6,6 +6,7 @@
  * an alert here.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { HistoryRow } from '../core/alert';
 import { sqlIdentifier } from '../core/escape';
 
 /** AlertHistoryFilter selects alerts by the instant they fired, and optionally by service, severity and rule. */
@@ -115,6 +116,17 @@ export function createAlertHistoryStore({ clickhouse, database }: { clickhouse: 
     avgIf(dateDiff('millisecond', fired, acked_at), is_acked) AS mtta_ms, avgIf(dateDiff('millisecond', fired, resolved_at), is_resolved) AS mttr_ms`;
 
   return {
+    /** rowsOf reads one occurrence's transitions in time order (a row written twice by a retry, once). */
+    async rowsOf(alertId: string, signal?: AbortSignal): Promise<HistoryRow[]> {
+      type Row = Omit<HistoryRow, 'timestampMs'> & { at: number | string };
+      const rows = await query<Row>(
+        `SELECT * EXCEPT timestamp, toUnixTimestamp64Milli(timestamp) AS at FROM ${db}.alert_history WHERE alert_id = {id:String} ORDER BY timestamp LIMIT 1 BY status`,
+        { id: alertId },
+        signal,
+      );
+      return rows.map(({ at, ...r }) => ({ ...r, timestampMs: Number(at), threshold_value: Number(r.threshold_value), actual_value: Number(r.actual_value), duration_minutes: Number(r.duration_minutes) }));
+    },
+
     /** alerts lists the filter's alerts, newest firing first, at most `limit`. */
     async alerts(filter: AlertHistoryFilter, limit: number, signal?: AbortSignal): Promise<AlertRecord[]> {
       const { sql, params } = occurrences(filter);

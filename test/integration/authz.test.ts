@@ -46,6 +46,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/status/buildinfo': 'public',
   'POST /api/v1/alerts/:alert_id/ack': 'respond',
   'POST /api/v1/alerts/:alert_id/resolve': 'respond',
+  'GET /api/v1/alerts/:alert_id/timeline': 'public',
   'POST /api/v1/integrations/slack/actions': 'signed',
   'GET /api/v1/alerts/ack': 'signed',
   'POST /api/v1/alerts/ack': 'signed',

@@ -4,6 +4,8 @@ import type Redis from 'ioredis';
 import { isThresholdRule, limitAlerts, type RuleGroup } from '../core/rules';
 import { dispatchGroup, openAlertsOf, type DispatchSummary } from './alerts';
 import { queryRuleGroup } from '../store/clickhouse';
+import { createEvaluationTickStore } from '../store/evaluation-ticks';
+import { ruleGroupScheduleId } from '../store/schedules';
 import { evaluateRecordingRules } from '../store/prom-query';
 
 /** EvaluationDeps are what rule evaluation needs: the rules, ClickHouse to evaluate them, Temporal to raise alerts. */
@@ -21,6 +23,8 @@ export interface EvaluateRulesRequest {
   group?: string;
   nowMs: number;
   evaluationIntervalMs: number;
+  /** The instant the group's schedule was due, when a schedule started the run: the tick is recorded. */
+  scheduledMs?: number;
 }
 
 /** GroupEvaluation says what one group's tick did and what it cost. */
@@ -43,9 +47,16 @@ export interface GroupEvaluation {
  * only the counts go back to the workflow.
  */
 export function createEvaluationActivities(deps: EvaluationDeps) {
+  const ticks = createEvaluationTickStore(deps.redis);
   return {
+    /** recordFailedEvaluation records a scheduled tick whose evaluation failed for good, with why. */
+    async recordFailedEvaluation(req: { group: string; scheduledMs: number; startedMs: number; error: string }): Promise<void> {
+      await ticks.record(ruleGroupScheduleId(deps.taskQueue, req.group), { scheduledMs: req.scheduledMs, startedMs: req.startedMs, finishedMs: Date.now(), outcome: 'failed', error: req.error });
+    },
+
     /** evaluateRules runs one ClickHouse query per rule group and sends each series' verdict to its alert workflow. */
     async evaluateRules(request: EvaluateRulesRequest): Promise<GroupEvaluation[]> {
+      const startedMs = Date.now();
       const groups = (await deps.loadRuleGroups()).filter((g) => request.group === undefined || g.name === request.group);
       const lookbackMs = Math.max(60_000, 2 * request.evaluationIntervalMs);
       const staleAfterMs = 4 * request.evaluationIntervalMs;
@@ -78,6 +89,10 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
           dispatchMs: Math.round(performance.now() - queried),
           perRule: group.rules.length <= 50 ? perRule : [],
         });
+      }
+      if (request.scheduledMs !== undefined && request.group !== undefined) {
+        const series = out.reduce((n, g) => n + g.series, 0);
+        await ticks.record(ruleGroupScheduleId(deps.taskQueue, request.group), { scheduledMs: request.scheduledMs, startedMs, finishedMs: Date.now(), outcome: 'ok', series });
       }
       return out;
     },

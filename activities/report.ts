@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { CAPACITY_RESOURCES, forecastResources } from '../core/capacity';
 import { weightedMean } from '../core/dashboard';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
+import { createAlertHistoryStore } from '../store/alert-history';
 import { createAnalyticsQueries } from '../store/analytics';
 import { createDashboardQueries } from '../store/dashboard';
 import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
@@ -40,6 +41,17 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
   const queries = createDashboardQueries({ clickhouse, database, queryTimeoutMs });
   const analytics = createAnalyticsQueries({ clickhouse, database });
   const trends = createTrendActivities({ clickhouse, database });
+  const alertHistory = createAlertHistoryStore({ clickhouse, database });
+  /** weekAlerts is the alert section's figures; a failed read costs the report its alert section, not the report. */
+  const weekAlerts = async (startMs: number, endMs: number) => {
+    try {
+      const [week, before] = await Promise.all([alertHistory.summary({ fromMs: startMs, toMs: endMs }), alertHistory.summary({ fromMs: startMs - WEEK_MS, toMs: startMs })]);
+      return { week, previousWeekAlerts: before.alerts };
+    } catch (err) {
+      console.warn(`[report] reading the alert history failed; the report goes without its alert section: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
 
   /** storedPlan reads the newest daily capacity plan made within two days before `atMs`, by service. */
   async function storedPlan(atMs: number): Promise<Map<string, Array<{ resource: string; forecast: CapacityForecast }>>> {
@@ -105,7 +117,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
     async generateWeeklyReport(req: { endMs: number }): Promise<PerformanceReport> {
       const endMs = Math.floor(req.endMs / HOUR_MS) * HOUR_MS;
       const startMs = endMs - WEEK_MS;
-      const [thisWeek, lastWeek, upThis, upLast, bizThis, bizLast, plan, stored, slo] = await Promise.all([
+      const [thisWeek, lastWeek, upThis, upLast, bizThis, bizLast, plan, stored, slo, alerts] = await Promise.all([
         hourly(startMs, endMs),
         hourly(startMs - WEEK_MS, startMs),
         availability(startMs, endMs),
@@ -121,6 +133,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
               return undefined;
             })
           : Promise.resolve(undefined),
+        weekAlerts(startMs, endMs),
       ]);
       const services = [...new Set([...thisWeek.keys(), ...upThis.keys()])].sort();
       const history = await queries.history(services, CAPACITY_RESOURCES.map((r) => r.metric), endMs, 30);
@@ -142,7 +155,7 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
         predictionAccuracy: [bizThis.get('prediction_accuracy') ?? null, bizLast.get('prediction_accuracy') ?? null],
         profitableTradesPercent: [bizThis.get('profitable_trades_percent') ?? null, bizLast.get('profitable_trades_percent') ?? null],
       };
-      return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz, storedTrends: stored, ...(slo ? { slo } : {}) });
+      return buildPerformanceReport({ startMs, endMs, services: weeks, business: biz, storedTrends: stored, ...(slo ? { slo } : {}), ...(alerts ? { alerts } : {}) });
     },
 
     /**

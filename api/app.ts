@@ -22,6 +22,7 @@ import { metricsRoutes } from './routes/metrics';
 import { traceRoutes } from './routes/traces';
 import { alertHistoryRoutes } from './routes/alert-history';
 import { alertTimelineRoutes } from './routes/alert-timeline';
+import { evaluationRoutes } from './routes/evaluations';
 import { cloudwatchRoutes } from './routes/cloudwatch';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
@@ -100,6 +101,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(alertActionRoutes(deps));
   await app.register(alertHistoryRoutes(deps));
   await app.register(alertTimelineRoutes(deps));
+  await app.register(evaluationRoutes(deps));
   await app.register(integrationRoutes(deps));
   await app.register(silenceRoutes(deps));
   await app.register(policyRoutes(deps));

@@ -19,6 +19,7 @@ import { linkSecret } from '../store/ack-links';
 import { createBusinessStore } from '../store/business';
 import { createClickHouseStore } from '../store/clickhouse';
 import { createDashboardQueries } from '../store/dashboard';
+import { createEvaluationHealth, createEvaluationTickStore } from '../store/evaluation-ticks';
 import { IdempotencyStore } from '../store/idempotency';
 import { fromRoot } from '../store/paths';
 import { createRedisStore } from '../store/redis';
@@ -71,6 +72,8 @@ export interface AppDeps {
   linkSecret: string;
   idempotency: IdempotencyStore;
   alertCommands: ReturnType<typeof createAlertCommands> | undefined;
+  /** The rule groups' evaluation ticks, judged (store/evaluation-ticks.ts); undefined without Temporal. */
+  evaluationHealth: ReturnType<typeof createEvaluationHealth> | undefined;
   rules: () => readonly Rule[];
   ruleSource: { refresh(): Promise<void> } | undefined;
 }
@@ -113,6 +116,7 @@ export function createDeps(input: AppInput): AppDeps {
     linkSecret: linkSecret(config),
     idempotency: new IdempotencyStore(input.redis, config.monitoring.idempotencyTtlSeconds),
     alertCommands: input.temporal ? createAlertCommands(input.temporal) : undefined,
+    evaluationHealth: input.temporal ? createEvaluationHealth(input.temporal, input.config.temporal.taskQueue, createEvaluationTickStore(input.redis)) : undefined,
     rules: input.rules,
     ruleSource: input.ruleSource,
   };

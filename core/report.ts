@@ -48,7 +48,27 @@ export interface ReportInput {
   storedTrends?: Partial<Record<keyof PerformanceReport['trends'], TrendDirection>>;
   /** Each service's SLO status as of the report's end (its 7-day window is the report's week). */
   slo?: readonly SloStatus[];
+  /** The week's alerts (store/alert-history.ts summary) and how many fired the week before. */
+  alerts?: { week: WeekAlerts; previousWeekAlerts: number };
 }
+
+/** ResponseFigures are a set of alerts' count and mean times to acknowledge and resolve, in seconds. */
+export interface ResponseFigures {
+  alerts: number;
+  acknowledged: number;
+  resolved: number;
+  mtta_s: number | null;
+  mttr_s: number | null;
+}
+
+/** WeekAlerts is what the alert history says of a week (the shape of store/alert-history.ts AlertHistorySummary). */
+export interface WeekAlerts extends ResponseFigures {
+  by_service_severity: Array<ResponseFigures & { service: string; severity: string }>;
+  noisiest_rules: Array<{ rule: string; alerts: number; services: number; firing_s: number }>;
+}
+
+/** REPORT_TOP_RULES is how many of the noisiest rules the report names. */
+const REPORT_TOP_RULES = 5;
 
 export interface PerformanceReport {
   report_id: string;
@@ -87,6 +107,20 @@ export interface PerformanceReport {
     objectives_met: boolean | null;
     error_budget_remaining: number | null;
   }>;
+  /**
+   * Beyond the seed's shape: the week's alerts — how many fired (and the week before), how fast they were
+   * acknowledged and resolved (MTTA, MTTR, in minutes) overall and per severity, and the noisiest rules.
+   */
+  alerts?: {
+    total: number;
+    previous_week: number;
+    acknowledged: number;
+    resolved: number;
+    mtta_minutes: number | null;
+    mttr_minutes: number | null;
+    by_severity: Array<{ severity: string; alerts: number; mtta_minutes: number | null; mttr_minutes: number | null }>;
+    top_rules: Array<{ rule: string; alerts: number; services: number; firing_hours: number }>;
+  };
 }
 
 /** The trend analyzer's settings for a week of hourly points: the last day against the day before, ±10 %. */
@@ -243,6 +277,45 @@ export function buildPerformanceReport(input: ReportInput): PerformanceReport {
           }),
         }
       : {}),
+    ...(input.alerts ? { alerts: alertSection(input.alerts) } : {}),
+  };
+}
+
+/** minutes turns seconds into minutes with one decimal (null stays null). */
+const minutes = (s: number | null) => (s === null ? null : Math.round(s / 6) / 10);
+
+/**
+ * alertSection is the report's alert section: the week's totals, MTTA/MTTR overall and per severity (each
+ * severity's means weighted by its services' acknowledged and resolved counts), the noisiest rules.
+ */
+export function alertSection(input: NonNullable<ReportInput['alerts']>): NonNullable<PerformanceReport['alerts']> {
+  const { week } = input;
+  const severities = new Map<string, { alerts: number; acked: number; ackS: number; resolved: number; resolveS: number }>();
+  for (const g of week.by_service_severity) {
+    const s = severities.get(g.severity) ?? { alerts: 0, acked: 0, ackS: 0, resolved: 0, resolveS: 0 };
+    s.alerts += g.alerts;
+    if (g.mtta_s !== null) {
+      s.acked += g.acknowledged;
+      s.ackS += g.mtta_s * g.acknowledged;
+    }
+    if (g.mttr_s !== null) {
+      s.resolved += g.resolved;
+      s.resolveS += g.mttr_s * g.resolved;
+    }
+    severities.set(g.severity, s);
+  }
+  const order = ['critical', 'warning', 'info'];
+  return {
+    total: week.alerts,
+    previous_week: input.previousWeekAlerts,
+    acknowledged: week.acknowledged,
+    resolved: week.resolved,
+    mtta_minutes: minutes(week.mtta_s),
+    mttr_minutes: minutes(week.mttr_s),
+    by_severity: [...severities]
+      .sort((a, b) => (order.indexOf(a[0]) + 1 || 9) - (order.indexOf(b[0]) + 1 || 9) || a[0].localeCompare(b[0]))
+      .map(([severity, s]) => ({ severity, alerts: s.alerts, mtta_minutes: s.acked ? minutes(s.ackS / s.acked) : null, mttr_minutes: s.resolved ? minutes(s.resolveS / s.resolved) : null })),
+    top_rules: week.noisiest_rules.slice(0, REPORT_TOP_RULES).map((r) => ({ rule: r.rule, alerts: r.alerts, services: r.services, firing_hours: Math.round(r.firing_s / 360) / 10 })),
   };
 }
 
@@ -262,8 +335,18 @@ function reportLines(r: PerformanceReport): string[] {
             (r.sla_compliance.some((c) => c.objectives_met === false) ? ` (missed: ${r.sla_compliance.filter((c) => c.objectives_met === false).map((c) => `${c.service_name}, ${fmt(c.error_budget_remaining, '%')} of its error budget left`).join('; ')})` : ''),
         ]
       : []),
+    ...(r.alerts ? [alertLine(r.alerts)] : []),
     ...(r.recommendations.length ? ['Recommendations:', ...r.recommendations.map((x) => `• [${x.priority}] ${x.description} — ${x.expected_impact}`)] : ['No recommendations this week.']),
   ];
+}
+
+/** alertLine says the week's alerts in one line. */
+function alertLine(a: NonNullable<PerformanceReport['alerts']>): string {
+  if (a.total === 0) return `Alerts: none fired this week (${a.previous_week} the week before).`;
+  const mins = (v: number | null) => (v === null ? '—' : `${v} min`);
+  const severities = a.by_severity.map((s) => `${s.severity} ${s.alerts}`).join(', ');
+  const rules = a.top_rules.map((r) => `${r.rule} (${r.alerts})`).join(', ');
+  return `Alerts: ${a.total} fired (${a.previous_week} the week before; ${severities}) · MTTA ${mins(a.mtta_minutes)} · MTTR ${mins(a.mttr_minutes)} · noisiest: ${rules}`;
 }
 
 /** reportTitle is the subject line of a report. */
@@ -305,8 +388,21 @@ export function reportEmailMessage(
     html:
       `<h2>${escapeHtml(reportTitle(r))}</h2><p>${escapeHtml(lines[0]!)}<br>${escapeHtml(lines[1]!)}</p>` +
       `<table border="1" cellpadding="4" cellspacing="0"><tr><th>Service</th><th>Availability %</th><th>Avg response ms</th><th>Errors %</th><th>Throughput Δ %</th><th>Cost efficiency</th></tr>${rows}</table>` +
+      (r.alerts ? alertHtml(r.alerts, escapeHtml) : '') +
       `<h3>Recommendations</h3>${recommendations ? `<ul>${recommendations}</ul>` : '<p>None this week.</p>'}` +
       (charts.length ? `<h3>Charts</h3>${charts.map((c) => `<p><img src="cid:${escapeHtml(c.name)}@report" alt="${escapeHtml(c.title)}" width="640"></p>`).join('')}` : '') +
       `<p><a href="${escapeHtml(url)}">Full report (${escapeHtml(r.report_id)})</a></p>`,
   };
+}
+
+/** alertHtml is the report's alert section as HTML: per severity, then the noisiest rules. */
+function alertHtml(a: NonNullable<PerformanceReport['alerts']>, escapeHtml: (text: string) => string): string {
+  const cell = (v: number | null) => (v === null ? '—' : String(v));
+  const severities = a.by_severity.map((s) => `<tr><td>${escapeHtml(s.severity)}</td><td>${s.alerts}</td><td>${cell(s.mtta_minutes)}</td><td>${cell(s.mttr_minutes)}</td></tr>`).join('');
+  const rules = a.top_rules.map((r) => `<tr><td>${escapeHtml(r.rule)}</td><td>${r.alerts}</td><td>${r.services}</td><td>${r.firing_hours}</td></tr>`).join('');
+  return (
+    `<h3>Alerts</h3><p>${a.total} fired (${a.previous_week} the week before), ${a.acknowledged} acknowledged, ${a.resolved} resolved; MTTA ${cell(a.mtta_minutes)} min, MTTR ${cell(a.mttr_minutes)} min.</p>` +
+    (severities ? `<table border="1" cellpadding="4" cellspacing="0"><tr><th>Severity</th><th>Alerts</th><th>MTTA min</th><th>MTTR min</th></tr>${severities}</table>` : '') +
+    (rules ? `<p>Noisiest rules:</p><table border="1" cellpadding="4" cellspacing="0"><tr><th>Rule</th><th>Alerts</th><th>Services</th><th>Hours firing</th></tr>${rules}</table>` : '')
+  );
 }

@@ -4,7 +4,8 @@
  * group in one ClickHouse query and hands the verdicts to the alert workflows; a failing tick is retried briefly
  * and otherwise left to the next one.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ActivityFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { GroupEvaluation } from '../activities/evaluation';
 
@@ -13,6 +14,10 @@ const { evaluateRules } = proxyActivities<Activities>({
   startToCloseTimeout: '25s',
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 });
+const { recordFailedEvaluation } = proxyActivities<Activities>({ startToCloseTimeout: '5s', retry: { maximumAttempts: 2 } });
+
+/** SCHEDULED_START is the search attribute Temporal sets on a run a schedule started: the instant it was due. */
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 /** EvaluateRulesInput carries the group of one tick (every group when absent) and the evaluation interval. */
 export interface EvaluateRulesInput {
@@ -24,5 +29,16 @@ export interface EvaluateRulesInput {
 export async function evaluateRulesWorkflow(input: EvaluateRulesInput): Promise<GroupEvaluation[]> {
   // Schedule-started runs evaluate at their scheduled instant, so a delayed start does not shift the window.
   const nowMs = Date.now();
-  return evaluateRules({ ...(input.group !== undefined ? { group: input.group } : {}), nowMs, evaluationIntervalMs: input.evaluationIntervalMs });
+  // A run its group's schedule started records its tick, ok or failed (core/evaluation-ticks.ts): a missed tick is
+  // then one without a record. Runs from before replay without it.
+  const scheduledMs = input.group !== undefined && patched('record-evaluation-ticks') ? workflowInfo().typedSearchAttributes.get(SCHEDULED_START)?.getTime() : undefined;
+  try {
+    return await evaluateRules({ ...(input.group !== undefined ? { group: input.group } : {}), nowMs, evaluationIntervalMs: input.evaluationIntervalMs, ...(scheduledMs !== undefined ? { scheduledMs } : {}) });
+  } catch (err) {
+    if (scheduledMs !== undefined && input.group !== undefined) {
+      const error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+      await recordFailedEvaluation({ group: input.group, scheduledMs, startedMs: nowMs, error }).catch(() => undefined);
+    }
+    throw err;
+  }
 }

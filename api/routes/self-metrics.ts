@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
+import { createEvaluationTickStore } from '../../store/evaluation-ticks';
 import { countedFrom, gaugedFrom } from '../../store/process-metrics';
 import { redisKeys } from '../../store/redis';
+import { EVALUATE_RULES_SCHEDULE_PREFIX } from '../../store/schedules';
 import type { AppDeps } from '../deps';
 
 /**
@@ -53,6 +55,41 @@ export function selfMetricsRoutes(deps: AppDeps): FastifyPluginAsync {
         for (const [field, value] of Object.entries(counts)) {
           const [channel, outcome] = field.split(':');
           if (channel && outcome) this.inc({ channel, outcome }, Number(value));
+        }
+      },
+    });
+
+    // Rule evaluation ticks (issue 20): those run, by outcome, as the runs recorded them; those Temporal's schedules
+    // did not start, by reason, as Temporal counts them. The page and /api/v1/admin/monitoring/evaluations say which
+    // ticks and why.
+    const prefix = `${EVALUATE_RULES_SCHEDULE_PREFIX}${deps.config.temporal.taskQueue}/`;
+    new Counter({
+      name: 'monitoring_rule_evaluation_ticks_total',
+      help: 'Scheduled rule group evaluations that ran, by group and outcome (ok, failed), all workers',
+      labelNames: ['group', 'outcome'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const counts = await createEvaluationTickStore(deps.redis)
+          .counts()
+          .catch(() => new Map<string, Record<string, number>>());
+        for (const [scheduleId, outcomes] of counts) {
+          if (!scheduleId.startsWith(prefix)) continue;
+          for (const [outcome, n] of Object.entries(outcomes)) this.inc({ group: scheduleId.slice(prefix.length), outcome }, n);
+        }
+      },
+    });
+    new Counter({
+      name: 'monitoring_rule_evaluation_ticks_missed_total',
+      help: "Rule group evaluation ticks Temporal's schedule did not start, by group and reason (overlap: the previous still ran; catchup_window: too late after an outage)",
+      labelNames: ['group', 'reason'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const schedules = (await deps.evaluationHealth?.schedules().catch(() => undefined)) ?? [];
+        for (const s of schedules) {
+          this.inc({ group: s.group, reason: 'overlap' }, s.facts.skippedOverlap);
+          this.inc({ group: s.group, reason: 'catchup_window' }, s.facts.missedCatchupWindow);
         }
       },
     });

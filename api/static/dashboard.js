@@ -224,6 +224,83 @@ async function refreshReport() {
   }
 }
 
+/** minutes says a duration in seconds as minutes (or seconds under a minute). */
+function minutes(s) {
+  if (s === null || s === undefined) return '—';
+  return s < 60 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+async function showTimeline(alertId) {
+  const box = $('timeline');
+  box.hidden = false;
+  box.replaceChildren(el('p', { class: 'muted' }, `Loading the timeline of ${alertId}…`));
+  try {
+    const t = await api(`/api/v1/alerts/${encodeURIComponent(alertId)}/timeline`);
+    box.replaceChildren(
+      el('h3', {}, `Timeline of ${t.rule} on ${t.service}`),
+      el('p', { 'data-testid': 'why' }, el('b', {}, 'Why: '), t.why),
+      el('ol', { class: 'timeline' }, ...t.entries.map((e) => el('li', { 'data-kind': e.kind }, el('span', { class: 'muted' }, `${new Date(e.at).toLocaleTimeString()} `), el('b', {}, e.kind), ` ${e.text}`))),
+    );
+  } catch (err) {
+    box.replaceChildren(el('p', { class: 'error' }, `Timeline unavailable: ${err.message}`));
+  }
+}
+
+async function refreshHistory() {
+  try {
+    const h = await api('/api/v1/admin/monitoring/alerts/history?from=now-7d&limit=20');
+    const s = h.summary;
+    const rules = s.noisiest_rules.slice(0, 3).map((r) => `${r.rule} (${r.alerts})`).join(', ');
+    $('history-summary').textContent = s.alerts
+      ? `${s.alerts} alerts fired · ${s.acknowledged} acknowledged, MTTA ${minutes(s.mtta_s)} · ${s.resolved} resolved, MTTR ${minutes(s.mttr_s)}${rules ? ` · noisiest: ${rules}` : ''}`
+      : 'No alert fired in the last 7 days.';
+    $('history').tBodies[0].replaceChildren(
+      ...h.alerts.map((a) => {
+        const open = el('button', { type: 'button', 'data-action': 'timeline' }, 'Timeline');
+        open.addEventListener('click', () => void showTimeline(a.alert_id));
+        return el(
+          'tr',
+          { 'data-alert': a.alert_id },
+          el('td', {}, new Date(a.fired_at).toLocaleString()),
+          el('td', {}, el('span', { class: `badge ${a.severity}` }, a.severity)),
+          el('td', {}, a.service),
+          el('td', {}, `${a.rule}${a.instance ? ` (${a.instance})` : ''}`),
+          el('td', {}, a.acknowledged_at ? `${a.acknowledged_by} after ${minutes(a.time_to_acknowledge_s)}` : '—'),
+          el('td', {}, a.resolved_at ? `after ${minutes(a.time_to_resolve_s)}` : el('span', { class: `badge ${a.status}` }, a.status)),
+          el('td', {}, open),
+        );
+      }),
+    );
+  } catch (err) {
+    $('history-summary').textContent = err.status === 403 ? 'Alert history is shown to admin keys.' : `Unavailable: ${err.message}`;
+  }
+}
+
+async function refreshEvaluations() {
+  try {
+    const e = await api('/api/v1/admin/monitoring/evaluations?from=now-1h');
+    if (e.groups.length === 0) {
+      $('evaluations').textContent = 'No rule group is scheduled.';
+      return;
+    }
+    $('evaluations').replaceChildren(
+      el('ul', {}, ...e.groups.map((g) => {
+        const t = g.ticks;
+        const bad = (t.failed || 0) + (t.missed || 0) + (t.skipped || 0);
+        return el(
+          'li',
+          { 'data-group': g.group },
+          el('b', {}, g.group), ` every ${g.every_ms / 1000} s: ${t.ok || 0} ran, `,
+          el('span', { class: bad ? 'badge warning' : '' }, `${t.failed || 0} failed, ${t.missed || 0} missed, ${t.skipped || 0} skipped`),
+          g.problems.length ? el('ul', {}, ...g.problems.slice(0, 3).map((p) => el('li', {}, `${new Date(p.at).toLocaleTimeString()} ${p.outcome}: ${p.why}`))) : '',
+        );
+      })),
+    );
+  } catch (err) {
+    $('evaluations').textContent = err.status === 403 ? 'Rule evaluation health is shown to admin keys.' : `Unavailable: ${err.message}`;
+  }
+}
+
 async function refresh() {
   clearTimeout(state.timer);
   try {
@@ -241,6 +318,12 @@ async function refresh() {
       state.firstDrawn = true;
       window.__dashboard.firstDataMs = performance.now();
       void refreshReport();
+    }
+    // The history and the evaluation ticks change slowly: once a minute.
+    if (!state.slowAtMs || Date.now() - state.slowAtMs > 60_000) {
+      state.slowAtMs = Date.now();
+      void refreshHistory();
+      void refreshEvaluations();
     }
     window.__dashboard.refreshes++;
     await refreshCharts().catch((err) => console.warn('charts', err));

@@ -1,5 +1,7 @@
 import { PNG } from 'pngjs';
+import type { HistoryRow } from '../../core/alert';
 import { sql } from '../../core/escape';
+import { createClickHouseStore } from '../../store/clickhouse';
 import { CAPACITY_PLAN_SCHEDULE_ID, WEEKLY_REPORT_SCHEDULE_ID, scheduleDefinitions } from '../../store/schedules';
 import { FakeSlack } from '../../scripts/local-slack';
 import { parseReportArgs, progressBar, runReportCli } from '../../workers/report-cli';
@@ -22,6 +24,7 @@ describe('weekly performance report', () => {
   let stack: AlertingStack;
   const service = uniqueName('report');
   const END = Date.parse('2026-11-23T08:00:00Z');
+  const ALERT_RULE = uniqueName('report_errors').replaceAll('-', '_');
   beforeAll(async () => {
     stack = await startJobStack('report', service, { REPORT_TARGETS: 'slack:#weekly-reports,email:reports@example.com' });
     // Two weeks of hourly samples: 10 req/s the week before, 12 this week; 0.2 % errors; CPU at 35 %.
@@ -34,6 +37,18 @@ describe('weekly performance report', () => {
     }
     const response = await stack.api.app.inject({ method: 'POST', url: '/api/v1/internal/monitoring/metrics', headers: bearer('service'), payload: body });
     expect(response.statusCode).toBe(202);
+    // Three alerts of a rule of this service that week: each acknowledged after 2 min and resolved after 10.
+    const history = createClickHouseStore({ clickhouse: stack.api.clickhouse, database: stack.api.config.clickhouse.database });
+    for (let i = 0; i < 3; i++) {
+      const at = END - (i + 1) * 86_400_000;
+      const row: HistoryRow = {
+        alert_id: `alert_${ALERT_RULE}_${i}`, fingerprint: 'fp', rule_name: ALERT_RULE, timestampMs: at, service_name: service, instance_id: `${service}-1`, severity: 'critical', metric_name: 'error_rate_percent',
+        threshold_value: 5, actual_value: 9, status: 'firing', duration_minutes: 0, acknowledged_by: '', resolution_notes: '', labels: {}, workflow_id: 'alert/fp',
+      };
+      await history.insertAlertHistory(row);
+      await history.insertAlertHistory({ ...row, status: 'acknowledged', timestampMs: at + 120_000, acknowledged_by: 'alice' });
+      await history.insertAlertHistory({ ...row, status: 'resolved', timestampMs: at + 600_000, resolution_notes: 'condition cleared' });
+    }
   }, 120_000);
   afterAll(() => stack?.close());
 
@@ -61,6 +76,10 @@ describe('weekly performance report', () => {
     expect(mine).toMatchObject({ avg_response_time: 20, error_rate: 0.2, throughput_improvement: 20, cost_efficiency: 50 });
     expect(mine.availability).toBeGreaterThan(0);
     expect(stored.performance_report.time_range).toEqual({ start: '2026-11-16T08:00:00.000Z', end: '2026-11-23T08:00:00.000Z' });
+    // The week's alerts (the whole platform's: this test's three among whatever else that week holds).
+    const alerts = stored.performance_report.alerts;
+    expect(alerts.total).toBeGreaterThanOrEqual(3);
+    expect(alerts.top_rules).toContainEqual({ rule: ALERT_RULE, alerts: 3, services: 1, firing_hours: 0.5 });
 
     const slack = stack.slack.messages.filter((m) => m.channel === REPORT_CHANNEL);
     expect(slack).toHaveLength(1);
@@ -74,6 +93,8 @@ describe('weekly performance report', () => {
     const row = new RegExp(`<tr><td>${service}</td><td>${mine.availability}</td><td>${mine.avg_response_time}</td><td>${mine.error_rate}</td><td>${mine.throughput_improvement}</td><td>${mine.cost_efficiency}</td></tr>`);
     expect(mails[0]!.html).toMatch(row);
     expect(mails[0]!.text).toContain(`${stored.performance_report.executive_summary.total_requests_processed.toLocaleString('en')} requests`);
+    expect(mails[0]!.text).toMatch(new RegExp(`Alerts: \\d+ fired .*noisiest: .*${ALERT_RULE} \\(3\\)`));
+    expect(mails[0]!.html).toContain(`<tr><td>${ALERT_RULE}</td><td>3</td><td>1</td><td>0.5</td></tr>`);
     // Four charts embedded by content id, each a PNG that decodes, referenced by the HTML.
     const images = mails[0]!.attachments.filter((a) => a.contentType === 'image/png');
     expect(images.map((a) => a.cid).sort()).toEqual(['capacity@report', 'errors@report', 'latency@report', 'throughput@report']);

@@ -63,6 +63,60 @@ describe('the weekly performance report (core/report.ts)', () => {
     ]);
   });
 
+  it("has the week's alerts: totals, MTTA/MTTR in minutes overall and per severity (weighted by counts), the noisiest rules", () => {
+    const times = (alerts: number, acknowledged: number, resolved: number, mtta_s: number | null, mttr_s: number | null) => ({ alerts, acknowledged, resolved, mtta_s, mttr_s });
+    const report = buildPerformanceReport({
+      startMs: END - 7 * 86_400_000,
+      endMs: END,
+      services: [service('ml-inference')],
+      business: { predictionAccuracy: [null, null], profitableTradesPercent: [null, null] },
+      alerts: {
+        previousWeekAlerts: 9,
+        week: {
+          ...times(6, 4, 5, 150, 1200),
+          by_service_severity: [
+            // critical: 3 acknowledged at 60 s and 1 at 300 s on average → (3×60 + 1×300) / 4 = 120 s = 2 min
+            { service: 'a', severity: 'critical', ...times(3, 3, 3, 60, 600) },
+            { service: 'b', severity: 'critical', ...times(1, 1, 1, 300, 2400) },
+            { service: 'a', severity: 'warning', ...times(2, 0, 1, null, 1800) },
+          ],
+          noisiest_rules: [
+            { rule: 'HighQueue', alerts: 4, services: 2, firing_s: 5400 },
+            { rule: 'DiskFull', alerts: 2, services: 1, firing_s: 1800 },
+          ],
+        },
+      },
+    });
+    expect(report.alerts).toEqual({
+      total: 6,
+      previous_week: 9,
+      acknowledged: 4,
+      resolved: 5,
+      mtta_minutes: 2.5,
+      mttr_minutes: 20,
+      by_severity: [
+        { severity: 'critical', alerts: 4, mtta_minutes: 2, mttr_minutes: 17.5 },
+        { severity: 'warning', alerts: 2, mtta_minutes: null, mttr_minutes: 30 },
+      ],
+      top_rules: [
+        { rule: 'HighQueue', alerts: 4, services: 2, firing_hours: 1.5 },
+        { rule: 'DiskFull', alerts: 2, services: 1, firing_hours: 0.5 },
+      ],
+    });
+    const email = reportEmailMessage(report, 'http://x/r', (t) => t);
+    expect(email.text).toContain('Alerts: 6 fired (9 the week before; critical 4, warning 2) · MTTA 2.5 min · MTTR 20 min · noisiest: HighQueue (4), DiskFull (2)');
+    expect(email.html).toContain('<tr><td>critical</td><td>4</td><td>2</td><td>17.5</td></tr>');
+    expect(email.html).toContain('<tr><td>HighQueue</td><td>4</td><td>2</td><td>1.5</td></tr>');
+    const quiet = buildPerformanceReport({
+      startMs: END - 7 * 86_400_000,
+      endMs: END,
+      services: [service('ml-inference')],
+      business: { predictionAccuracy: [null, null], profitableTradesPercent: [null, null] },
+      alerts: { previousWeekAlerts: 2, week: { ...times(0, 0, 0, null, null), by_service_severity: [], noisiest_rules: [] } },
+    });
+    expect(reportSlackMessage(quiet, 'http://x/r').blocks[1]).toMatchObject({ text: { text: expect.stringContaining('Alerts: none fired this week (2 the week before).') } });
+  });
+
   it('reads trends from the last day against the day before, and recommends on errors and slower responses', () => {
     const slow = service('slow', {
       thisWeek: { availability: 99.2, avgResponseTimeMs: 80, errorRatePercent: 2, requests: 100_000, avgCpuPercent: 20 },

@@ -197,7 +197,11 @@ function end(state: LifecycleState, reason: AlertEndReason, now: number): Transi
   commands.push({ type: 'settleEscalation' });
   if (fired) {
     const notes = resolutionNotes(reason, state.resolution);
-    commands.push({ type: 'record', status: 'resolved', atMs: now, notes }, { type: 'redraw', note: notes }, { type: 'rememberResolved', atMs: now });
+    // The dedup window runs from the incident's end: for a series that went silent, the last time it was seen — an
+    // alert whose data stopped hours ago (the stack was down) and is noticed stale only now must not make the next
+    // breach "the same incident again" and keep it from paging.
+    const endedAtMs = reason === 'stale' ? Math.min(now, state.lastObservedMs) : now;
+    commands.push({ type: 'record', status: 'resolved', atMs: now, notes }, { type: 'redraw', note: notes }, { type: 'rememberResolved', atMs: endedAtMs });
   }
   if (!fired) commands.push({ type: 'settleUnfired', atMs: now, notes: `${resolutionNotes(reason, state.resolution)} (it never fired)` });
   commands.push({ type: 'close' }, { type: 'complete', reason, fired });

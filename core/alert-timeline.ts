@@ -7,8 +7,9 @@
  */
 import { alertIdOf, type AlertAction, type AlertInput, type HistoryRow, type MuteNotice, type Observation } from './alert';
 import { refireDecision, type FiringMemory } from './dedup';
-import type { Delivery, EscalationSnapshot, EscalationTarget } from './escalation';
+import { escalationPlan, type Delivery, type EscalationSnapshot, type EscalationTarget } from './escalation';
 import type { GroupDelivered } from './grouping';
+import { isThresholdRule } from './rules';
 import type { MuteDecision } from './silences';
 
 /** TimelineEvent is one event of an alert workflow's history, decoded (only the kinds the timeline reads). */
@@ -76,6 +77,16 @@ export interface AlertTimeline {
 const iso = (ms: number) => new Date(ms).toISOString();
 const asRecord = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
 
+/**
+ * conditionText says what a value is compared with: the threshold of a threshold rule; the expression of a rule that
+ * decides otherwise (an SLO burn rate, an anomaly verdict), whose threshold is a placeholder.
+ */
+function conditionText(input: AlertInput | undefined): string {
+  if (!input) return '';
+  const { rule } = input;
+  return isThresholdRule(rule) && rule.labels.category !== 'slo' ? ` (threshold ${rule.condition.threshold})` : ` (${rule.expression})`;
+}
+
 /** runAlertId is the alert occurrence a run belongs to (a continued run carries its first breach). */
 export const runAlertId = (input: AlertInput) => alertIdOf(input.fingerprint, input.firstBreach.atMs);
 
@@ -119,7 +130,7 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
           const o = e.arg as Observation;
           if (o.stale) add(o.atMs, 'stale', `the rule was evaluated without the series for the stale period (last value ${o.value})`);
           else if (o.breaching) {
-            if (breaching.length === 0) add(o.atMs, 'breach', `evaluation saw the breach: ${input?.rule.condition.metric ?? 'value'} ${o.value} (threshold ${input?.rule.condition.threshold ?? '?'})`, { value: o.value });
+            if (breaching.length === 0) add(o.atMs, 'breach', `evaluation saw the breach: ${input?.rule.condition.metric ?? 'value'} ${o.value}${conditionText(input)}`, { value: o.value });
             breaching.push(o);
           } else if (!clearing) {
             clearing = o;
@@ -131,8 +142,17 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
         } else if (e.name === 'groupDelivered') {
           const g = e.arg as GroupDelivered;
           if (g.alertId !== alertId) break;
-          for (const d of g.sent) add(e.atMs, 'notification', `sent with its group to ${d.channel} ${d.to}`, { group: d.group ?? '', step_index: g.stepIndex });
-          if (g.failed > 0) add(e.atMs, 'notification', `its group's delivery failed for ${g.failed} target(s)`, { step_index: g.stepIndex });
+          // The step's level and round, from the policy the alert took.
+          const planned = snapshot ? escalationPlan(snapshot.policy)[g.stepIndex] : undefined;
+          const step = { level: planned?.level ?? g.stepIndex + 1, round: planned?.round ?? 0 };
+          for (const d of g.sent) {
+            notifications.push({ at: iso(e.atMs), ...step, channel: d.channel, to: d.to, status: 'delivered' });
+            add(e.atMs, 'notification', `delivered with its group: ${d.channel} ${d.to} (level ${step.level})`, { group: d.group ?? '', step_index: g.stepIndex });
+          }
+          if (g.failed > 0) {
+            notifications.push({ at: iso(e.atMs), ...step, channel: 'group', to: `${g.failed} target(s)`, status: 'failed', error: "the group's delivery failed" });
+            add(e.atMs, 'notification', `its group's delivery failed for ${g.failed} target(s)`, { step_index: g.stepIndex });
+          }
         }
         break;
       case 'update': {
@@ -224,7 +244,7 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
   }
   // alert_history's rows: the transitions as recorded (with their notes and who).
   for (const row of rows) {
-    if (row.status === 'firing') add(row.timestampMs, 'firing', `fired: ${row.metric_name} ${row.actual_value} (threshold ${row.threshold_value})`, { severity: row.severity });
+    if (row.status === 'firing') add(row.timestampMs, 'firing', `fired: ${row.metric_name} ${row.actual_value}${input ? conditionText(input) : ` (threshold ${row.threshold_value})`}`, { severity: row.severity });
     else if (row.status === 'resolved') add(row.timestampMs, 'resolved', `resolved: ${row.resolution_notes || 'condition cleared'}`);
     else if (row.status === 'acknowledged' && !acknowledged) add(row.timestampMs, 'acknowledged', `acknowledged by ${row.acknowledged_by}`, { by: row.acknowledged_by });
   }

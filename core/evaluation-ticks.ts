@@ -73,11 +73,10 @@ export function judgeTicks(facts: ScheduleFacts, recorded: readonly RecordedTick
     if (facts.paused) return { at: iso(t), outcome: 'skipped', why: `the schedule is paused${facts.note ? ` (${facts.note})` : ''}` };
     const busy = sorted.find((r) => r.scheduledMs < t && r.finishedMs > t);
     if (busy) {
-      return {
-        at: iso(t),
-        outcome: 'skipped',
-        why: `the tick of ${iso(busy.scheduledMs)} was still running (it took ${Math.round((busy.finishedMs - busy.startedMs) / 100) / 10} s; the overlap policy skips)`,
-      };
+      const s = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+      const waited = busy.startedMs - busy.scheduledMs;
+      const how = waited >= 1_000 ? `it waited ${s(waited)} for a worker, then ran ${s(busy.finishedMs - busy.startedMs)}` : `it took ${s(busy.finishedMs - busy.startedMs)}`;
+      return { at: iso(t), outcome: 'skipped', why: `the tick of ${iso(busy.scheduledMs)} had not finished (${how}; the overlap policy skips)` };
     }
     return {
       at: iso(t),

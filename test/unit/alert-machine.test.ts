@@ -130,6 +130,10 @@ describe('alert machine: a firing alert', () => {
     const stale = drive(input, [{ type: 'coverage', now: T0 + STALE_MS, unseenMs: STALE_MS }], firing);
     expect(stale.state.phase).toBe('resolved');
     expect(stale.commands).toContainEqual({ type: 'complete', reason: 'stale', fired: true });
+    // Its dedup window runs from when the series was last seen, not from when its silence was noticed (hours later,
+    // after the stack was down, the next breach is a new incident that pages).
+    expect(stale.commands).toContainEqual({ type: 'rememberResolved', atMs: firing.lastObservedMs });
+    expect(firing.lastObservedMs).toBeLessThan(T0 + STALE_MS);
   });
 
   it('ends as stale at once when the evaluator says the series vanished; a sighting after that cancels it', () => {

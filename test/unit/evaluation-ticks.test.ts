@@ -37,7 +37,10 @@ describe('evaluation ticks: each due tick run, or missed with why', () => {
     ]);
     expect(verdicts[0]).toMatchObject({ duration_ms: 1000, series: 4 });
     expect(verdicts[1]!.why).toBe('ClickHouse: Code 241 MEMORY_LIMIT_EXCEEDED');
-    expect(verdicts[3]!.why).toBe('the tick of 2026-12-07T10:00:23.000Z was still running (it took 15 s; the overlap policy skips)');
+    expect(verdicts[3]!.why).toBe('the tick of 2026-12-07T10:00:23.000Z had not finished (it took 15 s; the overlap policy skips)');
+    // A run that started late (no worker at its instant) holds the ticks after it too, and says so.
+    const late = { ...ran(3), startedMs: T0 + 20 * S, finishedMs: T0 + 20.3 * S };
+    expect(judgeTicks(facts, [late], T0, T0 + 20 * S, T0 + 100 * S)[1]!.why).toBe('the tick of 2026-12-07T10:00:03.000Z had not finished (it waited 17 s for a worker, then ran 0.3 s; the overlap policy skips)');
     expect(verdicts[4]!.why).toBe('no evaluation ran: Temporal did not start it or no worker ran it within 25 s (Temporal counts 2 ticks of this schedule past its catch-up window and 1 skipped by overlap)');
   });
 

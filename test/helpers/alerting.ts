@@ -12,6 +12,13 @@ import { FakeSlack, type SlackStoredMessage } from '../../scripts/local-slack';
 import { TestSmtp } from '../../scripts/local-smtp';
 import { eventually, testConfig, uniqueName, workflowBundle } from './stack';
 
+/** ActiveAlertRow is an active alert as GET /api/v1/internal/monitoring/alerts/{service} lists it. */
+export interface ActiveAlertRow {
+  alert_id: string;
+  instance: string;
+  status: string;
+}
+
 /**
  * breachDriver pushes samples of one series through the API and runs rule evaluations on a task queue, as the
  * evaluation schedule would, for tests that need alerts to fire and clear on the real stack.
@@ -29,10 +36,36 @@ export function breachDriver(opts: { api: TestApi; temporal: Client; taskQueue: 
   };
   const evaluate = () => temporal.workflow.execute('evaluateRulesWorkflow', { taskQueue, workflowId: uniqueName('evaluate'), args: [{ evaluationIntervalMs: 30_000 }] });
   const handleOf = (rule: string, instance: string, labels: Labels = {}) => temporal.workflow.getHandle(alertWorkflowId(fingerprint(rule, { service, instance, ...labels })));
+  /** active lists the service's active alerts as the API answers them. */
+  const active = async (): Promise<ActiveAlertRow[]> => {
+    const body = (await api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
+    return (body.alerts ?? body) as ActiveAlertRow[];
+  };
   return {
     push,
     evaluate,
     handleOf,
+    active,
+    /**
+     * storm fires one alert per instance (value `value`), waits until all fire, acknowledges the first
+     * `acknowledge` of them as admin, then clears every instance; returns the firing alerts.
+     */
+    async storm(instances: readonly string[], value: number, acknowledge: number): Promise<ActiveAlertRow[]> {
+      await Promise.all(instances.map((instance) => push(instance, value)));
+      await evaluate();
+      const firing = await eventually(async () => {
+        const list = (await active()).filter((a) => a.status === 'firing' && instances.includes(a.instance));
+        expect(list).toHaveLength(instances.length);
+        return list;
+      }, 90_000, 500);
+      for (const alert of firing.slice(0, acknowledge)) {
+        const acked = await api.app.inject({ method: 'POST', url: `/api/v1/alerts/${alert.alert_id}/ack`, headers: bearer('admin') });
+        if (acked.statusCode !== 200) throw new Error(`ack answered ${acked.statusCode}: ${acked.body}`);
+      }
+      await Promise.all(instances.map((instance) => push(instance, 1)));
+      await evaluate();
+      return firing;
+    },
     /** breach holds the value past a 3 s `for` (two evaluations 3.1 s apart). */
     async breach(instance: string, value: number): Promise<void> {
       await push(instance, value);

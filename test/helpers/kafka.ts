@@ -46,7 +46,9 @@ export async function startKafka(): Promise<KafkaBroker> {
     ].join('\n'),
   );
   const java = (main: string, args: string[]) => ['-Xms128m', '-Xmx512m', '-cp', `${libs}/*`, main, ...args];
-  execFileSync('java', java('kafka.tools.StorageTool', ['format', '-t', randomBytes(16).toString('base64url'), '-c', properties]), { stdio: 'ignore' });
+  // A cluster id is 16 random bytes in base64url; one starting with '-' would be read as an option (it happened).
+  const clusterId = randomBytes(16).toString('base64url').replace(/^[-_]/, 'A');
+  execFileSync('java', java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]), { stdio: 'ignore' });
   const proc: ChildProcess = spawn('java', java('kafka.Kafka', [properties]), { stdio: 'ignore' });
   const broker = `127.0.0.1:${port}`;
   const admin = new Kafka({ clientId: 'pm-test-probe', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();

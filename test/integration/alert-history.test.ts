@@ -107,8 +107,7 @@ describe('alert history', () => {
     await stack.driver.push('q-0', 500);
     await stack.driver.evaluate();
     const alertId = await eventually(async () => {
-      const alerts = (await stack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
-      const firing = ((alerts.alerts ?? alerts) as Array<{ alert_id: string; status: string }>).find((a) => a.status === 'firing');
+      const firing = (await stack.driver.active()).find((a) => a.status === 'firing');
       expect(firing).toBeDefined();
       return firing!.alert_id;
     }, 60_000, 500);

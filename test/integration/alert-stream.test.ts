@@ -75,21 +75,9 @@ describe('alert transitions on NATS JetStream', () => {
     const started = Date.now();
     const phase = (what: string) => console.log(`[alert-stream] ${what} after ${Date.now() - started} ms`);
     const instances = Array.from({ length: 100 }, (_, i) => `q-${i}`);
-    await Promise.all(instances.map((instance) => stack.driver.push(instance, 500)));
-    await stack.driver.evaluate();
-    const firing = await eventually(async () => {
-      const alerts = (await stack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
-      const list = (alerts.alerts ?? alerts) as Array<{ alert_id: string; status: string }>;
-      expect(list.filter((a) => a.status === 'firing')).toHaveLength(100);
-      return list;
-    }, 90_000, 500);
-    phase('100 firing');
-    // Ten are acknowledged, then every one resolves.
-    for (const alert of firing.slice(0, 10)) {
-      expect((await stack.api.app.inject({ method: 'POST', url: `/api/v1/alerts/${alert.alert_id}/ack`, headers: bearer('admin') })).statusCode).toBe(200);
-    }
-    await Promise.all(instances.map((instance) => stack.driver.push(instance, 1)));
-    await stack.driver.evaluate();
+    // 100 fire, ten are acknowledged, then every one resolves.
+    const firing = await stack.driver.storm(instances, 500, 10);
+    phase('100 fired, 10 acknowledged, all cleared');
 
     const stream = await eventually(async () => {
       const all = await events();
@@ -113,10 +101,7 @@ describe('alert transitions on NATS JetStream', () => {
     const instances = ['s-0', 's-1', 's-2'];
     await Promise.all(instances.map((instance) => stack.driver.push(instance, 500)));
     await stack.driver.evaluate();
-    const list = async () => {
-      const alerts = (await stack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
-      return ((alerts.alerts ?? alerts) as Array<{ alert_id: string; instance: string; status: string }>).filter((a) => a.instance.startsWith('s-'));
-    };
+    const list = async () => (await stack.driver.active()).filter((a) => a.instance.startsWith('s-'));
     await eventually(async () => expect((await list()).filter((a) => a.status === 'firing')).toHaveLength(3), 60_000, 500);
     // A silence over s-0, s-1 and (not yet firing) s-3: the two firing alerts it matches are told.
     const created = await stack.api.app.inject({
@@ -203,10 +188,7 @@ describe('alert transitions on NATS JetStream', () => {
     let worker: Proc | undefined;
     try {
       const instances = Array.from({ length: 100 }, (_, i) => `k-${i}`);
-      const firingCount = async () => {
-        const alerts = (await kstack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${killed.service}`, headers: bearer('admin') })).json();
-        return ((alerts.alerts ?? alerts) as Array<{ status: string }>).filter((a) => a.status === 'firing').length;
-      };
+      const firingCount = async () => (await kstack.driver.active()).filter((a) => a.status === 'firing').length;
       // Each phase: a worker starts, the evaluation signals 100 alert workflows, the worker is killed mid-way once
       // some transitions are out and others are not, a new worker finishes the rest.
       const atKill: number[] = [];

@@ -42,8 +42,7 @@ describe('alert timeline', () => {
   const timelineOf = async (alertId: string, role: 'admin' | 'viewer' = 'admin') => stack.api.app.inject({ url: `/api/v1/alerts/${alertId}/timeline`, headers: bearer(role) });
   const firingId = (instance: string) =>
     eventually(async () => {
-      const alerts = (await stack.api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
-      const found = ((alerts.alerts ?? alerts) as Array<{ alert_id: string; instance: string; status: string }>).find((a) => a.instance === instance && a.status === 'firing');
+      const found = (await stack.driver.active()).find((a) => a.instance === instance && a.status === 'firing');
       expect(found).toBeDefined();
       return found!.alert_id;
     }, 60_000, 300);

@@ -58,6 +58,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/admin/monitoring/reports': 'admin',
   'POST /api/v1/admin/monitoring/reports': 'admin',
   'GET /api/v1/admin/monitoring/alerts/history': 'admin',
+  'GET /api/v1/admin/monitoring/evaluations': 'admin',
   'GET /api/v1/admin/monitoring/alerts/rules': 'admin',
   'POST /api/v1/admin/monitoring/alerts/rules': 'admin',
   'PUT /api/v1/admin/monitoring/alerts/rules/:name': 'admin',

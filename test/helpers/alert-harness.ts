@@ -54,6 +54,7 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
     const active = new Map<string, ActiveAlert>();
     const sent: Array<NotificationRequest & { atMs: number }> = [];
     const redraws: Array<{ keys: string[]; status: string; by?: string; note?: string; atMs: number }> = [];
+    const announced: Array<{ transition: string; level?: number; round?: number; silenceId?: string; atMs: number }> = [];
     const memory = options.memory ?? new Map<string, FiringMemory>();
     const activities: Pick<
       Activities,
@@ -69,7 +70,16 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
       | 'rememberResolved'
       | 'notificationGate'
       | 'ruleCoverage'
+      | 'publishEscalation'
+      | 'publishMuteTransition'
     > = {
+      // The alert stream's announcements, as the workflow asks for them (no stream here).
+      async publishEscalation(req) {
+        announced.push({ transition: 'escalated', level: req.level, round: req.round, atMs: await env.currentTimeMs() });
+      },
+      async publishMuteTransition(req) {
+        announced.push({ transition: req.transition, silenceId: req.silenceId, atMs: await env.currentTimeMs() });
+      },
       async ruleCoverage() {
         return options.coverage?.(await env.currentTimeMs());
       },
@@ -77,7 +87,7 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
         const until = options.mutedUntilMs;
         if (until === undefined) return { muted: false, reason: 'not silenced or inhibited' };
         return (await env.currentTimeMs()) < until
-          ? { muted: true, reason: 'silenced by silence_test', untilMs: until }
+          ? { muted: true, reason: 'silenced by silence_test', untilMs: until, silenceId: 'silence_test' }
           : { muted: false, reason: 'not silenced or inhibited' };
       },
       async escalationSnapshot() {
@@ -156,7 +166,7 @@ export function alertHarness(envOf: () => TestWorkflowEnvironment) {
     });
     /** replay replays the run's recorded history against the workflow code, as a new worker would after a kill. */
     const replay = async () => Worker.runReplayHistory({ workflowBundle: workflowBundle() }, await handle!.fetchHistory(), handle!.workflowId);
-    return { outcome, history, active, startMs, sent, redraws, replay };
+    return { outcome, history, active, startMs, sent, redraws, announced, replay };
   }
 
   /** fireFor breaches every 30 s for 5.5 minutes: past the rule's 5-minute `for`, the alert fires. */

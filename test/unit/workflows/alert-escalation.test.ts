@@ -50,7 +50,7 @@ describe('alertLifecycleWorkflow escalation (time-skipping, recorded activities)
   });
 
   it('keeps escalating across continue-as-new: level 2 still pages 5 minutes after level 1', async () => {
-    const { sent, history, outcome } = await runAlert(
+    const { sent, history, outcome, announced } = await runAlert(
       async (observe) => {
         await fireFor(observe);
         await breachFor(observe, 6);
@@ -70,6 +70,8 @@ describe('alertLifecycleWorkflow escalation (time-skipping, recorded activities)
     expect(level2!.atMs - level1!.atMs).toBeGreaterThanOrEqual(300_000);
     expect(level2!.atMs - level1!.atMs).toBeLessThan(302_000);
     expect(history.map((r) => r.status)).toEqual(['firing', 'resolved']);
+    // The escalation is announced on the alert stream once, by the workflow, across its runs.
+    expect(announced.map((a) => [a.transition, a.level, a.round])).toEqual([['escalated', 2, 0]]);
   });
 
   it('stops escalating once acknowledged and redraws the Slack message with who acknowledged, then as resolved', async () => {
@@ -149,7 +151,7 @@ describe('alertLifecycleWorkflow escalation (time-skipping, recorded activities)
 
   it('holds pages back while a silence lasts and sends them when it ends, if the alert still fires', async () => {
     const startMs = await env.currentTimeMs();
-    const { sent } = await runAlert(
+    const { sent, announced } = await runAlert(
       async (observe, handle) => {
         await fireFor(observe);
         expect(await handle.query('state')).toMatchObject({ escalation: { mutedBy: 'silenced by silence_test', stepsRun: 0 } });
@@ -164,6 +166,11 @@ describe('alertLifecycleWorkflow escalation (time-skipping, recorded activities)
     const [first] = inOrder(sent);
     expect(first!.atMs - startMs).toBeGreaterThanOrEqual(10 * 60_000);
     expect(first!.atMs - startMs).toBeLessThan(10 * 60_000 + 2_000);
+    // Silenced once (however often the gate was asked while it lasted), unsilenced once when it ended.
+    expect(announced.filter((a) => a.transition !== 'escalated').map((a) => [a.transition, a.silenceId])).toEqual([
+      ['silenced', 'silence_test'],
+      ['unsilenced', 'silence_test'],
+    ]);
   });
 
   // Re-fires span several workflow runs, whose endings let the time-skipping server jump ahead: dedup and flap

@@ -28,6 +28,8 @@ export interface ScheduleFacts {
   /** Temporal's own counts since the schedule was created. */
   missedCatchupWindow: number;
   skippedOverlap: number;
+  /** An instant Temporal says the schedule fires at (its next action): the grid's phase, whatever its rounding. */
+  anchorMs?: number;
 }
 
 /** TickVerdict is one due tick, judged. */
@@ -56,10 +58,13 @@ export function tickGrid(everyMs: number, offsetMs: number, fromMs: number, toMs
  * previous run still going) or missed.
  */
 export function judgeTicks(facts: ScheduleFacts, recorded: readonly RecordedTick[], fromMs: number, toMs: number, nowMs: number): TickVerdict[] {
-  // Temporal rounds an interval and its offset to whole seconds (a described offset keeps its milliseconds).
-  const everyMs = Math.max(1_000, Math.round(facts.everyMs / 1_000) * 1_000);
-  const offsetMs = Math.round(facts.offsetMs / 1_000) * 1_000;
-  const byInstant = new Map(recorded.map((r) => [r.scheduledMs, r]));
+  // Temporal fires on whole seconds, truncating the offset (a described offset keeps its milliseconds: 2,600 ms
+  // fires at :02, measured on the dev server): the phase is taken from an instant it says it fires at when known,
+  // and each recorded tick is matched to the nearest instant of the grid.
+  const everyMs = Math.max(1_000, Math.floor(facts.everyMs / 1_000) * 1_000);
+  const offsetMs = facts.anchorMs !== undefined ? ((facts.anchorMs % everyMs) + everyMs) % everyMs : Math.floor(facts.offsetMs / 1_000) * 1_000;
+  const nearest = (ms: number) => Math.round((ms - offsetMs) / everyMs) * everyMs + offsetMs;
+  const byInstant = new Map(recorded.map((r) => [nearest(r.scheduledMs), r]));
   const sorted = [...recorded].sort((a, b) => a.scheduledMs - b.scheduledMs);
   const settleMs = 2 * everyMs + 5_000;
   const iso = (ms: number) => new Date(ms).toISOString();

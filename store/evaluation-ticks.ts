@@ -87,6 +87,7 @@ export function createEvaluationHealth(temporal: Client, taskQueue: string, tick
             ...(d.state.note ? { note: d.state.note } : {}),
             missedCatchupWindow: d.info.numActionsMissedCatchupWindow,
             skippedOverlap: d.info.numActionsSkippedOverlap,
+            ...(d.info.nextActionTimes[0] ? { anchorMs: d.info.nextActionTimes[0].getTime() } : {}),
           },
         };
       }),

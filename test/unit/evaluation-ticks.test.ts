@@ -45,7 +45,17 @@ describe('evaluation ticks: each due tick run, or missed with why', () => {
   });
 
   it('lays the grid on whole seconds, as Temporal fires a schedule whose offset has milliseconds', () => {
-    const verdicts = judgeTicks({ ...facts, offsetMs: 3_400 }, [ran(3), ran(13)], T0, T0 + 20 * S, T0 + 100 * S);
+    // 3,600 ms fires at :03 (truncated, as the dev server does).
+    const verdicts = judgeTicks({ ...facts, offsetMs: 3_600 }, [ran(3), ran(13)], T0, T0 + 20 * S, T0 + 100 * S);
+    expect(verdicts.map((v) => [(Date.parse(v.at) - T0) / S, v.outcome])).toEqual([
+      [3, 'ok'],
+      [13, 'ok'],
+    ]);
+  });
+
+  it('takes the phase from an instant Temporal fires at, and matches a tick recorded a little off the grid', () => {
+    // Offset 3.6 s described, fires at :03 (Temporal truncated it): the anchor says so.
+    const verdicts = judgeTicks({ ...facts, offsetMs: 3_600, anchorMs: T0 + 203 * S }, [ran(3), { ...ran(13), scheduledMs: T0 + 13 * S + 40 }], T0, T0 + 20 * S, T0 + 100 * S);
     expect(verdicts.map((v) => [(Date.parse(v.at) - T0) / S, v.outcome])).toEqual([
       [3, 'ok'],
       [13, 'ok'],

@@ -88,7 +88,16 @@ export function createEscalation(ctx: EscalationContext): Escalation {
     /** What the alert stream was told of each silence (announced once per occurrence, silence and transition). */
     mutes: { ...(carried?.mutes ?? {}) } as Record<string, MuteTransition>,
   };
+  // The alert stream's announcements, one at a time in the order decided; `unannounced` counts those not yet out.
   let announcing: Promise<void> = Promise.resolve();
+  let unannounced = 0;
+  const announce = (publish: () => Promise<void>, what: string) => {
+    unannounced++;
+    announcing = announcing
+      .then(publish)
+      .catch((err: unknown) => log.error(`${what} announcement failed`, { alertId, error: String(err) }))
+      .finally(() => unannounced--);
+  };
   let settled = true;
   let paused = false;
   let redrawing: Promise<void> = Promise.resolve();
@@ -108,7 +117,7 @@ export function createEscalation(ctx: EscalationContext): Escalation {
     if (!patched('announce-silences')) return;
     state.mutes[notice.silenceId] = notice.transition;
     const request = { ...notice, alertId, workflowId, alert: { ...input, carried: undefined }, value: ctx.lifecycle().value, firedAtMs: firedAtMs() };
-    announcing = announcing.then(() => publishMuteTransition(request)).catch((err: unknown) => log.error('silence announcement failed', { alertId, error: String(err) }));
+    announce(() => publishMuteTransition(request), 'silence');
   }
 
   /** recordGroupAnswer keeps what the group sent for a step, as a delivery of the alert's own would be kept. */
@@ -223,7 +232,7 @@ export function createEscalation(ctx: EscalationContext): Escalation {
       const announced = (step.level > 1 || step.round > 0) && patched('workflow-announces-escalations');
       if (announced) {
         const request = { alertId, workflowId, alert: { ...input, carried: undefined }, value, firedAtMs: firedAtMs(), atMs: Date.now(), level: step.level, round: step.round };
-        announcing = announcing.then(() => publishEscalation(request)).catch((err: unknown) => log.error('escalation announcement failed', { alertId, error: String(err) }));
+        announce(() => publishEscalation(request), 'escalation');
       }
       if (policy.grouping) {
         // Grouped: the alert's notification group delivers the step, batched with its other alerts (core/grouping.ts).
@@ -281,10 +290,8 @@ export function createEscalation(ctx: EscalationContext): Escalation {
     },
     async settle() {
       if (!settled) await condition(() => settled, ESCALATION_SETTLE_MS);
-      // Silence announcements in flight go out before the run ends or continues.
-      let announced = false;
-      void announcing.then(() => (announced = true));
-      await condition(() => announced, ESCALATION_SETTLE_MS);
+      // Announcements in flight go out before the run ends or continues (no wait, and no timer, when none is).
+      if (unannounced > 0) await condition(() => unannounced === 0, ESCALATION_SETTLE_MS);
     },
     pause() {
       paused = true;

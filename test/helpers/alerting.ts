@@ -41,11 +41,24 @@ export function breachDriver(opts: { api: TestApi; temporal: Client; taskQueue: 
     const body = (await api.app.inject({ url: `/api/v1/internal/monitoring/alerts/${service}`, headers: bearer('admin') })).json();
     return (body.alerts ?? body) as ActiveAlertRow[];
   };
+  /** silence creates a one-hour silence through the admin API and returns its id. */
+  const silence = async (matchers: string[], comment: string): Promise<string> => {
+    const created = await api.app.inject({ method: 'POST', url: '/api/v1/admin/monitoring/silences', headers: bearer('admin'), payload: { matchers, duration: '1h', comment } });
+    if (created.statusCode !== 201) throw new Error(`silence answered ${created.statusCode}: ${created.body}`);
+    return created.json().id as string;
+  };
+  /** expireSilence ends a silence now through the admin API. */
+  const expireSilence = async (id: string): Promise<void> => {
+    const expired = await api.app.inject({ method: 'DELETE', url: `/api/v1/admin/monitoring/silences/${id}`, headers: bearer('admin') });
+    if (expired.statusCode >= 300) throw new Error(`expiring the silence answered ${expired.statusCode}: ${expired.body}`);
+  };
   return {
     push,
     evaluate,
     handleOf,
     active,
+    silence,
+    expireSilence,
     /**
      * storm fires one alert per instance (value `value`), waits until all fire, acknowledges the first
      * `acknowledge` of them as admin, then clears every instance; returns the firing alerts.

@@ -34,7 +34,8 @@ export function breachDriver(opts: { api: TestApi; temporal: Client; taskQueue: 
     });
     if (response.statusCode !== 202) throw new Error(`push answered ${response.statusCode}: ${response.body}`);
   };
-  const evaluate = () => temporal.workflow.execute('evaluateRulesWorkflow', { taskQueue, workflowId: uniqueName('evaluate'), args: [{ evaluationIntervalMs: 30_000 }] });
+  /** evaluate runs one evaluation of every rule group now; its interval sets the lookback (twice it, at least 60 s). */
+  const evaluate = (evaluationIntervalMs = 30_000) => temporal.workflow.execute('evaluateRulesWorkflow', { taskQueue, workflowId: uniqueName('evaluate'), args: [{ evaluationIntervalMs }] });
   const handleOf = (rule: string, instance: string, labels: Labels = {}) => temporal.workflow.getHandle(alertWorkflowId(fingerprint(rule, { service, instance, ...labels })));
   /** active lists the service's active alerts as the API answers them. */
   const active = async (): Promise<ActiveAlertRow[]> => {

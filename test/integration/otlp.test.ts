@@ -103,7 +103,10 @@ describe('OTLP/HTTP from the OpenTelemetry SDK', () => {
     await stack.temporal.workflow.execute('spanMetricsWorkflow', { taskQueue: stack.taskQueue, workflowId: uniqueName('span-metrics'), args: [{}] });
     expect(await series('requests_per_second')).toHaveLength(1);
 
-    await stack.driver.evaluate();
+    // The window's one sample is 60–75 s old when exported and older by the time the SDK process and the two runs
+    // above are done (CI's production profile: past a 30 s interval's 60 s lookback once). A live service sends a
+    // window every 15 s; this test has one, so it evaluates with a 60 s interval (120 s lookback).
+    await stack.driver.evaluate(60_000);
     await eventually(async () => {
       const alerts = (await get(`/api/v1/internal/monitoring/alerts/${service}`)).json();
       expect(JSON.stringify(alerts)).toContain(rule);

@@ -9,6 +9,7 @@ import { createClickHouseStore } from '../store/clickhouse';
 import { createEvaluationActivities } from './evaluation';
 import { createGroupingActivities } from './grouping';
 import { createNotifyActivities } from './notify';
+import { createOncallActivities } from './oncall';
 import { createSilenceActivities } from './silences';
 import { fromRoot } from '../store/paths';
 import { createRedisStore } from '../store/redis';
@@ -47,6 +48,7 @@ export function createActivities({ config, clickhouse, redis, temporal, alertStr
     ...createNotifyActivities({ config, redis, clickhouse, ...(alertStream ? { alertStream } : {}) }),
     ...createGroupingActivities({ temporal, taskQueue }),
     ...createSilenceActivities({ config, redis, clickhouse }),
+    ...createOncallActivities({ config, redis, clickhouse }),
     ...createTrendActivities({ clickhouse, database: config.clickhouse.database }),
     ...createCloudWatchActivities({ clickhouse, database: config.clickhouse.database, configPath: fromRoot(config.cloudwatchPath) }),
     ...createTraceActivities({ clickhouse, database: config.clickhouse.database, redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),

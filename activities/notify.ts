@@ -12,6 +12,7 @@ import { policyNameOf, type Delivery, type EscalationSnapshot, type EscalationTa
 export type { Delivery, EscalationSnapshot } from '../core/escalation';
 import { alertNotification, escapeHtml, slackGroupMessage, slackMessage, type GroupedAlert, type NotificationState } from '../core/notification';
 import { reportEmailMessage, reportSlackMessage, type PerformanceReport } from '../core/report';
+import type { Handoff } from '../core/oncall';
 import { describeMatchers, type Silence } from '../core/silences';
 import { linkSecret, signLink } from '../store/ack-links';
 import { createPolicyStore } from '../store/policy-store';
@@ -100,6 +101,29 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
   const context: ReceiverContext = { config, notificationOf, groupedOf, linksFor, workflowUrl, firstAttempt };
   const receivers = createReceivers(context);
   const { slack, email } = receivers;
+
+  /**
+   * sendNotice sends a plain notice (no alert: a silence's reminder, an on-call handoff) to each Slack or e-mail
+   * target once per `keyPrefix` and target; a webhook takes alerts only. It returns how many went out now.
+   */
+  async function sendNotice(keyPrefix: string, targets: readonly EscalationTarget[], subject: string, text: string): Promise<number> {
+    let sent = 0;
+    for (const target of targets) {
+      const key = `${keyPrefix}:${target.channel}:${target.to}`;
+      if (await recorded(key)) continue;
+      if (target.channel === 'slack') {
+        if (!slack.client) continue;
+        const posted = await slack.client.chat.postMessage({ channel: target.to, text });
+        await record({ key, channel: 'slack', to: target.to, slackChannel: posted.channel ?? target.to, ts: posted.ts! });
+      } else if (target.channel === 'email') {
+        if (!email.configured) continue;
+        await email.sendText(target.to, subject, text);
+        await record({ key, channel: 'email', to: target.to, messageId: '' });
+      } else continue;
+      sent++;
+    }
+    return sent;
+  }
 
   return {
     /** escalationSnapshot returns the escalation policy of a rule (file and API edits), taken as the alert fires. */
@@ -227,25 +251,20 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
         `:hourglass: Silence ${silence.id} ${describeMatchers(silence.matchers)} by ${silence.createdBy} expires at ` +
         `${new Date(silence.endsAtMs).toISOString()}${silence.comment ? ` (${silence.comment})` : ''}. Matching alerts will notify again after that; ` +
         `extend it with POST ${config.publicBaseUrl}/api/v1/admin/monitoring/silences if the work is not done.`;
-      let sent = 0;
-      for (const target of targets) {
-        const key = `silence:${silence.id}:reminder:${target.channel}:${target.to}`;
-        if (await recorded(key)) continue;
-        if (target.channel === 'slack') {
-          if (!slack.client) continue;
-          const posted = await slack.client.chat.postMessage({ channel: target.to, text });
-          await record({ key, channel: 'slack', to: target.to, slackChannel: posted.channel ?? target.to, ts: posted.ts! });
-        } else if (target.channel === 'email') {
-          if (!email.configured) continue;
-          await email.sendText(target.to, `Silence ${silence.id} expires soon`, text);
-          await record({ key, channel: 'email', to: target.to, messageId: '' });
-        } else {
-          // A webhook takes alerts only.
-          continue;
-        }
-        sent++;
-      }
-      return sent;
+      return sendNotice(`silence:${silence.id}:reminder`, targets, `Silence ${silence.id} expires soon`, text);
+    },
+
+    /**
+     * sendHandoffNotice tells the person coming on call (their contacts in the schedule) that their shift starts,
+     * once per (schedule, handoff, contact).
+     */
+    async sendHandoffNotice(req: { schedule: string; timeZone: string; handoff: Handoff; targets: EscalationTarget[] }): Promise<number> {
+      const { schedule, handoff } = req;
+      const local = (ms: number) => new Date(ms).toLocaleString('en-GB', { timeZone: req.timeZone, dateStyle: 'medium', timeStyle: 'short' });
+      const text =
+        `:pager: You are on call for ${schedule} from ${local(handoff.atMs)} until ${local(handoff.untilMs)} (${req.timeZone}), taking over from ` +
+        `${handoff.outgoing ?? 'nobody (a gap)'}. Who is on call: GET ${config.publicBaseUrl}/api/v1/admin/monitoring/oncall/schedules/${schedule}/oncall`;
+      return sendNotice(`oncall:${schedule}:handoff:${handoff.atMs}:${handoff.incoming}`, req.targets, `On call for ${schedule} from ${local(handoff.atMs)}`, text);
     },
 
     /**

@@ -23,6 +23,7 @@ import { traceRoutes } from './routes/traces';
 import { alertHistoryRoutes } from './routes/alert-history';
 import { alertTimelineRoutes } from './routes/alert-timeline';
 import { evaluationRoutes } from './routes/evaluations';
+import { oncallRoutes } from './routes/oncall';
 import { cloudwatchRoutes } from './routes/cloudwatch';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
@@ -102,6 +103,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(alertHistoryRoutes(deps));
   await app.register(alertTimelineRoutes(deps));
   await app.register(evaluationRoutes(deps));
+  await app.register(oncallRoutes(deps));
   await app.register(integrationRoutes(deps));
   await app.register(silenceRoutes(deps));
   await app.register(policyRoutes(deps));

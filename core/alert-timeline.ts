@@ -9,6 +9,7 @@ import { alertIdOf, type AlertAction, type AlertInput, type HistoryRow, type Mut
 import { refireDecision, type FiringMemory } from './dedup';
 import { escalationPlan, type Delivery, type EscalationSnapshot, type EscalationTarget } from './escalation';
 import type { GroupDelivered } from './grouping';
+import type { OncallResolution } from './oncall';
 import { isThresholdRule } from './rules';
 import type { MuteDecision } from './silences';
 
@@ -38,6 +39,7 @@ export interface TimelineEntry {
     | 'suppressed'
     | 'notification'
     | 'escalated'
+    | 'oncall'
     | 'grouped'
     | 'acknowledged'
     | 'silenced'
@@ -110,6 +112,7 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
   const breaching: Observation[] = [];
   let clearing: Observation | undefined;
   let acknowledged = false;
+  const oncallGaps: string[] = [];
 
   const flushMute = () => {
     if (!mute) return;
@@ -217,6 +220,18 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
             outcome.status = 'delivered';
             add(e.atMs, 'notification', `delivered: ${outcome.channel} ${outcome.to} (level ${outcome.level})`, { ...outcome, key: d.key, ...(d.channel === 'slack' ? { slack_ts: d.ts } : d.channel === 'email' ? { message_id: d.messageId } : { status_code: d.status }) });
           }
+        } else if (s.activity === 'resolveOncallTargets') {
+          if (e.failure !== undefined) {
+            oncallGaps.push(`the on-call lookup failed (${e.failure})`);
+            add(e.atMs, 'oncall', `who is on call could not be read (${e.failure}): the step went to its fixed targets only`);
+          }
+          for (const r of (e.result ?? []) as OncallResolution[]) {
+            if (r.user !== undefined) add(e.atMs, 'oncall', `on call for ${r.schedule}: ${r.user} (${r.source}), reached at ${r.targets.map((t) => `${t.channel} ${t.to}`).join(', ') || 'no contact'}`, { schedule: r.schedule, user: r.user, source: r.source });
+            else {
+              oncallGaps.push(r.gap ?? `nobody on call for ${r.schedule}`);
+              add(e.atMs, 'oncall', `nobody reached through ${r.schedule}: ${r.gap}`, { schedule: r.schedule });
+            }
+          }
         } else if (s.activity === 'updateSlackMessages' && e.failure === undefined) {
           const state = asRecord(asRecord(s.input).state);
           add(e.atMs, 'redrawn', `its Slack messages were edited to show it ${String(state.status ?? 'changed')}`);
@@ -249,7 +264,7 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
     else if (row.status === 'acknowledged' && !acknowledged) add(row.timestampMs, 'acknowledged', `acknowledged by ${row.acknowledged_by}`, { by: row.acknowledged_by });
   }
   // In time order; at the same instant, in the order the story happens.
-  const order: TimelineEntry['kind'][] = ['breach', 'evaluations', 'firing', 'decision', 'suppressed', 'grouped', 'escalated', 'notification', 'silenced', 'acknowledged', 'redrawn', 'unsilenced', 'cleared', 'stale', 'resolved', 'continued', 'ended'];
+  const order: TimelineEntry['kind'][] = ['breach', 'evaluations', 'firing', 'decision', 'suppressed', 'grouped', 'escalated', 'oncall', 'notification', 'silenced', 'acknowledged', 'redrawn', 'unsilenced', 'cleared', 'stale', 'resolved', 'continued', 'ended'];
   entries.sort((a, b) => a.at.localeCompare(b.at) || order.indexOf(a.kind) - order.indexOf(b.kind));
   const fired = rows.some((r) => r.status === 'firing');
   return {
@@ -260,7 +275,7 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
     rule: input?.rule.name ?? rows[0]?.rule_name ?? '',
     entries,
     notifications,
-    why: whyNotified({ fired, decision, mutes, notifications, acknowledged, grouped: entries.some((e) => e.kind === 'grouped'), snapshot }),
+    why: whyNotified({ fired, decision, mutes, notifications, acknowledged, grouped: entries.some((e) => e.kind === 'grouped'), snapshot, oncallGaps }),
   };
 }
 
@@ -273,6 +288,7 @@ function whyNotified(f: {
   acknowledged: boolean;
   grouped: boolean;
   snapshot: EscalationSnapshot | undefined;
+  oncallGaps: string[];
 }): string {
   const delivered = f.notifications.filter((n) => n.status === 'delivered');
   const failed = f.notifications.filter((n) => n.status === 'failed');
@@ -280,7 +296,9 @@ function whyNotified(f: {
   if (delivered.length > 0) parts.push(`notified ${[...new Set(delivered.map((n) => `${n.channel} ${n.to}`))].join(', ')} (policy ${f.snapshot?.policy.name ?? '?'}${f.decision ? `: ${f.decision.reason}` : ''})`);
   if (failed.length > 0) parts.push(`delivery failed to ${failed.map((n) => `${n.channel} ${n.to} (${n.error})`).join(', ')}`);
   if (f.mutes.length > 0) parts.push(`held back while ${f.mutes.join('; then ')}`);
+  if (f.oncallGaps.length > 0) parts.push(`no on-call person reached: ${[...new Set(f.oncallGaps)].join('; ')}`);
   if (delivered.length > 0 || failed.length > 0) return `${parts.join('; ')}.`;
+  if (f.oncallGaps.length > 0 && f.fired && f.decision?.notify !== false && f.mutes.length === 0) return `nobody was notified: ${parts.join('; ')}.`;
   if (!f.fired) return 'it never fired (it ended while pending, before its rule\'s `for` elapsed), so nobody was notified.';
   if (f.decision && !f.decision.notify) return `nobody was notified: ${f.decision.reason}.`;
   if (f.mutes.length > 0) return `nobody was notified: ${parts.join('; ')}.`;

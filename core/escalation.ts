@@ -20,10 +20,14 @@ export interface EscalationTarget {
   to: string;
 }
 
-/** EscalationStep notifies its targets, then waits `waitMs` for an acknowledgement before the next step. */
+/**
+ * EscalationStep notifies its targets, then waits `waitMs` for an acknowledgement before the next step. `oncall`
+ * names on-call schedules (core/oncall.ts) whose primary at the step's instant is notified too, on their contacts.
+ */
 export interface EscalationStep {
   waitMs: number;
   targets: EscalationTarget[];
+  oncall?: string[];
 }
 
 /** EscalationPolicy is a named list of steps, run once and then `repeat` more times while unacknowledged. */
@@ -51,6 +55,8 @@ export interface PlannedNotification {
   /** 0 for the first pass through the steps, then 1, 2… for each repeat. */
   round: number;
   targets: EscalationTarget[];
+  /** On-call schedules whose primary the step notifies, resolved when the step runs. */
+  oncall?: string[];
   waitMs: number;
 }
 
@@ -85,7 +91,7 @@ export const MAX_REPEAT = 10;
 
 /** parseTarget validates one target: {slack: "#channel" | "C0123ABCD"}, {email: "address"} or {webhook: "https://…"}. */
 export function parseTarget(raw: unknown, field: string): EscalationTarget {
-  if (!isRecord(raw) || Object.keys(raw).length !== 1) throw new EscalationError(field, 'expected one of {slack: "#channel"}, {email: "address"} or {webhook: "https://…"}');
+  if (!isRecord(raw) || Object.keys(raw).length !== 1) throw new EscalationError(field, 'expected one of {slack: "#channel"}, {email: "address"}, {webhook: "https://…"} or {oncall: "schedule"}');
   const [channel, to] = Object.entries(raw)[0]!;
   if (channel === 'slack') {
     if (typeof to !== 'string' || !SLACK_CHANNEL.test(to)) throw new EscalationError(`${field}.slack`, 'expected a channel id (C0123ABCD) or #name');
@@ -99,7 +105,7 @@ export function parseTarget(raw: unknown, field: string): EscalationTarget {
     if (typeof to !== 'string' || !isHttpUrl(to)) throw new EscalationError(`${field}.webhook`, 'expected an http(s) URL');
     return { channel, to };
   }
-  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack, email or webhook');
+  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack, email, webhook or oncall');
 }
 
 function isHttpUrl(value: string): boolean {
@@ -133,7 +139,17 @@ export function parseEscalationPolicy(raw: unknown, field: string): EscalationPo
     }
     if (waitMs < 1000) throw new EscalationError(`${stepField}.wait`, 'must be at least 1s');
     if (!Array.isArray(step.targets) || step.targets.length === 0) throw new EscalationError(`${stepField}.targets`, 'expected at least one target');
-    return { waitMs, targets: step.targets.map((t, j) => parseTarget(t, `${stepField}.targets[${j}]`)) };
+    // {oncall: schedule} targets the schedule's primary when the step runs; every other target is a fixed one.
+    const oncall: string[] = [];
+    const targets: EscalationTarget[] = [];
+    step.targets.forEach((t, j) => {
+      const targetField = `${stepField}.targets[${j}]`;
+      if (isRecord(t) && Object.keys(t).length === 1 && 'oncall' in t) {
+        if (typeof t.oncall !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(t.oncall)) throw new EscalationError(`${targetField}.oncall`, 'expected the name of an on-call schedule');
+        if (!oncall.includes(t.oncall)) oncall.push(t.oncall);
+      } else targets.push(parseTarget(t, targetField));
+    });
+    return { waitMs, targets, ...(oncall.length ? { oncall } : {}) };
   });
   const grouping = parseGrouping(raw, field);
   return { name, description, repeat: repeat as number, steps: parsed, ...(grouping ? { grouping } : {}) };
@@ -204,7 +220,7 @@ export function policyNameOf(rule: Pick<Rule, 'labels' | 'annotations'>, config:
 export function escalationPlan(policy: EscalationPolicy): PlannedNotification[] {
   const plan: PlannedNotification[] = [];
   for (let round = 0; round <= policy.repeat; round++) {
-    policy.steps.forEach((step, i) => plan.push({ index: plan.length, level: i + 1, round, targets: step.targets, waitMs: step.waitMs }));
+    policy.steps.forEach((step, i) => plan.push({ index: plan.length, level: i + 1, round, targets: step.targets, ...(step.oncall ? { oncall: step.oncall } : {}), waitMs: step.waitMs }));
   }
   return plan;
 }

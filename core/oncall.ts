@@ -11,6 +11,7 @@
  */
 import { FieldError } from './errors';
 import { formatDuration, parseDuration } from './duration';
+import type { EscalationTarget } from './escalation';
 import { isRecord } from './guards';
 
 /** OncallError names the field of a schedule that is wrong. */
@@ -456,4 +457,33 @@ export function nextHandoff(schedule: OncallSchedule, afterMs: number, horizonMs
     if (shifts[i]!.user !== shifts[i - 1]!.user) return { atMs: shifts[i]!.startMs, incoming: shifts[i]!.user, outgoing: shifts[i - 1]!.user, untilMs: shifts[i]!.endMs };
   }
   return undefined;
+}
+
+/** contactTargets are the escalation targets that reach a person: their e-mail, Slack and webhook, as they have them. */
+export function contactTargets(contact: OncallContact | undefined): EscalationTarget[] {
+  if (!contact) return [];
+  return [
+    ...(contact.email ? [{ channel: 'email' as const, to: contact.email }] : []),
+    ...(contact.slack ? [{ channel: 'slack' as const, to: contact.slack }] : []),
+    ...(contact.webhook ? [{ channel: 'webhook' as const, to: contact.webhook }] : []),
+  ];
+}
+
+/** OncallResolution is whom an escalation step's schedule reference reached at an instant, or why nobody. */
+export interface OncallResolution {
+  schedule: string;
+  user?: string;
+  /** The layer's name or 'override'. */
+  source?: string;
+  /** Why nobody: the schedule does not exist, or no layer covers the instant (a gap), or its lookup failed. */
+  gap?: string;
+  targets: EscalationTarget[];
+}
+
+/** resolveOncall answers a step's reference to `name` at `atMs` from the schedules that exist. */
+export function resolveOncall(name: string, schedule: OncallSchedule | undefined, atMs: number): OncallResolution {
+  if (!schedule) return { schedule: name, gap: `no on-call schedule ${name}`, targets: [] };
+  const now = oncallAt(schedule, atMs);
+  if (now.user === undefined) return { schedule: name, gap: `a gap in ${name}: nobody is on call from ${new Date(now.startMs).toISOString()} to ${new Date(now.endMs).toISOString()}`, targets: [] };
+  return { schedule: name, user: now.user, source: now.source!, targets: contactTargets(schedule.contacts[now.user]) };
 }

@@ -3,14 +3,14 @@ import type Redis from 'ioredis';
 import { QueryParams, dateTime64Text, sqlIdentifier } from '../core/escape';
 
 /**
- * The durable home of what operators create through the admin API (rules, escalation policies, silences):
- * ClickHouse's config_objects holds every change, Redis a hash per kind as the cache every read is served from. A
- * write goes to ClickHouse first (a 2xx means durable), then to the cache; a read that finds the cache empty — Redis
- * flushed, replaced or restarted without persistence — reloads it from ClickHouse first. Bodies are JSON strings.
+ * The durable home of what operators create through the admin API (rules, escalation policies, silences, on-call
+ * schedules): ClickHouse's config_objects holds every change, Redis a hash per kind as the cache every read is served
+ * from. A write goes to ClickHouse first (a 2xx means durable), then to the cache; a read that finds the cache empty —
+ * Redis flushed, replaced or restarted without persistence — reloads it from ClickHouse first. Bodies are JSON.
  */
 
 /** ConfigKind is the kind of object a store holds. */
-export type ConfigKind = 'rule' | 'policy' | 'silence';
+export type ConfigKind = 'rule' | 'policy' | 'silence' | 'schedule';
 
 /** ConfigStore is one kind of object of one deployment, by name. */
 export interface ConfigStore {

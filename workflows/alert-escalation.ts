@@ -10,7 +10,7 @@ import type { Activities } from '../activities';
 import { alertLabels, type AlertInput, type AlertView, type CarriedAlertState, type MuteNotice, type MuteTransition } from '../core/alert';
 import type { LifecycleState } from '../core/alert-machine';
 import { refireDecision, type RefireDecision } from '../core/dedup';
-import { DELIVERY_HEARTBEAT, escalationPlan, notificationKey, type EscalationSnapshot, type SentNotification } from '../core/escalation';
+import { DELIVERY_HEARTBEAT, escalationPlan, notificationKey, type EscalationSnapshot, type EscalationTarget, type SentNotification } from '../core/escalation';
 import { alertGroup, type AlertGroup, type GroupDelivered } from '../core/grouping';
 import type { NotificationState } from '../core/notification';
 import type { AlertIo } from './alert-io';
@@ -19,6 +19,12 @@ import { memberSignal } from './messages';
 const { updateSlackMessages, publishMuteTransition, publishEscalation } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+// Who is on call is looked up quickly or not at all: a failed lookup pages the step's fixed targets without waiting.
+const { resolveOncallTargets } = proxyActivities<Activities>({
+  startToCloseTimeout: '5s',
+  retry: { initialInterval: '500ms', maximumAttempts: 3 },
 });
 
 /** MUTE_RECHECK_MS is how often a muted alert asks again whether it may notify (an inhibiting alert may end). */
@@ -225,6 +231,9 @@ export function createEscalation(ctx: EscalationContext): Escalation {
       }
       const step = plan[state.nextStep]!;
       const stepRef = { index: step.index, level: step.level, round: step.round };
+      // A step that names on-call schedules reaches each one's primary at this instant, besides its fixed targets.
+      // (A step without them adds no command: histories recorded before schedules existed replay unchanged.)
+      const targets = step.oncall?.length ? withOncall(step.targets, await oncallTargets(step.oncall)) : step.targets;
       const value = ctx.lifecycle().value;
       // A later step (level 2 on, or the policy again) is an escalation: announced once, by this workflow, as it is
       // asked for — before its pages, and also when the alert ends while they are in flight (settle waits for it).
@@ -240,7 +249,7 @@ export function createEscalation(ctx: EscalationContext): Escalation {
         state.group ??= alertGroup(workflowInfo().taskQueue, policy.name, grouping, { alertname: input.rule.name, ...alertLabels(input) });
         await joinAlertGroup(
           { group: state.group, policy: policy.name, grouping, timeoutMs, maxAttempts },
-          { alertId, workflowId, step: stepRef, targets: step.targets, alert: { ...input, carried: undefined }, value, firedAtMs: firedAtMs(), policy: policy.name, atMs: Date.now(), ...(announced ? { announced } : {}) },
+          { alertId, workflowId, step: stepRef, targets, alert: { ...input, carried: undefined }, value, firedAtMs: firedAtMs(), policy: policy.name, atMs: Date.now(), ...(announced ? { announced } : {}) },
         );
         const answerWithinMs = grouping.groupWaitMs + grouping.groupIntervalMs + timeoutMs + 60_000;
         await condition(() => state.groupAnswers.has(step.index) || stopped(), answerWithinMs);
@@ -250,10 +259,10 @@ export function createEscalation(ctx: EscalationContext): Escalation {
           return;
         }
         if (answer) recordGroupAnswer(answer, step.index);
-        else state.failed += step.targets.length;
+        else state.failed += targets.length;
       } else {
         const results = await Promise.allSettled(
-          step.targets.map((target) =>
+          targets.map((target) =>
             deliverNotification({ key: notificationKey(alertId, step.index, target), target, step: stepRef, alert: input, alertId, workflowId, value, firedAtMs: firedAtMs(), policy: policy.name, ...(announced ? { announced } : {}) }),
           ),
         );
@@ -332,4 +341,24 @@ export function createEscalation(ctx: EscalationContext): Escalation {
       };
     },
   };
+}
+
+/**
+ * oncallTargets asks who is on call now for each schedule; a lookup that fails (Redis down) is logged and reaches
+ * nobody, so the step's fixed targets still go out. The timeline reads the answer (a gap is named there).
+ */
+async function oncallTargets(schedules: string[]): Promise<EscalationTarget[]> {
+  try {
+    return (await resolveOncallTargets({ schedules, atMs: Date.now() })).flatMap((r) => r.targets);
+  } catch (err) {
+    log.warn('on-call lookup failed; the step goes to its fixed targets', { schedules, error: String(err) });
+    return [];
+  }
+}
+
+/** withOncall adds the on-call people's targets to a step's fixed ones, each destination once. */
+function withOncall(fixed: readonly EscalationTarget[], oncall: readonly EscalationTarget[]): EscalationTarget[] {
+  const out = [...fixed];
+  for (const t of oncall) if (!out.some((f) => f.channel === t.channel && f.to === t.to)) out.push(t);
+  return out;
 }

@@ -11,3 +11,4 @@ export { trendAnalysisWorkflow } from './trend-analysis';
 export { sloCheckWorkflow } from './slo-check';
 export { spanMetricsWorkflow } from './span-metrics';
 export { cloudwatchCollectWorkflow } from './cloudwatch-collect';
+export { oncallHandoffWorkflow } from './oncall-handoff';

@@ -13,7 +13,7 @@ const PolicySchema = Type.Object({
   name: Type.String(),
   description: Type.String(),
   repeat: Type.Integer(),
-  steps: Type.Array(Type.Object({ waitMs: Type.Integer(), targets: Type.Array(Target) })),
+  steps: Type.Array(Type.Object({ waitMs: Type.Integer(), targets: Type.Array(Target), oncall: Type.Optional(Type.Array(Type.String({ description: 'on-call schedules whose primary the step pages' }))) })),
   source: Type.String(),
   version: Type.Integer(),
   default: Type.Boolean(),

@@ -69,6 +69,12 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/admin/monitoring/escalation-policies': 'admin',
   'PUT /api/v1/admin/monitoring/escalation-policies/:name': 'admin',
   'DELETE /api/v1/admin/monitoring/escalation-policies/:name': 'admin',
+  'GET /api/v1/admin/monitoring/oncall/schedules': 'admin',
+  'GET /api/v1/admin/monitoring/oncall/schedules/:name': 'admin',
+  'PUT /api/v1/admin/monitoring/oncall/schedules/:name': 'admin',
+  'DELETE /api/v1/admin/monitoring/oncall/schedules/:name': 'admin',
+  'GET /api/v1/admin/monitoring/oncall/schedules/:name/oncall': 'admin',
+  'GET /api/v1/admin/monitoring/oncall/schedules/:name/shifts': 'admin',
 };
 
 /** Which roles each class lets through (DESIGN.md: service ingests and reads internal routes, viewer the public ones). */

@@ -38,6 +38,13 @@ describe('escalation policies', () => {
     expect(config.policies[0]!.steps[0]!.targets).toEqual([{ channel: 'webhook', to: 'https://hooks.example.com/am' }]);
   });
 
+  it('takes an on-call schedule as a target, resolved when the step runs (a bad name refused by its field)', () => {
+    const config = parseEscalationConfig('default_policy: a\npolicies: [{name: a, steps: [{wait: 5m, targets: [{slack: "#x"}, {oncall: trading-oncall}, {oncall: trading-oncall}]}]}]', 'x.yaml');
+    expect(config.policies[0]!.steps[0]).toEqual({ waitMs: 300_000, targets: [{ channel: 'slack', to: '#x' }], oncall: ['trading-oncall'] });
+    expect(escalationPlan(config.policies[0]!)[0]).toMatchObject({ targets: [{ channel: 'slack', to: '#x' }], oncall: ['trading-oncall'] });
+    expect(() => parseEscalationConfig('default_policy: a\npolicies: [{name: a, steps: [{wait: 5m, targets: [{oncall: "Trading On-Call"}]}]}]', 'x.yaml')).toThrow('targets[0].oncall: expected the name of an on-call schedule');
+  });
+
   it('picks the policy a rule names (label or annotation), else the default', () => {
     expect(policyNameOf({ labels: {}, annotations: {} }, { defaultPolicy: 'd' })).toBe('d');
     expect(policyNameOf({ labels: { escalation_policy: 'l' }, annotations: { escalation_policy: 'a' } }, { defaultPolicy: 'd' })).toBe('l');

@@ -240,6 +240,15 @@ export function createAlertCommands(temporal: Client, deadlineMs = 5000) {
         return translate(alertId, err);
       }
     },
+    /** currentAlertOf is the occurrence of a series that is open now (its workflow's alert id), or undefined. */
+    async currentAlertOf(fingerprint: string): Promise<string | undefined> {
+      try {
+        return (await within(() => temporal.workflow.getHandle(alertWorkflowId(fingerprint)).query(stateQuery))).alertId;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError) return undefined;
+        throw err;
+      }
+    },
     /** acknowledgeAlert applies the acknowledge update and returns the alert as it now stands. */
     async acknowledgeAlert(alertId: string, action: AlertAction): Promise<AlertView> {
       return within(() => handleOf(alertId).executeUpdate(acknowledgeUpdate, { args: [{ ...action, alertId }] })).catch(

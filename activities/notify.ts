@@ -193,8 +193,8 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
       const charts = () => (images ??= req.charts ? renderReportCharts(req.charts) : []);
       let delivery = await recorded(key);
       if (!delivery) {
-        // The report goes to Slack and e-mail targets whose channel is configured (a webhook takes alerts only).
-        if (target.channel === 'webhook' || !receivers[target.channel].configured) return undefined;
+        // The report goes to Slack and e-mail targets whose channel is configured (webhooks and pagers take alerts only).
+        if ((target.channel !== 'slack' && target.channel !== 'email') || !receivers[target.channel].configured) return undefined;
         const url = `${config.publicBaseUrl}/api/v1/admin/monitoring/reports?id=${encodeURIComponent(report.report_id)}`;
         delivery = await counted(target.channel, async () =>
           record(
@@ -275,6 +275,23 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
       const done = await recorded(req.key);
       if (done) return done;
       return counted(req.target.channel, async () => record(await receivers[req.target.channel].sendGroup(req)));
+    },
+
+    /**
+     * syncPagingIncidents tells the paging services an alert paged (PagerDuty, Opsgenie) that it was acknowledged or
+     * resolved here, so their incident follows; once per (delivery, status) — a retry after a lost answer repeats
+     * an acknowledge or resolve, which both services take as a no-op.
+     */
+    async syncPagingIncidents(req: { fingerprint: string; status: NotificationState['status']; by?: string; deliveries: Array<{ key: string; channel: 'pagerduty' | 'opsgenie'; to: string }> }): Promise<number> {
+      let synced = 0;
+      for (const d of req.deliveries) {
+        const key = `${d.key}:${req.status}`;
+        if (await recorded(key)) continue;
+        await receivers[d.channel].sync(d.to, req.fingerprint, req.status, req.by);
+        await record({ key, channel: d.channel, to: d.to, status: 202 });
+        synced++;
+      }
+      return synced;
     },
 
     /** updateGroupSlackMessages redraws a group's batch messages in place with each alert's current state. */

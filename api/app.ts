@@ -24,6 +24,7 @@ import { alertHistoryRoutes } from './routes/alert-history';
 import { alertTimelineRoutes } from './routes/alert-timeline';
 import { evaluationRoutes } from './routes/evaluations';
 import { oncallRoutes } from './routes/oncall';
+import { pagerDutyRoutes } from './routes/pagerduty';
 import { cloudwatchRoutes } from './routes/cloudwatch';
 import { pageRoutes } from './routes/page';
 import { policyRoutes } from './routes/policies';
@@ -104,6 +105,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(alertTimelineRoutes(deps));
   await app.register(evaluationRoutes(deps));
   await app.register(oncallRoutes(deps));
+  await app.register(pagerDutyRoutes(deps));
   await app.register(integrationRoutes(deps));
   await app.register(silenceRoutes(deps));
   await app.register(policyRoutes(deps));

@@ -39,6 +39,20 @@ export interface Config {
   businessPath: string;
   slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string | undefined };
   /**
+   * The paging services (activities/receivers/): PagerDuty's Events API v2 at PAGERDUTY_EVENTS_URL with the routing
+   * keys a target names (PAGERDUTY_ROUTING_KEYS `name=key,…`, secrets), and its V3 webhooks back, verified with
+   * PAGERDUTY_WEBHOOK_SECRET; Opsgenie's Alert API at OPSGENIE_API_URL with OPSGENIE_API_KEY; the generic SMS/voice
+   * gateway at SMS_WEBHOOK_URL (signed like the webhook, with ALERT_WEBHOOK_SECRET).
+   */
+  paging: {
+    pagerDutyEventsUrl: string;
+    pagerDutyRoutingKeys: Record<string, string>;
+    pagerDutyWebhookSecret: string | undefined;
+    opsgenieApiUrl: string;
+    opsgenieApiKey: string | undefined;
+    smsWebhookUrl: string | undefined;
+  };
+  /**
    * The alert event stream (activities/alert-stream.ts): every alert transition published to NATS JetStream at
    * ALERT_STREAM_NATS_URL, on `<subject>.<service>.<severity>` (ALERT_STREAM_SUBJECT, default `alerts`) of the stream
    * ALERT_STREAM_NAME (default `ALERTS`, created when missing); and/or to Kafka at ALERT_STREAM_KAFKA_BROKERS
@@ -133,6 +147,17 @@ function reportTargetsVar(env: Env): EscalationTarget[] {
 }
 
 /** kafkaBrokersVar reads ALERT_STREAM_KAFKA_BROKERS: `host:port` items, comma-separated (empty: no Kafka). */
+/** routingKeysVar reads PAGERDUTY_ROUTING_KEYS: `name=key` pairs, comma-separated (a target names the key). */
+function routingKeysVar(env: Env): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const pair of (env.PAGERDUTY_ROUTING_KEYS ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9][a-z0-9_-]{0,62})=([A-Za-z0-9]{32})$/.exec(pair);
+    if (!m) throw new ConfigError('PAGERDUTY_ROUTING_KEYS', `expected name=<32-character integration key>, comma-separated (got an entry starting ${JSON.stringify(pair.slice(0, 12))})`);
+    keys[m[1]!] = m[2]!;
+  }
+  return keys;
+}
+
 function kafkaBrokersVar(env: Env): string[] {
   const brokers = (env.ALERT_STREAM_KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
   for (const b of brokers) {
@@ -236,6 +261,14 @@ export function loadConfig(env: Env): Config {
       botToken: env.SLACK_BOT_TOKEN || undefined,
       signingSecret: env.SLACK_SIGNING_SECRET || undefined,
       apiUrl: env.SLACK_API_URL || undefined,
+    },
+    paging: {
+      pagerDutyEventsUrl: env.PAGERDUTY_EVENTS_URL || 'https://events.pagerduty.com/v2/enqueue',
+      pagerDutyRoutingKeys: routingKeysVar(env),
+      pagerDutyWebhookSecret: env.PAGERDUTY_WEBHOOK_SECRET || undefined,
+      opsgenieApiUrl: (env.OPSGENIE_API_URL || 'https://api.opsgenie.com').replace(/\/+$/, ''),
+      opsgenieApiKey: env.OPSGENIE_API_KEY || undefined,
+      smsWebhookUrl: env.SMS_WEBHOOK_URL || undefined,
     },
     publicBaseUrl: env.PUBLIC_BASE_URL || `http://127.0.0.1:${apiPort}`,
     apiKeysFile: env.MONITORING_API_KEYS_FILE || '.local/credentials.json',

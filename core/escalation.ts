@@ -8,13 +8,17 @@ import { FieldError } from './errors';
 import { parse as parseYaml } from 'yaml';
 import { formatDuration, parseDuration } from './duration';
 import { isRecord } from './guards';
+import { isPhoneNumber } from './paging';
 import type { Rule } from './rules';
 import { ALERTMANAGER_DEFAULTS, type GroupingSpec } from './grouping';
 
 /** NotificationChannel is where a notification goes (one receiver each, activities/receivers/). */
-export type NotificationChannel = 'slack' | 'email' | 'webhook';
+export type NotificationChannel = 'slack' | 'email' | 'webhook' | 'pagerduty' | 'opsgenie' | 'sms';
 
-/** EscalationTarget is one destination: a Slack channel (id or #name), an e-mail address or a webhook URL. */
+/**
+ * EscalationTarget is one destination: a Slack channel (id or #name), an e-mail address, a webhook URL, a PagerDuty
+ * routing key's name (PAGERDUTY_ROUTING_KEYS), an Opsgenie team, or a phone number (E.164) for SMS/voice.
+ */
 export interface EscalationTarget {
   channel: NotificationChannel;
   to: string;
@@ -67,7 +71,7 @@ export interface PlannedNotification {
 export type Delivery =
   | { key: string; channel: 'slack'; to: string; slackChannel: string; ts: string; group?: string }
   | { key: string; channel: 'email'; to: string; messageId: string; group?: string }
-  | { key: string; channel: 'webhook'; to: string; status: number; group?: string };
+  | { key: string; channel: 'webhook' | 'pagerduty' | 'opsgenie' | 'sms'; to: string; status: number; group?: string };
 
 /** EscalationSnapshot is the policy an alert escalates along, taken when it fires, and how hard to try each delivery. */
 export interface EscalationSnapshot {
@@ -105,7 +109,17 @@ export function parseTarget(raw: unknown, field: string): EscalationTarget {
     if (typeof to !== 'string' || !isHttpUrl(to)) throw new EscalationError(`${field}.webhook`, 'expected an http(s) URL');
     return { channel, to };
   }
-  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack, email, webhook or oncall');
+  if (channel === 'pagerduty' || channel === 'opsgenie') {
+    if (typeof to !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(to)) {
+      throw new EscalationError(`${field}.${channel}`, channel === 'pagerduty' ? 'expected the name of a routing key in PAGERDUTY_ROUTING_KEYS' : 'expected an Opsgenie team name (lowercase letters, digits, - and _)');
+    }
+    return { channel, to };
+  }
+  if (channel === 'sms') {
+    if (typeof to !== 'string' || !isPhoneNumber(to)) throw new EscalationError(`${field}.sms`, 'expected a phone number in E.164 form, e.g. +4915112345678');
+    return { channel, to };
+  }
+  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack, email, webhook, pagerduty, opsgenie, sms or oncall');
 }
 
 function isHttpUrl(value: string): boolean {

@@ -13,15 +13,17 @@ import { FieldError } from './errors';
 import { formatDuration, parseDuration } from './duration';
 import type { EscalationTarget } from './escalation';
 import { isRecord } from './guards';
+import { isPhoneNumber } from './paging';
 
 /** OncallError names the field of a schedule that is wrong. */
 export class OncallError extends FieldError {}
 
-/** OncallContact is how a person is reached: any of an e-mail address, a Slack channel or user id, a webhook URL. */
+/** OncallContact is how a person is reached: any of an e-mail address, a Slack channel or user id, a webhook URL, a phone (SMS). */
 export interface OncallContact {
   email?: string;
   slack?: string;
   webhook?: string;
+  phone?: string;
 }
 
 /** Restriction is a local window in which a layer is active: from–to on the given weekdays (all days if none). */
@@ -227,17 +229,25 @@ function parseInstant(raw: unknown, field: string): number {
   return ms;
 }
 
+const CONTACT_EXPECTED: Record<string, string> = {
+  email: 'expected an e-mail address',
+  slack: 'expected #channel, a channel id or a user id (U0123ABCD)',
+  webhook: 'expected an http(s) URL',
+  phone: 'expected a phone number in E.164 form (+4915112345678), paged by SMS',
+};
+
 function parseContact(raw: unknown, field: string): OncallContact {
-  if (!isRecord(raw)) throw new OncallError(field, 'expected {email?, slack?, webhook?}');
+  if (!isRecord(raw)) throw new OncallError(field, 'expected {email?, slack?, webhook?, phone?}');
   const contact: OncallContact = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'email' && typeof value === 'string' && EMAIL.test(value)) contact.email = value;
     else if (key === 'slack' && typeof value === 'string' && SLACK.test(value)) contact.slack = value;
     else if (key === 'webhook' && typeof value === 'string' && /^https?:\/\/[^\s]+$/.test(value) && value.length <= 2048) contact.webhook = value;
-    else if (key === 'email' || key === 'slack' || key === 'webhook') throw new OncallError(`${field}.${key}`, key === 'email' ? 'expected an e-mail address' : key === 'slack' ? 'expected #channel, a channel id or a user id (U0123ABCD)' : 'expected an http(s) URL');
-    else throw new OncallError(`${field}.${key}`, 'unknown contact; expected email, slack or webhook');
+    else if (key === 'phone' && typeof value === 'string' && isPhoneNumber(value)) contact.phone = value;
+    else if (key in CONTACT_EXPECTED) throw new OncallError(`${field}.${key}`, CONTACT_EXPECTED[key]!);
+    else throw new OncallError(`${field}.${key}`, 'unknown contact; expected email, slack, webhook or phone');
   }
-  if (Object.keys(contact).length === 0) throw new OncallError(field, 'expected at least one of email, slack, webhook');
+  if (Object.keys(contact).length === 0) throw new OncallError(field, 'expected at least one of email, slack, webhook, phone');
   return contact;
 }
 
@@ -466,6 +476,7 @@ export function contactTargets(contact: OncallContact | undefined): EscalationTa
     ...(contact.email ? [{ channel: 'email' as const, to: contact.email }] : []),
     ...(contact.slack ? [{ channel: 'slack' as const, to: contact.slack }] : []),
     ...(contact.webhook ? [{ channel: 'webhook' as const, to: contact.webhook }] : []),
+    ...(contact.phone ? [{ channel: 'sms' as const, to: contact.phone }] : []),
   ];
 }
 

@@ -21,6 +21,12 @@ const { updateSlackMessages, publishMuteTransition, publishEscalation } = proxyA
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
+// Telling a paging service of an ack or resolution: a few tries, then given up (the page itself went out).
+const { syncPagingIncidents } = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+});
+
 // Who is on call is looked up quickly or not at all: a failed lookup pages the step's fixed targets without waiting.
 const { resolveOncallTargets } = proxyActivities<Activities>({
   startToCloseTimeout: '5s',
@@ -153,6 +159,17 @@ export function createEscalation(ctx: EscalationContext): Escalation {
         await getExternalWorkflowHandle(state.group.workflowId)
           .signal(memberSignal, { alertId, value: lifecycle.value, state: drawnState })
           .catch((err: unknown) => log.info('notification group gone', { group: state.group?.workflowId, error: String(err) }));
+      }
+      // The paging services keep an incident per series: acknowledged or resolved here, it follows there (a step's
+      // page through its group too, keyed alike). Only alerts that paged one add this command.
+      const paged = state.sent.filter((d) => (d.channel === 'pagerduty' || d.channel === 'opsgenie') && state.drawn.get(d.key) !== status);
+      if (paged.length > 0 && status !== 'firing') {
+        const by = lifecycle.resolution?.by ?? lifecycle.acknowledgedBy;
+        const deliveries = paged.map((d) => ({ key: d.key, channel: d.channel as 'pagerduty' | 'opsgenie', to: d.to }));
+        await syncPagingIncidents({ fingerprint: input.fingerprint, status, ...(by ? { by } : {}), deliveries }).catch((err: unknown) =>
+          log.warn('paging service not told', { alertId, status, error: String(err) }),
+        );
+        for (const d of paged) state.drawn.set(d.key, status);
       }
       const stale = state.sent.filter((d): d is Extract<SentNotification, { channel: 'slack' }> => d.channel === 'slack' && !d.group && state.drawn.get(d.key) !== status);
       if (stale.length === 0 || !state.snapshot) return;

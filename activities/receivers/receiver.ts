@@ -67,3 +67,11 @@ export interface Receiver {
   sendAlert(req: NotificationRequest): Promise<Delivery>;
   sendGroup(req: GroupNotificationRequest): Promise<Delivery>;
 }
+
+/**
+ * PagingReceiver is a receiver whose service keeps its own incident per alert series (PagerDuty, Opsgenie): it is
+ * told when the alert is acknowledged or resolved here, so the incident there follows.
+ */
+export interface PagingReceiver extends Receiver {
+  sync(to: string, fingerprint: string, status: NotificationState['status'], by?: string): Promise<void>;
+}

@@ -7,10 +7,10 @@
  * other 4xx fails the delivery for good (the endpoint refuses what we send).
  */
 import { createHmac } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Delivery } from '../../core/escalation';
 import { webhookAlert, webhookPayload, type WebhookPayload } from '../../core/webhook';
 import { notConfigured } from './errors';
+import { postJson } from './http';
 import type { GroupNotificationRequest, NotificationRequest, Receiver, ReceiverContext } from './receiver';
 
 /** SIGNATURE_HEADER carries the payload's signature. */
@@ -29,28 +29,9 @@ export function createWebhookReceiver(ctx: ReceiverContext): Receiver {
   async function post(key: string, url: string, payload: WebhookPayload): Promise<Delivery> {
     if (!secret) throw notConfigured('Webhook signing (ALERT_WEBHOOK_SECRET)');
     const body = JSON.stringify(payload);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'performance-monitoring',
-          'idempotency-key': key,
-          [SIGNATURE_HEADER.toLowerCase()]: webhookSignature(secret, body, Math.floor(Date.now() / 1000)),
-        },
-        body,
-        signal: AbortSignal.timeout(config.alert.notificationTimeoutMs),
-      });
-    } catch (err) {
-      throw new Error(`webhook ${url}: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`);
-    }
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return { key, channel: 'webhook', to: url, status: response.status };
-    const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
-    const message = `webhook ${url} answered ${response.status}`;
-    if (retryable) throw new Error(message);
-    throw ApplicationFailure.nonRetryable(message, 'WebhookRefused');
+    const headers = { 'idempotency-key': key, [SIGNATURE_HEADER.toLowerCase()]: webhookSignature(secret, body, Math.floor(Date.now() / 1000)) };
+    const { status } = await postJson('webhook', url, body, headers, config.alert.notificationTimeoutMs);
+    return { key, channel: 'webhook', to: url, status };
   }
 
   return {

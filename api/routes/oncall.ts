@@ -16,7 +16,7 @@ import { errorResponses, expectedVersion, readRoute, timeRange } from '../schema
 
 const PATH = '/api/v1/admin/monitoring/oncall/schedules';
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }) });
-const Contact = Type.Object({ email: Type.Optional(Type.String()), slack: Type.Optional(Type.String()), webhook: Type.Optional(Type.String()) });
+const Contact = Type.Object({ email: Type.Optional(Type.String()), slack: Type.Optional(Type.String()), webhook: Type.Optional(Type.String()), phone: Type.Optional(Type.String()) });
 const OncallNow = Type.Object({
   at: Type.String(),
   user: Type.Union([Type.String(), Type.Null()], { description: 'null: a gap, nobody is on call' }),

@@ -24,6 +24,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'POST /api/v1/write': 'ingest',
   'POST /v1/traces': 'ingest',
   'POST /api/v1/integrations/cloudwatch/metric-streams': 'signed',
+  'POST /api/v1/integrations/pagerduty/webhook': 'signed',
   'POST /v1/metrics': 'ingest',
   'POST /api/v2/alerts': 'ingest',
   'GET /api/v2/alerts': 'admin',

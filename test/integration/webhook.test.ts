@@ -185,7 +185,7 @@ describe('the generic webhook receiver: Alertmanager’s payload, signed, retrie
 
     it('fails for good on a refusal (4xx) and without a signing secret, and retries a 429', async () => {
       endpoint.answer('/refuse', 400);
-      await expect(activities().deliverNotification(request('/refuse', 'b'))).rejects.toMatchObject({ nonRetryable: true, type: 'WebhookRefused', message: expect.stringContaining('answered 400') });
+      await expect(activities().deliverNotification(request('/refuse', 'b'))).rejects.toMatchObject({ nonRetryable: true, type: 'ReceiverRefused', message: expect.stringContaining('answered 400') });
       await expect(activities({}).deliverNotification(request('/unsigned', 'c'))).rejects.toMatchObject({ nonRetryable: true, type: 'NotConfigured' });
       expect(endpoint.to('/unsigned')).toHaveLength(0);
       endpoint.answer('/busy', 429);

@@ -15,11 +15,10 @@ import { connect, JSONCodec, nanos, type JetStreamClient, type NatsConnection } 
 import type { HistoryRow, MuteNotice, MuteTransition } from '../core/alert';
 import { alertEvent, alertLinks, alertSubject, escalationEvent, muteEvent, type AlertEvent, type WorkflowTransition } from '../core/alert-event';
 import type { Config } from '../core/config';
-import { matchesAll, silenceReason, type Silence } from '../core/silences';
-import type { ActiveAlert } from '../core/types';
+import { silenceReason, type Silence } from '../core/silences';
 import { muteSignal } from '../workflows/messages';
 import { createClickHouseStore } from '../store/clickhouse';
-import { redisKeys } from '../store/redis';
+import { firingAlertsMatching, redisKeys } from '../store/redis';
 import { createKafkaAlertStream } from './alert-stream-kafka';
 
 /** DUPLICATE_WINDOW_MS is how long the stream remembers message ids: longer than any retry of a transition. */
@@ -151,14 +150,7 @@ export function createAlertStreamActivities({ config, clickhouse, redis, tempora
      */
     async tellSilencedAlerts(req: { silence: Silence; transition: MuteTransition }): Promise<number> {
       if (!stream) return 0;
-      const services = await redis.smembers(redisKeys.services);
-      const matched: ActiveAlert[] = [];
-      for (const service of services) {
-        for (const raw of Object.values(await redis.hgetall(redisKeys.activeAlerts(service)))) {
-          const alert = JSON.parse(raw) as ActiveAlert;
-          if (alert.status !== 'pending' && alert.labels && matchesAll(alert.labels, req.silence.matchers)) matched.push(alert);
-        }
-      }
+      const matched = await firingAlertsMatching(redis, req.silence.matchers);
       const notice: MuteNotice = { silenceId: req.silence.id, transition: req.transition, reason: silenceReason(req.silence), atMs: Date.now() };
       // An alert that ended meanwhile has nothing to be told.
       await Promise.all(matched.map((a) => temporal.workflow.getHandle(a.workflow_id).signal(muteSignal, notice).catch(() => undefined)));

@@ -1,6 +1,6 @@
 import { escalationEvent } from '../core/alert-event';
 import type { AlertStream } from './alert-stream';
-import { redisKeys } from '../store/redis';
+import { firingAlertsMatching, redisKeys } from '../store/redis';
 import type Redis from 'ioredis';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { renderReportCharts, type ReportChart, type ReportChartData } from './report-charts';
@@ -150,8 +150,11 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
       };
     },
 
-    /** rememberNotified records that a run of the alert notified (once per run) and the Slack messages it has so far. */
-    async rememberNotified(fingerprint: string, atMs: number | undefined, messages: SentNotification[]): Promise<void> {
+    /**
+     * rememberNotified records that a run of the alert notified (once per run), the Slack messages it has so far,
+     * and every Slack channel it reached (its group's too: where a silence of it is announced).
+     */
+    async rememberNotified(fingerprint: string, atMs: number | undefined, messages: SentNotification[], channels?: string[]): Promise<void> {
       const key = memoryKey(fingerprint);
       if (atMs !== undefined) {
         const notified = JSON.parse((await redis.hget(key, 'notified')) ?? '[]') as number[];
@@ -159,6 +162,7 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
         await redis.hset(key, 'notified', JSON.stringify(notified.filter((t) => atMs - t < 3_600_000)));
       }
       await redis.hset(key, 'messages', JSON.stringify(messages));
+      if (channels) await redis.hset(key, 'channels', JSON.stringify(channels));
       await redis.expire(key, MEMORY_TTL_SECONDS);
     },
 
@@ -252,6 +256,35 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
         `${new Date(silence.endsAtMs).toISOString()}${silence.comment ? ` (${silence.comment})` : ''}. Matching alerts will notify again after that; ` +
         `extend it with POST ${config.publicBaseUrl}/api/v1/admin/monitoring/silences if the work is not done.`;
       return sendNotice(`silence:${silence.id}:reminder`, targets, `Silence ${silence.id} expires soon`, text);
+    },
+
+    /**
+     * announceSilence tells the channels of the firing alerts a silence matches that it now mutes them (`created`)
+     * or no longer does (`ended`: they notify now), one message per Slack channel listing its alerts, once per
+     * (silence, transition, channel). An alert's channels are the Slack channels it reached (itself or through its
+     * group); one never posted anywhere (inhibited, or silenced from the start) is not listed: its own page follows
+     * when the silence ends.
+     */
+    async announceSilence(req: { silence: Silence; transition: 'created' | 'ended'; by?: string }): Promise<number> {
+      const { silence } = req;
+      const alerts = await firingAlertsMatching(redis, silence.matchers);
+      if (alerts.length === 0 || !slack.client) return 0;
+      const byChannel = new Map<string, typeof alerts>();
+      for (const alert of alerts) {
+        const raw = await redis.hget(memoryKey(alert.fingerprint), 'channels');
+        for (const channel of raw ? (JSON.parse(raw) as string[]) : []) byChannel.set(channel, [...(byChannel.get(channel) ?? []), alert]);
+      }
+      let sent = 0;
+      for (const [channel, here] of byChannel) {
+        const list = here.slice(0, 20).map((a) => `• ${a.rule} — ${a.service}/${a.instance} (${a.severity}, ${a.status})`).join('\n');
+        const more = here.length > 20 ? `\n… and ${here.length - 20} more` : '';
+        const text =
+          req.transition === 'created'
+            ? `:mute: Silence ${silence.id} by ${silence.createdBy} mutes ${here.length} firing alert(s) here until ${new Date(silence.endsAtMs).toISOString()}${silence.comment ? ` — ${silence.comment}` : ''}. ${describeMatchers(silence.matchers)}\n${list}${more}`
+            : `:loud_sound: Silence ${silence.id} ${req.by ? `was expired by ${req.by}` : 'has ended'}: ${here.length} alert(s) still firing here notify again now.\n${list}${more}`;
+        sent += await sendNotice(`silence:${silence.id}:${req.transition}`, [{ channel: 'slack', to: channel }], `Silence ${silence.id}`, text);
+      }
+      return sent;
     },
 
     /**

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { latestValues, serviceMetrics, type FieldValues, type InstanceReading, type LatestValues } from '../core/realtime';
+import { matchesAll, type Matcher } from '../core/silences';
 import type { ActiveAlert, RealtimeSnapshot, Sample } from '../core/types';
 
 /** Redis key layout, after the seed's "Redis Caching" section. */
@@ -35,6 +36,18 @@ export const redisKeys = {
 };
 
 /** RuleCoverage is a rule's current stretch of evaluations without a gap longer than COVERAGE_GAP_INTERVALS intervals. */
+/** firingAlertsMatching lists the open alerts past pending whose labels a silence's matchers all match. */
+export async function firingAlertsMatching(redis: Redis, matchers: readonly Matcher[]): Promise<ActiveAlert[]> {
+  const matched: ActiveAlert[] = [];
+  for (const service of await redis.smembers(redisKeys.services)) {
+    for (const raw of Object.values(await redis.hgetall(redisKeys.activeAlerts(service)))) {
+      const alert = JSON.parse(raw) as ActiveAlert;
+      if (alert.status !== 'pending' && alert.labels && matchesAll(alert.labels, matchers)) matched.push(alert);
+    }
+  }
+  return matched;
+}
+
 export interface RuleCoverage {
   sinceMs: number;
   lastMs: number;

@@ -296,7 +296,8 @@ export function createEscalation(ctx: EscalationContext): Escalation {
       state.nextStepAtMs = Date.now() + step.waitMs;
       // The alert's memory: when this occurrence first notified, and its Slack messages for later re-fires to redraw.
       // (A group's batch message is the group's to redraw, so it is not remembered for re-fires.)
-      await rememberNotified(input.fingerprint, step.index === 0 ? firedAtMs() : undefined, state.sent.filter((d) => d.channel === 'slack' && !d.group));
+      const channels = [...new Set(state.sent.flatMap((d) => (d.channel === 'slack' ? [d.slackChannel] : [])))];
+      await rememberNotified(input.fingerprint, step.index === 0 ? firedAtMs() : undefined, state.sent.filter((d) => d.channel === 'slack' && !d.group), channels);
       // Acknowledged while this step was being sent: its messages show it too.
       if (ctx.lifecycle().phase !== 'firing') await redraw();
     }

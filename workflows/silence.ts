@@ -8,7 +8,7 @@ import type { Activities } from '../activities';
 import type { EscalationTarget } from '../core/escalation';
 import type { Silence } from '../core/silences';
 
-const { saveSilence, expireSilence, sendSilenceReminder, tellSilencedAlerts } = proxyActivities<Activities>({
+const { saveSilence, expireSilence, sendSilenceReminder, tellSilencedAlerts, announceSilence } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
@@ -18,6 +18,8 @@ export interface SilenceInput {
   silence: Silence;
   reminderLeadMs: number;
   remind?: EscalationTarget[];
+  /** false: the silence is not announced in the channels of the alerts it mutes (default: it is). */
+  announce?: boolean;
 }
 
 /** SilenceOutcome says how the silence ended and whether the reminder went out. */
@@ -41,7 +43,10 @@ export async function silenceWorkflow(input: SilenceInput): Promise<SilenceOutco
   const announces = patched('silence-tells-alerts');
   const startsInMs = silence.startsAtMs - Date.now();
   const started = announces && (startsInMs <= 0 || !(await condition(() => expiredBy !== undefined, startsInMs)));
+  // ...and their channels hear it, once when it starts and once when it ends (runs recorded before replay without).
+  const inChannels = started && input.announce !== false && patched('silence-announced-in-channels');
   if (started) await tellSilencedAlerts({ silence, transition: 'silenced' });
+  if (inChannels) await announceSilence({ silence, transition: 'created' });
   let reminded = false;
   const remindAtMs = silence.endsAtMs - input.reminderLeadMs;
   if (remindAtMs > Date.now() && !(await condition(() => expiredBy !== undefined, remindAtMs - Date.now()))) {
@@ -51,5 +56,6 @@ export async function silenceWorkflow(input: SilenceInput): Promise<SilenceOutco
   if (expiredBy === undefined && silence.endsAtMs > Date.now()) await condition(() => expiredBy !== undefined, silence.endsAtMs - Date.now());
   await expireSilence(silence.id);
   if (started) await tellSilencedAlerts({ silence, transition: 'unsilenced' });
+  if (inChannels) await announceSilence({ silence, transition: 'ended', ...(expiredBy ? { by: expiredBy } : {}) });
   return { ended: expiredBy === undefined ? 'expired' : 'expired-by-hand', reminded };
 }

@@ -35,6 +35,7 @@ const CreateBody = Type.Object({
   duration: Type.Optional(Type.String({ description: 'e.g. 2h; used when endsAt is absent' })),
   comment: Type.String({ minLength: 1, maxLength: 2000 }),
   remind: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 10, description: 'reminder targets, [{slack: "#channel"}] or [{email: "a@b"}]' })),
+  announce: Type.Optional(Type.Boolean({ description: 'announce the silence, when it starts and ends, in the channels of the firing alerts it mutes (default true)' })),
 });
 type CreateBody = {
   matchers: unknown[];
@@ -43,6 +44,7 @@ type CreateBody = {
   duration?: string;
   comment: string;
   remind?: unknown[];
+  announce?: boolean;
 };
 
 export const silenceWorkflowId = (id: string) => `silence/${id}`;
@@ -81,6 +83,7 @@ export async function scheduleSilence(
   silence: Silence,
   remind: SilenceInput['remind'],
   log: { error: (obj: object, msg: string) => void },
+  announce = true,
 ): Promise<void> {
   const temporal = temporalOf(deps);
   await store.saveSilence(silence);
@@ -88,6 +91,7 @@ export async function scheduleSilence(
     silence,
     reminderLeadMs: Math.min(15 * 60_000, Math.floor((silence.endsAtMs - silence.startsAtMs) / 4)),
     ...(remind ? { remind } : {}),
+    ...(announce ? {} : { announce: false }),
   };
   try {
     await temporal.withDeadline(Date.now() + 5000, () =>
@@ -151,7 +155,7 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
           if (err instanceof SilenceError || err instanceof EscalationError) throw new ApiError(400, 'validation_failed', err.message, err.field);
           throw err;
         }
-        await scheduleSilence(deps, store, silence, remind, request.log);
+        await scheduleSilence(deps, store, silence, remind, request.log, body.announce ?? true);
         return reply.code(201).send(view(silence, now));
       },
     );

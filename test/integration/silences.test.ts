@@ -70,6 +70,62 @@ describe('silences and inhibition mute notifications, on the real Temporal and R
     await driver.evaluate();
   });
 
+  it('announces a silence in the channel of the alerts it mutes and when it ends; an alert resolved under it shows resolved where it paged, one that fired under it sends nothing', async () => {
+    const [paged, quiet, still] = ['paged', 'quiet', 'still'].map((s) => `${service}-ann-${s}`) as [string, string, string];
+    const alertsChannel = FakeSlack.channelId('#ml-alerts');
+    // Two alerts page first.
+    await Promise.all([driver.breach(paged, 95), driver.breach(still, 95)]);
+    const [pagedView, stillView] = await Promise.all([driver.firing(critical, paged, { category: 'resource' }), driver.firing(critical, still, { category: 'resource' })]);
+    await eventually(async () => expect([messagesOf(pagedView.alertId), messagesOf(stillView.alertId)].map((m) => m.length)).toEqual([1, 1]), 20_000);
+    const page = messagesOf(pagedView.alertId)[0]!;
+
+    // The silence is announced where they paged, naming both.
+    const created = await silence({ matchers: [{ name: 'instance', value: `${service}-ann-.*`, isRegex: true }], duration: '1h', comment: 'failover drill' });
+    const { id } = created.json();
+    const announcement = await eventually(async () => {
+      const found = slack.messages.find((m) => m.text.includes(`Silence ${id}`) && m.text.includes('mutes'));
+      expect(found).toBeDefined();
+      return found!;
+    }, 15_000);
+    expect(announcement.channel).toBe(alertsChannel);
+    // (Their warnings, inhibited by the criticals, never posted here: not listed.)
+    expect(announcement.text).toContain('mutes 2 firing alert(s) here');
+    expect(announcement.text).not.toContain(warning);
+    expect(announcement.text).toContain('failover drill');
+    expect(announcement.text).toContain(`${service}/${paged}`);
+
+    // Resolved under the silence: its page is redrawn as resolved, where it was sent; no new message.
+    await driver.push(paged, 10);
+    await driver.evaluate();
+    await driver.handleOf(critical, paged, { category: 'resource' }).result();
+    await eventually(async () => expect(slack.updatesOf(page.ts).some((u) => JSON.stringify(u.args).includes('Resolved'))).toBe(true), 15_000);
+    expect(messagesOf(pagedView.alertId)).toHaveLength(1);
+
+    // Fired under the silence and resolved under it: nothing sent, and its timeline says why.
+    await driver.breach(quiet, 95);
+    const quietView = await driver.firing(critical, quiet, { category: 'resource' });
+    await eventually(async () => expect((await driver.handleOf(critical, quiet, { category: 'resource' }).query<AlertView>('state')).escalation?.mutedBy).toContain(id));
+    await driver.push(quiet, 10);
+    await driver.evaluate();
+    await driver.handleOf(critical, quiet, { category: 'resource' }).result();
+    expect(messagesOf(quietView.alertId)).toHaveLength(0);
+    const why = (await api.app.inject({ url: `/api/v1/alerts/${quietView.alertId}/timeline`, headers: bearer('admin') })).json().why;
+    expect(why).toMatch(new RegExp(`nobody was notified.*${id}`));
+
+    // Expired by hand: the channel hears that the alert still firing notifies again.
+    await driver.expireSilence(id);
+    const ended = await eventually(async () => {
+      const found = slack.messages.find((m) => m.text.includes(`Silence ${id}`) && m.text.includes('expired by admin'));
+      expect(found).toBeDefined();
+      return found!;
+    }, 15_000);
+    expect(ended.text).toContain('1 alert(s) still firing here notify again now');
+    expect(ended.text).toContain(`${service}/${still}`);
+    expect(slack.messages.filter((m) => m.text.includes(`Silence ${id}`))).toHaveLength(2);
+    await driver.push(still, 10);
+    await driver.evaluate();
+  }, 90_000);
+
   it('expires a silence by hand (DELETE) at once', async () => {
     const created = (await silence({ matchers: [{ name: 'service', value: service }], duration: '1h', comment: 'x' })).json();
     expect((await api.app.inject({ method: 'DELETE', url: `${SILENCES}/${created.id}`, headers: bearer('admin') })).statusCode).toBe(204);

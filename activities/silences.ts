@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type Redis from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../core/config';
-import { notificationMute, parseInhibitRules, type InhibitRule, type MuteDecision, type Silence } from '../core/silences';
+import { notificationMute, parseInhibitRules, type Dependency, type InhibitRule, type MuteDecision, type Silence } from '../core/silences';
 import type { ActiveAlert, Labels } from '../core/types';
 import { createConfigStore } from '../store/config-store';
 import { fromRoot } from '../store/paths';
@@ -41,6 +41,26 @@ export function createSilenceActivities({ config, redis, clickhouse }: { config:
     return all.filter((s) => !old.includes(s)).sort((a, b) => a.endsAtMs - b.endsAtMs);
   }
 
+  /**
+   * firingEverywhere is every service's firing alerts' labels (recorded, or seen firing by the latest evaluation),
+   * but `fingerprint`'s own: a rule's parent may be another service's alert (ClickHouse down for its clients).
+   */
+  async function firingEverywhere(fingerprint: string, now: number): Promise<Labels[]> {
+    const out: Labels[] = [];
+    for (const service of await redis.smembers(redisKeys.services)) {
+      const [active, firingNow] = await Promise.all([redis.hgetall(redisKeys.activeAlerts(service)), redis.hgetall(redisKeys.firingNow(service))]);
+      for (const v of Object.values(active)) {
+        const a = JSON.parse(v) as ActiveAlert;
+        if (a.status !== 'pending' && a.fingerprint !== fingerprint && a.labels) out.push(a.labels);
+      }
+      for (const [fp, entry] of Object.entries(firingNow)) {
+        const { labels, untilMs } = JSON.parse(entry) as { labels: Labels; untilMs: number };
+        if (fp !== fingerprint && untilMs > now) out.push(labels);
+      }
+    }
+    return out;
+  }
+
   return {
     listSilences,
 
@@ -71,7 +91,7 @@ export function createSilenceActivities({ config, redis, clickhouse }: { config:
      * labels, or by a firing alert of the same service that an inhibition rule makes its source — firing as its
      * workflow recorded it, or as the latest evaluation found it (redisKeys.firingNow).
      */
-    async notificationGate(req: { labels: Labels; service: string; fingerprint: string }): Promise<MuteDecision> {
+    async notificationGate(req: { labels: Labels; service: string; fingerprint: string; dependsOn?: Dependency }): Promise<MuteDecision> {
       const [silences, rules, active, firingNow] = await Promise.all([
         listSilences(),
         inhibitRules(),
@@ -88,7 +108,8 @@ export function createSilenceActivities({ config, redis, clickhouse }: { config:
         const { labels, untilMs } = JSON.parse(entry) as { labels: Labels; untilMs: number };
         if (fp !== req.fingerprint && untilMs > now) firing.push(labels);
       }
-      return notificationMute(req.labels, silences, firing, rules, now);
+      const dependency = req.dependsOn ? { on: req.dependsOn, firingEverywhere: await firingEverywhere(req.fingerprint, now) } : undefined;
+      return notificationMute(req.labels, silences, firing, rules, now, dependency);
     },
   };
 }

@@ -7,6 +7,8 @@ import { compare, parseCondition, PromqlError, type Condition } from './promql';
 import { parsePromql, typeOf, type Node } from './promql-ast';
 import { parsePromqlRule } from './promql-rule';
 import { ANOMALY_METHODS, DEFAULT_ANOMALY_METHOD } from './anomaly';
+import { FieldError } from './errors';
+import { parseDependency, type Dependency } from './silences';
 
 export { compare, type ComparisonOp, type LabelMatcher } from './promql';
 
@@ -48,6 +50,8 @@ export interface Rule {
    * `expression` is descriptive and its `condition` is not evaluated.
    */
   anomaly?: AnomalySpec;
+  /** The rule's parent (`depends_on`): while it fires, this rule's alerts are recorded but do not page. */
+  dependsOn?: Dependency;
 }
 
 /** ANOMALY_STATISTICS are the five-minute statistics an anomaly rule can watch (from the 1-minute rollup). */
@@ -239,6 +243,15 @@ export function parseRule(raw: unknown, group: string, field: string): Rule {
   const noData = raw.no_data ?? 'resolve';
   if (noData !== 'resolve' && noData !== 'keep') throw new RuleError(`${field}.no_data`, 'expected resolve or keep');
   const labels = stringMap(raw.labels, `${field}.labels`);
+  const annotations = stringMap(raw.annotations, `${field}.annotations`);
+  let dependsOn: Dependency | undefined;
+  try {
+    if (raw.depends_on !== undefined) dependsOn = parseDependency(raw.depends_on, undefined, `${field}.depends_on`);
+    else if (annotations.depends_on !== undefined) dependsOn = parseDependency(annotations.depends_on, annotations.depends_on_equal, `${field}.annotations.depends_on`);
+  } catch (err) {
+    if (err instanceof FieldError) throw new RuleError(err.field, err.message.slice(err.field.length + 2));
+    throw err;
+  }
   const severityText = raw.severity ?? labels.severity ?? 'warning';
   if (typeof severityText !== 'string' || severityText.trim() === '') throw new RuleError(`${field}.severity`, 'expected a severity string');
   const severity = severityLevel(severityText);
@@ -256,7 +269,8 @@ export function parseRule(raw: unknown, group: string, field: string): Rule {
     ...(noData !== 'resolve' ? { noData } : {}),
     severity,
     labels,
-    annotations: stringMap(raw.annotations, `${field}.annotations`),
+    annotations,
+    ...(dependsOn ? { dependsOn } : {}),
   };
 }
 

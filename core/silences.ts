@@ -100,13 +100,67 @@ export function inhibitionDecision(target: Labels, firing: readonly Labels[], ru
   return { muted: false, reason: 'no firing source inhibits it' };
 }
 
-/** notificationMute runs the stages in Alertmanager's order: silences, then inhibition. */
-export function notificationMute(labels: Labels, silences: readonly Silence[], firing: readonly Labels[], rules: readonly InhibitRule[], nowMs: number): MuteDecision {
+/**
+ * Dependency is a rule's parent (`depends_on`): while an alert matching `matchers` fires — with the same values of
+ * the `equal` labels as the child — the child's alerts do not page; they are recorded, and resolve, as ever.
+ */
+export interface Dependency {
+  matchers: Matcher[];
+  equal: string[];
+}
+
+/** dependencyDecision mutes a child alert while a firing alert (anywhere) is its parent. */
+export function dependencyDecision(child: Labels, firingEverywhere: readonly Labels[], dependency: Dependency): MuteDecision {
+  const parent = firingEverywhere.find((p) => matchesAll(p, dependency.matchers) && dependency.equal.every((l) => (p[l] ?? '') === (child[l] ?? '')));
+  if (!parent) return { muted: false, reason: `its parent ${describeMatchers(dependency.matchers)} is not firing` };
+  const where = ['service', 'instance'].filter((l) => parent[l]).map((l) => `${l}=${parent[l]}`).join(', ');
+  return { muted: true, reason: `depends on ${parent.alertname ?? 'its parent'}${where ? ` (${where})` : ''}, which is firing: the parent pages, this is recorded` };
+}
+
+/**
+ * notificationMute runs the stages in Alertmanager's order — silences, then inhibition — and then the rule's
+ * dependency (`firingEverywhere` is every service's firing alerts; only read for a rule that has a parent).
+ */
+export function notificationMute(
+  labels: Labels,
+  silences: readonly Silence[],
+  firing: readonly Labels[],
+  rules: readonly InhibitRule[],
+  nowMs: number,
+  dependency?: { on: Dependency; firingEverywhere: readonly Labels[] },
+): MuteDecision {
   const silenced = silenceDecision(labels, silences, nowMs);
   if (silenced.muted) return silenced;
   const inhibited = inhibitionDecision(labels, firing, rules);
   if (inhibited.muted) return inhibited;
+  if (dependency) {
+    const child = dependencyDecision(labels, dependency.firingEverywhere, dependency.on);
+    if (child.muted) return child;
+  }
   return { muted: false, reason: 'not silenced or inhibited' };
+}
+
+/**
+ * parseDependency reads a rule's `depends_on`: a map of the parent's labels (`alertname: ClickHouseDown`, exact
+ * values) with an optional `equal: [label, …]` the child must share; or, in an annotation (Prometheus files have no
+ * such key), matchers in Alertmanager syntax (`alertname="ClickHouseDown", cluster=~"eu.*"`) with `depends_on_equal`.
+ */
+export function parseDependency(raw: unknown, equalRaw: unknown, field: string): Dependency {
+  let matchers: Matcher[];
+  let equal: unknown = equalRaw;
+  if (typeof raw === 'string') matchers = parseMatcherText(raw, field);
+  else if (isRecord(raw)) {
+    const { equal: inner, ...labels } = raw;
+    equal = inner ?? equalRaw;
+    if (Object.keys(labels).length === 0) throw new SilenceError(field, 'expected the parent\'s labels, e.g. {alertname: ClickHouseDown}');
+    matchers = Object.entries(labels).map(([name, value]) => {
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || (typeof value !== 'string' && typeof value !== 'number')) throw new SilenceError(`${field}.${name}`, 'expected a label name and its value');
+      return { name, value: String(value), isRegex: false, isEqual: true };
+    });
+  } else throw new SilenceError(field, 'expected the parent\'s labels, e.g. {alertname: ClickHouseDown, equal: [cluster]}');
+  if (typeof equal === 'string') equal = equal.split(',').map((l) => l.trim()).filter(Boolean);
+  if (equal !== undefined && (!Array.isArray(equal) || !equal.every((l) => typeof l === 'string' && /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l)))) throw new SilenceError(`${field}.equal`, 'expected a list of label names');
+  return { matchers, equal: (equal as string[] | undefined) ?? [] };
 }
 
 /** parseMatchers validates Alertmanager-style matchers from an API body or a file. */

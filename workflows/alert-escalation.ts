@@ -196,7 +196,7 @@ export function createEscalation(ctx: EscalationContext): Escalation {
     const recalled = state.decision ? undefined : recallFirings(input.fingerprint);
     // (Awaited below; a failure while the snapshot is still being read must not go unhandled meanwhile.)
     recalled?.catch(() => undefined);
-    const gateRequest = { labels: alertLabels(input), service: input.service, fingerprint: input.fingerprint };
+    const gateRequest = { labels: alertLabels(input), service: input.service, fingerprint: input.fingerprint, ...(input.rule.dependsOn ? { dependsOn: input.rule.dependsOn } : {}) };
     let firstGate = state.nextStep === 0 && !state.decision ? notificationGate(gateRequest) : undefined;
     firstGate?.catch(() => undefined);
     state.snapshot ??= await escalationSnapshot(input.rule);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseDuration } from '../../core/duration';
 import { compare, evaluatedGroups, isThresholdRule, limitAlerts, mergeRuleGroups, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
 import { alertLabels } from '../../core/alert';
+import { dependencyDecision } from '../../core/silences';
 
 describe('parseExpression (the PromQL subset, parsed by @prometheus-io/lezer-promql)', () => {
   it('parses a threshold with label matchers', () => {
@@ -212,5 +213,23 @@ describe('anomaly rules (type: anomaly)', () => {
     expect(() => parseRuleDocument(doc('{name: a, type: anomaly, metric: m, method: magic}'))).toThrow(/\.method: expected one of .*novelty/);
     expect(() => parseRuleDocument(doc('{name: a, type: anomaly, metric: m, statistic: p42}'))).toThrow(/\.statistic: expected one of avg/);
     expect(() => parseRuleDocument(doc('{name: a, type: guess, expression: "m > 1"}'))).toThrow(/\.type: expected threshold or anomaly/);
+  });
+});
+
+describe('depends_on (a rule\'s parent)', () => {
+  it('reads the parent from the rule or, in a Prometheus file, from annotations; mutes a child only while its parent fires with equal labels', () => {
+    const [seed] = parseRuleDocument('g:\n  x:\n    - name: ApiErrors\n      expression: "err > 5"\n      depends_on: {alertname: DatabaseDown, equal: [cluster]}\n', 'a.yaml');
+    expect(seed!.rules[0]!.dependsOn).toEqual({ matchers: [{ name: 'alertname', value: 'DatabaseDown', isRegex: false, isEqual: true }], equal: ['cluster'] });
+    const [prom] = parseRuleDocument(
+      'groups:\n  - name: g\n    rules:\n      - alert: ApiErrors\n        expr: err > 5\n        annotations: {depends_on: \'alertname="DatabaseDown", cluster=~"eu.*"\', depends_on_equal: "cluster"}\n',
+      'b.yaml',
+    );
+    const dependsOn = prom!.rules[0]!.dependsOn!;
+    expect(dependsOn.equal).toEqual(['cluster']);
+    const child = { alertname: 'ApiErrors', cluster: 'eu-1' };
+    expect(dependencyDecision(child, [{ alertname: 'DatabaseDown', cluster: 'eu-1', service: 'db' }], dependsOn)).toMatchObject({ muted: true, reason: expect.stringContaining('depends on DatabaseDown (service=db)') });
+    expect(dependencyDecision(child, [{ alertname: 'DatabaseDown', cluster: 'eu-2' }], dependsOn).muted).toBe(false);
+    expect(dependencyDecision(child, [{ alertname: 'DatabaseDown', cluster: 'us-1' }], { ...dependsOn, equal: [] }).muted).toBe(false);
+    expect(() => parseRuleDocument('g:\n  x:\n    - name: A\n      expression: "err > 5"\n      depends_on: {}\n', 'c.yaml')).toThrow('depends_on');
   });
 });

@@ -24,6 +24,7 @@ import { alertHistoryRoutes } from './routes/alert-history';
 import { alertTimelineRoutes } from './routes/alert-timeline';
 import { evaluationRoutes } from './routes/evaluations';
 import { oncallRoutes } from './routes/oncall';
+import { backtestRoutes } from './routes/backtest';
 import { pagerDutyRoutes } from './routes/pagerduty';
 import { cloudwatchRoutes } from './routes/cloudwatch';
 import { pageRoutes } from './routes/page';
@@ -105,6 +106,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
   await app.register(alertTimelineRoutes(deps));
   await app.register(evaluationRoutes(deps));
   await app.register(oncallRoutes(deps));
+  await app.register(backtestRoutes(deps));
   await app.register(pagerDutyRoutes(deps));
   await app.register(integrationRoutes(deps));
   await app.register(silenceRoutes(deps));

@@ -64,6 +64,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'POST /api/v1/admin/monitoring/alerts/rules': 'admin',
   'PUT /api/v1/admin/monitoring/alerts/rules/:name': 'admin',
   'DELETE /api/v1/admin/monitoring/alerts/rules/:name': 'admin',
+  'POST /api/v1/admin/monitoring/alerts/rules/backtest': 'admin',
   'GET /api/v1/admin/monitoring/silences': 'admin',
   'POST /api/v1/admin/monitoring/silences': 'admin',
   'DELETE /api/v1/admin/monitoring/silences/:id': 'admin',

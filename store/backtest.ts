@@ -13,8 +13,10 @@ import type { Rule } from '../core/rules';
 import { parseInhibitRules, type Silence } from '../core/silences';
 import { createAlertHistoryStore } from './alert-history';
 import { fromRoot } from './paths';
+import { createEvaluationTickStore } from './evaluation-ticks';
 import { createPolicyStore } from './policy-store';
 import { fetchSelectors } from './prom-query';
+import { ruleGroupScheduleId } from './schedules';
 
 /** BacktestRequest is a rule and the range to replay it over, evaluated every `intervalMs` (default 30 s). */
 export interface BacktestRequest {
@@ -93,7 +95,18 @@ export function createBacktester(deps: { config: Config; clickhouse: ClickHouseC
     return (await result.json<{ body: string }>()).map((r) => JSON.parse(r.body) as Silence).filter((s) => s.startsAtMs < toMs && s.endsAtMs > fromMs);
   }
 
+  const ticks = createEvaluationTickStore(deps.redis);
   return {
+    /**
+     * alignedStart is the first instant at or after `fromMs` on the phase of the rule group's live schedule — read
+     * from a tick the group recorded in the range —, so the replay evaluates when the schedule did; `fromMs` when
+     * no tick is known.
+     */
+    async alignedStart(group: string, fromMs: number, toMs: number, intervalMs: number): Promise<number> {
+      const [tick] = await ticks.ticks(ruleGroupScheduleId(config.temporal.taskQueue, group), fromMs, toMs);
+      return tick ? fromMs + ((((tick.scheduledMs - fromMs) % intervalMs) + intervalMs) % intervalMs) : fromMs;
+    },
+
     /** run replays one rule; `onProgress` hears the phases and the series done. */
     async run(request: BacktestRequest, onProgress: (stage: string, done: number, total: number) => void = () => undefined): Promise<BacktestResult> {
       const intervalMs = request.intervalMs ?? 30_000;
@@ -137,7 +150,8 @@ export function createBacktester(deps: { config: Config; clickhouse: ClickHouseC
         evaluations: count,
         series: series.length,
         alerts,
-        notifications: alerts.reduce((n, a) => n + a.notifications.filter((x) => !x.heldBack).length, 0),
+        // A group's batch is one message for all its alerts.
+        notifications: new Set(alerts.flatMap((a) => a.notifications.filter((x) => !x.heldBack || x.heldBack.startsWith('held from')).map((x) => `${x.group ?? a.fingerprint}|${x.at}|${x.level}|${x.round}`))).size,
         diff: diffAgainstActual(alerts, actual, request.toMs),
         assumptions: [
           'nobody acknowledges a replayed alert: it escalates until it resolves',

@@ -11,7 +11,7 @@ import { loadConfig } from '../core/config';
 import { parseInstant } from '../core/dashboard';
 import { parseDuration } from '../core/duration';
 import { createBacktester, type BacktestResult } from '../store/backtest';
-import { createClickHouse, createRedis } from '../store/clients';
+import { connectRedis, createClickHouse } from '../store/clients';
 import { progressWriter } from './progress';
 import { formatDuration } from '../core/duration';
 import { checkRuleFile, formatProblem } from '../core/rule-check';
@@ -125,12 +125,14 @@ async function runBacktest(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env);
   const clickhouse = createClickHouse(config);
-  const redis = createRedis(config, 'rules-cli');
+  const redis = await connectRedis(config, 'rules-cli');
   const tty = Boolean(process.stderr.isTTY);
   const bar = progressWriter((text) => process.stderr.write(text), tty);
   let drawn = '';
   try {
-    const result = await createBacktester({ config, clickhouse, redis }).run({ rule, fromMs, toMs, intervalMs }, (stage, done, total) => {
+    const backtester = createBacktester({ config, clickhouse, redis });
+    const start = await backtester.alignedStart(rule.group, fromMs, toMs, intervalMs);
+    const result = await backtester.run({ rule, fromMs: start, toMs, intervalMs }, (stage, done, total) => {
       const width = 30;
       const filled = Math.round((done / Math.max(1, total)) * width);
       const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${stage} ${done}/${total}`;
@@ -149,7 +151,7 @@ async function runBacktest(argv: string[]): Promise<number> {
 
 /** describeBacktest prints a backtest's alerts, pages and diff one line each. */
 export function describeBacktest(result: BacktestResult): string {
-  const lines = [`${result.rule} from ${result.from} to ${result.to}, every ${result.interval_s}s: ${result.alerts.filter((a) => a.fired_at).length} fired, ${result.notifications} pages`];
+  const lines = [`${result.rule} from ${result.from} to ${result.to}, every ${result.interval_s}s: ${result.alerts.filter((a) => a.fired_at).length} fired, ${result.notifications} page(s)`];
   for (const a of result.alerts) {
     lines.push(`  ${a.service}/${a.instance}: breach ${a.first_breach}, fired ${a.fired_at ?? 'never'}, resolved ${a.resolved_at ?? '-'}${a.decision ? ` (${a.decision})` : ''}`);
     for (const n of a.notifications) lines.push(`    page ${n.at} level ${n.level}${n.round ? ` round ${n.round + 1}` : ''} → ${n.targets.join(', ')}${n.heldBack ? ` [${n.heldBack}]` : ''}`);

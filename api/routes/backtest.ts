@@ -23,9 +23,10 @@ const Body = Type.Object({
   rule: Type.Union([Type.String({ description: 'the name of a loaded rule' }), Type.Object({}, { additionalProperties: true, description: 'a rule in the seed\'s format ({name, expression, duration, …}) or Prometheus\' ({alert, expr, for, …})' })]),
   from: Type.String({ description: 'ISO-8601, epoch milliseconds or now-<n>(s|m|h|d)' }),
   to: Type.Optional(Type.String({ description: 'default now' })),
-  interval: Type.Optional(Type.String({ description: 'evaluation interval, default 30s' })),
+  interval: Type.Optional(Type.String({ description: "evaluation interval; default the rule group's" })),
+  align: Type.Optional(Type.Boolean({ description: "replay on the group's schedule phase, as its ticks were recorded (default true); false: instants from `from` on" })),
 });
-type Body = { rule: string | Record<string, unknown>; from: string; to?: string; interval?: string };
+type Body = { rule: string | Record<string, unknown>; from: string; to?: string; interval?: string; align?: boolean };
 
 export function backtestRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
@@ -49,7 +50,7 @@ export function backtestRoutes(deps: AppDeps): FastifyPluginAsync {
         if (fromMs === undefined) throw new ApiError(400, 'validation_failed', 'expected ISO-8601, epoch milliseconds or now-<n>', 'body.from');
         if (toMs === undefined) throw new ApiError(400, 'validation_failed', 'expected ISO-8601, epoch milliseconds or now[-<n>]', 'body.to');
         if (toMs <= fromMs) throw new ApiError(400, 'validation_failed', 'must be after from', 'body.to');
-        let intervalMs = 30_000;
+        let intervalMs: number | undefined;
         if (request.body.interval !== undefined) {
           try {
             intervalMs = parseDuration(request.body.interval);
@@ -58,11 +59,10 @@ export function backtestRoutes(deps: AppDeps): FastifyPluginAsync {
           }
           if (intervalMs < 1000) throw new ApiError(400, 'validation_failed', 'at least 1s', 'body.interval');
         }
-        if ((toMs - fromMs) / intervalMs > MAX_EVALUATIONS) throw new ApiError(400, 'validation_failed', `at most ${MAX_EVALUATIONS} evaluations: a shorter range or a longer interval`, 'body.to');
         let rule: Rule | undefined;
         const raw = request.body.rule;
+        const groups = await currentRuleGroups(fromRoot(deps.config.rulesPath), configStore, deps.config.temporal.taskQueue);
         if (typeof raw === 'string') {
-          const groups = await currentRuleGroups(fromRoot(deps.config.rulesPath), configStore, deps.config.temporal.taskQueue);
           rule = groups.flatMap((g) => g.rules).find((r) => r.name === raw || r.alertname === raw);
           if (!rule) throw new ApiError(404, 'not_found', `no loaded rule ${raw}`, 'body.rule');
         } else {
@@ -74,8 +74,13 @@ export function backtestRoutes(deps: AppDeps): FastifyPluginAsync {
           }
         }
         if (rule.anomaly) throw new ApiError(400, 'validation_failed', 'an anomaly rule is judged by the anomaly scan, not replayed here', 'body.rule');
+        const group = groups.find((g) => g.name === rule.group);
+        intervalMs ??= group?.intervalMs ?? deps.config.alert.evaluationIntervalMs;
+        if ((toMs - fromMs) / intervalMs > MAX_EVALUATIONS) throw new ApiError(400, 'validation_failed', `at most ${MAX_EVALUATIONS} evaluations: a shorter range or a longer interval`, 'body.to');
+        // The live schedule's phase, from a tick its group recorded in the range: the replay evaluates when it did.
+        const start = request.body.align === false ? fromMs : await backtester.alignedStart(rule.group, fromMs, toMs, intervalMs);
         try {
-          return await backtester.run({ rule, fromMs, toMs, intervalMs });
+          return await backtester.run({ rule, fromMs: start, toMs, intervalMs });
         } catch (err) {
           if (err instanceof PromqlError || err instanceof TooManySamplesError || err instanceof RangeError) throw new ApiError(400, 'validation_failed', err.message, 'body.rule');
           throw err;

@@ -11,7 +11,7 @@ import {
 } from '../core/alert';
 import { alertWorkflowId, fingerprint } from '../core/fingerprint';
 import { seriesLabels, type SeriesValue } from '../core/rule-sql';
-import { compare, type Rule } from '../core/rules';
+import { compare, isShadow, type Rule } from '../core/rules';
 import { TASK_PRIORITY } from '../core/types';
 import { mustSignal, silenceLimitMs, vanished, type Heartbeat } from '../core/dedup';
 import { nextCoverage, redisKeys, type RuleCoverage } from '../store/redis';
@@ -125,7 +125,8 @@ export async function dispatchGroup(
       if (observation.breaching) {
         summary.breaching++;
         const breachingSinceMs = beat?.breaching ? beat.firstMs : nowMs;
-        if (nowMs - breachingSinceMs >= rule.durationMs) {
+        // (A shadow rule's alerts inhibit nothing.)
+        if (nowMs - breachingSinceMs >= rule.durationMs && !isShadow(rule)) {
           const key = redisKeys.firingNow(service);
           firingNow.hset(key, fp, JSON.stringify({ labels: alertLabels({ labels, rule, service, instance: s.instance }), untilMs: nowMs + 2 * intervalMs }));
           firingNow.pexpire(key, 3 * intervalMs);

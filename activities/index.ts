@@ -12,6 +12,7 @@ import { createNotifyActivities } from './notify';
 import { createOncallActivities } from './oncall';
 import { createSilenceActivities } from './silences';
 import { fromRoot } from '../store/paths';
+import { isShadow } from '../core/rules';
 import { createRedisStore } from '../store/redis';
 import { createReportActivities } from './report';
 import { createRuleActivities } from './rules';
@@ -53,7 +54,13 @@ export function createActivities({ config, clickhouse, redis, temporal, alertStr
     ...createCloudWatchActivities({ clickhouse, database: config.clickhouse.database, configPath: fromRoot(config.cloudwatchPath) }),
     ...createTraceActivities({ clickhouse, database: config.clickhouse.database, redis, realtimeTtlSeconds: config.monitoring.cacheTtlSeconds }),
     ...slo,
-    ...createReportActivities({ clickhouse, database: config.clickhouse.database, queryTimeoutMs: config.monitoring.queryTimeoutMs, measureSlos: slo.measureSlos }),
+    ...createReportActivities({
+      clickhouse,
+      database: config.clickhouse.database,
+      queryTimeoutMs: config.monitoring.queryTimeoutMs,
+      measureSlos: slo.measureSlos,
+      shadowRules: async () => (await rules.loadRuleGroups()).flatMap((g) => g.rules.filter(isShadow).map((r) => ({ rule: r.name, replaces: r.labels.shadow_of ?? '' }))),
+    }),
   };
 }
 

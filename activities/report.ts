@@ -3,6 +3,7 @@ import { CAPACITY_RESOURCES, forecastResources } from '../core/capacity';
 import { weightedMean } from '../core/dashboard';
 import { buildPerformanceReport, type BusinessWeek, type PerformanceReport, type ServiceWeek, type WeekFigures } from '../core/report';
 import { createAlertHistoryStore } from '../store/alert-history';
+import { shadowDiff } from '../core/backtest';
 import { createAnalyticsQueries } from '../store/analytics';
 import { createDashboardQueries } from '../store/dashboard';
 import { createTrendActivities, PLATFORM, TREND_METRICS } from './trends';
@@ -18,6 +19,8 @@ export interface ReportDeps {
   queryTimeoutMs: number;
   /** SLO statuses as of an instant (activities/slo.ts); the report has no SLO section without it. */
   measureSlos?: (req: { nowMs: number }) => Promise<SloStatus[]>;
+  /** The shadow rules loaded now and the rules they would replace: each gets its week's diff, fired or not. */
+  shadowRules?: () => Promise<Array<{ rule: string; replaces: string }>>;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -37,7 +40,7 @@ export interface StoredReport {
  * createReportActivities builds the weekly report's activities: gather the two weeks' figures from the rollups and
  * assemble the report (core/report.ts), store it in performance_reports, list the stored ones.
  */
-export function createReportActivities({ clickhouse, database, queryTimeoutMs, measureSlos }: ReportDeps) {
+export function createReportActivities({ clickhouse, database, queryTimeoutMs, measureSlos, shadowRules }: ReportDeps) {
   const queries = createDashboardQueries({ clickhouse, database, queryTimeoutMs });
   const analytics = createAnalyticsQueries({ clickhouse, database });
   const trends = createTrendActivities({ clickhouse, database });
@@ -45,8 +48,26 @@ export function createReportActivities({ clickhouse, database, queryTimeoutMs, m
   /** weekAlerts is the alert section's figures; a failed read costs the report its alert section, not the report. */
   const weekAlerts = async (startMs: number, endMs: number) => {
     try {
-      const [week, before] = await Promise.all([alertHistory.summary({ fromMs: startMs, toMs: endMs }), alertHistory.summary({ fromMs: startMs - WEEK_MS, toMs: startMs })]);
-      return { week, previousWeekAlerts: before.alerts };
+      const [week, before, shadows, loaded] = await Promise.all([
+        alertHistory.summary({ fromMs: startMs, toMs: endMs }),
+        alertHistory.summary({ fromMs: startMs - WEEK_MS, toMs: startMs }),
+        alertHistory.shadowOccurrences(startMs, endMs),
+        shadowRules ? shadowRules() : Promise.resolve([]),
+      ]);
+      // Each shadow rule against the rule it would replace, over the same week (a loaded one that never fired too).
+      const byRule = new Map<string, { replaces: string; own: typeof shadows }>(loaded.map((r) => [r.rule, { replaces: r.replaces, own: [] }]));
+      for (const o of shadows) {
+        const entry = byRule.get(o.rule) ?? { replaces: o.replaces, own: [] };
+        entry.own.push(o);
+        byRule.set(o.rule, entry);
+      }
+      const shadow = await Promise.all(
+        [...byRule].map(async ([rule, { replaces, own }]) => {
+          const replaced = replaces ? await alertHistory.alerts({ fromMs: startMs, toMs: endMs, rule: replaces }, 10_000) : [];
+          return shadowDiff(rule, replaces, own, replaced, endMs);
+        }),
+      );
+      return { week, previousWeekAlerts: before.alerts, ...(shadow.length ? { shadow } : {}) };
     } catch (err) {
       console.warn(`[report] reading the alert history failed; the report goes without its alert section: ${(err as Error).message}`);
       return undefined;

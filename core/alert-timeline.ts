@@ -10,7 +10,7 @@ import { refireDecision, type FiringMemory } from './dedup';
 import { escalationPlan, type Delivery, type EscalationSnapshot, type EscalationTarget } from './escalation';
 import type { GroupDelivered } from './grouping';
 import type { OncallResolution } from './oncall';
-import { isThresholdRule } from './rules';
+import { isShadow, isThresholdRule } from './rules';
 import type { MuteDecision } from './silences';
 
 /** TimelineEvent is one event of an alert workflow's history, decoded (only the kinds the timeline reads). */
@@ -275,7 +275,7 @@ export function buildAlertTimeline(alertId: string, workflowId: string, events: 
     rule: input?.rule.name ?? rows[0]?.rule_name ?? '',
     entries,
     notifications,
-    why: whyNotified({ fired, decision, mutes, notifications, acknowledged, grouped: entries.some((e) => e.kind === 'grouped'), snapshot, oncallGaps }),
+    why: input && isShadow(input.rule) ? `a shadow rule (${input.rule.labels.shadow_of ? `beside ${input.rule.labels.shadow_of}, which it would replace` : 'on trial'}): its alerts are recorded and page nobody.` : whyNotified({ fired, decision, mutes, notifications, acknowledged, grouped: entries.some((e) => e.kind === 'grouped'), snapshot, oncallGaps }),
   };
 }
 

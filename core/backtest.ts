@@ -15,6 +15,7 @@ import { fingerprint } from './fingerprint';
 import { alertGroup } from './grouping';
 import { notificationMute, type Dependency, type InhibitRule, type Silence } from './silences';
 import type { Rule } from './rules';
+import { expandAll } from './template';
 import type { Labels } from './types';
 
 /** SeriesVerdicts is one series of the rule at each evaluation instant: breaching, clear, or absent (undefined). */
@@ -139,8 +140,9 @@ export function backtestRule(input: BacktestInput, onProgress: (done: number, to
   const groupClock = new Map<string, number>();
   const staleAfterMs = 4 * input.intervalMs;
   input.series.forEach((series, index) => {
-    const labelsOf = { service: series.service, instance: series.instance, ...series.labels };
-    const fp = fingerprint(input.rule.name, labelsOf);
+    // As the live dispatch labels an alert: the series' labels and the rule's (templates expanded), one fingerprint.
+    const labels = { ...series.labels, ...expandAll(input.rule.labels, { labels: series.labels, value: 0 }) };
+    const fp = fingerprint(input.rule.name, { service: series.service, instance: series.instance, ...labels });
     const memory: FiringMemory = { notifiedAtMs: [], messages: [] };
     let open: { alertInput: AlertInput; state: LifecycleState; alert: BacktestAlert } | undefined;
 
@@ -177,11 +179,11 @@ export function backtestRule(input: BacktestInput, onProgress: (done: number, to
       if (!open) {
         if (!verdict?.breaching) return;
         const firstBreach: Observation = { breaching: true, value: verdict.value, atMs: t };
-        const alertInput: AlertInput = { fingerprint: fp, rule: input.rule, labels: series.labels, service: series.service, instance: series.instance, firstBreach, staleAfterMs } as AlertInput;
+        const alertInput: AlertInput = { fingerprint: fp, rule: input.rule, labels, service: series.service, instance: series.instance, firstBreach, staleAfterMs } as AlertInput;
         open = {
           alertInput,
           state: initialState(alertInput),
-          alert: { fingerprint: fp, service: series.service, instance: series.instance, labels: series.labels, first_breach: iso(t), fired_at: null, resolved_at: null, resolution: '', notifications: [] },
+          alert: { fingerprint: fp, service: series.service, instance: series.instance, labels, first_breach: iso(t), fired_at: null, resolved_at: null, resolution: '', notifications: [] },
         };
         const ticked = next(open.state, alertInput, { type: 'tick', now: t, continueAsNewSuggested: false });
         finish(ticked.state, ticked.commands, t);
@@ -223,8 +225,11 @@ export interface BacktestDiff {
   only_actual: ActualAlert[];
 }
 
-/** diffAgainstActual pairs each fired replayed alert with the live occurrence of the same series it overlaps. */
-export function diffAgainstActual(replayed: readonly BacktestAlert[], actual: readonly ActualAlert[], toMs: number): BacktestDiff {
+/**
+ * diffAgainstActual pairs each fired replayed (or shadow) alert with the live occurrence of the same series it
+ * overlaps.
+ */
+export function diffAgainstActual(replayed: ReadonlyArray<Pick<BacktestAlert, 'service' | 'instance' | 'fired_at' | 'resolved_at'>>, actual: readonly ActualAlert[], toMs: number): BacktestDiff {
   const diff: BacktestDiff = { matched: [], only_backtest: [], only_actual: [] };
   const unmatched = new Set(actual);
   const span = (from: string, to: string | null) => [Date.parse(from), to ? Date.parse(to) : toMs] as const;
@@ -254,4 +259,20 @@ export function diffAgainstActual(replayed: readonly BacktestAlert[], actual: re
   }
   diff.only_actual = [...unmatched];
   return diff;
+}
+
+/** shadowDiff sums a shadow rule's occurrences against the replaced rule's (what the weekly report shows). */
+export function shadowDiff(rule: string, replaces: string, shadow: readonly ActualAlert[], replaced: readonly ActualAlert[], toMs: number) {
+  const diff = diffAgainstActual(shadow, replaced, toMs);
+  const deltas = diff.matched.map((m) => m.fired_delta_s);
+  return {
+    rule,
+    replaces,
+    fired: shadow.length,
+    replaced_fired: replaced.length,
+    matched: diff.matched.length,
+    only_shadow: diff.only_backtest.length,
+    only_replaced: diff.only_actual.length,
+    mean_fired_delta_s: deltas.length ? Math.round((deltas.reduce((a, b) => a + b, 0) / deltas.length) * 10) / 10 : null,
+  };
 }

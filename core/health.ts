@@ -1,4 +1,4 @@
-import { compare, isThresholdRule, type Rule } from './rules';
+import { compare, isShadow, isThresholdRule, type Rule } from './rules';
 import type { ActiveAlert, HealthStatus, RealtimeSnapshot, Severity } from './types';
 
 /** HealthVerdict is a service's status and the rules that decided it. */
@@ -23,7 +23,7 @@ export function serviceHealth(service: string, snapshot: RealtimeSnapshot | null
   const anomalyRules = new Set(rules.filter((r) => !isThresholdRule(r)).map((r) => r.name));
   for (const rule of rules) {
     const { expr, op, threshold } = rule.condition;
-    if (!isThresholdRule(rule) || expr.kind !== 'selector' || rule.severity === 'info') continue;
+    if (!isThresholdRule(rule) || isShadow(rule) || expr.kind !== 'selector' || rule.severity === 'info') continue;
     const { metric, matchers } = expr;
     const applies = matchers.every((m) => (m.label === 'service' || m.label === 'service_name') && m.op === '=' && m.value === service);
     if (!applies) continue;

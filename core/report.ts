@@ -49,7 +49,21 @@ export interface ReportInput {
   /** Each service's SLO status as of the report's end (its 7-day window is the report's week). */
   slo?: readonly SloStatus[];
   /** The week's alerts (store/alert-history.ts summary) and how many fired the week before. */
-  alerts?: { week: WeekAlerts; previousWeekAlerts: number };
+  alerts?: { week: WeekAlerts; previousWeekAlerts: number; shadow?: ShadowDiff[] };
+}
+
+/** ShadowDiff is a shadow rule's week against the rule it would replace, occurrence by occurrence (core/backtest.ts). */
+export interface ShadowDiff {
+  rule: string;
+  replaces: string;
+  fired: number;
+  replaced_fired: number;
+  /** Occurrences of the same series that overlapped: both rules saw the incident. */
+  matched: number;
+  only_shadow: number;
+  only_replaced: number;
+  /** Mean seconds the shadow fired after (positive) or before the replaced rule, over the matched. */
+  mean_fired_delta_s: number | null;
 }
 
 /** ResponseFigures are a set of alerts' count and mean times to acknowledge and resolve, in seconds. */
@@ -120,6 +134,8 @@ export interface PerformanceReport {
     mttr_minutes: number | null;
     by_severity: Array<{ severity: string; alerts: number; mtta_minutes: number | null; mttr_minutes: number | null }>;
     top_rules: Array<{ rule: string; alerts: number; services: number; firing_hours: number }>;
+    /** Each shadow rule's week against the rule it would replace. */
+    shadow_rules?: ShadowDiff[];
   };
 }
 
@@ -316,7 +332,14 @@ export function alertSection(input: NonNullable<ReportInput['alerts']>): NonNull
       .sort((a, b) => (order.indexOf(a[0]) + 1 || 9) - (order.indexOf(b[0]) + 1 || 9) || a[0].localeCompare(b[0]))
       .map(([severity, s]) => ({ severity, alerts: s.alerts, mtta_minutes: s.acked ? minutes(s.ackS / s.acked) : null, mttr_minutes: s.resolved ? minutes(s.resolveS / s.resolved) : null })),
     top_rules: week.noisiest_rules.slice(0, REPORT_TOP_RULES).map((r) => ({ rule: r.rule, alerts: r.alerts, services: r.services, firing_hours: Math.round(r.firing_s / 360) / 10 })),
+    ...(input.shadow?.length ? { shadow_rules: input.shadow } : {}),
   };
+}
+
+/** shadowLine says a shadow rule's week against the rule it would replace. */
+function shadowLine(d: ShadowDiff): string {
+  const delta = d.mean_fired_delta_s === null ? '' : `, firing ${Math.abs(d.mean_fired_delta_s)} s ${d.mean_fired_delta_s >= 0 ? 'later' : 'earlier'} on average`;
+  return `Shadow ${d.rule} (would replace ${d.replaces || 'nothing named'}): ${d.fired} fired against ${d.replaced_fired}; ${d.matched} the same incidents${delta}; ${d.only_shadow} only the shadow, ${d.only_replaced} only the live rule.`;
 }
 
 /** reportLines is the report as plain lines (the e-mail's text part and the Slack message's body). */
@@ -326,17 +349,18 @@ function reportLines(r: PerformanceReport): string[] {
   return [
     `Overall: ${s.overall_performance} · availability ${fmt(s.availability_percent, '%')} · average response ${fmt(s.average_response_time_ms, ' ms')} · ${s.total_requests_processed.toLocaleString('en')} requests · business impact ${s.business_impact}`,
     `Trends: response time ${r.trends.response_time_trend}, errors ${r.trends.error_rate_trend}, throughput ${r.trends.throughput_trend}, utilization ${r.trends.resource_utilization_trend}`,
-    ...r.service_performance.map(
-      (p) => `• ${p.service_name}: availability ${fmt(p.availability, '%')}, ${fmt(p.avg_response_time, ' ms')}, errors ${fmt(p.error_rate, '%')}, throughput ${p.throughput_improvement === null ? '—' : `${p.throughput_improvement > 0 ? '+' : ''}${p.throughput_improvement}%`}, cost efficiency ${fmt(p.cost_efficiency)}`,
-    ),
     ...(r.sla_compliance?.length
       ? [
           `SLOs: ${r.sla_compliance.filter((c) => c.objectives_met).length} of ${r.sla_compliance.length} services met every objective this week` +
             (r.sla_compliance.some((c) => c.objectives_met === false) ? ` (missed: ${r.sla_compliance.filter((c) => c.objectives_met === false).map((c) => `${c.service_name}, ${fmt(c.error_budget_remaining, '%')} of its error budget left`).join('; ')})` : ''),
         ]
       : []),
-    ...(r.alerts ? [alertLine(r.alerts)] : []),
+    ...(r.alerts ? [alertLine(r.alerts), ...(r.alerts.shadow_rules ?? []).map(shadowLine)] : []),
     ...(r.recommendations.length ? ['Recommendations:', ...r.recommendations.map((x) => `• [${x.priority}] ${x.description} — ${x.expected_impact}`)] : ['No recommendations this week.']),
+    // Per service last: a deployment with many services fills a Slack section with them, the rest must come first.
+    ...r.service_performance.map(
+      (p) => `• ${p.service_name}: availability ${fmt(p.availability, '%')}, ${fmt(p.avg_response_time, ' ms')}, errors ${fmt(p.error_rate, '%')}, throughput ${p.throughput_improvement === null ? '—' : `${p.throughput_improvement > 0 ? '+' : ''}${p.throughput_improvement}%`}, cost efficiency ${fmt(p.cost_efficiency)}`,
+    ),
   ];
 }
 
@@ -353,6 +377,17 @@ function alertLine(a: NonNullable<PerformanceReport['alerts']>): string {
 export const reportTitle = (r: PerformanceReport) =>
   `Weekly performance report ${r.time_range.start.slice(0, 10)} – ${r.time_range.end.slice(0, 10)}: ${r.executive_summary.overall_performance}`;
 
+/** fitLines joins whole lines within `max` characters, saying how many did not fit (Slack caps a section at 3000). */
+function fitLines(lines: readonly string[], max: number): string {
+  let text = '';
+  for (let i = 0; i < lines.length; i++) {
+    const more = `\n… ${lines.length - i} more lines in the full report`;
+    if (text.length + lines[i]!.length + 1 + more.length > max) return `${text}${more}`;
+    text += (i ? '\n' : '') + lines[i];
+  }
+  return text;
+}
+
 /** reportSlackMessage draws the report for Slack: a header, the summary lines, a link to the full report. */
 export function reportSlackMessage(r: PerformanceReport, url: string, charts = 0): { text: string; blocks: unknown[] } {
   const lines = reportLines(r);
@@ -361,7 +396,7 @@ export function reportSlackMessage(r: PerformanceReport, url: string, charts = 0
     text: reportTitle(r),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: reportTitle(r).slice(0, 150) } },
-      { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 2900) } },
+      { type: 'section', text: { type: 'mrkdwn', text: fitLines(lines, 2900) } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: link }] },
     ],
   };
@@ -403,6 +438,7 @@ function alertHtml(a: NonNullable<PerformanceReport['alerts']>, escapeHtml: (tex
   return (
     `<h3>Alerts</h3><p>${a.total} fired (${a.previous_week} the week before), ${a.acknowledged} acknowledged, ${a.resolved} resolved; MTTA ${cell(a.mtta_minutes)} min, MTTR ${cell(a.mttr_minutes)} min.</p>` +
     (severities ? `<table border="1" cellpadding="4" cellspacing="0"><tr><th>Severity</th><th>Alerts</th><th>MTTA min</th><th>MTTR min</th></tr>${severities}</table>` : '') +
-    (rules ? `<p>Noisiest rules:</p><table border="1" cellpadding="4" cellspacing="0"><tr><th>Rule</th><th>Alerts</th><th>Services</th><th>Hours firing</th></tr>${rules}</table>` : '')
+    (rules ? `<p>Noisiest rules:</p><table border="1" cellpadding="4" cellspacing="0"><tr><th>Rule</th><th>Alerts</th><th>Services</th><th>Hours firing</th></tr>${rules}</table>` : '') +
+    (a.shadow_rules ?? []).map((d) => `<p>${escapeHtml(shadowLine(d))}</p>`).join('')
   );
 }

@@ -54,6 +54,15 @@ export interface Rule {
   dependsOn?: Dependency;
 }
 
+/**
+ * isShadow says a rule runs in the shadow (`shadow: true`, the label shadow="true"): evaluated live beside the others,
+ * its alerts fire, resolve and are recorded, but page nobody, count for no health, mute nothing and list nowhere
+ * but in its own history — for its weekly diff against the rule it would replace (`shadow_of`, else its alertname).
+ */
+export function isShadow(rule: Pick<Rule, 'labels'>): boolean {
+  return rule.labels.shadow === 'true';
+}
+
 /** ANOMALY_STATISTICS are the five-minute statistics an anomaly rule can watch (from the 1-minute rollup). */
 export const ANOMALY_STATISTICS = ['avg', 'max', 'min', 'p50', 'p95', 'p99'] as const;
 
@@ -251,6 +260,13 @@ export function parseRule(raw: unknown, group: string, field: string): Rule {
   } catch (err) {
     if (err instanceof FieldError) throw new RuleError(err.field, err.message.slice(err.field.length + 2));
     throw err;
+  }
+  // shadow: true (or {replaces: rule}) — or the labels shadow="true" and shadow_of in a Prometheus file.
+  if (raw.shadow !== undefined) {
+    const shadow = raw.shadow;
+    if (shadow === true) labels.shadow = 'true';
+    else if (isRecord(shadow) && typeof shadow.replaces === 'string' && /^[a-zA-Z_][a-zA-Z0-9_:]*$/.test(shadow.replaces)) Object.assign(labels, { shadow: 'true', shadow_of: shadow.replaces });
+    else if (shadow !== false) throw new RuleError(`${field}.shadow`, 'expected true, false or {replaces: <rule name>}');
   }
   const severityText = raw.severity ?? labels.severity ?? 'warning';
   if (typeof severityText !== 'string' || severityText.trim() === '') throw new RuleError(`${field}.severity`, 'expected a severity string');

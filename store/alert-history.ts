@@ -17,6 +17,8 @@ export interface AlertHistoryFilter {
   services?: readonly string[];
   severity?: string;
   rule?: string;
+  /** Shadow rules' alerts (core/rules.ts isShadow) are left out unless asked for, by `rule` or 'only'. */
+  shadow?: 'exclude' | 'only';
 }
 
 /** AlertRecord is one alert occurrence as its history tells it. */
@@ -83,6 +85,9 @@ export function createAlertHistoryStore({ clickhouse, database }: { clickhouse: 
       where.push('rule_name = {rule:String}');
       params.rule = filter.rule;
     }
+    // A rule asked for by name is shown whatever it is; otherwise shadow rules stay out of the on-call figures.
+    if (filter.shadow === 'only') where.push("labels['shadow'] = 'true'");
+    else if (filter.rule === undefined) where.push("labels['shadow'] != 'true'");
     // (Aliases differ from the columns the WHERE clause filters on: ClickHouse would read the alias there.)
     const sql = `
       SELECT alert_id, any(rule_name) AS rule, any(service_name) AS service, any(instance_id) AS instance,
@@ -92,7 +97,8 @@ export function createAlertHistoryStore({ clickhouse, database }: { clickhouse: 
              countIf(status = 'acknowledged') > 0 AS is_acked, minIf(timestamp, status = 'acknowledged') AS acked_at,
              anyIf(acknowledged_by, status = 'acknowledged') AS acked_by,
              countIf(status = 'resolved') > 0 AS is_resolved, minIf(timestamp, status = 'resolved') AS resolved_at,
-             anyIf(resolution_notes, status = 'resolved') AS resolution, any(workflow_id) AS workflow
+             anyIf(resolution_notes, status = 'resolved') AS resolution, any(workflow_id) AS workflow,
+             any(labels['shadow_of']) AS replaces
       FROM ${db}.alert_history
       WHERE ${where.join(' AND ')}
       GROUP BY alert_id
@@ -156,6 +162,14 @@ export function createAlertHistoryStore({ clickhouse, database }: { clickhouse: 
           workflow_id: String(r.workflow),
         };
       });
+    },
+
+    /** shadowOccurrences lists the shadow rules' alerts that fired in a range, each with the rule it would replace. */
+    async shadowOccurrences(fromMs: number, toMs: number, signal?: AbortSignal): Promise<Array<{ rule: string; replaces: string; alert_id: string; service: string; instance: string; fired_at: string; resolved_at: string | null }>> {
+      const { sql, params } = occurrences({ fromMs, toMs, shadow: 'only' });
+      type Row = { alert_id: string; rule: string; replaces: string; service: string; instance: string; fired: string; is_resolved: number | boolean; resolved_at: string };
+      const rows = await query<Row>(`${sql}\nORDER BY fired\nLIMIT 10000`, params, signal);
+      return rows.map((r) => ({ rule: r.rule, replaces: r.replaces, alert_id: r.alert_id, service: r.service, instance: r.instance, fired_at: iso(r.fired), resolved_at: r.is_resolved ? iso(r.resolved_at) : null }));
     },
 
     /** summary aggregates all of the filter's alerts: overall, per service and severity, per rule, per week. */

@@ -12,6 +12,7 @@ import type { LifecycleState } from '../core/alert-machine';
 import { refireDecision, type RefireDecision } from '../core/dedup';
 import { DELIVERY_HEARTBEAT, escalationPlan, notificationKey, type EscalationSnapshot, type EscalationTarget, type SentNotification } from '../core/escalation';
 import { alertGroup, type AlertGroup, type GroupDelivered } from '../core/grouping';
+import { isShadow } from '../core/rules';
 import type { NotificationState } from '../core/notification';
 import type { AlertIo } from './alert-io';
 import { memberSignal } from './messages';
@@ -193,6 +194,8 @@ export function createEscalation(ctx: EscalationContext): Escalation {
    * then runs the plan's steps from state.nextStep.
    */
   async function run(): Promise<void> {
+    // A shadow rule pages nobody (its alerts are recorded for its diff); no command, so other runs are unchanged.
+    if (isShadow(input.rule)) return;
     const recalled = state.decision ? undefined : recallFirings(input.fingerprint);
     // (Awaited below; a failure while the snapshot is still being read must not go unhandled meanwhile.)
     recalled?.catch(() => undefined);

@@ -8,6 +8,7 @@
 import { allHandlersFinished, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { actionRefusal, activeAlertView, alertIdOf, type AlertAction, type AlertInput, type AlertOutcome, type AlertView } from '../core/alert';
 import { alertView, historyRow, initialState, next, startCommands, type LifecycleCommand, type LifecycleEvent, type LifecycleState } from '../core/alert-machine';
+import { isShadow } from '../core/rules';
 import { createEscalation } from './alert-escalation';
 import { alertIo } from './alert-io';
 import { acknowledgeUpdate, groupDeliveredSignal, muteSignal, observeSignal, resolveUpdate, stateQuery } from './messages';
@@ -64,7 +65,8 @@ export async function alertLifecycleWorkflow(input: AlertInput): Promise<AlertOu
   async function run(command: LifecycleCommand): Promise<AlertOutcome | 'continued' | undefined> {
     switch (command.type) {
       case 'publish':
-        await publish();
+        // A shadow rule's alert is not an active alert anyone sees (or a silence, inhibition or health reads).
+        if (!isShadow(input.rule)) await publish();
         return undefined;
       case 'record':
         await recordAlertTransition(historyRow(state, input, { alertId, workflowId }, command.status, command.atMs, command.notes));

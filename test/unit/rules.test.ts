@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../../core/duration';
-import { compare, evaluatedGroups, isThresholdRule, limitAlerts, mergeRuleGroups, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
+import { compare, evaluatedGroups, isShadow, isThresholdRule, limitAlerts, mergeRuleGroups, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
 import { alertLabels } from '../../core/alert';
 import { dependencyDecision } from '../../core/silences';
 
@@ -231,5 +231,16 @@ describe('depends_on (a rule\'s parent)', () => {
     expect(dependencyDecision(child, [{ alertname: 'DatabaseDown', cluster: 'eu-2' }], dependsOn).muted).toBe(false);
     expect(dependencyDecision(child, [{ alertname: 'DatabaseDown', cluster: 'us-1' }], { ...dependsOn, equal: [] }).muted).toBe(false);
     expect(() => parseRuleDocument('g:\n  x:\n    - name: A\n      expression: "err > 5"\n      depends_on: {}\n', 'c.yaml')).toThrow('depends_on');
+  });
+});
+
+describe('shadow rules', () => {
+  it('marks a rule shadow (with the rule it would replace) in the seed format or by labels in a Prometheus file, and refuses anything else', () => {
+    const [seed] = parseRuleDocument('g:\n  x:\n    - name: CpuV2\n      expression: "cpu > 80"\n      shadow: {replaces: Cpu}\n', 'a.yaml');
+    expect(seed!.rules[0]!.labels).toMatchObject({ shadow: 'true', shadow_of: 'Cpu' });
+    expect(isShadow(seed!.rules[0]!)).toBe(true);
+    const [prom] = parseRuleDocument('groups:\n  - name: g\n    rules:\n      - alert: CpuV2\n        expr: cpu > 80\n        labels: {shadow: "true"}\n', 'b.yaml');
+    expect(isShadow(prom!.rules[0]!)).toBe(true);
+    expect(() => parseRuleDocument('g:\n  x:\n    - name: A\n      expression: "cpu > 80"\n      shadow: maybe\n', 'c.yaml')).toThrow('shadow');
   });
 });

@@ -13,11 +13,11 @@ import type { Rule } from './rules';
 import { ALERTMANAGER_DEFAULTS, type GroupingSpec } from './grouping';
 
 /** NotificationChannel is where a notification goes (one receiver each, activities/receivers/). */
-export type NotificationChannel = 'slack' | 'email' | 'webhook' | 'pagerduty' | 'opsgenie' | 'sms';
+export type NotificationChannel = 'slack' | 'email' | 'webhook' | 'pagerduty' | 'opsgenie' | 'sms' | 'voice';
 
 /**
  * EscalationTarget is one destination: a Slack channel (id or #name), an e-mail address, a webhook URL, a PagerDuty
- * routing key's name (PAGERDUTY_ROUTING_KEYS), an Opsgenie team, or a phone number (E.164) for SMS/voice.
+ * routing key's name (PAGERDUTY_ROUTING_KEYS), an Opsgenie team, or a phone number (E.164) to text or to call.
  */
 export interface EscalationTarget {
   channel: NotificationChannel;
@@ -71,7 +71,7 @@ export interface PlannedNotification {
 export type Delivery =
   | { key: string; channel: 'slack'; to: string; slackChannel: string; ts: string; group?: string }
   | { key: string; channel: 'email'; to: string; messageId: string; group?: string }
-  | { key: string; channel: 'webhook' | 'pagerduty' | 'opsgenie' | 'sms'; to: string; status: number; group?: string };
+  | { key: string; channel: 'webhook' | 'pagerduty' | 'opsgenie' | 'sms' | 'voice'; to: string; status: number; group?: string };
 
 /** EscalationSnapshot is the policy an alert escalates along, taken when it fires, and how hard to try each delivery. */
 export interface EscalationSnapshot {
@@ -115,11 +115,11 @@ export function parseTarget(raw: unknown, field: string): EscalationTarget {
     }
     return { channel, to };
   }
-  if (channel === 'sms') {
-    if (typeof to !== 'string' || !isPhoneNumber(to)) throw new EscalationError(`${field}.sms`, 'expected a phone number in E.164 form, e.g. +4915112345678');
+  if (channel === 'sms' || channel === 'voice') {
+    if (typeof to !== 'string' || !isPhoneNumber(to)) throw new EscalationError(`${field}.${channel}`, 'expected a phone number in E.164 form, e.g. +4915112345678');
     return { channel, to };
   }
-  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack, email, webhook, pagerduty, opsgenie, sms or oncall');
+  throw new EscalationError(`${field}.${channel}`, 'unknown channel; expected slack, email, webhook, pagerduty, opsgenie, sms, voice or oncall');
 }
 
 function isHttpUrl(value: string): boolean {

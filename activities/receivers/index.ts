@@ -22,6 +22,7 @@ export function createReceivers(ctx: ReceiverContext): Receivers {
     webhook: createWebhookReceiver(ctx),
     pagerduty: createPagerDutyReceiver(ctx),
     opsgenie: createOpsgenieReceiver(ctx),
-    sms: createSmsReceiver(ctx),
+    sms: createSmsReceiver(ctx, 'sms'),
+    voice: createSmsReceiver(ctx, 'voice'),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The SMS/voice receiver: a generic gateway (SMS_WEBHOOK_URL) that texts or calls a phone number. One POST per
- * (alert, step, number) — `{to, message, kind: "sms", alert_id, severity, ack_url}` — signed like the webhook
+ * The SMS and voice receivers: a generic gateway (SMS_WEBHOOK_URL) that texts (`{sms: …}` targets) or calls
+ * (`{voice: …}`, the message read out) a phone number. One POST per (alert, step, number) — `{to, message, kind:
+ * "sms" | "voice", alert_id, severity, ack_url}` — signed like the webhook
  * (X-Monitoring-Signature with ALERT_WEBHOOK_SECRET) and carrying the delivery's Idempotency-Key, so a gateway that
  * keeps them sends one text for a retried delivery. The message fits one SMS segment (core/paging.ts).
  */
@@ -11,30 +12,31 @@ import { postJson } from './http';
 import type { GroupNotificationRequest, NotificationRequest, Receiver, ReceiverContext } from './receiver';
 import { SIGNATURE_HEADER, webhookSignature } from './webhook';
 
-export function createSmsReceiver(ctx: ReceiverContext): Receiver {
+/** createSmsReceiver sends one kind of page through the gateway: texts, or calls. */
+export function createSmsReceiver(ctx: ReceiverContext, kind: 'sms' | 'voice' = 'sms'): Receiver {
   const { config } = ctx;
   const url = config.paging.smsWebhookUrl;
   const secret = config.webhookSecret;
   const text = async (key: string, to: string, message: Record<string, unknown>): Promise<number> => {
     if (!url) throw notConfigured('SMS gateway (SMS_WEBHOOK_URL)');
     if (!secret) throw notConfigured('Webhook signing (ALERT_WEBHOOK_SECRET)');
-    const body = JSON.stringify({ to, kind: 'sms', ...message });
+    const body = JSON.stringify({ to, kind, ...message });
     return (await postJson('SMS gateway', url, body, { 'idempotency-key': key, [SIGNATURE_HEADER.toLowerCase()]: webhookSignature(secret, body, Math.floor(Date.now() / 1000)) }, config.alert.notificationTimeoutMs)).status;
   };
   return {
     configured: url !== undefined && secret !== undefined,
     async sendAlert(req: NotificationRequest): Promise<Delivery> {
       const n = ctx.notificationOf(req);
-      const ack = ctx.linksFor(req.alertId, `sms:${req.target.to}`).acknowledge;
+      const ack = ctx.linksFor(req.alertId, `${kind}:${req.target.to}`).acknowledge;
       const status = await text(req.key, req.target.to, { message: smsText(n, ack), alert_id: req.alertId, severity: n.severity, ack_url: ack });
-      return { key: req.key, channel: 'sms', to: req.target.to, status };
+      return { key: req.key, channel: kind, to: req.target.to, status };
     },
     async sendGroup(req: GroupNotificationRequest): Promise<Delivery> {
       const firing = req.items.filter((i) => i.state.status === 'firing');
       const first = firing[0] ? ctx.notificationOf(firing[0]) : undefined;
       const message = first ? `${req.counts.total} alerts firing: ${first.service} ${first.metric} ${first.current_value}${req.counts.total > 1 ? ` and ${req.counts.total - 1} more` : ''}`.slice(0, 160) : `${req.counts.total} alerts`;
       const status = await text(req.key, req.target.to, { message, alert_ids: req.items.map((i) => i.alertId) });
-      return { key: req.key, channel: 'sms', to: req.target.to, status, group: req.group.workflowId };
+      return { key: req.key, channel: kind, to: req.target.to, status, group: req.group.workflowId };
     },
   };
 }

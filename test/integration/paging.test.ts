@@ -9,7 +9,7 @@ import { eventually, uniqueName } from '../helpers/stack';
 
 /**
  * Paging receivers (issue 20, part 2) against local servers speaking PagerDuty's Events API v2 and V3 webhooks,
- * Opsgenie's Alert API and a generic SMS gateway: one page per (alert, step, destination) through a service hiccup,
+ * Opsgenie's Alert API and a generic SMS/voice gateway: one page per (alert, step, destination) through a service hiccup,
  * an acknowledgement made in PagerDuty acknowledging the alert here (signed webhook), and the alert's ack and
  * resolution followed by both services' incidents.
  */
@@ -31,7 +31,7 @@ describe('paging receivers', () => {
       service,
       metric: 'pg_error_rate',
       rulesYaml: `pg_rules:\n  pg:\n    - name: ${rule}\n      expression: 'pg_error_rate{service="${service}"} > 5'\n      severity: critical\n`,
-      escalationYaml: `default_policy: pg\npolicies:\n  - name: pg\n    steps:\n      - wait: 1h\n        targets: [{pagerduty: trading}, {opsgenie: sre}, {sms: "+15551230001"}]\n`,
+      escalationYaml: `default_policy: pg\npolicies:\n  - name: pg\n    steps:\n      - wait: 1h\n        targets: [{pagerduty: trading}, {opsgenie: sre}, {sms: "+15551230001"}, {voice: "+15551230002"}]\n`,
       env: {
         PAGERDUTY_EVENTS_URL: `${paging.url}/v2/enqueue`,
         PAGERDUTY_ROUTING_KEYS: `trading=${routingKey}`,
@@ -60,7 +60,7 @@ describe('paging receivers', () => {
     await eventually(async () => {
       expect(paging.incidents.get(fp)?.events).toHaveLength(1);
       expect(paging.opsgenie.filter((r) => r.path === '/v2/alerts')).toHaveLength(1);
-      expect(paging.sms).toHaveLength(1);
+      expect(paging.sms).toHaveLength(2);
     }, 30_000, 200);
     const alertId = (await stack.driver.active()).find((a) => a.instance === 'pg-0')!.alert_id;
 
@@ -69,7 +69,8 @@ describe('paging receivers', () => {
     expect(String((trigger.payload as { summary: string }).summary)).toMatch(/^\[CRITICAL\] /);
     expect(paging.opsgenie[0]).toMatchObject({ body: { alias: fp, priority: 'P1', responders: [{ name: 'sre', type: 'team' }], entity: service, details: { alert_id: alertId } } });
     // The SMS: one segment, signed like the webhook, with the delivery's idempotency key.
-    const sms = paging.sms[0]!;
+    const sms = paging.sms.find((m) => m.body.kind === 'sms')!;
+    expect(paging.sms.find((m) => m.body.kind === 'voice')).toMatchObject({ body: { to: '+15551230002', alert_id: alertId } });
     expect(sms.body).toMatchObject({ to: '+15551230001', kind: 'sms', alert_id: alertId, severity: 'critical' });
     expect(String(sms.body.message).length).toBeLessThanOrEqual(160);
     expect(String(sms.body.message)).toContain(`${service}: pg_error_rate 40`);
@@ -98,7 +99,7 @@ describe('paging receivers', () => {
     }, 15_000, 200);
     // One page per destination in all.
     expect(paging.incidents.get(fp)!.events.filter((e) => e.event_action === 'trigger')).toHaveLength(1);
-    expect(paging.sms).toHaveLength(1);
+    expect(paging.sms).toHaveLength(2);
   }, 90_000);
 
   it('refuses a webhook whose signature does not match, and ignores events that ask nothing', async () => {

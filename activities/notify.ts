@@ -265,7 +265,7 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
      * group); one never posted anywhere (inhibited, or silenced from the start) is not listed: its own page follows
      * when the silence ends.
      */
-    async announceSilence(req: { silence: Silence; transition: 'created' | 'ended'; by?: string }): Promise<number> {
+    async announceSilence(req: { silence: Silence; transition: 'created' | 'ended'; by?: string; replacedBy?: string }): Promise<number> {
       const { silence } = req;
       const alerts = await firingAlertsMatching(redis, silence.matchers);
       if (alerts.length === 0 || !slack.client) return 0;
@@ -281,7 +281,9 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
         const text =
           req.transition === 'created'
             ? `:mute: Silence ${silence.id} by ${silence.createdBy} mutes ${here.length} firing alert(s) here until ${new Date(silence.endsAtMs).toISOString()}${silence.comment ? ` — ${silence.comment}` : ''}. ${describeMatchers(silence.matchers)}\n${list}${more}`
-            : `:loud_sound: Silence ${silence.id} ${req.by ? `was expired by ${req.by}` : 'has ended'}: ${here.length} alert(s) still firing here notify again now.\n${list}${more}`;
+            : req.replacedBy
+              ? `:pencil2: Silence ${silence.id} was edited by ${req.by ?? 'someone'} into ${req.replacedBy}: ${here.length} alert(s) firing here stay muted by it while it matches them.\n${list}${more}`
+              : `:loud_sound: Silence ${silence.id} ${req.by ? `was expired by ${req.by}` : 'has ended'}: ${here.length} alert(s) still firing here notify again now.\n${list}${more}`;
         sent += await sendNotice(`silence:${silence.id}:${req.transition}`, [{ channel: 'slack', to: channel }], `Silence ${silence.id}`, text);
       }
       return sent;

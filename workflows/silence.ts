@@ -28,13 +28,15 @@ export interface SilenceOutcome {
   reminded: boolean;
 }
 
-/** expireSignal ends a silence now. */
-export const expireSignal = defineSignal<[{ by: string }]>('expire');
+/** expireSignal ends a silence now (`replacedBy`: an edit replaced it with that silence). */
+export const expireSignal = defineSignal<[{ by: string; replacedBy?: string }]>('expire');
 
 export async function silenceWorkflow(input: SilenceInput): Promise<SilenceOutcome> {
   let expiredBy: string | undefined;
-  setHandler(expireSignal, ({ by }) => {
-    expiredBy ??= by;
+  let replacedBy: string | undefined;
+  setHandler(expireSignal, (signal) => {
+    expiredBy ??= signal.by;
+    replacedBy ??= signal.replacedBy;
   });
   const { silence } = input;
   await saveSilence(silence);
@@ -56,6 +58,6 @@ export async function silenceWorkflow(input: SilenceInput): Promise<SilenceOutco
   if (expiredBy === undefined && silence.endsAtMs > Date.now()) await condition(() => expiredBy !== undefined, silence.endsAtMs - Date.now());
   await expireSilence(silence.id);
   if (started) await tellSilencedAlerts({ silence, transition: 'unsilenced' });
-  if (inChannels) await announceSilence({ silence, transition: 'ended', ...(expiredBy ? { by: expiredBy } : {}) });
+  if (inChannels) await announceSilence({ silence, transition: 'ended', ...(expiredBy ? { by: expiredBy } : {}), ...(replacedBy ? { replacedBy } : {}) });
   return { ended: expiredBy === undefined ? 'expired' : 'expired-by-hand', reminded };
 }

@@ -49,6 +49,8 @@ type CreateBody = {
 
 export const silenceWorkflowId = (id: string) => `silence/${id}`;
 
+const IdParams = Type.Object({ id: Type.String({ pattern: '^(silence_[0-9a-f]{16}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$' }) });
+
 function view(s: Silence, nowMs: number) {
   return {
     id: s.id,
@@ -66,6 +68,30 @@ function time(text: string, field: string): number {
   const ms = Date.parse(text);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || !Number.isFinite(ms)) throw new ApiError(400, 'validation_failed', 'expected an RFC 3339 time', field);
   return ms;
+}
+
+/** silenceOf reads a create (or edit) body into a silence by `createdBy`, naming the field of any mistake. */
+function silenceOf(body: CreateBody, now: number, createdBy: string): { silence: Silence; remind: SilenceInput['remind'] } {
+  try {
+    const matchers = parseMatchers(body.matchers, 'body.matchers');
+    const startsAtMs = body.startsAt ? time(body.startsAt, 'body.startsAt') : now;
+    let endsAtMs: number;
+    if (body.endsAt) endsAtMs = time(body.endsAt, 'body.endsAt');
+    else if (body.duration) {
+      try {
+        endsAtMs = startsAtMs + parseDuration(body.duration);
+      } catch (err) {
+        throw new ApiError(400, 'validation_failed', (err as Error).message, 'body.duration');
+      }
+    } else throw new ApiError(400, 'validation_failed', 'give endsAt or duration', 'body.endsAt');
+    if (endsAtMs <= Math.max(startsAtMs, now)) throw new ApiError(400, 'validation_failed', 'the silence must end after it starts and in the future', 'body.endsAt');
+    if (endsAtMs - startsAtMs > MAX_SILENCE_MS) throw new ApiError(400, 'validation_failed', 'a silence lasts at most 30 days', 'body.endsAt');
+    const remind = body.remind ? body.remind.map((t, i) => parseTarget(t, `body.remind[${i}]`)) : undefined;
+    return { silence: { id: `silence_${randomBytes(8).toString('hex')}`, matchers, startsAtMs, endsAtMs, createdBy, comment: body.comment }, remind };
+  } catch (err) {
+    if (err instanceof SilenceError || err instanceof EscalationError) throw new ApiError(400, 'validation_failed', err.message, err.field);
+    throw err;
+  }
 }
 
 function temporalOf(deps: AppDeps): Client {
@@ -107,11 +133,18 @@ export async function scheduleSilence(
 /**
  * expireSilenceNow expires a silence at once and tells its workflow; false when there was no such silence.
  */
-export async function expireSilenceNow(deps: AppDeps, store: ReturnType<typeof createSilenceActivities>, id: string, by: string, log: { warn: (obj: object, msg: string) => void }): Promise<boolean> {
+export async function expireSilenceNow(
+  deps: AppDeps,
+  store: ReturnType<typeof createSilenceActivities>,
+  id: string,
+  by: string,
+  log: { warn: (obj: object, msg: string) => void },
+  replacedBy?: string,
+): Promise<boolean> {
   const existed = await store.expireSilence(id);
   try {
     const temporal = temporalOf(deps);
-    await temporal.withDeadline(Date.now() + 5_000, () => temporal.workflow.getHandle(silenceWorkflowId(id)).signal(expireSignal, { by }));
+    await temporal.withDeadline(Date.now() + 5_000, () => temporal.workflow.getHandle(silenceWorkflowId(id)).signal(expireSignal, { by, ...(replacedBy ? { replacedBy } : {}) }));
     return true;
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError) && !(err instanceof ApiError)) log.warn({ err }, 'silence workflow not signalled');
@@ -132,31 +165,27 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
       { config: { access: 'admin' }, schema: { body: CreateBody, response: { 201: SilenceSchema, ...errorResponses(400, 401, 403, 503) } } },
       async (request, reply) => {
         const now = Date.now();
-        const body = request.body;
-        let silence: Silence;
-        let remind: SilenceInput['remind'];
-        try {
-          const matchers = parseMatchers(body.matchers, 'body.matchers');
-          const startsAtMs = body.startsAt ? time(body.startsAt, 'body.startsAt') : now;
-          let endsAtMs: number;
-          if (body.endsAt) endsAtMs = time(body.endsAt, 'body.endsAt');
-          else if (body.duration) {
-            try {
-              endsAtMs = startsAtMs + parseDuration(body.duration);
-            } catch (err) {
-              throw new ApiError(400, 'validation_failed', (err as Error).message, 'body.duration');
-            }
-          } else throw new ApiError(400, 'validation_failed', 'give endsAt or duration', 'body.endsAt');
-          if (endsAtMs <= Math.max(startsAtMs, now)) throw new ApiError(400, 'validation_failed', 'the silence must end after it starts and in the future', 'body.endsAt');
-          if (endsAtMs - startsAtMs > MAX_SILENCE_MS) throw new ApiError(400, 'validation_failed', 'a silence lasts at most 30 days', 'body.endsAt');
-          if (body.remind) remind = body.remind.map((t, i) => parseTarget(t, `body.remind[${i}]`));
-          silence = { id: `silence_${randomBytes(8).toString('hex')}`, matchers, startsAtMs, endsAtMs, createdBy: request.apiKey?.name ?? 'unknown', comment: body.comment };
-        } catch (err) {
-          if (err instanceof SilenceError || err instanceof EscalationError) throw new ApiError(400, 'validation_failed', err.message, err.field);
-          throw err;
-        }
-        await scheduleSilence(deps, store, silence, remind, request.log, body.announce ?? true);
+        const { silence, remind } = silenceOf(request.body, now, request.apiKey?.name ?? 'unknown');
+        await scheduleSilence(deps, store, silence, remind, request.log, request.body.announce ?? true);
         return reply.code(201).send(view(silence, now));
+      },
+    );
+
+    // An edit is Alertmanager's: the silence is replaced — a new one (new id) from the body, the old expired —, so
+    // what muted what stays true in the history; the channels hear both (the old one "edited into" the new).
+    app.put<{ Params: { id: string }; Body: CreateBody }>(
+      `${PATH}/:id`,
+      { config: { access: 'admin' }, schema: { params: IdParams, body: CreateBody, response: { 200: Type.Intersect([SilenceSchema, Type.Object({ replaces: Type.String() })]), ...errorResponses(400, 401, 403, 404, 503) } } },
+      async (request) => {
+        const now = Date.now();
+        const { id } = request.params;
+        const by = request.apiKey?.name ?? 'unknown';
+        const old = (await store.listSilences()).find((x) => x.id === id && x.endsAtMs > now);
+        if (!old) throw new ApiError(404, 'not_found', `no pending or active silence ${id}`, 'id');
+        const { silence, remind } = silenceOf(request.body, now, by);
+        await scheduleSilence(deps, store, silence, remind, request.log, request.body.announce ?? true);
+        await expireSilenceNow(deps, store, id, by, request.log, silence.id);
+        return { ...view(silence, now), replaces: id };
       },
     );
 
@@ -167,7 +196,7 @@ export function silenceRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.delete<{ Params: { id: string } }>(
       `${PATH}/:id`,
-      { config: { access: 'admin' }, schema: { params: Type.Object({ id: Type.String({ pattern: '^(silence_[0-9a-f]{16}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$' }) }), response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 503) } } },
+      { config: { access: 'admin' }, schema: { params: IdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 503) } } },
       async (request, reply) => {
         const { id } = request.params;
         if (!(await expireSilenceNow(deps, store, id, request.apiKey?.name ?? 'unknown', request.log))) throw new ApiError(404, 'not_found', `no silence ${id}`, 'id');

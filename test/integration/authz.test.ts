@@ -68,6 +68,7 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/admin/monitoring/silences': 'admin',
   'POST /api/v1/admin/monitoring/silences': 'admin',
   'DELETE /api/v1/admin/monitoring/silences/:id': 'admin',
+  'PUT /api/v1/admin/monitoring/silences/:id': 'admin',
   'GET /api/v1/admin/monitoring/escalation-policies': 'admin',
   'PUT /api/v1/admin/monitoring/escalation-policies/:name': 'admin',
   'DELETE /api/v1/admin/monitoring/escalation-policies/:name': 'admin',

@@ -126,6 +126,31 @@ describe('silences and inhibition mute notifications, on the real Temporal and R
     await driver.evaluate();
   }, 90_000);
 
+  it('edits a silence as Alertmanager does (a new one replaces it), announcing the edit where its alerts paged', async () => {
+    const instance = `${service}-edit`;
+    await driver.breach(instance, 95);
+    const firing = await driver.firing(critical, instance, { category: 'resource' });
+    await eventually(async () => expect(messagesOf(firing.alertId)).toHaveLength(1), 20_000);
+    const first = (await silence({ matchers: [{ name: 'instance', value: instance }], duration: '10m', comment: 'db failover' })).json();
+    const edited = await api.app.inject({ method: 'PUT', url: `${SILENCES}/${first.id}`, headers: bearer('admin'), payload: { matchers: [{ name: 'instance', value: instance }], duration: '2h', comment: 'db failover, longer' } });
+    expect(edited.statusCode).toBe(200);
+    const second = edited.json();
+    expect(second).toMatchObject({ replaces: first.id, comment: 'db failover, longer', status: 'active' });
+    // The old one ends as an edit (its alert stays muted, now by the new one), the new one is announced.
+    await eventually(async () => {
+      expect(slack.messages.some((m) => m.text.includes(`Silence ${first.id} was edited by admin into ${second.id}`) && m.text.includes('stay muted'))).toBe(true);
+      expect(slack.messages.some((m) => m.text.includes(`Silence ${second.id} by admin mutes 1 firing alert(s)`))).toBe(true);
+    }, 15_000);
+    const listed = (await api.app.inject({ url: SILENCES, headers: bearer('admin') })).json().silences;
+    expect(listed.find((x: { id: string }) => x.id === first.id)?.status).toBe('expired');
+    expect(listed.find((x: { id: string }) => x.id === second.id)).toMatchObject({ status: 'active', endsAt: expect.any(String) });
+    // Editing an ended silence is refused.
+    expect((await api.app.inject({ method: 'PUT', url: `${SILENCES}/${first.id}`, headers: bearer('admin'), payload: { matchers: [{ name: 'instance', value: instance }], duration: '1h', comment: 'x' } })).statusCode).toBe(404);
+    await driver.expireSilence(second.id);
+    await driver.push(instance, 10);
+    await driver.evaluate();
+  }, 60_000);
+
   it('expires a silence by hand (DELETE) at once', async () => {
     const created = (await silence({ matchers: [{ name: 'service', value: service }], duration: '1h', comment: 'x' })).json();
     expect((await api.app.inject({ method: 'DELETE', url: `${SILENCES}/${created.id}`, headers: bearer('admin') })).statusCode).toBe(204);

@@ -83,9 +83,12 @@ export interface Oncall {
   atMs: number;
   user?: string;
   source?: string;
-  /** The shift holding the instant (or the gap's extent, bounded by the search horizon). */
+  /** The shift holding the instant (or the gap's extent), bounded by the search horizon. */
   startMs: number;
   endMs: number;
+  /** The shift began before the horizon, or goes on past it: no change of person within it that way. */
+  openStart: boolean;
+  openEnd: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -448,7 +451,14 @@ export function finalShifts(schedule: OncallSchedule, fromMs: number, toMs: numb
 export function oncallAt(schedule: OncallSchedule, atMs: number, horizonMs = 35 * DAY_MS): Oncall {
   const shifts = finalShifts(schedule, atMs - horizonMs, atMs + horizonMs);
   const holding = shifts.find((s) => s.startMs <= atMs && s.endMs > atMs)!;
-  return { atMs, startMs: holding.startMs, endMs: holding.endMs, ...(holding.user !== undefined ? { user: holding.user, source: holding.source } : {}) };
+  return {
+    atMs,
+    startMs: holding.startMs,
+    endMs: holding.endMs,
+    openStart: holding.startMs <= atMs - horizonMs,
+    openEnd: holding.endMs >= atMs + horizonMs,
+    ...(holding.user !== undefined ? { user: holding.user, source: holding.source } : {}),
+  };
 }
 
 /** Handoff is a change of who is on call: the incoming person (undefined: a gap starts) and the outgoing one. */

@@ -21,8 +21,8 @@ const OncallNow = Type.Object({
   at: Type.String(),
   user: Type.Union([Type.String(), Type.Null()], { description: 'null: a gap, nobody is on call' }),
   source: Type.Union([Type.String(), Type.Null()], { description: "the layer's name, 'override', or null in a gap" }),
-  shift_start: Type.String(),
-  shift_end: Type.String({ description: 'until when (looked ahead up to 35 days)' }),
+  shift_start: Type.Union([Type.String(), Type.Null()], { description: 'since when; null: no change in the 35 days before' }),
+  shift_end: Type.Union([Type.String(), Type.Null()], { description: 'until when; null: no change in the 35 days ahead' }),
   contact: Type.Union([Contact, Type.Null()]),
 });
 const ScheduleSchema = Type.Object({
@@ -54,8 +54,8 @@ function oncallView(schedule: OncallSchedule, atMs: number) {
     at: new Date(atMs).toISOString(),
     user: now.user ?? null,
     source: now.source ?? null,
-    shift_start: new Date(now.startMs).toISOString(),
-    shift_end: new Date(now.endMs).toISOString(),
+    shift_start: now.openStart ? null : new Date(now.startMs).toISOString(),
+    shift_end: now.openEnd ? null : new Date(now.endMs).toISOString(),
     contact: now.user !== undefined ? (schedule.contacts[now.user] ?? null) : null,
   };
 }

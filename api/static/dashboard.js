@@ -276,6 +276,30 @@ async function refreshHistory() {
   }
 }
 
+async function refreshOncall() {
+  try {
+    const { schedules } = await api('/api/v1/admin/monitoring/oncall/schedules');
+    if (schedules.length === 0) {
+      $('oncall').replaceChildren(el('li', { class: 'muted' }, 'No on-call schedule yet (PUT /api/v1/admin/monitoring/oncall/schedules/{name}).'));
+      return;
+    }
+    $('oncall').replaceChildren(
+      ...schedules.map((s) => {
+        const now = s.oncall_now;
+        const until = now.shift_end ? `until ${new Date(now.shift_end).toLocaleString([], { timeZone: s.time_zone, dateStyle: 'medium', timeStyle: 'short' })} ${s.time_zone}` : 'with no change in the next 35 days';
+        return el(
+          'li',
+          { 'data-schedule': s.name },
+          el('b', {}, s.name), ': ',
+          now.user ? el('span', {}, `${now.user}`, el('span', { class: 'muted' }, ` (${now.source}) ${until}`)) : el('span', { class: 'badge critical' }, `nobody ${until}`),
+        );
+      }),
+    );
+  } catch (err) {
+    $('oncall').replaceChildren(el('li', { class: 'muted' }, err.status === 403 ? 'On-call schedules are shown to admin keys.' : `Unavailable: ${err.message}`));
+  }
+}
+
 async function refreshEvaluations() {
   try {
     const e = await api('/api/v1/admin/monitoring/evaluations?from=now-1h');
@@ -323,6 +347,7 @@ async function refresh() {
     if (!state.slowAtMs || Date.now() - state.slowAtMs > 60_000) {
       state.slowAtMs = Date.now();
       void refreshHistory();
+      void refreshOncall();
       void refreshEvaluations();
     }
     window.__dashboard.refreshes++;

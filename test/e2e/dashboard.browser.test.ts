@@ -111,4 +111,28 @@ describe('dashboard page in a browser', () => {
     await temporalPage.screenshot({ path: path.join(ARTIFACTS, 'temporal-workflow.png') });
     await context.close();
   }, 120_000);
+
+  it('shows an admin who is on call now in each schedule, and the gap in one without anybody', async () => {
+    const put = (name: string, body: object) => stack.api.app.inject({ method: 'PUT', url: `/api/v1/admin/monitoring/oncall/schedules/${name}`, headers: bearer('admin'), payload: body });
+    const contacts = { dana: { email: 'dana@example.com' } };
+    const covered = uniqueName('browser-primary').toLowerCase();
+    const gap = uniqueName('browser-nights').toLowerCase();
+    const soon = new Date(Date.now() + 10 * 86_400_000);
+    expect((await put(covered, { time_zone: 'Europe/London', contacts, layers: [{ start: '2026-01-05T09:00', rotation: 'weekly', users: ['dana'] }] })).statusCode).toBe(200);
+    // A layer that starts in 10 days: nobody until then.
+    expect((await put(gap, { time_zone: 'Asia/Tokyo', contacts, layers: [{ start: `${soon.toISOString().slice(0, 10)}T09:00`, rotation: 'daily', users: ['dana'] }] })).statusCode).toBe(200);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByTestId('token').fill(TEST_KEYS.admin.token);
+    await page.getByTestId('sign-in').click();
+    const oncall = page.getByTestId('oncall');
+    await eventually(async () => {
+      expect(await oncall.locator(`[data-schedule="${covered}"]`).textContent()).toBe(`${covered}: dana (layer-1) with no change in the next 35 days`);
+      expect(await oncall.locator(`[data-schedule="${gap}"]`).textContent()).toMatch(/: nobody until .*9:00.* Asia\/Tokyo$/);
+    }, 30_000, 300);
+    await oncall.screenshot({ path: path.join(ARTIFACTS, 'oncall.png') });
+    await context.close();
+    for (const name of [covered, gap]) await stack.api.app.inject({ method: 'DELETE', url: `/api/v1/admin/monitoring/oncall/schedules/${name}`, headers: bearer('admin') });
+  }, 60_000);
 });

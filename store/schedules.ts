@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsAction } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client, type ScheduleOptions, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { fnv1a64 } from '../core/fingerprint';
 import type { RuleGroup } from '../core/rules';
@@ -12,6 +12,7 @@ import { cloudwatchCollectWorkflow } from '../workflows/cloudwatch-collect';
 import { trendAnalysisWorkflow } from '../workflows/trend-analysis';
 import { capacityPlanWorkflow } from '../workflows/capacity-plan';
 import { weeklyReportWorkflow } from '../workflows/weekly-report';
+import { oncallHandoffWorkflow, oncallHandoffWorkflowId } from '../workflows/oncall-handoff';
 
 /** EVALUATE_RULES_SCHEDULE_PREFIX starts the id of every rule group's evaluation schedule, as shown in the Temporal UI. */
 export const EVALUATE_RULES_SCHEDULE_PREFIX = 'evaluate-rules/';
@@ -198,4 +199,22 @@ async function upsertSchedules(client: Client, definitions: ScheduleOptions[]): 
     ids.push(options.scheduleId);
   }
   return ids;
+}
+
+/**
+ * ensureHandoffWorkflows starts the handoff workflow (workflows/oncall-handoff.ts) of every stored on-call schedule
+ * that has none running — a schedule restored from ClickHouse into a fresh Temporal, or one saved while Temporal was
+ * away — at a worker's start; a running one is left as it is. Returns the schedules started.
+ */
+export async function ensureHandoffWorkflows(client: Client, taskQueue: string, schedules: readonly string[]): Promise<string[]> {
+  const started: string[] = [];
+  for (const schedule of schedules) {
+    try {
+      await client.workflow.start(oncallHandoffWorkflow, { taskQueue, workflowId: oncallHandoffWorkflowId(taskQueue, schedule), args: [{ schedule }] });
+      started.push(schedule);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+  return started;
 }

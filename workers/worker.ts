@@ -5,7 +5,8 @@ import { createActivities } from '../activities';
 import { createAlertStream } from '../activities/alert-stream';
 import { loadConfig, type Config } from '../core/config';
 import { heartbeatInterceptor } from './heartbeat';
-import { ensureSchedules } from '../store/schedules';
+import { ensureHandoffWorkflows, ensureSchedules } from '../store/schedules';
+import { createOncallStore } from '../store/oncall-store';
 import { currentRuleGroups } from '../activities/rules';
 import { evaluatedGroups } from '../core/rules';
 import { fromRoot } from '../store/paths';
@@ -34,6 +35,9 @@ export async function startWorker(
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   if (options.registerSchedules !== false) {
     await ensureSchedules(temporal.client, config, evaluatedGroups(await currentRuleGroups(fromRoot(config.rulesPath), { clickhouse, redis, database: config.clickhouse.database }, config.temporal.taskQueue)));
+    // Each stored on-call schedule has its handoff workflow (one restored into a fresh Temporal gets it here).
+    const schedules = [...(await createOncallStore({ config, redis, clickhouse }).all()).keys()];
+    await ensureHandoffWorkflows(temporal.client, config.temporal.taskQueue, schedules);
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const alertStream = createAlertStream(config, redis);

@@ -1,5 +1,7 @@
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { FakeSlack } from '../../scripts/local-slack';
+import { ensureHandoffWorkflows } from '../../store/schedules';
+import { oncallHandoffWorkflowId } from '../../workflows/oncall-handoff';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, type AlertingStack } from '../helpers/alerting';
 import { eventually, uniqueName } from '../helpers/stack';
@@ -127,4 +129,14 @@ describe('on-call schedules', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     expect(stack.smtp.messages.slice(sent).filter((m) => recipients(m).includes('carol@example.com'))).toHaveLength(1);
   }, 60_000);
+
+  it('gives a stored schedule without a running handoff workflow one at a worker\'s start, and leaves a running one alone', async () => {
+    expect((await put(weekly)).statusCode).toBe(200);
+    const handle = stack.temporal.workflow.getHandle(oncallHandoffWorkflowId(stack.taskQueue, schedule));
+    // As if Temporal had been replaced: the schedule is stored, its workflow gone.
+    await handle.terminate('test: a fresh Temporal');
+    expect(await ensureHandoffWorkflows(stack.temporal, stack.taskQueue, [schedule])).toEqual([schedule]);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect(await ensureHandoffWorkflows(stack.temporal, stack.taskQueue, [schedule])).toEqual([]);
+  });
 });

@@ -320,7 +320,8 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
     async syncPagingIncidents(req: { fingerprint: string; status: NotificationState['status']; by?: string; deliveries: Array<{ key: string; channel: 'pagerduty' | 'opsgenie'; to: string }> }): Promise<number> {
       let synced = 0;
       for (const d of req.deliveries) {
-        const key = `${d.key}:${req.status}`;
+        // A group's batch delivery is shared by its alerts: each alert's incident is told on its own.
+        const key = `${d.key}:${req.fingerprint}:${req.status}`;
         if (await recorded(key)) continue;
         await receivers[d.channel].sync(d.to, req.fingerprint, req.status, req.by);
         await record({ key, channel: d.channel, to: d.to, status: 202 });

@@ -1,8 +1,8 @@
-import { expandAll } from '../core/template';
 import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import {
   alertLabels,
+  seriesAlertLabels,
   workflowIdOfAlert,
   type AlertAction,
   type AlertInput,
@@ -105,8 +105,7 @@ export async function dispatchGroup(
     for (const s of seriesPerRule[index] ?? []) {
       summary.series++;
       const own = seriesLabels(s);
-      // Rule labels may be templates of the series' labels and value, as in Prometheus.
-      const labels = { ...own, ...expandAll(rule.labels, { labels: own, value: s.value }) };
+      const labels = seriesAlertLabels(rule, own, s.value);
       const fp = fingerprint(rule.name, labels);
       seen.add(fp);
       const observation: Observation = { breaching: s.breaching ?? compare(s.value, rule.condition.op, rule.condition.threshold), value: s.value, atMs: nowMs };

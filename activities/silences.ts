@@ -42,21 +42,19 @@ export function createSilenceActivities({ config, redis, clickhouse }: { config:
   }
 
   /**
-   * firingEverywhere is every service's firing alerts' labels (recorded, or seen firing by the latest evaluation),
-   * but `fingerprint`'s own: a rule's parent may be another service's alert (ClickHouse down for its clients).
+   * firingIn is one service's firing alerts' labels, but `fingerprint`'s own: as their workflows recorded them, and as
+   * the latest evaluation found them (redisKeys.firingNow: workflows may not have recorded that evaluation yet).
    */
-  async function firingEverywhere(fingerprint: string, now: number): Promise<Labels[]> {
+  async function firingIn(service: string, fingerprint: string, now: number): Promise<Labels[]> {
+    const [active, firingNow] = await Promise.all([redis.hgetall(redisKeys.activeAlerts(service)), redis.hgetall(redisKeys.firingNow(service))]);
     const out: Labels[] = [];
-    for (const service of await redis.smembers(redisKeys.services)) {
-      const [active, firingNow] = await Promise.all([redis.hgetall(redisKeys.activeAlerts(service)), redis.hgetall(redisKeys.firingNow(service))]);
-      for (const v of Object.values(active)) {
-        const a = JSON.parse(v) as ActiveAlert;
-        if (a.status !== 'pending' && a.fingerprint !== fingerprint && a.labels) out.push(a.labels);
-      }
-      for (const [fp, entry] of Object.entries(firingNow)) {
-        const { labels, untilMs } = JSON.parse(entry) as { labels: Labels; untilMs: number };
-        if (fp !== fingerprint && untilMs > now) out.push(labels);
-      }
+    for (const v of Object.values(active)) {
+      const a = JSON.parse(v) as ActiveAlert;
+      if (a.status !== 'pending' && a.fingerprint !== fingerprint && a.labels) out.push(a.labels);
+    }
+    for (const [fp, entry] of Object.entries(firingNow)) {
+      const { labels, untilMs } = JSON.parse(entry) as { labels: Labels; untilMs: number };
+      if (fp !== fingerprint && untilMs > now) out.push(labels);
     }
     return out;
   }
@@ -88,27 +86,19 @@ export function createSilenceActivities({ config, redis, clickhouse }: { config:
 
     /**
      * notificationGate decides whether an alert's notifications are muted now: by an active silence matching its
-     * labels, or by a firing alert of the same service that an inhibition rule makes its source — firing as its
-     * workflow recorded it, or as the latest evaluation found it (redisKeys.firingNow).
+     * labels, by a firing alert of the same service that an inhibition rule makes its source, or by its rule's parent
+     * (`depends_on`) firing in any service (firingIn).
      */
     async notificationGate(req: { labels: Labels; service: string; fingerprint: string; dependsOn?: Dependency }): Promise<MuteDecision> {
-      const [silences, rules, active, firingNow] = await Promise.all([
-        listSilences(),
-        inhibitRules(),
-        redis.hgetall(redisKeys.activeAlerts(req.service)),
-        redis.hgetall(redisKeys.firingNow(req.service)),
-      ]);
       const now = Date.now();
-      const firing = Object.values(active)
-        .map((v) => JSON.parse(v) as ActiveAlert)
-        .filter((a) => a.status !== 'pending' && a.fingerprint !== req.fingerprint && a.labels)
-        .map((a) => a.labels!);
-      // Alerts firing as of the latest evaluation whose workflows may not have recorded it yet (the same evaluation).
-      for (const [fp, entry] of Object.entries(firingNow)) {
-        const { labels, untilMs } = JSON.parse(entry) as { labels: Labels; untilMs: number };
-        if (fp !== req.fingerprint && untilMs > now) firing.push(labels);
+      const [silences, rules, firing] = await Promise.all([listSilences(), inhibitRules(), firingIn(req.service, req.fingerprint, now)]);
+      // A rule's parent may be another service's alert (ClickHouse down for its clients): every service, read once.
+      let dependency;
+      if (req.dependsOn) {
+        const others = (await redis.smembers(redisKeys.services)).filter((s) => s !== req.service);
+        const elsewhere = await Promise.all(others.map((service) => firingIn(service, req.fingerprint, now)));
+        dependency = { on: req.dependsOn, firingEverywhere: [...firing, ...elsewhere.flat()] };
       }
-      const dependency = req.dependsOn ? { on: req.dependsOn, firingEverywhere: await firingEverywhere(req.fingerprint, now) } : undefined;
       return notificationMute(req.labels, silences, firing, rules, now, dependency);
     },
   };

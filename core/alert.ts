@@ -3,7 +3,7 @@ import type { EscalationSnapshot, SentNotification } from './escalation';
 import type { Rule } from './rules';
 import type { AlertGroup } from './grouping';
 import type { ActiveAlert, Labels } from './types';
-import { expandTemplate } from './template';
+import { expandAll, expandTemplate } from './template';
 
 
 /** AlertAction is who acknowledges or resolves an alert by hand, and their note. */
@@ -161,6 +161,15 @@ export function actionRefusal(
 /** alertLabels are the labels silences and inhibition rules match: the series' and rule's labels, alertname and severity. */
 export function alertLabels(input: Pick<AlertInput, 'labels' | 'rule' | 'service' | 'instance'>): Labels {
   return { service: input.service, instance: input.instance, ...input.labels, alertname: input.rule.alertname ?? input.rule.name, severity: input.rule.labels.severity ?? input.rule.severity };
+}
+
+/**
+ * seriesAlertLabels are the labels of a series' alert, as the evaluator dispatches it (and a backtest replays it):
+ * the series' own (service and instance among them) and the rule's, whose values may be templates of those and the
+ * value, as in Prometheus. The alert's fingerprint is the rule's name and these.
+ */
+export function seriesAlertLabels(rule: Pick<Rule, 'labels'>, own: Labels, value: number): Labels {
+  return { ...own, ...expandAll(rule.labels, { labels: own, value }) };
 }
 
 /** activeAlertView builds the `alerts:active:{service}` entry for an alert in the given phase. */

@@ -7,15 +7,15 @@
  * (core/escalation.ts). Nobody acknowledges a replayed alert: it escalates until it resolves. The answer is the
  * alerts and notifications the rule would have produced, and a diff against what was recorded live.
  */
-import { alertLabels, type AlertInput, type Observation } from './alert';
+import { alertLabels, seriesAlertLabels, type AlertInput, type Observation } from './alert';
 import { initialState, next, type LifecycleCommand, type LifecycleState } from './alert-machine';
 import { refireDecision, type DedupPolicy, type FiringMemory } from './dedup';
 import { escalationPlan, type EscalationPolicy, type EscalationTarget } from './escalation';
 import { fingerprint } from './fingerprint';
 import { alertGroup } from './grouping';
 import { notificationMute, type Dependency, type InhibitRule, type Silence } from './silences';
+import { seriesLabels } from './rule-sql';
 import type { Rule } from './rules';
-import { expandAll } from './template';
 import type { Labels } from './types';
 
 /** SeriesVerdicts is one series of the rule at each evaluation instant: breaching, clear, or absent (undefined). */
@@ -98,14 +98,11 @@ function pagesOf(input: BacktestInput, labels: Labels, firedAtMs: number, endMs:
   for (const step of escalationPlan(policy)) {
     if (at >= endMs) break;
     // Held back while a silence, inhibition or the parent mutes it.
-    let mute = muteAt(labels, input, at);
     const heldFrom = at;
-    while (mute.muted && at < endMs) {
-      at += Math.min(input.intervalMs, 60_000);
-      mute = muteAt(labels, input, at);
-    }
+    const heldBy = muteAt(labels, input, at);
+    for (let mute = heldBy; mute.muted && at < endMs; mute = muteAt(labels, input, at)) at += Math.min(input.intervalMs, 60_000);
     if (at >= endMs) {
-      out.push({ at: iso(heldFrom), level: step.level, round: step.round, targets: targetsOf(step.targets, step.oncall), heldBack: muteAt(labels, input, heldFrom).reason });
+      out.push({ at: iso(heldFrom), level: step.level, round: step.round, targets: targetsOf(step.targets, step.oncall), heldBack: heldBy.reason });
       break;
     }
     let sentAt = at;
@@ -121,7 +118,7 @@ function pagesOf(input: BacktestInput, labels: Labels, firedAtMs: number, endMs:
       } else sentAt = at <= first ? first : first + Math.ceil((at - first) / policy.grouping.groupIntervalMs) * policy.grouping.groupIntervalMs;
       if (sentAt >= endMs) break;
     }
-    out.push({ at: iso(sentAt), level: step.level, round: step.round, targets: targetsOf(step.targets, step.oncall), ...(group ? { group } : {}), ...(heldFrom !== at ? { heldBack: `held from ${iso(heldFrom)}: ${muteAt(labels, input, heldFrom).reason}` } : {}) });
+    out.push({ at: iso(sentAt), level: step.level, round: step.round, targets: targetsOf(step.targets, step.oncall), ...(group ? { group } : {}), ...(heldFrom !== at ? { heldBack: `held from ${iso(heldFrom)}: ${heldBy.reason}` } : {}) });
     at = sentAt + step.waitMs;
   }
   return out;
@@ -140,9 +137,9 @@ export function backtestRule(input: BacktestInput, onProgress: (done: number, to
   const groupClock = new Map<string, number>();
   const staleAfterMs = 4 * input.intervalMs;
   input.series.forEach((series, index) => {
-    // As the live dispatch labels an alert: the series' labels and the rule's (templates expanded), one fingerprint.
-    const labels = { ...series.labels, ...expandAll(input.rule.labels, { labels: series.labels, value: 0 }) };
-    const fp = fingerprint(input.rule.name, { service: series.service, instance: series.instance, ...labels });
+    // Labelled as the live dispatch labels the series' alert (its first value for templates that read it).
+    const labels = seriesAlertLabels(input.rule, seriesLabels(series), series.verdicts.find(Boolean)?.value ?? 0);
+    const fp = fingerprint(input.rule.name, labels);
     const memory: FiringMemory = { notifiedAtMs: [], messages: [] };
     let open: { alertInput: AlertInput; state: LifecycleState; alert: BacktestAlert } | undefined;
 

@@ -1,6 +1,7 @@
 import { FieldError } from './errors';
 import { parseDuration } from './duration';
 import { parseTarget, type EscalationTarget } from './escalation';
+import { isTimeZone } from './timezone';
 
 /** Config is the whole typed configuration of the module, read once from the environment. */
 export interface Config {
@@ -123,11 +124,7 @@ function intVar(env: Env, name: string, fallback: number, min = 0): number {
 /** timezoneVar reads an IANA time zone name, refusing one the runtime does not know. */
 function timezoneVar(env: Env, name: string, fallback: string): string {
   const zone = env[name]?.trim() || fallback;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-  } catch {
-    throw new ConfigError(name, `unknown time zone ${JSON.stringify(zone)} (an IANA name such as Europe/London)`);
-  }
+  if (!isTimeZone(zone)) throw new ConfigError(name, `unknown time zone ${JSON.stringify(zone)} (an IANA name such as Europe/London)`);
   return zone;
 }
 

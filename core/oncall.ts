@@ -14,6 +14,7 @@ import { formatDuration, parseDuration } from './duration';
 import type { EscalationTarget } from './escalation';
 import { isRecord } from './guards';
 import { isPhoneNumber } from './paging';
+import { addLocalDays, isTimeZone, localTimeOf, WEEKDAYS, zonedInstant } from './timezone';
 
 /** OncallError names the field of a schedule that is wrong. */
 export class OncallError extends FieldError {}
@@ -98,84 +99,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const SLACK = /^(#[a-z0-9_-]{1,80}|[CGDUW][A-Z0-9]{6,})$/;
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
 const CLOCK = /^(\d{2}):(\d{2})$/;
-const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 /** MAX_SPAN_MS bounds what one finalShifts call computes (a year and some), and an override's length. */
 const MAX_SPAN_MS = 400 * DAY_MS;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Time zones, with Intl only (core/ has no I/O and no Temporal polyfill).
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterOf(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', weekday: 'short' });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** LocalTime is a wall-clock reading in a zone. */
-export interface LocalTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  /** 0 = Sunday. */
-  weekday: number;
-}
-
-/** localTimeOf reads the wall clock of `timeZone` at the instant `ms`. */
-export function localTimeOf(ms: number, timeZone: string): LocalTime {
-  const parts: Record<string, string> = {};
-  for (const p of formatterOf(timeZone).formatToParts(new Date(ms))) parts[p.type] = p.value;
-  return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-    second: Number(parts.second),
-    weekday: WEEKDAYS.indexOf(parts.weekday!.toLowerCase()),
-  };
-}
-
-/** offsetAt is the zone's offset from UTC at the instant `ms`, in milliseconds (east positive). */
-export function offsetAt(ms: number, timeZone: string): number {
-  const t = localTimeOf(Math.floor(ms / 1000) * 1000, timeZone);
-  return Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second) - Math.floor(ms / 1000) * 1000;
-}
-
-/**
- * zonedInstant is the first instant the wall clock of `timeZone` reads year-month-day hour:minute or later that day:
- * in a fall-back overlap the earlier of the two readings; in a spring-forward gap the instant the clock jumps past it
- * (a 02:30 handoff happens at the jump from 02:00 to 03:00, when 02:30 has passed).
- */
-export function zonedInstant(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
-  const wall = Date.UTC(year, month - 1, day, hour, minute);
-  // The offsets a day either side: a zone changes its offset at most once within two days.
-  const before = offsetAt(wall - DAY_MS, timeZone);
-  const after = offsetAt(wall + DAY_MS, timeZone);
-  const valid = [wall - before, wall - after].filter((ms) => ms + offsetAt(ms, timeZone) === wall).sort((a, b) => a - b);
-  if (valid.length > 0) return valid[0]!;
-  // In the gap: the transition lies between reading the wall time with the new offset and with the old one.
-  let lo = wall - after;
-  let hi = wall - before;
-  while (hi - lo > 1000) {
-    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-    if (offsetAt(mid, timeZone) === before) lo = mid;
-    else hi = mid;
-  }
-  return hi;
-}
-
-function addLocalDays(local: { year: number; month: number; day: number }, days: number): { year: number; month: number; day: number } {
-  const d = new Date(Date.UTC(local.year, local.month - 1, local.day + days));
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing: the schedule's JSON/YAML shape, every error naming its field.
@@ -261,11 +186,7 @@ export function parseOncallSchedule(raw: unknown, field = 'body'): OncallSchedul
   if (typeof name !== 'string' || !NAME.test(name)) throw new OncallError(`${field}.name`, 'expected a name of lowercase letters, digits, - and _');
   if (typeof description !== 'string' || description.length > 1000) throw new OncallError(`${field}.description`, 'expected a string of at most 1000 characters');
   if (typeof timeZone !== 'string') throw new OncallError(`${field}.time_zone`, 'expected an IANA time zone such as Europe/London');
-  try {
-    formatterOf(timeZone);
-  } catch {
-    throw new OncallError(`${field}.time_zone`, `unknown time zone ${JSON.stringify(timeZone).slice(0, 80)}; expected an IANA name such as Europe/London`);
-  }
+  if (!isTimeZone(timeZone)) throw new OncallError(`${field}.time_zone`, `unknown time zone ${JSON.stringify(timeZone).slice(0, 80)}; expected an IANA name such as Europe/London`);
   if (!isRecord(contacts) || Object.keys(contacts).length === 0) throw new OncallError(`${field}.contacts`, 'expected {person: {email?, slack?, webhook?}} for everyone the schedule names');
   const parsedContacts: Record<string, OncallContact> = {};
   for (const [user, contact] of Object.entries(contacts)) {

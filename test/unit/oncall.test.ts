@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { finalShifts, localTimeOf, nextHandoff, oncallAt, OncallError, parseOncallSchedule, scheduleDocument, zonedInstant, type OncallSchedule } from '../../core/oncall';
+import { finalShifts, nextHandoff, oncallAt, OncallError, parseOncallSchedule, scheduleDocument, type OncallSchedule } from '../../core/oncall';
+import { localTimeOf, zonedInstant } from '../../core/timezone';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

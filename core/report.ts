@@ -349,12 +349,7 @@ function reportLines(r: PerformanceReport): string[] {
   return [
     `Overall: ${s.overall_performance} · availability ${fmt(s.availability_percent, '%')} · average response ${fmt(s.average_response_time_ms, ' ms')} · ${s.total_requests_processed.toLocaleString('en')} requests · business impact ${s.business_impact}`,
     `Trends: response time ${r.trends.response_time_trend}, errors ${r.trends.error_rate_trend}, throughput ${r.trends.throughput_trend}, utilization ${r.trends.resource_utilization_trend}`,
-    ...(r.sla_compliance?.length
-      ? [
-          `SLOs: ${r.sla_compliance.filter((c) => c.objectives_met).length} of ${r.sla_compliance.length} services met every objective this week` +
-            (r.sla_compliance.some((c) => c.objectives_met === false) ? ` (missed: ${r.sla_compliance.filter((c) => c.objectives_met === false).map((c) => `${c.service_name}, ${fmt(c.error_budget_remaining, '%')} of its error budget left`).join('; ')})` : ''),
-        ]
-      : []),
+    ...(r.sla_compliance?.length ? [sloLine(r.sla_compliance, fmt)] : []),
     ...(r.alerts ? [alertLine(r.alerts), ...(r.alerts.shadow_rules ?? []).map(shadowLine)] : []),
     ...(r.recommendations.length ? ['Recommendations:', ...r.recommendations.map((x) => `• [${x.priority}] ${x.description} — ${x.expected_impact}`)] : ['No recommendations this week.']),
     // Per service last: a deployment with many services fills a Slack section with them, the rest must come first.
@@ -362,6 +357,21 @@ function reportLines(r: PerformanceReport): string[] {
       (p) => `• ${p.service_name}: availability ${fmt(p.availability, '%')}, ${fmt(p.avg_response_time, ' ms')}, errors ${fmt(p.error_rate, '%')}, throughput ${p.throughput_improvement === null ? '—' : `${p.throughput_improvement > 0 ? '+' : ''}${p.throughput_improvement}%`}, cost efficiency ${fmt(p.cost_efficiency)}`,
     ),
   ];
+}
+
+/** MISSED_NAMED is how many services that missed an objective the SLO line names (the full report lists all). */
+const MISSED_NAMED = 5;
+
+/**
+ * sloLine says the week's SLOs in one line of bounded length: the services that missed, least budget left first,
+ * the first few by name (a deployment with many services must not push the lines after it out of a Slack section).
+ */
+function sloLine(compliance: NonNullable<PerformanceReport['sla_compliance']>, fmt: (v: number | null, unit?: string) => string): string {
+  const missed = compliance.filter((c) => c.objectives_met === false).sort((a, b) => (a.error_budget_remaining ?? Infinity) - (b.error_budget_remaining ?? Infinity));
+  const named = missed.slice(0, MISSED_NAMED).map((c) => `${c.service_name}, ${fmt(c.error_budget_remaining, '%')} of its error budget left`);
+  if (missed.length > MISSED_NAMED) named.push(`${missed.length - MISSED_NAMED} more`);
+  const met = compliance.filter((c) => c.objectives_met).length;
+  return `SLOs: ${met} of ${compliance.length} services met every objective this week${named.length ? ` (missed: ${named.join('; ')})` : ''}`;
 }
 
 /** alertLine says the week's alerts in one line. */

@@ -2,6 +2,7 @@ import type { CapacityForecast } from '../../core/capacity';
 import { buildPerformanceReport, reportEmailMessage, reportId, reportSlackMessage, type ServiceWeek } from '../../core/report';
 import { escapeHtml } from '../../core/notification';
 import { detectTrend } from '../../core/trend';
+import type { SloStatus } from '../../core/slo';
 
 describe("the seed's trend analyzer (core/trend.ts)", () => {
   it('compares the last window with the one before, with the seed semantics', () => {
@@ -115,6 +116,30 @@ describe('the weekly performance report (core/report.ts)', () => {
       alerts: { previousWeekAlerts: 2, week: { ...times(0, 0, 0, null, null), by_service_severity: [], noisiest_rules: [] } },
     });
     expect(reportSlackMessage(quiet, 'http://x/r').blocks[1]).toMatchObject({ text: { text: expect.stringContaining('Alerts: none fired this week (2 the week before).') } });
+  });
+
+  it('keeps the alert and shadow lines in the Slack section when many services missed their SLOs', () => {
+    const times = { alerts: 1, acknowledged: 0, resolved: 1, mtta_s: null, mttr_s: 60 };
+    const window = (met: boolean) => ({ availability: { measured: met ? 99.99 : 97, objective: 99.9, met }, latency: { measured: null, objective: 99, met: null }, errors: { measured: null, objective: 99, met: null } });
+    const slo = Array.from({ length: 80 }, (_, i) => ({ service: `a-service-with-a-rather-long-name-${i}`, window7d: window(i % 10 === 0), errorBudgetRemaining: -i }) as unknown as SloStatus);
+    const report = buildPerformanceReport({
+      startMs: END - 7 * 86_400_000,
+      endMs: END,
+      services: [service('ml-inference')],
+      business: { predictionAccuracy: [null, null], profitableTradesPercent: [null, null] },
+      slo,
+      alerts: {
+        previousWeekAlerts: 0,
+        week: { ...times, by_service_severity: [{ service: 'a', severity: 'critical', ...times }], noisiest_rules: [{ rule: 'HighQueue', alerts: 1, services: 1, firing_s: 60 }] },
+        shadow: [{ rule: 'HighQueueV2', replaces: 'HighQueue', fired: 1, replaced_fired: 1, matched: 1, only_shadow: 0, only_replaced: 0, mean_fired_delta_s: null }],
+      },
+    });
+    const text = (reportSlackMessage(report, 'http://x/r').blocks[1] as { text: { text: string } }).text.text;
+    // The least budget left first, five by name, the rest counted.
+    expect(text).toContain('SLOs: 8 of 80 services met every objective this week (missed: a-service-with-a-rather-long-name-79, -79% of its error budget left;');
+    expect(text).toContain('a-service-with-a-rather-long-name-75, -75% of its error budget left; 67 more)');
+    expect(text).toContain('Alerts: 1 fired');
+    expect(text).toContain('Shadow HighQueueV2 (would replace HighQueue): 1 fired against 1; 1 the same incidents; 0 only the shadow, 0 only the live rule.');
   });
 
   it('reads trends from the last day against the day before, and recommends on errors and slower responses', () => {

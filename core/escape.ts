@@ -54,6 +54,18 @@ export class QueryParams {
     return this.add(value, 'Int64');
   }
 
+  /** ints binds an Array(Int64) of whole, safe numbers. */
+  ints(values: readonly number[]): string {
+    for (const v of values) if (!Number.isSafeInteger(v)) throw new Error(`not a safe integer: ${v}`);
+    return this.add([...values], 'Array(Int64)');
+  }
+
+  /** floats binds an Array(Float64) of finite numbers. */
+  floats(values: readonly number[]): string {
+    for (const v of values) if (!Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
+    return this.add([...values], 'Array(Float64)');
+  }
+
   /** strings binds an Array(String). */
   strings(values: readonly string[]): string {
     return this.add([...values], 'Array(String)');

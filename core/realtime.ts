@@ -49,6 +49,36 @@ export function latestValues(samples: Iterable<Sample>, into: LatestValues = new
   return into;
 }
 
+/** mergeFields keeps, per field, the later of two readings (a tie goes to `from`, the later write). */
+function mergeFields(into: FieldValues, from: FieldValues): void {
+  for (const [field, reading] of from) {
+    const seen = into.get(field);
+    if (!seen || seen.ts <= reading.ts) into.set(field, reading);
+  }
+}
+
+/**
+ * mergeLatest folds `from` into `into` as if their samples had been reduced together: the latest reading per service
+ * and series, each instance's latest report. `into` is changed and returned; `from`'s maps may be taken over.
+ */
+export function mergeLatest(into: LatestValues, from: LatestValues): LatestValues {
+  for (const [service, latest] of from) {
+    const target = into.get(service);
+    if (!target) {
+      into.set(service, latest);
+      continue;
+    }
+    mergeFields(target.fields, latest.fields);
+    for (const [instance, fields] of latest.perInstance) {
+      const own = target.perInstance.get(instance);
+      if (own) mergeFields(own, fields);
+      else target.perInstance.set(instance, fields);
+    }
+    for (const [instance, ts] of latest.instances) if ((target.instances.get(instance) ?? -Infinity) < ts) target.instances.set(instance, ts);
+  }
+  return into;
+}
+
 /** Aggregation is how a service's value of a series follows from its instances' values. */
 export type Aggregation = 'sum' | 'max' | 'mean';
 

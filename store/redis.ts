@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { latestValues, serviceMetrics, type FieldValues, type InstanceReading, type LatestValues } from '../core/realtime';
+import { latestValues, mergeLatest, serviceMetrics, type FieldValues, type InstanceReading, type LatestValues } from '../core/realtime';
 import { matchesAll, type Matcher } from '../core/silences';
 import type { ActiveAlert, RealtimeSnapshot, Sample } from '../core/types';
 
@@ -73,9 +73,8 @@ export interface RedisDeps {
 
 /** createRedisStore builds the realtime cache and active-alert state operations. */
 export function createRedisStore({ redis, realtimeTtlSeconds }: RedisDeps) {
-  /** writeLatest is writeRealtime for values already reduced with latestValues. */
-  async function writeLatest(latest: LatestValues, nowMs: number): Promise<void> {
-    if (latest.size === 0) return;
+  /** writePipeline writes reduced values in one pipeline. */
+  async function writePipeline(latest: LatestValues, nowMs: number): Promise<void> {
     const pipeline = redis.pipeline();
     const hashOf = (fields: FieldValues): Record<string, string> => {
       const values: Record<string, string> = { last_updated: new Date(nowMs).toISOString() };
@@ -102,6 +101,40 @@ export function createRedisStore({ redis, realtimeTtlSeconds }: RedisDeps) {
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
+  }
+
+  /**
+   * writeLatest is writeRealtime for values already reduced with latestValues (it takes them over). One pipeline is
+   * in flight at a time; the writes that arrive meanwhile are merged, the latest reading per series winning, and go
+   * together as the next pipeline (group commit): each write still resolves only once its values are in Redis, an
+   * idle cache is written at once, and under load concurrent requests' repeated series cost Redis one field each.
+   */
+  let next: { latest: LatestValues; nowMs: number; done: Promise<void>; settle: (err: unknown) => void } | undefined;
+  let writing = false;
+  const flush = (): void => {
+    const batch = next!;
+    next = undefined;
+    writing = true;
+    writePipeline(batch.latest, batch.nowMs).then(
+      () => batch.settle(undefined),
+      (err: unknown) => batch.settle(err ?? new Error('realtime cache write failed')),
+    ).finally(() => {
+      writing = false;
+      if (next) flush();
+    });
+  };
+  function writeLatest(latest: LatestValues, nowMs: number): Promise<void> {
+    if (latest.size === 0) return Promise.resolve();
+    if (!next) {
+      let settle!: (err: unknown) => void;
+      const done = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
+      next = { latest: new Map(), nowMs, done, settle };
+    }
+    mergeLatest(next.latest, latest);
+    next.nowMs = Math.max(next.nowMs, nowMs);
+    const { done } = next;
+    if (!writing) flush();
+    return done;
   }
 
   return {

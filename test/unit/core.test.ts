@@ -3,7 +3,8 @@ import { loadConfig } from '../../core/config';
 import { QueryParams, sql, sqlIdentifier, tsvStringMap, dateTime64Text } from '../../core/escape';
 import { alertWorkflowId, fingerprint } from '../../core/fingerprint';
 import { serviceHealth } from '../../core/health';
-import { aggregationOf, latestValues, serviceMetrics } from '../../core/realtime';
+import fc from 'fast-check';
+import { aggregationOf, latestValues, mergeLatest, serviceMetrics, type LatestValues } from '../../core/realtime';
 import { parseRuleDocument } from '../../core/rules';
 import type { ActiveAlert, RealtimeSnapshot } from '../../core/types';
 
@@ -197,5 +198,30 @@ describe('realtime values of a service from its instances (core/realtime.ts)', (
     ]);
     expect([...latest.fields.keys()]).toEqual(['orders']);
     expect(Object.fromEntries(latest.instances)).toEqual({ a: 2, b: 3 });
+  });
+
+  it('merges two writes as if their samples had been reduced together (the realtime cache coalesces concurrent writes)', () => {
+    const sample = fc.record({
+      service: fc.constantFrom('s', 't'),
+      instance: fc.constantFrom('', 'a', 'b'),
+      name: fc.constantFrom('cpu_usage_percent', 'orders'),
+      labels: fc.constantFrom<Record<string, string>>({}, { zone: 'x' }),
+      value: fc.integer({ min: 0, max: 100 }),
+      timestampMs: fc.integer({ min: 0, max: 5 }),
+    });
+    // Maps compared as sorted entries: the order of insertion is not part of the answer.
+    const plain = (latest: LatestValues) =>
+      [...latest].sort(([a], [b]) => a.localeCompare(b)).map(([service, l]) => ({
+        service,
+        fields: [...l.fields].sort(([a], [b]) => a.localeCompare(b)),
+        perInstance: [...l.perInstance].sort(([a], [b]) => a.localeCompare(b)).map(([i, f]) => [i, [...f].sort(([a], [b]) => a.localeCompare(b))]),
+        instances: [...l.instances].sort(([a], [b]) => a.localeCompare(b)),
+      }));
+    fc.assert(
+      fc.property(fc.array(sample, { maxLength: 30 }), fc.array(sample, { maxLength: 30 }), (first, second) => {
+        expect(plain(mergeLatest(latestValues(first), latestValues(second)))).toEqual(plain(latestValues([...first, ...second])));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

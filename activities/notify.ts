@@ -103,8 +103,9 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
   const { slack, email } = receivers;
 
   /**
-   * sendNotice sends a plain notice (no alert: a silence's reminder, an on-call handoff) to each Slack or e-mail
-   * target once per `keyPrefix` and target; a webhook takes alerts only. It returns how many went out now.
+   * sendNotice sends a plain notice (no alert: a silence's reminder, an on-call handoff) to each Slack, e-mail or SMS
+   * target once per `keyPrefix` and target — a text carries the subject only (one segment) —; a webhook, a pager and
+   * a voice call take alerts only. It returns how many went out now.
    */
   async function sendNotice(keyPrefix: string, targets: readonly EscalationTarget[], subject: string, text: string): Promise<number> {
     let sent = 0;
@@ -119,6 +120,9 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
         if (!email.configured) continue;
         await email.sendText(target.to, subject, text);
         await record({ key, channel: 'email', to: target.to, messageId: '' });
+      } else if (target.channel === 'sms') {
+        if (!receivers.sms.configured) continue;
+        await record(await receivers.sms.sendNotice(key, target.to, subject));
       } else continue;
       sent++;
     }
@@ -299,7 +303,7 @@ export function createNotifyActivities({ config, redis, clickhouse, alertStream 
       const text =
         `:pager: You are on call for ${schedule} from ${local(handoff.atMs)} until ${local(handoff.untilMs)} (${req.timeZone}), taking over from ` +
         `${handoff.outgoing ?? 'nobody (a gap)'}. Who is on call: GET ${config.publicBaseUrl}/api/v1/admin/monitoring/oncall/schedules/${schedule}/oncall`;
-      return sendNotice(`oncall:${schedule}:handoff:${handoff.atMs}:${handoff.incoming}`, req.targets, `On call for ${schedule} from ${local(handoff.atMs)}`, text);
+      return sendNotice(`oncall:${schedule}:handoff:${handoff.atMs}:${handoff.incoming}`, req.targets, `On call for ${schedule} from ${local(handoff.atMs)} until ${local(handoff.untilMs)} (${req.timeZone})`, text);
     },
 
     /**

@@ -6,13 +6,13 @@ import { createSlackReceiver, type SlackReceiver } from './slack';
 import { createOpsgenieReceiver } from './opsgenie';
 import { createPagerDutyReceiver } from './pagerduty';
 import type { PagingReceiver } from './receiver';
-import { createSmsReceiver } from './sms';
+import { createSmsReceiver, type SmsReceiver } from './sms';
 import { createWebhookReceiver } from './webhook';
 
 export type { AlertDescription, GroupNotificationRequest, NotificationRequest, PagingReceiver, Receiver, ReceiverContext } from './receiver';
 
 /** Receivers has one receiver per channel; Slack and e-mail also serve the weekly report and silence reminders. */
-export type Receivers = Record<NotificationChannel, Receiver> & { slack: SlackReceiver; email: EmailReceiver; pagerduty: PagingReceiver; opsgenie: PagingReceiver };
+export type Receivers = Record<NotificationChannel, Receiver> & { slack: SlackReceiver; email: EmailReceiver; pagerduty: PagingReceiver; opsgenie: PagingReceiver; sms: SmsReceiver };
 
 /** createReceivers builds every channel's receiver. */
 export function createReceivers(ctx: ReceiverContext): Receivers {

@@ -12,8 +12,14 @@ import { postJson } from './http';
 import type { GroupNotificationRequest, NotificationRequest, Receiver, ReceiverContext } from './receiver';
 import { SIGNATURE_HEADER, webhookSignature } from './webhook';
 
+/** SmsReceiver is the gateway's Receiver, which also sends a plain notice (an on-call handoff, a silence reminder). */
+export interface SmsReceiver extends Receiver {
+  /** sendNotice texts (or reads out) `message`, cut to one segment, once per key. */
+  sendNotice(key: string, to: string, message: string): Promise<Delivery>;
+}
+
 /** createSmsReceiver sends one kind of page through the gateway: texts, or calls. */
-export function createSmsReceiver(ctx: ReceiverContext, kind: 'sms' | 'voice' = 'sms'): Receiver {
+export function createSmsReceiver(ctx: ReceiverContext, kind: 'sms' | 'voice' = 'sms'): SmsReceiver {
   const { config } = ctx;
   const url = config.paging.smsWebhookUrl;
   const secret = config.webhookSecret;
@@ -25,6 +31,10 @@ export function createSmsReceiver(ctx: ReceiverContext, kind: 'sms' | 'voice' = 
   };
   return {
     configured: url !== undefined && secret !== undefined,
+    async sendNotice(key: string, to: string, message: string): Promise<Delivery> {
+      const status = await text(key, to, { message: message.length > 160 ? `${message.slice(0, 159)}…` : message });
+      return { key, channel: kind, to, status };
+    },
     async sendAlert(req: NotificationRequest): Promise<Delivery> {
       const n = ctx.notificationOf(req);
       const ack = ctx.linksFor(req.alertId, `${kind}:${req.target.to}`).acknowledge;

@@ -2,6 +2,7 @@ import type { AddressObject, ParsedMail } from 'mailparser';
 import { FakeSlack } from '../../scripts/local-slack';
 import { ensureHandoffWorkflows } from '../../store/schedules';
 import { oncallHandoffWorkflowId } from '../../workflows/oncall-handoff';
+import { FakePaging } from '../helpers/fake-paging';
 import { bearer } from '../helpers/api';
 import { startAlertingStack, type AlertingStack } from '../helpers/alerting';
 import { eventually, uniqueName } from '../helpers/stack';
@@ -23,23 +24,29 @@ describe('on-call schedules', () => {
   const path = `/api/v1/admin/monitoring/oncall/schedules/${schedule}`;
   let stack: AlertingStack;
 
+  // A phone-only contact's handoff notice goes by text through the SMS gateway.
+  const paging = new FakePaging('oc-opsgenie-key');
+
   beforeAll(async () => {
+    await paging.start();
     stack = await startAlertingStack({
       name: 'oc',
       service,
       metric: 'oc_queue_depth',
       rulesYaml: `oc_rules:\n  oc:\n    - name: ${rule}\n      expression: 'oc_queue_depth{service="${service}"} > 100'\n      severity: critical\n`,
       escalationYaml: `default_policy: oc\npolicies:\n  - name: oc\n    steps:\n      - wait: 1h\n        targets: [{slack: "#ml-alerts"}, {oncall: ${schedule}}]\n`,
+      env: { SMS_WEBHOOK_URL: `${paging.url}/sms`, ALERT_WEBHOOK_SECRET: 'oc-webhook-secret' },
     });
   }, 120_000);
   afterAll(async () => {
     await stack?.api.app.inject({ method: 'DELETE', url: path, headers: bearer('admin') });
     await stack?.close();
+    await paging.stop();
   });
 
   const put = (body: Record<string, unknown>, headers: Record<string, string> = {}) => stack.api.app.inject({ method: 'PUT', url: path, headers: { ...bearer('admin'), ...headers }, payload: body });
   const get = (url: string, role: 'admin' | 'viewer' = 'admin') => stack.api.app.inject({ url, headers: bearer(role) });
-  const contacts = { alice: { email: 'alice@example.com' }, bob: { email: 'bob@example.com', slack: '#oc-bob' }, carol: { email: 'carol@example.com' } };
+  const contacts = { alice: { email: 'alice@example.com' }, bob: { email: 'bob@example.com', slack: '#oc-bob' }, carol: { email: 'carol@example.com' }, dave: { phone: '+15550100' } };
   // A weekly rotation of alice and bob, Mondays 09:00 in New York, from a Monday in the past.
   const weekly = { time_zone: 'America/New_York', contacts, layers: [{ name: 'weekly', start: '2026-01-05T09:00', rotation: 'weekly', users: ['alice', 'bob'] }] };
 
@@ -128,7 +135,24 @@ describe('on-call schedules', () => {
     expect((await put({ ...weekly, description: 'edited', overrides: [{ user: 'carol', from: new Date(handoffAt).toISOString(), to: new Date(handoffAt + HOUR).toISOString() }] })).statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 3_000));
     expect(stack.smtp.messages.slice(sent).filter((m) => recipients(m).includes('carol@example.com'))).toHaveLength(1);
-  }, 60_000);
+
+    // Dave has a phone only: his notice is a text through the gateway, one segment, signed, once.
+    const daveAt = Date.now() + 3_000;
+    const texts = paging.sms.length;
+    const override = { user: 'dave', from: new Date(daveAt).toISOString(), to: new Date(daveAt + HOUR).toISOString() };
+    expect((await put({ ...weekly, overrides: [override] })).statusCode).toBe(200);
+    const text = await eventually(async () => {
+      const found = paging.sms.slice(texts).find((m) => m.body.to === '+15550100');
+      expect(found).toBeDefined();
+      return found!;
+    }, 30_000, 200);
+    expect(text.body).toMatchObject({ kind: 'sms', message: expect.stringContaining(`On call for ${schedule} from`) });
+    expect(String(text.body.message).length).toBeLessThanOrEqual(160);
+    expect(text.headers['x-monitoring-signature']).toBeDefined();
+    expect((await put({ ...weekly, description: 'edited', overrides: [override] })).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(paging.sms.slice(texts).filter((m) => m.body.to === '+15550100')).toHaveLength(1);
+  }, 90_000);
 
   it('gives a stored schedule without a running handoff workflow one at a worker\'s start, and leaves a running one alone', async () => {
     expect((await put(weekly)).statusCode).toBe(200);

@@ -215,6 +215,13 @@ function wrapped(series: Series[], wraps: readonly Wrap[]): Series[] {
  */
 export type GroupUnit = { kind: 'expression'; indices: number[] } | { kind: 'scan'; expressions: number[][] };
 
+/**
+ * SCAN_MAX_RANGE_MS bounds the range of an expression a shared scan takes: a scan holds each series' points over its
+ * widest range in memory (an hour at a 15 s scrape: 240 a series), where an expression alone aggregates them as they
+ * stream by — a day-long avg_over_time is evaluated alone.
+ */
+export const SCAN_MAX_RANGE_MS = 3_600_000;
+
 /** groupUnits splits a group's rules into units: rules with one expression together, shareable expressions by scan. */
 export function groupUnits(rules: readonly Rule[]): GroupUnit[] {
   const byExpression = new Map<string, number[]>();
@@ -226,7 +233,7 @@ export function groupUnits(rules: readonly Rule[]): GroupUnit[] {
   const scans = new Map<string, number[][]>();
   for (const indices of byExpression.values()) {
     const share = shareable(rules[indices[0]!]!.condition.expr);
-    if (share) scans.set(share.scan, [...(scans.get(share.scan) ?? []), indices]);
+    if (share && (share.base.kind === 'selector' || share.base.rangeMs <= SCAN_MAX_RANGE_MS)) scans.set(share.scan, [...(scans.get(share.scan) ?? []), indices]);
     else units.push({ kind: 'expression', indices });
   }
   for (const expressions of scans.values()) units.push(expressions.length > 1 ? { kind: 'scan', expressions } : { kind: 'expression', indices: expressions[0]! });

@@ -1,7 +1,8 @@
+import { groupUnits } from '../../core/rule-sql';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../../core/duration';
-import { compare, evaluatedGroups, isShadow, isThresholdRule, limitAlerts, mergeRuleGroups, parseExpression, parseRuleDocument, RuleError } from '../../core/rules';
+import { compare, evaluatedGroups, isShadow, isThresholdRule, limitAlerts, mergeRuleGroups, parseExpression, parseRule, parseRuleDocument, RuleError } from '../../core/rules';
 import { alertLabels } from '../../core/alert';
 import { dependencyDecision } from '../../core/silences';
 
@@ -242,5 +243,25 @@ describe('shadow rules', () => {
     const [prom] = parseRuleDocument('groups:\n  - name: g\n    rules:\n      - alert: CpuV2\n        expr: cpu > 80\n        labels: {shadow: "true"}\n', 'b.yaml');
     expect(isShadow(prom!.rules[0]!)).toBe(true);
     expect(() => parseRuleDocument('g:\n  x:\n    - name: A\n      expression: "cpu > 80"\n      shadow: maybe\n', 'c.yaml')).toThrow('shadow');
+  });
+});
+
+describe('shared scans of a rule group (core/rule-sql.ts groupUnits)', () => {
+  const rule = (name: string, expression: string) => parseRule({ name, expression, severity: 'warning' }, 'g', name);
+  it('shares one scan among expressions of a metric and matchers, but evaluates a range over an hour alone', () => {
+    const rules = [
+      rule('last', 'cpu > 90'),
+      rule('five', 'avg_over_time(cpu[5m]) > 80'),
+      rule('hour', 'max_over_time(cpu[1h]) > 95'),
+      rule('rate', 'rate(cpu[10m]) > 1'),
+      // A day of points per series would be held in memory by a scan: alone, it streams.
+      rule('day', 'avg_over_time(cpu[1d]) > 70'),
+      rule('other', 'avg_over_time(mem[5m]) > 80'),
+    ];
+    const units = groupUnits(rules);
+    expect(units).toContainEqual({ kind: 'scan', expressions: [[0], [1], [2], [3]] });
+    expect(units).toContainEqual({ kind: 'expression', indices: [4] });
+    expect(units).toContainEqual({ kind: 'expression', indices: [5] });
+    expect(units).toHaveLength(3);
   });
 });

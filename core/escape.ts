@@ -19,6 +19,18 @@ export function sqlIdentifier(name: string): string {
  * QueryParams collects the values of one query and hands back their placeholders. Each method returns the text to
  * put in the SQL; `values` goes to `query_params`.
  */
+/** finite returns a finite number, and refuses NaN and the infinities. */
+function finite(value: number): number {
+  if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+  return value;
+}
+
+/** safeInteger returns a whole, safe number, and refuses any other. */
+function safeInteger(value: number): number {
+  if (!Number.isSafeInteger(value)) throw new Error(`not a safe integer: ${value}`);
+  return value;
+}
+
 export class QueryParams {
   readonly values: Record<string, unknown> = {};
   // A value bound twice (a metric a group's rules share) gets one placeholder: long rule groups send less.
@@ -44,26 +56,22 @@ export class QueryParams {
 
   /** float binds a finite Float64; NaN and the infinities are refused, not silently written. */
   float(value: number): string {
-    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
-    return this.add(value, 'Float64');
+    return this.add(finite(value), 'Float64');
   }
 
   /** int binds an Int64 (a whole, safe number). */
   int(value: number): string {
-    if (!Number.isSafeInteger(value)) throw new Error(`not a safe integer: ${value}`);
-    return this.add(value, 'Int64');
+    return this.add(safeInteger(value), 'Int64');
   }
 
   /** ints binds an Array(Int64) of whole, safe numbers. */
   ints(values: readonly number[]): string {
-    for (const v of values) if (!Number.isSafeInteger(v)) throw new Error(`not a safe integer: ${v}`);
-    return this.add([...values], 'Array(Int64)');
+    return this.add(values.map(safeInteger), 'Array(Int64)');
   }
 
   /** floats binds an Array(Float64) of finite numbers. */
   floats(values: readonly number[]): string {
-    for (const v of values) if (!Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
-    return this.add([...values], 'Array(Float64)');
+    return this.add(values.map(finite), 'Array(Float64)');
   }
 
   /** strings binds an Array(String). */

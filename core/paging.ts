@@ -137,11 +137,16 @@ export function opsgenieAlert(fingerprint: string, n: AlertNotification, team: s
 /** SMS_MAX is one SMS segment of the GSM alphabet: a page fits in one. */
 export const SMS_MAX = 160;
 
+/** oneSegment cuts a text to one SMS segment (a plain cut: an ellipsis is outside the GSM alphabet). */
+export function oneSegment(text: string): string {
+  return text.slice(0, SMS_MAX);
+}
+
 /** smsText is a page as one SMS (or a voice call's script): severity, what, where, the value, and the ack link. */
 export function smsText(n: AlertNotification, ackLink: string): string {
   const head = `${n.severity.toUpperCase()} ${n.service}: ${n.metric} ${n.current_value} (>${n.threshold})`;
   const withLink = `${head} ack ${ackLink}`;
-  return withLink.length <= SMS_MAX ? withLink : head.slice(0, SMS_MAX);
+  return withLink.length <= SMS_MAX ? withLink : oneSegment(head);
 }
 
 /** isPhoneNumber accepts an E.164 number (+ and 8–15 digits). */

@@ -337,16 +337,19 @@ export function scanSql(unit: Extract<GroupUnit, { kind: 'scan' }>, rules: reado
  */
 export function scanSeries(unit: Extract<GroupUnit, { kind: 'scan' }>, rules: readonly Rule[], window: EvaluationWindow, rows: ReadonlyArray<Record<string, unknown>>, allSeries: readonly boolean[] = []): Array<[number, Series]> {
   const out: Array<[number, Series]> = [];
+  // Each row's series, read once for every expression of the scan.
+  const heads = rows.map((row) => {
+    const keys = row.label_keys as string[];
+    const values = row.label_values as string[];
+    return { service: String(row.service), instance: String(row.instance), labels: Object.fromEntries(keys.map((key, i) => [key, values[i] ?? ''])) as Labels };
+  });
   scanMembers(unit, rules, window).forEach((member, k) => {
     const base: Series[] = [];
-    for (const row of rows) {
+    rows.forEach((row, r) => {
       // null: no sample in the range, or no finite value (JSON carries NaN and the infinities as null).
       const value = (row.cs as Array<number | null>)[k];
-      if (value === null || value === undefined || !Number.isFinite(value)) continue;
-      const keys = row.label_keys as string[];
-      const values = row.label_values as string[];
-      base.push({ service: String(row.service), instance: String(row.instance), labels: Object.fromEntries(keys.map((key, i) => [key, values[i] ?? ''])), value });
-    }
+      if (typeof value === 'number' && Number.isFinite(value)) base.push({ ...heads[r]!, value });
+    });
     for (const series of wrapped(base, member.wraps)) {
       for (const index of member.indices) {
         const { op, threshold } = rules[index]!.condition;

@@ -6,7 +6,7 @@
  * keeps them sends one text for a retried delivery. The message fits one SMS segment (core/paging.ts).
  */
 import type { Delivery } from '../../core/escalation';
-import { smsText } from '../../core/paging';
+import { oneSegment, smsText } from '../../core/paging';
 import { notConfigured } from './errors';
 import { postJson } from './http';
 import type { GroupNotificationRequest, NotificationRequest, Receiver, ReceiverContext } from './receiver';
@@ -32,7 +32,7 @@ export function createSmsReceiver(ctx: ReceiverContext, kind: 'sms' | 'voice' = 
   return {
     configured: url !== undefined && secret !== undefined,
     async sendNotice(key: string, to: string, message: string): Promise<Delivery> {
-      const status = await text(key, to, { message: message.length > 160 ? `${message.slice(0, 159)}…` : message });
+      const status = await text(key, to, { message: oneSegment(message) });
       return { key, channel: kind, to, status };
     },
     async sendAlert(req: NotificationRequest): Promise<Delivery> {
@@ -44,7 +44,7 @@ export function createSmsReceiver(ctx: ReceiverContext, kind: 'sms' | 'voice' = 
     async sendGroup(req: GroupNotificationRequest): Promise<Delivery> {
       const firing = req.items.filter((i) => i.state.status === 'firing');
       const first = firing[0] ? ctx.notificationOf(firing[0]) : undefined;
-      const message = first ? `${req.counts.total} alerts firing: ${first.service} ${first.metric} ${first.current_value}${req.counts.total > 1 ? ` and ${req.counts.total - 1} more` : ''}`.slice(0, 160) : `${req.counts.total} alerts`;
+      const message = first ? oneSegment(`${req.counts.total} alerts firing: ${first.service} ${first.metric} ${first.current_value}${req.counts.total > 1 ? ` and ${req.counts.total - 1} more` : ''}`) : `${req.counts.total} alerts`;
       const status = await text(req.key, req.target.to, { message, alert_ids: req.items.map((i) => i.alertId) });
       return { key: req.key, channel: kind, to: req.target.to, status, group: req.group.workflowId };
     },
